@@ -1,0 +1,258 @@
+/* clnorm.h: the public API of clnorm, ESPnet's normalization layers on OpenCL.
+ *
+ * Layers: VarianceNorm2d and ReversibleInstanceNorm1d{Input,Output} (RevIN),
+ * with ESPnet's exact semantics (see README.md). Everything hangs off a
+ * clnorm_context, which owns (or borrows) an OpenCL context, device and queue
+ * and the compiled kernels.
+ *
+ * Conventions (the same for every function):
+ * - Every function that can fail returns a clnorm_status. CLNORM_OK is 0.
+ *   The detail of the last failure (which argument, the shapes, the OpenCL
+ *   error name, the build log) is kept in the context: clnorm_errmsg().
+ * - The library never prints and never aborts.
+ * - Every _create has a _destroy that accepts NULL.
+ * - Forward passes only enqueue: cl_mem + byte offset in and out (the output
+ *   may be the input), an event wait list in, one completion event out. They
+ *   never call clFinish and never allocate device memory for scratch once a
+ *   shape has been seen.
+ * - Threads: a clnorm_context may be shared by threads for creating and
+ *   destroying layers. A layer (and its cl_kernel objects) belongs to one
+ *   thread at a time: clSetKernelArg is not thread-safe, so never call two
+ *   functions of the same layer concurrently. Distinct layers of one context
+ *   may run forwards concurrently from distinct threads. Per function notes
+ *   below say where this differs.
+ */
+#ifndef CLNORM_H
+#define CLNORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef CL_TARGET_OPENCL_VERSION
+#define CL_TARGET_OPENCL_VERSION 120
+#endif
+#ifdef __APPLE__
+#include <OpenCL/cl.h>
+#else
+#include <CL/cl.h>
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(CLNORM_BUILDING_DLL)
+#define CLNORM_API __declspec(dllexport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define CLNORM_API __attribute__((visibility("default")))
+#else
+#define CLNORM_API
+#endif
+
+#define CLNORM_VERSION_MAJOR 0
+#define CLNORM_VERSION_MINOR 1
+#define CLNORM_VERSION_PATCH 0
+#define CLNORM_VERSION_NUMBER \
+    (CLNORM_VERSION_MAJOR * 10000 + CLNORM_VERSION_MINOR * 100 + CLNORM_VERSION_PATCH)
+#define CLNORM_VERSION_STRING "0.1.0"
+
+/** The library's version number (CLNORM_VERSION_NUMBER it was built with). */
+CLNORM_API unsigned clnorm_version_number(void);
+/** The library's version as "MAJOR.MINOR.PATCH". Static storage. */
+CLNORM_API const char *clnorm_version_string(void);
+
+/* ---------------------------------------------------------------- status */
+
+/* X(name, message): one table makes the enum, the names and the messages. */
+#define CLNORM_STATUS_MAP(X)                                                        \
+    X(OK, "success")                                                                \
+    X(NULL_ARGUMENT, "a required handle or pointer is NULL")                        \
+    X(INVALID_ARGUMENT, "an argument is out of range")                              \
+    X(ZERO_SIZE, "a dimension is zero")                                             \
+    X(SIZE_OVERFLOW, "a size product overflows size_t")                             \
+    X(BUFFER_TOO_SMALL, "a buffer is smaller than offset + extent")                 \
+    X(MISALIGNED_OFFSET, "a byte offset is not a multiple of 4")                    \
+    X(SHAPE_MISMATCH, "a shape does not match the layer")                           \
+    X(NO_STATISTICS, "RevIN output before any RevIN input forward")                 \
+    X(TOO_LARGE, "the tensor exceeds the device's limits")                          \
+    X(NO_DEVICE, "no OpenCL device matches")                                        \
+    X(BUILD_FAILED, "building the kernels failed")                                  \
+    X(OPENCL_ERROR, "an OpenCL call failed")                                        \
+    X(OUT_OF_MEMORY, "out of host memory")
+
+typedef enum clnorm_status {
+#define CLNORM_STATUS_ENUM_(name, msg) CLNORM_##name,
+    CLNORM_STATUS_MAP(CLNORM_STATUS_ENUM_)
+#undef CLNORM_STATUS_ENUM_
+    CLNORM_STATUS_COUNT_
+} clnorm_status;
+
+/** "CLNORM_OK", "CLNORM_NULL_ARGUMENT", ...; "CLNORM_UNKNOWN" out of range. */
+CLNORM_API const char *clnorm_status_name(clnorm_status status);
+/** A one-line description of the status, without detail. Static storage. */
+CLNORM_API const char *clnorm_status_message(clnorm_status status);
+
+/* ---------------------------------------------------------------- context */
+
+typedef struct clnorm_context clnorm_context;
+
+/* Flags for clnorm_context_create / clnorm_context_wrap. */
+enum clnorm_context_flag {
+    /* Use the float-only (compensated float-float) kernels even when the
+     * device has fp64. Tests use it to run the no-fp64 path on any device. */
+    CLNORM_CONTEXT_NO_FP64 = 1u << 0,
+    /* Neither read nor write the on-disk program-binary cache. */
+    CLNORM_CONTEXT_NO_CACHE = 1u << 1
+};
+
+/** Create a context on a device chosen by `device_spec`:
+ *  "gpu", "cpu", "accelerator", "P:D" (platform and device index, from 0),
+ *  or a case-insensitive substring of a device or platform name. NULL or ""
+ *  reads the CLNORM_DEVICE environment variable; when that is unset too the
+ *  default is the first GPU, else the first accelerator, else the first CPU.
+ *
+ *  On success *out is a new context: destroy it with clnorm_context_destroy.
+ *  On failure *out is, as in SQLite's open, a context that holds only the
+ *  error message (for instance the list of devices there are when nothing
+ *  matched), or NULL when even that could not be allocated; destroy it too.
+ *  Kernels are compiled lazily, once per context, when a layer first needs
+ *  them (or by clnorm_context_prepare). Thread-safe. */
+CLNORM_API clnorm_status clnorm_context_create(const char *device_spec, unsigned flags,
+                                               clnorm_context **out);
+
+/** Wrap an OpenCL context, device and queue the caller already has. The
+ *  context, device and queue are retained here and released by
+ *  clnorm_context_destroy; the caller keeps its own references. The queue may
+ *  be in-order or out-of-order. Failure behaves as in clnorm_context_create. */
+CLNORM_API clnorm_status clnorm_context_wrap(cl_context cl_ctx, cl_device_id device,
+                                             cl_command_queue queue, unsigned flags,
+                                             clnorm_context **out);
+
+/** Compile (or load from the cache) every kernel variant this context's
+ *  device can use, so that the first forward does not pay for it. Optional. */
+CLNORM_API clnorm_status clnorm_context_prepare(clnorm_context *ctx);
+
+/** Release everything the context created or retained. Accepts NULL. The
+ *  layers made from the context must be destroyed first. Does not wait for
+ *  enqueued work: finish the queue first if the caller needs the results. */
+CLNORM_API void clnorm_context_destroy(clnorm_context *ctx);
+
+/** Detail of the last failure recorded in this context (static text for a
+ *  NULL context). Valid until the next call on the context, or on a layer of
+ *  it, from the same thread. */
+CLNORM_API const char *clnorm_errmsg(const clnorm_context *ctx);
+
+/** The OpenCL objects in use (borrowed: do not release them). */
+CLNORM_API cl_context clnorm_context_cl_context(const clnorm_context *ctx);
+CLNORM_API cl_device_id clnorm_context_device(const clnorm_context *ctx);
+CLNORM_API cl_command_queue clnorm_context_queue(const clnorm_context *ctx);
+/** "device name (platform name, driver version)". Owned by the context. */
+CLNORM_API const char *clnorm_context_device_description(const clnorm_context *ctx);
+/** Non-zero when the kernels accumulate in fp64 (device has it, not forced off). */
+CLNORM_API int clnorm_context_uses_fp64(const clnorm_context *ctx);
+/** How many programs this context built from source and how many it loaded
+ *  from the on-disk cache so far. Either pointer may be NULL. */
+CLNORM_API void clnorm_context_program_counts(const clnorm_context *ctx, unsigned *built,
+                                              unsigned *from_cache);
+
+/* ------------------------------------------------------- VarianceNorm2d */
+
+/* ESPnet's VarianceNorm2d(num_features): x is (N, C, H, W), C == num_features;
+ *   var[n,c] = unbiased variance of x[n,c,:,:]
+ *   y = alpha[c] * x / sqrt(var + 1e-5)          (x, not x - mean)
+ * H*W == 1 gives NaN, as PyTorch does. */
+typedef struct clnorm_varnorm2d clnorm_varnorm2d;
+
+/* Host parameters, owned by the caller. Bump `version` after every change of
+ * `alpha`: a forward uploads alpha only when the version differs from the
+ * last one it uploaded. The layer copies alpha during the forward call, so
+ * the memory may be changed or freed as soon as the call returns. */
+typedef struct clnorm_varnorm2d_params {
+    const float *alpha; /* num_features floats */
+    uint64_t version;
+} clnorm_varnorm2d_params;
+
+CLNORM_API clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
+                                                 clnorm_varnorm2d **out);
+CLNORM_API void clnorm_varnorm2d_destroy(clnorm_varnorm2d *layer);
+
+/** Enqueue y = VarianceNorm2d(x) on the context's queue. `input` and `output`
+ *  hold float32 (N, C, H, W) in C order at the given byte offsets (multiples
+ *  of 4); output may equal input with the same offset (in place). The
+ *  forward waits for `wait_list` and, when `event` is not NULL, returns one
+ *  event that completes when all of its work (upload included) is done. */
+CLNORM_API clnorm_status clnorm_varnorm2d_forward(
+    clnorm_varnorm2d *layer, const clnorm_varnorm2d_params *params, size_t n, size_t c,
+    size_t h, size_t w, cl_mem input, size_t input_offset, cl_mem output,
+    size_t output_offset, cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+
+/** How many times this layer has uploaded alpha (for tests and diagnostics). */
+CLNORM_API uint64_t clnorm_varnorm2d_upload_count(const clnorm_varnorm2d *layer);
+
+/* ----------------------------------------------------------------- RevIN */
+
+/* ReversibleInstanceNorm1dInput(d, transposed): x is (B, L, D), or (B, D, L)
+ * when transposed; per (b, d) over L:
+ *   m = mean, s = sqrt(population variance) + 1e-4, y = (x - m) / s
+ * ReversibleInstanceNorm1dOutput(input): y = x * s + m with the m, s of the
+ * last input forward; B and D must match it, L may differ. */
+typedef struct clnorm_revin clnorm_revin;
+
+enum clnorm_revin_flag {
+    /* (B, D, L) layout instead of (B, L, D). */
+    CLNORM_REVIN_TRANSPOSED = 1u << 0,
+    /* Opt-in affine mode of the RevIN paper: input y = y * weight + bias,
+     * output x = (x - bias) / (weight + 1e-10) before de-normalising. ESPnet's
+     * default (and this library's) holds weight and bias but does not use them. */
+    CLNORM_REVIN_AFFINE = 1u << 1
+};
+
+/* Host parameters, owned by the caller, used only with CLNORM_REVIN_AFFINE
+ * (NULL params are fine otherwise). Same version rule as VarianceNorm2d. */
+typedef struct clnorm_revin_params {
+    const float *weight; /* d floats */
+    const float *bias;   /* d floats */
+    uint64_t version;
+} clnorm_revin_params;
+
+CLNORM_API clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags,
+                                             clnorm_revin **out);
+CLNORM_API void clnorm_revin_destroy(clnorm_revin *layer);
+
+/** ReversibleInstanceNorm1dInput: enqueue y = (x - m) / s and keep m and s
+ *  on the device for clnorm_revin_inverse. `l` is the length normalised over. */
+CLNORM_API clnorm_status clnorm_revin_forward(clnorm_revin *layer,
+                                              const clnorm_revin_params *params, size_t b,
+                                              size_t l, cl_mem input, size_t input_offset,
+                                              cl_mem output, size_t output_offset,
+                                              cl_uint num_wait, const cl_event *wait_list,
+                                              cl_event *event);
+
+/** ReversibleInstanceNorm1dOutput: enqueue y = x * s + m with the statistics
+ *  of the last forward (or of clnorm_revin_set_stats). `b` must match them;
+ *  `l` (the horizon) may differ from the forward's. */
+CLNORM_API clnorm_status clnorm_revin_inverse(clnorm_revin *layer,
+                                              const clnorm_revin_params *params, size_t b,
+                                              size_t l, cl_mem input, size_t input_offset,
+                                              cl_mem output, size_t output_offset,
+                                              cl_uint num_wait, const cl_event *wait_list,
+                                              cl_event *event);
+
+/** Copy the statistics of the last forward to the host: `mean` and `std`
+ *  receive b * d floats each, laid out as ESPnet's m and s, shape (B, D, 1).
+ *  Either may be NULL. Blocks until they are available. */
+CLNORM_API clnorm_status clnorm_revin_read_stats(clnorm_revin *layer, float *mean, float *std,
+                                                 size_t count);
+
+/** Set the statistics from host arrays of b * d floats (for instance saved
+ *  from PyTorch), as if a forward with this `b` had produced them. The
+ *  arrays are copied before the call returns. */
+CLNORM_API clnorm_status clnorm_revin_set_stats(clnorm_revin *layer, size_t b,
+                                                const float *mean, const float *std);
+
+CLNORM_API uint64_t clnorm_revin_upload_count(const clnorm_revin *layer);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLNORM_H */

@@ -1,0 +1,176 @@
+/* clnorm_common.cl: accumulator arithmetic shared by clnorm's kernels.
+ *
+ * Build defines (set by the host, src/program.c):
+ *   CLNORM_FP64  1: accumulate in double (cl_khr_fp64); 0: float-float pairs
+ *   VW           vector width of loads and lanes: 1, 2, 4, 8 or 16
+ *   WG           work-group size every kernel is launched with
+ *
+ * An accumulator `acc` is a double, or a float2 (x = high, y = low part of an
+ * unevaluated sum) on devices without fp64. Both are 8 bytes, so partials in
+ * global memory have one layout. The float-float operations are the classic
+ * error-free transformations (Knuth's two-sum, Dekker's product via fma); they
+ * need IEEE round-to-nearest adds and multiplies and no re-association, so the
+ * host never builds with -cl-fast-relaxed-math or -cl-unsafe-math-optimizations,
+ * and contraction is off: fma is written out where it is wanted. */
+
+#pragma OPENCL FP_CONTRACT OFF
+
+#ifndef CLNORM_FP64
+#define CLNORM_FP64 0
+#endif
+#ifndef VW
+#define VW 1
+#endif
+#ifndef WG
+#define WG 16
+#endif
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+
+#if CLNORM_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+
+/* ---- vector types of width VW (VW == 1 is plain scalars) ---- */
+#if VW == 1
+typedef float floatV;
+typedef int intV;
+#define LOADV(p) (*(p))
+#define STOREV(v, p) (*(p) = (v))
+#define FILLV(s) ((float)(s))
+#define LANE0(v) (v)
+#else
+typedef CAT(float, VW) floatV;
+typedef CAT(int, VW) intV;
+#define LOADV(p) CAT(vload, VW)(0, (p))
+#define STOREV(v, p) CAT(vstore, VW)((v), 0, (p))
+#define FILLV(s) ((floatV)(s))
+#define LANE0(v) ((v).s0)
+#endif
+
+#if CLNORM_FP64
+#if VW == 1
+typedef double doubleV;
+#define TO_DOUBLEV(v) ((double)(v))
+#define STORE_DV(v, p) (*(p) = (v))
+#else
+typedef CAT(double, VW) doubleV;
+#define TO_DOUBLEV(v) CAT(convert_double, VW)(v)
+#define STORE_DV(v, p) CAT(vstore, VW)((v), 0, (p))
+#endif
+#endif
+
+/* ---- float-float building blocks (used by both paths for exactness) ---- */
+
+/* s + e == a + b exactly (Knuth). */
+#define TWO_SUM(T, a, b, s, e)                                                  \
+    do {                                                                        \
+        s = (a) + (b);                                                          \
+        T bb_ = s - (a);                                                        \
+        e = ((a) - (s - bb_)) + ((b) - bb_);                                    \
+    } while (0)
+
+/* ---- scalar accumulator `acc` ---- */
+#if CLNORM_FP64
+typedef double acc;
+
+inline acc acc_from_float(float v) { return (double)v; }
+inline acc acc_from_count(ulong n) { return (double)n; }
+inline acc acc_add(acc a, acc b) { return a + b; }
+inline acc acc_sub(acc a, acc b) { return a - b; }
+inline acc acc_mul(acc a, acc b) { return a * b; }
+inline acc acc_div(acc a, acc b) { return a / b; }
+inline acc acc_sqrt(acc a) { return sqrt(a); }
+inline acc acc_zero(void) { return 0.0; }
+inline acc acc_max0(acc a) { return a < 0.0 ? 0.0 : a; }
+inline float acc_hi(acc a) { return (float)a; }
+inline float acc_lo(acc a) { return (float)(a - (double)(float)a); }
+inline float acc_to_float(acc a) { return (float)a; }
+#else
+typedef float2 acc;
+
+inline acc ff_quick(float s, float e)
+{
+    float h = s + e;
+    return (float2)(h, e - (h - s));
+}
+inline acc acc_from_float(float v) { return (float2)(v, 0.0f); }
+inline acc acc_from_count(ulong n)
+{
+    float hi = (float)n;
+    float lo = (float)((long)n - (long)hi);
+    return (float2)(hi, lo);
+}
+inline acc acc_zero(void) { return (float2)(0.0f, 0.0f); }
+inline acc acc_add(acc a, acc b)
+{
+    float s, e, t, f;
+    TWO_SUM(float, a.x, b.x, s, e);
+    TWO_SUM(float, a.y, b.y, t, f);
+    e += t;
+    acc r = ff_quick(s, e);
+    return ff_quick(r.x, r.y + f);
+}
+inline acc acc_sub(acc a, acc b) { return acc_add(a, (float2)(-b.x, -b.y)); }
+inline acc acc_mul(acc a, acc b)
+{
+    float p = a.x * b.x;
+    float e = fma(a.x, b.x, -p);
+    e += a.x * b.y + a.y * b.x;
+    return ff_quick(p, e);
+}
+inline acc acc_mul_f(acc a, float b)
+{
+    float p = a.x * b;
+    float e = fma(a.x, b, -p);
+    e += a.y * b;
+    return ff_quick(p, e);
+}
+/* Long division in three steps: each quotient digit corrects the last. */
+inline acc acc_div(acc a, acc b)
+{
+    float q1 = a.x / b.x;
+    acc r = acc_sub(a, acc_mul_f(b, q1));
+    float q2 = r.x / b.x;
+    r = acc_sub(r, acc_mul_f(b, q2));
+    float q3 = r.x / b.x;
+    acc q = ff_quick(q1, q2);
+    return acc_add(q, (float2)(q3, 0.0f));
+}
+/* One Newton step on the float sqrt (accurate to ~2^-46 relative). */
+inline acc acc_sqrt(acc a)
+{
+    if (!(a.x > 0.0f))
+        return (float2)(sqrt(a.x), 0.0f); /* 0, NaN (negative never reaches here) */
+    float s = sqrt(a.x);
+    float p = s * s;
+    float pe = fma(s, s, -p);
+    acc d = acc_sub(a, (float2)(p, pe));
+    return ff_quick(s, d.x / (2.0f * s));
+}
+inline acc acc_max0(acc a) { return a.x < 0.0f ? acc_zero() : a; }
+inline float acc_hi(acc a) { return a.x; }
+inline float acc_lo(acc a) { return a.y; }
+inline float acc_to_float(acc a) { return a.x + a.y; }
+#endif
+
+/* ---- Chan's merge of (count, mean, M2) partials ---- */
+inline void stats_merge(ulong *n, acc *mean, acc *m2, ulong nb, acc meanb, acc m2b)
+{
+    if (nb == 0)
+        return;
+    if (*n == 0) {
+        *n = nb;
+        *mean = meanb;
+        *m2 = m2b;
+        return;
+    }
+    ulong na = *n, nt = na + nb;
+    acc delta = acc_sub(meanb, *mean);
+    acc frac_b = acc_div(acc_from_count(nb), acc_from_count(nt));
+    *mean = acc_add(*mean, acc_mul(delta, frac_b));
+    acc cross = acc_mul(acc_mul(delta, delta), acc_mul(acc_from_count(na), frac_b));
+    *m2 = acc_add(acc_add(*m2, m2b), cross);
+    *n = nt;
+}

@@ -1,0 +1,130 @@
+/* clcall.c: the OpenCL call wrapper's bookkeeping: error names, recording
+ * failures in the context, releases that accept NULL. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clnorm_int.h"
+
+const char *clnorm__cl_error_name(cl_int err)
+{
+    switch (err) {
+#define CASE_(e) \
+    case e:      \
+        return #e;
+        CASE_(CL_SUCCESS)
+        CASE_(CL_DEVICE_NOT_FOUND)
+        CASE_(CL_DEVICE_NOT_AVAILABLE)
+        CASE_(CL_COMPILER_NOT_AVAILABLE)
+        CASE_(CL_MEM_OBJECT_ALLOCATION_FAILURE)
+        CASE_(CL_OUT_OF_RESOURCES)
+        CASE_(CL_OUT_OF_HOST_MEMORY)
+        CASE_(CL_PROFILING_INFO_NOT_AVAILABLE)
+        CASE_(CL_MEM_COPY_OVERLAP)
+        CASE_(CL_IMAGE_FORMAT_MISMATCH)
+        CASE_(CL_IMAGE_FORMAT_NOT_SUPPORTED)
+        CASE_(CL_BUILD_PROGRAM_FAILURE)
+        CASE_(CL_MAP_FAILURE)
+        CASE_(CL_MISALIGNED_SUB_BUFFER_OFFSET)
+        CASE_(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST)
+        CASE_(CL_COMPILE_PROGRAM_FAILURE)
+        CASE_(CL_LINKER_NOT_AVAILABLE)
+        CASE_(CL_LINK_PROGRAM_FAILURE)
+        CASE_(CL_DEVICE_PARTITION_FAILED)
+        CASE_(CL_KERNEL_ARG_INFO_NOT_AVAILABLE)
+        CASE_(CL_INVALID_VALUE)
+        CASE_(CL_INVALID_DEVICE_TYPE)
+        CASE_(CL_INVALID_PLATFORM)
+        CASE_(CL_INVALID_DEVICE)
+        CASE_(CL_INVALID_CONTEXT)
+        CASE_(CL_INVALID_QUEUE_PROPERTIES)
+        CASE_(CL_INVALID_COMMAND_QUEUE)
+        CASE_(CL_INVALID_HOST_PTR)
+        CASE_(CL_INVALID_MEM_OBJECT)
+        CASE_(CL_INVALID_IMAGE_FORMAT_DESCRIPTOR)
+        CASE_(CL_INVALID_IMAGE_SIZE)
+        CASE_(CL_INVALID_SAMPLER)
+        CASE_(CL_INVALID_BINARY)
+        CASE_(CL_INVALID_BUILD_OPTIONS)
+        CASE_(CL_INVALID_PROGRAM)
+        CASE_(CL_INVALID_PROGRAM_EXECUTABLE)
+        CASE_(CL_INVALID_KERNEL_NAME)
+        CASE_(CL_INVALID_KERNEL_DEFINITION)
+        CASE_(CL_INVALID_KERNEL)
+        CASE_(CL_INVALID_ARG_INDEX)
+        CASE_(CL_INVALID_ARG_VALUE)
+        CASE_(CL_INVALID_ARG_SIZE)
+        CASE_(CL_INVALID_KERNEL_ARGS)
+        CASE_(CL_INVALID_WORK_DIMENSION)
+        CASE_(CL_INVALID_WORK_GROUP_SIZE)
+        CASE_(CL_INVALID_WORK_ITEM_SIZE)
+        CASE_(CL_INVALID_GLOBAL_OFFSET)
+        CASE_(CL_INVALID_EVENT_WAIT_LIST)
+        CASE_(CL_INVALID_EVENT)
+        CASE_(CL_INVALID_OPERATION)
+        CASE_(CL_INVALID_GL_OBJECT)
+        CASE_(CL_INVALID_BUFFER_SIZE)
+        CASE_(CL_INVALID_MIP_LEVEL)
+        CASE_(CL_INVALID_GLOBAL_WORK_SIZE)
+        CASE_(CL_INVALID_PROPERTY)
+        CASE_(CL_INVALID_IMAGE_DESCRIPTOR)
+        CASE_(CL_INVALID_COMPILER_OPTIONS)
+        CASE_(CL_INVALID_LINKER_OPTIONS)
+        CASE_(CL_INVALID_DEVICE_PARTITION_COUNT)
+#undef CASE_
+    case -1001:
+        return "CL_PLATFORM_NOT_FOUND_KHR";
+    default:
+        return "CL_UNKNOWN_ERROR";
+    }
+}
+
+clnorm_status clnorm__fail(const clnorm_context *ctx, clnorm_status status, const char *fmt, ...)
+{
+    if (ctx == NULL || ctx->errmsg == NULL)
+        return status;
+    clnorm_context *c = (clnorm_context *)ctx; /* the message is mutable state */
+    pthread_mutex_lock(&c->err_lock);
+    int n = snprintf(c->errmsg, CLNORM_ERRMSG_SIZE, "%s: ", clnorm_status_name(status));
+    if (n >= 0 && n < CLNORM_ERRMSG_SIZE) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->errmsg + n, CLNORM_ERRMSG_SIZE - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_unlock(&c->err_lock);
+    return status;
+}
+
+clnorm_status clnorm__cl_result(const clnorm_context *ctx, const char *call, cl_int err)
+{
+    if (err == CL_SUCCESS)
+        return CLNORM_OK;
+    clnorm_status st = err == CL_OUT_OF_HOST_MEMORY ? CLNORM_OUT_OF_MEMORY : CLNORM_OPENCL_ERROR;
+    return clnorm__fail(ctx, st, "%s failed with %s (%d)", call, clnorm__cl_error_name(err),
+                        (int)err);
+}
+
+void clnorm__release_mem(cl_mem m)
+{
+    if (m)
+        clReleaseMemObject(m);
+}
+
+void clnorm__release_kernel(cl_kernel k)
+{
+    if (k)
+        clReleaseKernel(k);
+}
+
+void clnorm__release_program(cl_program p)
+{
+    if (p)
+        clReleaseProgram(p);
+}
+
+void clnorm__release_event(cl_event e)
+{
+    if (e)
+        clReleaseEvent(e);
+}

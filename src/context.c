@@ -1,0 +1,259 @@
+/* context.c: creating, wrapping and destroying a clnorm_context. */
+#include <stdio.h>
+#include <string.h>
+
+#include "clnorm_int.h"
+
+static const char no_context_message[] =
+    "no context (it could not be allocated, or a NULL context was passed)";
+
+/* A context that can hold an error message and nothing else yet. */
+static clnorm_context *context_alloc(void)
+{
+    clnorm_context *ctx = clnorm__calloc(1, sizeof *ctx);
+    if (!ctx)
+        return NULL;
+    ctx->errmsg = clnorm__calloc(1, CLNORM_ERRMSG_SIZE);
+    if (!ctx->errmsg) {
+        clnorm__free(ctx);
+        return NULL;
+    }
+    if (pthread_mutex_init(&ctx->lock, NULL) != 0) {
+        clnorm__free(ctx->errmsg);
+        clnorm__free(ctx);
+        return NULL;
+    }
+    if (pthread_mutex_init(&ctx->err_lock, NULL) != 0) {
+        pthread_mutex_destroy(&ctx->lock);
+        clnorm__free(ctx->errmsg);
+        clnorm__free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* Release the OpenCL objects but keep the message, for a failed create. */
+static void context_release_cl(clnorm_context *ctx)
+{
+    clnorm__programs_release(ctx);
+    if (ctx->queue)
+        clReleaseCommandQueue(ctx->queue);
+    if (ctx->cl_ctx)
+        clReleaseContext(ctx->cl_ctx);
+    if (ctx->device)
+        clReleaseDevice(ctx->device);
+    ctx->queue = NULL;
+    ctx->cl_ctx = NULL;
+    ctx->device = NULL;
+    clnorm__free(ctx->description);
+    ctx->description = NULL;
+}
+
+static unsigned pow2_floor(size_t v)
+{
+    unsigned p = 1;
+    while ((size_t)p * 2 <= v && p < (1u << 30))
+        p *= 2;
+    return p;
+}
+
+/* Kernel geometry from the device's limits. CPUs (PoCL) run a work-group as
+ * a loop over its items: few items, each owning a long contiguous range, and
+ * wide explicit vectors. GPUs want many items per group. */
+static void choose_geometry(clnorm_context *ctx)
+{
+    const clnorm__device_info *d = &ctx->info;
+    int cpu = (d->type & CL_DEVICE_TYPE_CPU) != 0;
+    size_t wg = cpu ? 16 : 64;
+    /* local memory per group: WG * 16 lanes * (count + mean + M2), plus a little */
+    while (wg > 1 && (wg > d->max_work_group_size || (cl_ulong)wg * 16 * 24 + 256 > d->local_mem_size))
+        wg /= 2;
+    ctx->work_group = wg;
+    unsigned pref = d->preferred_vector_float ? d->preferred_vector_float : 4;
+    ctx->contig_width = cpu ? (pref >= 16 ? 16 : 8) : (pow2_floor(pref) > 4 ? 4 : pow2_floor(pref));
+    if (ctx->contig_width < 1)
+        ctx->contig_width = 1;
+    unsigned cu = d->compute_units ? d->compute_units : 1;
+    ctx->target_groups = cu * (cpu ? 4 : 8);
+}
+
+/* Common second half of create and wrap: limits, geometry, description. */
+static clnorm_status context_finish(clnorm_context *ctx)
+{
+    RETURN_IF_ERROR(clnorm__device_query(ctx, ctx->device, &ctx->info));
+    ctx->use_fp64 = ctx->info.has_fp64 && !(ctx->flags & CLNORM_CONTEXT_NO_FP64);
+    choose_geometry(ctx);
+    char desc[800];
+    snprintf(desc, sizeof desc, "%s (%s, driver %s)", ctx->info.name, ctx->info.platform_name,
+             ctx->info.driver_version);
+    ctx->description = clnorm__strdup(desc);
+    if (!ctx->description)
+        return clnorm__fail(ctx, CLNORM_OUT_OF_MEMORY, "allocating the device description");
+    return CLNORM_OK;
+}
+
+static clnorm_status check_flags(const clnorm_context *ctx, unsigned flags)
+{
+    unsigned known = CLNORM_CONTEXT_NO_FP64 | CLNORM_CONTEXT_NO_CACHE;
+    if (flags & ~known)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "unknown context flags 0x%x",
+                            flags & ~known);
+    return CLNORM_OK;
+}
+
+clnorm_status clnorm_context_create(const char *device_spec, unsigned flags,
+                                    clnorm_context **out)
+{
+    if (!out)
+        return CLNORM_NULL_ARGUMENT;
+    *out = NULL;
+    clnorm_context *ctx = context_alloc();
+    if (!ctx)
+        return CLNORM_OUT_OF_MEMORY;
+    *out = ctx;
+    ctx->flags = flags;
+    clnorm_status st = check_flags(ctx, flags);
+    cl_platform_id platform = NULL;
+    cl_device_id device = NULL;
+    if (st == CLNORM_OK)
+        st = clnorm__device_select(ctx, device_spec, &platform, &device);
+    if (st == CLNORM_OK) {
+        cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform,
+                                         0};
+        CL_CREATE(ctx, st, ctx->cl_ctx, clCreateContext, (props, 1, &device, NULL, NULL));
+    }
+    if (st == CLNORM_OK) {
+        ctx->device = device; /* a root device: retain/release are no-ops, but symmetric */
+        CL_CALL(ctx, st, clRetainDevice, (device));
+        if (st != CLNORM_OK)
+            ctx->device = NULL;
+    }
+    if (st == CLNORM_OK)
+        CL_CREATE(ctx, st, ctx->queue, clCreateCommandQueue, (ctx->cl_ctx, device, 0));
+    if (st == CLNORM_OK)
+        st = context_finish(ctx);
+    if (st != CLNORM_OK)
+        context_release_cl(ctx);
+    return st;
+}
+
+clnorm_status clnorm_context_wrap(cl_context cl_ctx, cl_device_id device, cl_command_queue queue,
+                                  unsigned flags, clnorm_context **out)
+{
+    if (!out)
+        return CLNORM_NULL_ARGUMENT;
+    *out = NULL;
+    clnorm_context *ctx = context_alloc();
+    if (!ctx)
+        return CLNORM_OUT_OF_MEMORY;
+    *out = ctx;
+    ctx->flags = flags;
+    clnorm_status st = check_flags(ctx, flags);
+    if (st == CLNORM_OK && (!cl_ctx || !device || !queue))
+        st = clnorm__fail(ctx, CLNORM_NULL_ARGUMENT, "wrap: %s is NULL",
+                          !cl_ctx ? "the cl_context" : !device ? "the device" : "the queue");
+    cl_context qctx = NULL;
+    cl_device_id qdev = NULL;
+    if (st == CLNORM_OK)
+        CL_CALL(ctx, st, clGetCommandQueueInfo,
+                (queue, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL));
+    if (st == CLNORM_OK)
+        CL_CALL(ctx, st, clGetCommandQueueInfo,
+                (queue, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL));
+    if (st == CLNORM_OK && (qctx != cl_ctx || qdev != device))
+        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
+                          "wrap: the queue belongs to another %s",
+                          qctx != cl_ctx ? "context" : "device");
+    /* Retain in order; on failure release exactly what was retained. */
+    if (st == CLNORM_OK) {
+        CL_CALL(ctx, st, clRetainContext, (cl_ctx));
+        if (st == CLNORM_OK)
+            ctx->cl_ctx = cl_ctx;
+    }
+    if (st == CLNORM_OK) {
+        CL_CALL(ctx, st, clRetainDevice, (device));
+        if (st == CLNORM_OK)
+            ctx->device = device;
+    }
+    if (st == CLNORM_OK) {
+        CL_CALL(ctx, st, clRetainCommandQueue, (queue));
+        if (st == CLNORM_OK)
+            ctx->queue = queue;
+    }
+    if (st == CLNORM_OK)
+        st = context_finish(ctx);
+    if (st != CLNORM_OK)
+        context_release_cl(ctx);
+    return st;
+}
+
+clnorm_status clnorm_context_prepare(clnorm_context *ctx)
+{
+    if (!ctx)
+        return CLNORM_NULL_ARGUMENT;
+    if (!ctx->cl_ctx)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "the context failed to initialise");
+    static const unsigned widths[] = {1, 2, 4, 8, 16};
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; ++i) {
+        cl_program p;
+        RETURN_IF_ERROR(clnorm__program_get(ctx, widths[i], &p));
+    }
+    return CLNORM_OK;
+}
+
+void clnorm_context_destroy(clnorm_context *ctx)
+{
+    if (!ctx)
+        return;
+    context_release_cl(ctx);
+    pthread_mutex_destroy(&ctx->err_lock);
+    pthread_mutex_destroy(&ctx->lock);
+    clnorm__free(ctx->errmsg);
+    clnorm__free(ctx);
+}
+
+const char *clnorm_errmsg(const clnorm_context *ctx)
+{
+    if (!ctx || !ctx->errmsg)
+        return no_context_message;
+    return ctx->errmsg;
+}
+
+cl_context clnorm_context_cl_context(const clnorm_context *ctx)
+{
+    return ctx ? ctx->cl_ctx : NULL;
+}
+
+cl_device_id clnorm_context_device(const clnorm_context *ctx)
+{
+    return ctx ? ctx->device : NULL;
+}
+
+cl_command_queue clnorm_context_queue(const clnorm_context *ctx)
+{
+    return ctx ? ctx->queue : NULL;
+}
+
+const char *clnorm_context_device_description(const clnorm_context *ctx)
+{
+    return ctx && ctx->description ? ctx->description : "";
+}
+
+int clnorm_context_uses_fp64(const clnorm_context *ctx)
+{
+    return ctx ? ctx->use_fp64 : 0;
+}
+
+void clnorm_context_program_counts(const clnorm_context *ctx, unsigned *built,
+                                   unsigned *from_cache)
+{
+    clnorm_context *c = (clnorm_context *)ctx;
+    if (c)
+        pthread_mutex_lock(&c->lock);
+    if (built)
+        *built = c ? c->built_from_source : 0;
+    if (from_cache)
+        *from_cache = c ? c->loaded_from_cache : 0;
+    if (c)
+        pthread_mutex_unlock(&c->lock);
+}

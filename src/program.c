@@ -1,0 +1,211 @@
+/* program.c: building the embedded kernels once per context and variant,
+ * through the on-disk program-binary cache. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cache.h"
+#include "clnorm_int.h"
+
+/* Made at build time from the .cl files in kernels/ by cmake/embed_kernels.cmake. */
+struct clnorm__kernel_source {
+    const char *name;
+    const char *text;
+    size_t length;
+};
+extern const struct clnorm__kernel_source clnorm__kernel_sources[];
+extern const size_t clnorm__kernel_source_count;
+
+const char *const clnorm__kernel_names[CLNORM_K_COUNT] = {
+    "norm_fused", "norm_partial", "norm_apply", "norm_inverse"};
+
+static int width_index(unsigned width)
+{
+    switch (width) {
+    case 1: return 0;
+    case 2: return 1;
+    case 4: return 2;
+    case 8: return 3;
+    case 16: return 4;
+    default: return -1;
+    }
+}
+
+/* Never -cl-fast-relaxed-math or -cl-unsafe-math-optimizations: they delete
+ * the compensated arithmetic (see kernels/clnorm_common.cl). */
+static void build_options(const clnorm_context *ctx, unsigned width, char *buf, size_t size)
+{
+    snprintf(buf, size, "-cl-std=CL1.2 -DCLNORM_FP64=%d -DVW=%u -DWG=%zu", ctx->use_fp64,
+             width, ctx->work_group);
+}
+
+static void cache_key(const clnorm_context *ctx, const char *options,
+                      unsigned char key[CLNORM_CACHE_KEY_SIZE])
+{
+    enum { FIXED = 6, MAX_PARTS = FIXED + 8 };
+    const void *parts[MAX_PARTS];
+    size_t lengths[MAX_PARTS];
+    size_t n = 0;
+    const char *fixed[FIXED] = {options,           CLNORM_VERSION_STRING,
+                                ctx->info.platform_name, ctx->info.name,
+                                ctx->info.driver_version, ctx->info.device_version};
+    for (size_t i = 0; i < FIXED; ++i) {
+        parts[n] = fixed[i];
+        lengths[n++] = strlen(fixed[i]);
+    }
+    for (size_t i = 0; i < clnorm__kernel_source_count && n < MAX_PARTS; ++i) {
+        parts[n] = clnorm__kernel_sources[i].text;
+        lengths[n++] = clnorm__kernel_sources[i].length;
+    }
+    clnorm__cache_key(parts, lengths, n, key);
+}
+
+/* The device's build log, appended to the context's error message. */
+static clnorm_status build_failure(clnorm_context *ctx, cl_program program, const char *options)
+{
+    size_t size = 0;
+    char *log = NULL;
+    if (clGetProgramBuildInfo(program, ctx->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) ==
+            CL_SUCCESS &&
+        size > 0 && (log = clnorm__malloc(size + 1)) != NULL) {
+        if (clGetProgramBuildInfo(program, ctx->device, CL_PROGRAM_BUILD_LOG, size, log, NULL) !=
+            CL_SUCCESS)
+            size = 0;
+        log[size] = '\0';
+    }
+    clnorm_status st = clnorm__fail(ctx, CLNORM_BUILD_FAILED,
+                                    "clBuildProgram (%s) failed on %s; build log:\n%s", options,
+                                    ctx->info.name, log ? log : "(none)");
+    clnorm__free(log);
+    return st;
+}
+
+static clnorm_status build_from_source(clnorm_context *ctx, const char *options,
+                                       cl_program *out)
+{
+    const char *texts[8];
+    size_t lengths[8];
+    size_t n = clnorm__kernel_source_count < 8 ? clnorm__kernel_source_count : 8;
+    for (size_t i = 0; i < n; ++i) {
+        texts[i] = clnorm__kernel_sources[i].text;
+        lengths[i] = clnorm__kernel_sources[i].length;
+    }
+    clnorm_status st;
+    cl_program program;
+    CL_CREATE(ctx, st, program, clCreateProgramWithSource,
+              (ctx->cl_ctx, (cl_uint)n, texts, lengths));
+    RETURN_IF_ERROR(st);
+    CL_CALL(ctx, st, clBuildProgram, (program, 1, &ctx->device, options, NULL, NULL));
+    if (st != CLNORM_OK) {
+        st = build_failure(ctx, program, options);
+        clReleaseProgram(program);
+        return st;
+    }
+    *out = program;
+    return CLNORM_OK;
+}
+
+/* A cached binary, or NULL: any failure here is a miss, never an error. */
+static cl_program load_cached(clnorm_context *ctx, const char *dir,
+                              const unsigned char key[CLNORM_CACHE_KEY_SIZE],
+                              const char *options)
+{
+    size_t length = 0;
+    unsigned char *binary = clnorm__cache_load(dir, key, &length);
+    if (!binary)
+        return NULL;
+    const unsigned char *bins[1] = {binary};
+    cl_int status = CL_SUCCESS, err = CL_SUCCESS;
+    cl_program program = NULL;
+    if (!clnorm__fault_hit("clCreateProgramWithBinary", &err))
+        program = clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &length, bins, &status,
+                                            &err);
+    clnorm__free(binary);
+    if (!program || err != CL_SUCCESS || status != CL_SUCCESS) {
+        clnorm__release_program(program);
+        return NULL;
+    }
+    if (clnorm__fault_hit("clBuildProgram", &err) ||
+        clBuildProgram(program, 1, &ctx->device, options, NULL, NULL) != CL_SUCCESS) {
+        clReleaseProgram(program);
+        return NULL;
+    }
+    return program;
+}
+
+/* Save the program's binary; best effort. */
+static void store_cached(clnorm_context *ctx, cl_program program, const char *dir,
+                         const unsigned char key[CLNORM_CACHE_KEY_SIZE])
+{
+    size_t size = 0;
+    clnorm_status st;
+    CL_CALL(ctx, st, clGetProgramInfo,
+            (program, CL_PROGRAM_BINARY_SIZES, sizeof size, &size, NULL));
+    if (st != CLNORM_OK || size == 0)
+        return;
+    unsigned char *binary = clnorm__malloc(size);
+    if (!binary)
+        return;
+    unsigned char *bins[1] = {binary};
+    CL_CALL(ctx, st, clGetProgramInfo, (program, CL_PROGRAM_BINARIES, sizeof bins, bins, NULL));
+    if (st == CLNORM_OK)
+        (void)clnorm__cache_store(dir, key, binary, size);
+    clnorm__free(binary);
+}
+
+static clnorm_status program_create(clnorm_context *ctx, unsigned width, cl_program *out)
+{
+    char options[256];
+    build_options(ctx, width, options, sizeof options);
+    char dir[4096];
+    int use_cache = !(ctx->flags & CLNORM_CONTEXT_NO_CACHE) &&
+                    clnorm__cache_dir(dir, sizeof dir) == 0;
+    unsigned char key[CLNORM_CACHE_KEY_SIZE];
+    if (use_cache) {
+        cache_key(ctx, options, key);
+        cl_program cached = load_cached(ctx, dir, key, options);
+        if (cached) {
+            ctx->loaded_from_cache++;
+            *out = cached;
+            return CLNORM_OK;
+        }
+    }
+    cl_program program = NULL;
+    RETURN_IF_ERROR(build_from_source(ctx, options, &program));
+    if (use_cache) {
+        /* Save only after the kernels ran once at their work-group size: PoCL
+         * compiles that code at first launch and a binary saved before it
+         * would compile again in every process. */
+        clnorm_status st = clnorm__kernels_warm_up(ctx, program, width);
+        if (st != CLNORM_OK) {
+            clReleaseProgram(program);
+            return st;
+        }
+        store_cached(ctx, program, dir, key);
+    }
+    ctx->built_from_source++;
+    *out = program;
+    return CLNORM_OK;
+}
+
+clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width, cl_program *program)
+{
+    int i = width_index(width);
+    if (i < 0)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "no kernel variant of width %u", width);
+    pthread_mutex_lock(&ctx->lock);
+    clnorm_status st = CLNORM_OK;
+    if (!ctx->programs[i])
+        st = program_create(ctx, width, &ctx->programs[i]);
+    if (st == CLNORM_OK)
+        *program = ctx->programs[i];
+    pthread_mutex_unlock(&ctx->lock);
+    return st;
+}
+
+void clnorm__programs_release(clnorm_context *ctx)
+{
+    for (int i = 0; i < CLNORM_VARIANT_COUNT; ++i) {
+        clnorm__release_program(ctx->programs[i]);
+        ctx->programs[i] = NULL;
+    }
+}

@@ -1,0 +1,311 @@
+/* support.c: references, input families, tolerances, device helpers and
+ * fixtures shared by the numeric tests. */
+#define _POSIX_C_SOURCE 200809L
+#include "support.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "npy.h"
+
+#ifndef CLNORM_FIXTURE_DIR
+#error "CLNORM_FIXTURE_DIR must be defined by the build"
+#endif
+
+const unsigned test_context_variants[2] = {0, CLNORM_CONTEXT_NO_FP64};
+
+/* ---------------------------------------------------------------- random */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+void rng_seed(uint64_t seed)
+{
+    rng_state = seed ? seed : 1;
+}
+
+uint64_t rng_fresh_seed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng_next(void)
+{
+    /* xorshift64* */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+double rng_uniform(void)
+{
+    return ((rng_next() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+double rng_normal(void)
+{
+    double u = rng_uniform(), v = rng_uniform();
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+const char *family_name(family f)
+{
+    static const char *const names[] = {"normal", "offset", "scales", "constant", "nan-row"};
+    return f < FAMILY_COUNT ? names[f] : "?";
+}
+
+void fill_family(float *x, size_t outer, size_t n, size_t inner, family f)
+{
+    size_t rows = outer * inner;
+    size_t nan_row = (size_t)(rng_uniform() * (double)rows) % rows;
+    size_t nan_k = (size_t)(rng_uniform() * (double)n) % n;
+    for (size_t o = 0; o < outer; ++o)
+        for (size_t i = 0; i < inner; ++i) {
+            size_t row = o * inner + i;
+            double scale = pow(10.0, -3.0 + 6.0 * rng_uniform());
+            double value = (rng_normal() * 100.0);
+            for (size_t k = 0; k < n; ++k) {
+                float *p = &x[(o * n + k) * inner + i];
+                switch (f) {
+                case FAMILY_NORMAL:
+                case FAMILY_NAN_ROW: *p = (float)rng_normal(); break;
+                case FAMILY_OFFSET: *p = (float)(1e4 + 1e-2 * rng_normal()); break;
+                case FAMILY_SCALES: *p = (float)(rng_normal() * scale); break;
+                case FAMILY_CONSTANT: *p = (float)value; break;
+                default: *p = 0.0f;
+                }
+                if (f == FAMILY_NAN_ROW && row == nan_row && k == nan_k)
+                    *p = NAN;
+            }
+        }
+}
+
+/* ---------------------------------------------------------------- references */
+
+static void row_moments(const float *x, size_t n, size_t inner, size_t base, double *mean,
+                        double *m2)
+{
+    double sum = 0.0;
+    for (size_t k = 0; k < n; ++k)
+        sum += x[base + k * inner];
+    double mu = sum / (double)n, acc = 0.0;
+    for (size_t k = 0; k < n; ++k) {
+        double d = x[base + k * inner] - mu;
+        acc += d * d;
+    }
+    *mean = mu;
+    *m2 = acc;
+}
+
+void ref_revin(const float *x, size_t outer, size_t n, size_t inner, double *y, double *m,
+               double *s)
+{
+    for (size_t o = 0; o < outer; ++o)
+        for (size_t i = 0; i < inner; ++i) {
+            size_t base = o * n * inner + i, row = o * inner + i;
+            double mu, m2;
+            row_moments(x, n, inner, base, &mu, &m2);
+            double sd = sqrt(m2 / (double)n) + 1e-4;
+            m[row] = mu;
+            s[row] = sd;
+            for (size_t k = 0; k < n; ++k)
+                y[base + k * inner] = (x[base + k * inner] - mu) / sd;
+        }
+}
+
+void ref_revin_inverse(const float *x, size_t outer, size_t n, size_t inner, const float *m,
+                       const float *s, double *y)
+{
+    for (size_t o = 0; o < outer; ++o)
+        for (size_t k = 0; k < n; ++k)
+            for (size_t i = 0; i < inner; ++i) {
+                size_t idx = (o * n + k) * inner + i, row = o * inner + i;
+                y[idx] = (double)x[idx] * s[row] + m[row];
+            }
+}
+
+void ref_varnorm2d(const float *x, size_t rows, size_t plane, size_t c, const float *alpha,
+                   double *y)
+{
+    for (size_t r = 0; r < rows; ++r) {
+        double mu, m2;
+        row_moments(x, plane, 1, r * plane, &mu, &m2);
+        double var = m2 / (double)(plane - 1); /* plane == 1: 0/0 = NaN, as torch.var */
+        double scale = (double)alpha[r % c] / sqrt(var + 1e-5);
+        for (size_t k = 0; k < plane; ++k)
+            y[r * plane + k] = (double)x[r * plane + k] * scale;
+    }
+}
+
+/* ---------------------------------------------------------------- tolerance */
+
+double ulp_of(double v)
+{
+    if (v == 0.0)
+        return 0.0;
+    float f = (float)fabs(v);
+    if (!isfinite(f))
+        return INFINITY;
+    return (double)nextafterf(f, INFINITY) - (double)f;
+}
+
+/* PyTorch float32 computes m and s in double and rounds them, then
+ * (x - m_f) / s_f: its error is the rounding of m (divided by s) plus the
+ * output's rounding, at the scale of the row's values. Twice that is the bar
+ * (SPEC.md section 4). A constant row gets a tolerance of exactly 0. */
+void tol_revin_y(const double *y, const double *m, const double *s, size_t outer, size_t n,
+                 size_t inner, double *tol)
+{
+    for (size_t o = 0; o < outer; ++o)
+        for (size_t i = 0; i < inner; ++i) {
+            size_t row = o * inner + i;
+            double m_err = fabs((double)(float)m[row] - m[row]) / s[row];
+            double row_max = 0.0;
+            for (size_t k = 0; k < n; ++k) {
+                double a = fabs(y[(o * n + k) * inner + i]);
+                row_max = a > row_max ? a : row_max;
+            }
+            double row_ulp = row_max > 0.0 ? ulp_of(row_max) : 0.0;
+            for (size_t k = 0; k < n; ++k) {
+                size_t idx = (o * n + k) * inner + i;
+                tol[idx] = 2.0 * (m_err + ulp_of(y[idx])) + row_ulp;
+            }
+        }
+}
+
+void tol_relative(const double *ref, size_t count, double ulps, double *tol)
+{
+    for (size_t i = 0; i < count; ++i)
+        tol[i] = ulps * ulp_of(ref[i]);
+}
+
+size_t check_close(const char *what, const float *got, const double *ref, const double *tol,
+                   size_t count)
+{
+    size_t bad = 0;
+    double worst = 0.0;
+    for (size_t i = 0; i < count; ++i) {
+        int ok;
+        if (isnan(ref[i]))
+            ok = isnan(got[i]);
+        else
+            ok = !isnan(got[i]) && fabs((double)got[i] - ref[i]) <= tol[i];
+        if (!ok) {
+            if (bad < 5)
+                print_error("%s: element %zu: got %.9g, expected %.17g (tol %.3g)\n", what, i,
+                            (double)got[i], ref[i], tol[i]);
+            ++bad;
+        } else if (!isnan(ref[i]) && tol[i] > 0) {
+            double r = fabs((double)got[i] - ref[i]) / tol[i];
+            worst = r > worst ? r : worst;
+        }
+    }
+    if (bad)
+        print_error("%s: %zu of %zu elements out of tolerance\n", what, bad, count);
+    return bad;
+}
+
+/* ---------------------------------------------------------------- device */
+
+clnorm_context *test_context(unsigned flags)
+{
+    clnorm_context *ctx = NULL;
+    clnorm_status st = clnorm_context_create(NULL, flags, &ctx);
+    if (st != CLNORM_OK) {
+        print_error("context: %s\n", clnorm_errmsg(ctx));
+        clnorm_context_destroy(ctx);
+        fail();
+    }
+    return ctx;
+}
+
+cl_mem buffer_from(clnorm_context *ctx, const float *host, size_t count, size_t pad_floats)
+{
+    cl_int err;
+    size_t bytes = (count + pad_floats) * sizeof(float);
+    cl_mem m = clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL,
+                              &err);
+    assert_int_equal(err, CL_SUCCESS);
+    if (host)
+        buffer_write(ctx, m, pad_floats, host, count);
+    return m;
+}
+
+cl_mem buffer_poisoned(clnorm_context *ctx, size_t count)
+{
+    cl_mem m = buffer_from(ctx, NULL, count, 0);
+    float poison = -7.75e30f; /* no layer can produce this from the test inputs */
+    assert_int_equal(clEnqueueFillBuffer(clnorm_context_queue(ctx), m, &poison, sizeof poison, 0,
+                                         count * sizeof(float), 0, NULL, NULL),
+                     CL_SUCCESS);
+    finish(ctx);
+    return m;
+}
+
+void buffer_read(clnorm_context *ctx, cl_mem buf, size_t offset_floats, float *host, size_t count)
+{
+    assert_int_equal(clEnqueueReadBuffer(clnorm_context_queue(ctx), buf, CL_TRUE,
+                                         offset_floats * sizeof(float), count * sizeof(float),
+                                         host, 0, NULL, NULL),
+                     CL_SUCCESS);
+}
+
+void buffer_write(clnorm_context *ctx, cl_mem buf, size_t offset_floats, const float *host,
+                  size_t count)
+{
+    assert_int_equal(clEnqueueWriteBuffer(clnorm_context_queue(ctx), buf, CL_TRUE,
+                                          offset_floats * sizeof(float), count * sizeof(float),
+                                          host, 0, NULL, NULL),
+                     CL_SUCCESS);
+}
+
+void finish(clnorm_context *ctx)
+{
+    assert_int_equal(clFinish(clnorm_context_queue(ctx)), CL_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- fixtures */
+
+void fixture_load(const char *case_name, const char *key, fixture_array *out)
+{
+    char path[1024], err[256];
+    snprintf(path, sizeof path, "%s/%s.%s.npy", CLNORM_FIXTURE_DIR, case_name, key);
+    memset(out, 0, sizeof *out);
+    npy_array a;
+    if (npy_read_file(path, &a, err, sizeof err) != 0) {
+        print_error("fixture %s: %s\n", path, err);
+        fail();
+    }
+    out->ndim = a.ndim;
+    memcpy(out->shape, a.shape, sizeof out->shape);
+    out->count = a.count;
+    out->data = a.data; /* ownership moves here: freed with free() below */
+    /* Expected values are stored as float64: read them exactly too. */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char head[256] = {0};
+    size_t got = fread(head, 1, sizeof head - 1, f);
+    if (got > 0 && strstr(head, "<f8")) {
+        out->exact = malloc(a.count * sizeof(double) + 1);
+        assert_non_null(out->exact);
+        assert_int_equal(fseek(f, -(long)(a.count * sizeof(double)), SEEK_END), 0);
+        assert_int_equal(fread(out->exact, sizeof(double), a.count, f), a.count);
+    }
+    fclose(f);
+}
+
+void fixture_free(fixture_array *a)
+{
+    free(a->data);
+    free(a->exact);
+    memset(a, 0, sizeof *a);
+}
