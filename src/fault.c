@@ -10,11 +10,31 @@ static unsigned long fault_target, fault_calls;
 static cl_int fault_error;
 static int fault_fired;
 static char fault_site[64];
+/* Calls per site since the last arm, for tests that count (e.g. no
+ * clCreateBuffer per forward). */
+#define SITE_SLOTS 64
+static struct {
+    const char *name; /* string literals from the wrapper macros */
+    unsigned long calls;
+} site_calls[SITE_SLOTS];
+
+static void count_site(const char *site)
+{
+    for (int i = 0; i < SITE_SLOTS; ++i) {
+        if (site_calls[i].name == NULL)
+            site_calls[i].name = site;
+        if (strcmp(site_calls[i].name, site) == 0) {
+            site_calls[i].calls++;
+            return;
+        }
+    }
+}
 
 int clnorm__fault_hit(const char *site, cl_int *cl_error)
 {
     int hit = 0;
     pthread_mutex_lock(&fault_lock);
+    count_site(site);
     if (fault_target) {
         if (++fault_calls == fault_target) {
             hit = 1;
@@ -36,7 +56,19 @@ void clnorm_test_fault_arm(unsigned long nth, cl_int cl_error)
     fault_error = cl_error;
     fault_fired = 0;
     fault_site[0] = '\0';
+    memset(site_calls, 0, sizeof site_calls);
     pthread_mutex_unlock(&fault_lock);
+}
+
+unsigned long clnorm_test_fault_site_calls(const char *site)
+{
+    unsigned long n = 0;
+    pthread_mutex_lock(&fault_lock);
+    for (int i = 0; i < SITE_SLOTS && site_calls[i].name; ++i)
+        if (strcmp(site_calls[i].name, site) == 0)
+            n = site_calls[i].calls;
+    pthread_mutex_unlock(&fault_lock);
+    return n;
 }
 
 unsigned long clnorm_test_fault_calls(void)

@@ -18,6 +18,8 @@ CLNORM_API void clnorm_test_fault_arm(unsigned long nth, cl_int cl_error);
 CLNORM_API unsigned long clnorm_test_fault_calls(void);
 CLNORM_API int clnorm_test_fault_fired(void);
 CLNORM_API const char *clnorm_test_fault_site(void);
+/* Calls of one site (e.g. "clCreateBuffer", "malloc") since the last arm. */
+CLNORM_API unsigned long clnorm_test_fault_site_calls(const char *site);
 #else
 #define clnorm__fault_hit(site, cl_error) 0
 #endif

@@ -1,0 +1,1323 @@
+/* test_npy.c: cmocka tests for tools/npy.c: round trips, NumPy interop, every bad-input class, atomic writes and a mutation fuzz. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "npy.h"
+
+/* The interpreter for the NumPy cross-checks; they are skipped when it lacks numpy. */
+#ifndef TEST_NPY_PYTHON
+#define TEST_NPY_PYTHON "/usr/bin/python3"
+#endif
+
+/* ---- small helpers ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static void rng_seed(uint64_t seed) { rng_state = seed ? seed : 1; }
+
+/* xorshift64*: deterministic, so every failure reproduces. */
+static uint32_t rng(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545f4914f6cdd1du) >> 32);
+}
+
+static float bits_to_float(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static uint32_t float_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static void put_le(unsigned char *p, uint64_t v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_f32(unsigned char *p, float f) { put_le(p, float_bits(f), 4); }
+
+static void put_f64(unsigned char *p, double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    put_le(p, u, 8);
+}
+
+static char *make_tmpdir(void)
+{
+    char tmpl[] = "/tmp/test_npy.XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    assert_non_null(dir);
+    dir = strdup(dir);
+    assert_non_null(dir);
+    return dir;
+}
+
+static void rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        char sub[4096];
+        while (d && (e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            rm_rf(sub);
+        }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+/* Entries of dir other than . and .., and how many look like our temp files. */
+static size_t dir_entries(const char *dir, size_t *temps)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t n = 0;
+    assert_non_null(d);
+    if (temps)
+        *temps = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        n++;
+        if (temps && strncmp(e->d_name, ".npy-tmp-", 9) == 0)
+            (*temps)++;
+    }
+    closedir(d);
+    return n;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf;
+    long size;
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    size = ftell(f);
+    assert_true(size >= 0);
+    rewind(f);
+    buf = malloc((size_t)size + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    *len = (size_t)size;
+    return buf;
+}
+
+static void spit(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Builds a .npy image: magic, version, header length (2 bytes for 1.x, else
+ * 4), the header text (padded like NumPy when pad is set), then data. */
+static unsigned char *make_npy_v(unsigned major, unsigned minor, const char *hdr, size_t hdr_len,
+                                 int pad, const void *data, size_t data_len, size_t *out_len)
+{
+    size_t prefix = major == 1 ? 10 : 12, total_hdr = hdr_len;
+    unsigned char *buf;
+    if (pad)
+        while ((prefix + total_hdr + 1) % 64 != 0)
+            total_hdr++;
+    total_hdr += pad ? 1 : 0;
+    buf = malloc(prefix + total_hdr + data_len + 1);
+    assert_non_null(buf);
+    memcpy(buf, "\x93NUMPY", 6);
+    buf[6] = (unsigned char)major;
+    buf[7] = (unsigned char)minor;
+    put_le(buf + 8, total_hdr, prefix - 8);
+    memcpy(buf + prefix, hdr, hdr_len);
+    if (pad) {
+        memset(buf + prefix + hdr_len, ' ', total_hdr - hdr_len);
+        buf[prefix + total_hdr - 1] = '\n';
+    }
+    if (data_len)
+        memcpy(buf + prefix + total_hdr, data, data_len);
+    *out_len = prefix + total_hdr + data_len;
+    return buf;
+}
+
+static unsigned char *make_npy(const char *hdr, const void *data, size_t data_len, size_t *out_len)
+{
+    return make_npy_v(1, 0, hdr, strlen(hdr), 1, data, data_len, out_len);
+}
+
+static const float three[3] = {1.5f, -2.0f, 3.25f};
+static unsigned char three_le[12];
+
+static void init_three(void)
+{
+    for (int i = 0; i < 3; i++)
+        put_f32(three_le + 4 * i, three[i]);
+}
+
+/* Reads img from an exactly sized heap copy (so ASan sees any over-read) and
+ * checks failure, the message and that out was zeroed. */
+static void expect_fail_len(const void *img, size_t len, const char *needle, const char *what)
+{
+    unsigned char *copy = malloc(len ? len : 1);
+    char err[512] = "";
+    npy_array a;
+    int rc;
+    assert_non_null(copy);
+    if (len)
+        memcpy(copy, img, len);
+    memset(&a, 0xab, sizeof a);
+    rc = npy_read_memory(copy, len, &a, err, sizeof err);
+    free(copy);
+    if (rc != -1)
+        fail_msg("%s: expected failure with '%s', got rc %d", what, needle, rc);
+    if (!strstr(err, needle))
+        fail_msg("%s: expected '%s' in the message '%s'", what, needle, err);
+    if (err[0] == '\0' || strchr(err, '\n'))
+        fail_msg("%s: message is not one non-empty line: '%s'", what, err);
+    assert_null(a.data);
+    assert_int_equal(a.ndim, 0);
+    assert_int_equal(a.count, 0);
+}
+
+/* Builds a 1.0 file from a header (padded like NumPy or exactly as given)
+ * and data, and expects failure. */
+static void expect_fail_hdr_pad(const char *hdr, int pad, const void *data, size_t data_len,
+                                const char *needle)
+{
+    size_t len;
+    unsigned char *img = make_npy_v(1, 0, hdr, strlen(hdr), pad, data, data_len, &len);
+    expect_fail_len(img, len, needle, hdr);
+    free(img);
+}
+
+static void expect_fail_hdr(const char *hdr, const void *data, size_t data_len, const char *needle)
+{
+    expect_fail_hdr_pad(hdr, 1, data, data_len, needle);
+}
+
+static void expect_ok(const void *img, size_t len, size_t ndim, const size_t *shape, size_t count,
+                      npy_array *a, const char *what)
+{
+    unsigned char *copy = malloc(len ? len : 1);
+    char err[512] = "";
+    int rc;
+    assert_non_null(copy);
+    memcpy(copy, img, len);
+    rc = npy_read_memory(copy, len, a, err, sizeof err);
+    free(copy);
+    if (rc != 0)
+        fail_msg("%s: expected success, got '%s'", what, err);
+    assert_int_equal(a->ndim, ndim);
+    for (size_t i = 0; i < ndim; i++)
+        assert_int_equal(a->shape[i], shape[i]);
+    assert_int_equal(a->count, count);
+    assert_non_null(a->data);
+}
+
+static int have_numpy(void)
+{
+    return access(TEST_NPY_PYTHON, X_OK) == 0 &&
+           system(TEST_NPY_PYTHON " -c 'import numpy' >/dev/null 2>&1") == 0;
+}
+
+/* ---- round trips ---- */
+
+static void check_written_layout(const char *path, size_t ndim, const size_t *shape, size_t count)
+{
+    size_t len, hlen;
+    unsigned char *b = slurp(path, &len);
+    char expect[256];
+    int n = snprintf(expect, sizeof expect, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
+    for (size_t i = 0; i < ndim; i++)
+        n += snprintf(expect + n, sizeof expect - (size_t)n, "%s%zu", i ? ", " : "", shape[i]);
+    snprintf(expect + n, sizeof expect - (size_t)n, "%s), }", ndim == 1 ? "," : "");
+    assert_true(len >= 10);
+    assert_memory_equal(b, "\x93NUMPY\x01\x00", 8);
+    hlen = (size_t)b[8] | (size_t)b[9] << 8;
+    assert_int_equal((10 + hlen) % 64, 0);
+    assert_int_equal(b[10 + hlen - 1], '\n');
+    assert_memory_equal(b + 10, expect, strlen(expect));
+    for (size_t i = 10 + strlen(expect); i < 10 + hlen - 1; i++)
+        assert_int_equal(b[i], ' ');
+    assert_int_equal(len, 10 + hlen + 4 * count);
+    free(b);
+}
+
+static const size_t rt_shapes[][NPY_MAX_DIMS] = {{0}, {1}, {3}, {2, 3, 4}, {2, 3, 4, 5}, {0},
+                                                 {2, 0, 3}, {1, 1, 1, 1, 1, 1, 1, 7}};
+static const size_t rt_ndims[] = {0, 1, 1, 3, 4, 1, 3, 8};
+
+static void test_roundtrip_shapes(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512], err[256];
+    struct stat st;
+    rng_seed(42);
+    snprintf(path, sizeof path, "%s/rt.npy", dir);
+    for (size_t s = 0; s < sizeof rt_ndims / sizeof rt_ndims[0]; s++) {
+        size_t count = 1, ndim = rt_ndims[s], temps;
+        float *data;
+        npy_array a = {0};
+        for (size_t i = 0; i < ndim; i++)
+            count *= rt_shapes[s][i];
+        data = malloc((count ? count : 1) * sizeof *data);
+        assert_non_null(data);
+        /* Random bit patterns: NaNs, infinities, denormals and -0 must all survive. */
+        for (size_t i = 0; i < count; i++)
+            data[i] = bits_to_float(rng());
+        if (npy_write_file(path, rt_shapes[s], ndim, data, err, sizeof err) != 0)
+            fail_msg("write shape %zu: %s", s, err);
+        check_written_layout(path, ndim, rt_shapes[s], count);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0644);
+        assert_int_equal(dir_entries(dir, &temps), 1);
+        assert_int_equal(temps, 0);
+        if (npy_read_file(path, &a, err, sizeof err) != 0)
+            fail_msg("read shape %zu: %s", s, err);
+        assert_int_equal(a.ndim, ndim);
+        assert_memory_equal(a.shape, rt_shapes[s], ndim * sizeof(size_t));
+        assert_int_equal(a.count, count);
+        assert_non_null(a.data);
+        if (count)
+            assert_memory_equal(a.data, data, count * sizeof(float));
+        npy_free(&a);
+        npy_free(&a); /* idempotent */
+        assert_null(a.data);
+        free(data);
+    }
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_write_relative_path(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), err[256];
+    const size_t shape[1] = {3};
+    int cwd = open(".", O_RDONLY);
+    npy_array a = {0};
+    assert_true(cwd >= 0);
+    assert_int_equal(chdir(dir), 0);
+    assert_int_equal(npy_write_file("rel.npy", shape, 1, three, err, sizeof err), 0);
+    assert_int_equal(npy_read_file("rel.npy", &a, err, sizeof err), 0);
+    assert_int_equal(fchdir(cwd), 0);
+    close(cwd);
+    assert_memory_equal(a.data, three, sizeof three);
+    npy_free(&a);
+    assert_int_equal(dir_entries(dir, NULL), 1);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_overwrite_replaces(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512], err[256];
+    const size_t big[2] = {4, 100}, small[1] = {3};
+    float data[400] = {0};
+    npy_array a = {0};
+    struct stat st;
+    snprintf(path, sizeof path, "%s/x.npy", dir);
+    spit(path, "old contents", 12);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(npy_write_file(path, big, 2, data, err, sizeof err), 0);
+    assert_int_equal(npy_write_file(path, small, 1, three, err, sizeof err), 0);
+    assert_int_equal(npy_read_file(path, &a, err, sizeof err), 0);
+    assert_int_equal(a.count, 3);
+    assert_memory_equal(a.data, three, sizeof three);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    npy_free(&a);
+    assert_int_equal(dir_entries(dir, NULL), 1);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* ---- accepted variants ---- */
+
+static void test_read_header_variants(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *hdr;
+        size_t ndim, shape[2];
+    } ok[] = {
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", 1, {3, 0}},
+        {"{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (3,)}", 1, {3, 0}},
+        {"{'shape': (3,), 'fortran_order': False, 'descr': '<f4'}", 1, {3, 0}},
+        {"{'fortran_order': False, 'descr': \"<f4\", 'shape': (3,),}", 1, {3, 0}},
+        {"  {  'descr'  :  '<f4'  ,\t'fortran_order':False,'shape':(  3  ,  )  ,  }  ", 1, {3, 0}},
+        {"{\n'descr': '<f4',\r\n'fortran_order': False,\n'shape': (3,)\n}\n", 1, {3, 0}},
+        {"{'descr': '=f4', 'fortran_order': False, 'shape': (3,), }", 1, {3, 0}},
+        {"{'descr': '|f4', 'fortran_order': False, 'shape': (3,), }", 1, {3, 0}},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3), }", 1, {3, 0}},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3), }", 2, {1, 3}},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (3,1,), }", 2, {3, 1}},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (0003,), }", 1, {3, 0}},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        for (int pad = 0; pad <= 1; pad++) {
+            size_t len;
+            npy_array a = {0};
+            unsigned char *img = make_npy_v(1, 0, ok[i].hdr, strlen(ok[i].hdr), pad, three_le, 12, &len);
+            expect_ok(img, len, ok[i].ndim, ok[i].shape, 3, &a, ok[i].hdr);
+            assert_memory_equal(a.data, three, sizeof three);
+            npy_free(&a);
+            free(img);
+        }
+    }
+}
+
+static void test_read_versions_by_hand(void **state)
+{
+    (void)state;
+    const char *hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
+    const size_t shape[1] = {3};
+    for (unsigned major = 1; major <= 3; major++) {
+        size_t len;
+        npy_array a = {0};
+        unsigned char *img = make_npy_v(major, 0, hdr, strlen(hdr), 1, three_le, 12, &len);
+        assert_int_equal((len - 12) % 64, 0);
+        expect_ok(img, len, 1, shape, 3, &a, "version");
+        assert_memory_equal(a.data, three, sizeof three);
+        npy_free(&a);
+        free(img);
+    }
+}
+
+static void test_read_zero_d_and_empty(void **state)
+{
+    (void)state;
+    size_t len, shape[3] = {2, 0, 5};
+    npy_array a = {0};
+    unsigned char one[4], *img;
+    put_f32(one, 42.0f);
+    img = make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", one, 4, &len);
+    expect_ok(img, len, 0, shape, 1, &a, "0-d");
+    assert_true(a.data[0] == 42.0f);
+    npy_free(&a);
+    free(img);
+    img = make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 0, 5), }", NULL, 0, &len);
+    expect_ok(img, len, 3, shape, 0, &a, "zero-size");
+    npy_free(&a);
+    free(img);
+}
+
+static void test_read_f8_conversion(void **state)
+{
+    (void)state;
+    const double in[] = {0.1, -2.5, 1e300, -1e300, 1e-320, (double)FLT_MAX, 0x1.fffffefp127,
+                         0x1.ffffffp127, -0x1.ffffffp127, 1.0 + 0x1p-24, 1.0 + 0x3p-24,
+                         -0.0, INFINITY, NAN, 3.141592653589793, 0x1p-149, 0x1p-150, 0x1.8p-150};
+    const float want[] = {0.1f, -2.5f, INFINITY, -INFINITY, 0.0f, FLT_MAX, FLT_MAX,
+                          INFINITY, -INFINITY, 1.0f, 1.0f + 0x1p-22f,
+                          -0.0f, INFINITY, NAN, 3.14159265f, 0x1p-149f, 0.0f, 0x1p-149f};
+    const size_t n = sizeof in / sizeof in[0], shape[1] = {sizeof in / sizeof in[0]};
+    unsigned char data[sizeof in], *img;
+    char hdr[128];
+    size_t len;
+    npy_array a = {0};
+    for (size_t i = 0; i < n; i++)
+        put_f64(data + 8 * i, in[i]);
+    snprintf(hdr, sizeof hdr, "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu,), }", n);
+    img = make_npy(hdr, data, sizeof data, &len);
+    expect_ok(img, len, 1, shape, n, &a, "f8");
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(want[i]))
+            assert_true(isnan(a.data[i]));
+        else if (float_bits(a.data[i]) != float_bits(want[i]))
+            fail_msg("f8 value %zu (%a): got %a, want %a", i, in[i], (double)a.data[i],
+                     (double)want[i]);
+    }
+    npy_free(&a);
+    free(img);
+}
+
+/* ---- prefix errors ---- */
+
+static void test_empty_and_bad_magic(void **state)
+{
+    (void)state;
+    char err[256];
+    npy_array a = {0};
+    expect_fail_len("", 0, "empty file", "empty");
+    assert_int_equal(npy_read_memory(NULL, 0, &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "empty file"));
+    assert_int_equal(npy_read_memory(NULL, 5, &a, err, sizeof err), -1);
+    assert_int_equal(npy_read_memory("x", 1, NULL, err, sizeof err), -1);
+    expect_fail_len("\x93NUMPX\x01\x00", 8, "not a .npy file (bad magic)", "magic");
+    expect_fail_len("hello world, this is text", 25, "bad magic", "text");
+    expect_fail_len("PK\x03\x04", 4, "bad magic", "zip");
+    expect_fail_len("\x94", 1, "bad magic", "one byte");
+    expect_fail_len("\x93NUMP", 5, "truncated header", "partial magic");
+    expect_fail_len("\x93NUMPY", 6, "truncated header", "magic only");
+    expect_fail_len("\x93NUMPY\x01", 7, "truncated header", "no minor");
+    expect_fail_len("\x93NUMPY\x01\x00\x10", 9, "truncated header", "half length");
+    expect_fail_len("\x93NUMPY\x02\x00\x10\x00\x00", 11, "truncated header", "v2 short length");
+}
+
+static void test_unsupported_versions(void **state)
+{
+    (void)state;
+    static const struct { unsigned char major, minor; const char *needle; } v[] = {
+        {4, 0, "unsupported .npy format version 4.0"}, {0, 0, "version 0.0"},
+        {1, 1, "version 1.1"}, {2, 1, "version 2.1"}, {255, 255, "version 255.255"},
+    };
+    const char *hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        size_t len;
+        unsigned char *img = make_npy_v(v[i].major, v[i].minor, hdr, strlen(hdr), 1, three_le, 12, &len);
+        expect_fail_len(img, len, v[i].needle, "version");
+        expect_fail_len(img, 8, v[i].needle, "version, prefix only");
+        free(img);
+    }
+}
+
+static void check_all_truncations(const unsigned char *img, size_t len, size_t data_start)
+{
+    char what[64];
+    for (size_t n = 0; n < len; n++) {
+        const char *needle = n == 0 ? "empty file"
+                             : n < data_start ? "truncated header"
+                                              : "bytes of data but the file has";
+        snprintf(what, sizeof what, "truncated to %zu of %zu", n, len);
+        expect_fail_len(img, n, needle, what);
+    }
+}
+
+static void test_every_truncation(void **state)
+{
+    (void)state;
+    const char *hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
+    char *dir = make_tmpdir(), path[512], err[256];
+    const size_t shape[2] = {2, 3};
+    const float six[6] = {1, 2, 3, 4, 5, 6};
+    unsigned char data8[24] = {0}, *img;
+    size_t len;
+    for (unsigned major = 1; major <= 3; major++) {
+        img = make_npy_v(major, 0, hdr, strlen(hdr), major != 2, three_le, 12, &len);
+        check_all_truncations(img, len, len - 12);
+        free(img);
+    }
+    img = make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", data8, 24, &len);
+    check_all_truncations(img, len, len - 24);
+    free(img);
+    snprintf(path, sizeof path, "%s/t.npy", dir);
+    assert_int_equal(npy_write_file(path, shape, 2, six, err, sizeof err), 0);
+    img = slurp(path, &len);
+    check_all_truncations(img, len, len - 24);
+    free(img);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_header_length_past_end(void **state)
+{
+    (void)state;
+    const char *hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
+    size_t len;
+    unsigned char *img = make_npy(hdr, three_le, 12, &len);
+    put_le(img + 8, 0xffff, 2);
+    expect_fail_len(img, len, "truncated header: header length 65535 goes past the end", "v1 ffff");
+    put_le(img + 8, len - 10 + 1, 2);
+    expect_fail_len(img, len, "past the end of the file", "v1 one too many");
+    free(img);
+    img = make_npy_v(2, 0, hdr, strlen(hdr), 1, three_le, 12, &len);
+    put_le(img + 8, 0xffffffffu, 4);
+    expect_fail_len(img, len, "header length 4294967295 goes past the end", "v2 ffffffff");
+    put_le(img + 8, 0x80000000u, 4);
+    expect_fail_len(img, len, "past the end", "v2 2^31");
+    free(img);
+}
+
+/* ---- header dict errors ---- */
+
+#define OK_F "'fortran_order': False"
+#define OK_S "'shape': (3,)"
+#define OK_D "'descr': '<f4'"
+
+static void test_malformed_dicts(void **state)
+{
+    (void)state;
+    static const struct { const char *hdr, *needle; } bad[] = {
+        {"", "malformed header dict: expected '{', found the end of the header"},
+        {"   ", "expected '{', found the end"},
+        {"[]", "expected '{', found '[]'"},
+        {"{", "expected a quoted key or '}', found the end"},
+        {"{" OK_D ", " OK_F ", " OK_S, "expected ',' or '}' after the value of 'shape', found the end"},
+        {"{'descr' '<f4', " OK_F ", " OK_S "}", "expected ':' after 'descr'"},
+        {"{" OK_D " " OK_F ", " OK_S "}", "expected ',' or '}' after the value of 'descr'"},
+        {"{'descr': '<f4", "unterminated string"},
+        {"{'descr\": '<f4', " OK_F ", " OK_S "}", "unknown key 'descr\": '"},
+        {"{'descr': '<f4\", " OK_F ", " OK_S "}",
+         "expected ',' or '}' after the value of 'descr', found 'fortran_order'"},
+        {"{'descr': '<f4\n', " OK_F ", " OK_S "}", "unterminated string"},
+        {"{'descr': '<\\x66\\x34', " OK_F ", " OK_S "}", "escape sequences in strings are not supported"},
+        {"{descr: '<f4', " OK_F ", " OK_S "}", "expected a quoted key or '}', found 'descr: '<f4'"},
+        {"{1: 2, " OK_D ", " OK_F ", " OK_S "}", "expected a quoted key or '}', found '1: 2"},
+        {"{'descr': <f4, " OK_F ", " OK_S "}", "expected a quoted string for 'descr', found '<f4,"},
+        {"{'descr': 5, " OK_F ", " OK_S "}", "expected a quoted string for 'descr'"},
+        {"{'descr': [('a', '<f4')], " OK_F ", " OK_S "}", "structured dtypes"},
+        {"{" OK_D ", 'fortran_order': false, " OK_S "}", "expected True or False for 'fortran_order', found 'false"},
+        {"{" OK_D ", 'fortran_order': 0, " OK_S "}", "True or False for 'fortran_order'"},
+        {"{" OK_D ", 'fortran_order': Falsey, " OK_S "}", "True or False for 'fortran_order', found 'Falsey"},
+        {"{" OK_D ", 'fortran_order': False_, " OK_S "}", "True or False for 'fortran_order'"},
+        {"{" OK_D ", 'fortran_order': 'False', " OK_S "}", "True or False for 'fortran_order'"},
+        {"{" OK_D ", 'fortran_order': Fal", "True or False for 'fortran_order', found 'Fal'"},
+        {"{" OK_D ", " OK_F ", 'shape': [3]}", "expected a tuple for 'shape', found '[3]}'"},
+        {"{" OK_D ", " OK_F ", 'shape': 3}", "expected a tuple for 'shape'"},
+        {"{" OK_D ", " OK_F ", 'shape': (3,,)}", "expected a non-negative integer in 'shape', found ',)}'"},
+        {"{" OK_D ", " OK_F ", 'shape': (,)}", "a non-negative integer in 'shape'"},
+        {"{" OK_D ", " OK_F ", 'shape': (3 4)}", "expected ',' or ')' in 'shape', found '4)}'"},
+        {"{" OK_D ", " OK_F ", 'shape': (3.0,)}", "expected ',' or ')' in 'shape', found '.0,)}'"},
+        {"{" OK_D ", " OK_F ", 'shape': (0x10,)}", "expected ',' or ')' in 'shape', found 'x10,)}'"},
+        {"{" OK_D ", " OK_F ", 'shape': (3", "expected ',' or ')' in 'shape', found the end"},
+        {"{" OK_D ", " OK_F ", 'shape': ('3',)}", "a non-negative integer in 'shape'"},
+        {"{" OK_D ", " OK_F ", 'shape': (-,)}", "a non-negative integer in 'shape', found '-,)}'"},
+        {"{" OK_D ", " OK_F ", 'shape': (- 3,)}", "a non-negative integer in 'shape'"},
+        {"{" OK_D ", " OK_F ", 'shape': (+3,)}", "a non-negative integer in 'shape'"},
+        {"{" OK_D ", " OK_F ", 'shape': (3,))}", "expected ',' or '}' after the value of 'shape'"},
+        {"{,}", "expected a quoted key or '}', found ',}'"},
+        {"{" OK_D ",, " OK_F ", " OK_S "}", "expected a quoted key or '}', found ', 'fortran"},
+        {"{" OK_D ", " OK_F ", " OK_S "} x", "expected nothing after the closing '}', found 'x'"},
+        {"{" OK_D ", " OK_F ", " OK_S "}}", "nothing after the closing '}'"},
+        {"{" OK_D ", " OK_F ", " OK_S "}{" OK_D "}", "nothing after the closing '}'"},
+        {"{'Descr': '<f4', " OK_F ", " OK_S "}", "unknown key 'Descr' in header dict"},
+        {"{" OK_D ", " OK_F ", " OK_S ", 'extra': 1}", "unknown key 'extra' in header dict"},
+        {"{" OK_D ", " OK_F ", " OK_S ", " OK_S "}", "duplicate key 'shape' in header dict"},
+        {"{" OK_D ", " OK_D ", " OK_F ", " OK_S "}", "duplicate key 'descr'"},
+        {"{" OK_D ", " OK_F ", 'fortran_order': True, " OK_S "}", "duplicate key 'fortran_order'"},
+        {"{" OK_D ", " OK_F ", 'shape': (99999999999999999999999,)}",
+         "dimension 99999999999999999999999 in shape is too large"},
+        {"{" OK_D ", " OK_F ", 'shape': (18446744073709551616,)}", "in shape is too large"},
+        {"{'\x01\x02\xff': 1}", "unknown key '?\?\?' in header dict"},
+    };
+    /* Unpadded, so that each "found '...'" shows exactly the text that follows. */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_fail_hdr_pad(bad[i].hdr, 0, three_le, 12, bad[i].needle);
+}
+
+static void test_nul_in_header(void **state)
+{
+    (void)state;
+    static const char hdr[] = "{'descr': '<f4',\0'fortran_order': False, 'shape': (3,), }";
+    size_t len;
+    unsigned char *img = make_npy_v(1, 0, hdr, sizeof hdr - 1, 1, three_le, 12, &len);
+    expect_fail_len(img, len, "expected a quoted key or '}', found '?'fortran", "NUL");
+    free(img);
+}
+
+static void test_missing_keys(void **state)
+{
+    (void)state;
+    expect_fail_hdr("{" OK_F ", " OK_S "}", three_le, 12, "missing key 'descr' in header dict");
+    expect_fail_hdr("{" OK_D ", " OK_S "}", three_le, 12, "missing key 'fortran_order' in header dict");
+    expect_fail_hdr("{" OK_D ", " OK_F "}", three_le, 12, "missing key 'shape' in header dict");
+    expect_fail_hdr("{}", three_le, 12, "missing key 'descr'");
+    expect_fail_hdr("{,}", three_le, 12, "malformed header dict");
+}
+
+static void test_dtypes(void **state)
+{
+    (void)state;
+    static const struct { const char *descr, *needle; } bad[] = {
+        {"<i4", "unsupported dtype '<i4' (expected float32 '<f4' or float64 '<f8')"},
+        {">f4", "big-endian data '>f4' is not supported"},
+        {">f8", "big-endian data '>f8' is not supported"},
+        {"|O", "object arrays ('|O') are not supported"},
+        {"O", "object arrays ('O')"},
+        {"|O8", "object arrays ('|O8')"},
+        {"<f2", "unsupported dtype '<f2'"},
+        {"<f16", "unsupported dtype '<f16'"},
+        {"<c8", "unsupported dtype '<c8'"},
+        {"|u1", "unsupported dtype '|u1'"},
+        {">i4", "unsupported dtype '>i4'"},
+        {"<U3", "unsupported dtype '<U3'"},
+        {"float32", "unsupported dtype 'float32'"},
+        {"f4", "unsupported dtype 'f4'"},
+        {"<f4 ", "unsupported dtype '<f4 '"},
+        {" <f4", "unsupported dtype ' <f4'"},
+        {"", "unsupported dtype ''"},
+        {"<F4", "unsupported dtype '<F4'"},
+        {"abcdefghijklmnopqrstuvwxyz0123456789", "unsupported dtype 'abcdefghijklmnopqrstuvwxyz01...'"},
+        {"\x01\x7f<f4", "unsupported dtype '?\?<f4'"},
+    };
+    char hdr[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(hdr, sizeof hdr, "{'descr': '%s', " OK_F ", " OK_S "}", bad[i].descr);
+        expect_fail_hdr(hdr, three_le, 12, bad[i].needle);
+    }
+}
+
+static void test_fortran_order(void **state)
+{
+    (void)state;
+    expect_fail_hdr("{" OK_D ", 'fortran_order': True, " OK_S "}", three_le, 12,
+                    "Fortran-order arrays are not supported");
+    expect_fail_hdr("{" OK_D ", 'fortran_order': True, 'shape': (), }", three_le, 4,
+                    "Fortran-order arrays are not supported");
+}
+
+static void test_shape_too_large(void **state)
+{
+    (void)state;
+    if (SIZE_MAX != UINT64_MAX)
+        skip();
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (1099511627776, 1099511627776, 1, 1), }", three_le,
+                    12, "shape (1099511627776, 1099511627776, 1, 1) is too large");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (4294967296, 4294967296), }", three_le, 12,
+                    "shape (4294967296, 4294967296) is too large");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (4611686018427387904,), }", three_le, 12,
+                    "shape (4611686018427387904,) is too large");
+    expect_fail_hdr("{'descr': '<f8', " OK_F ", 'shape': (2305843009213693952,), }", three_le, 12,
+                    "shape (2305843009213693952,) is too large");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (18446744073709551615,), }", three_le, 12,
+                    "is too large");
+    /* A zero dim makes the count 0, but the other dims must still be sane. */
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (1099511627776, 1099511627776, 0), }", three_le,
+                    12, "shape (1099511627776, 1099511627776, 0) is too large");
+    /* Huge but representable: caught by the data length, with no allocation. */
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (1099511627776,), }", three_le, 12,
+                    "header says 4398046511104 bytes of data but the file has 12");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (262144,), }", three_le, 12,
+                    "header says 1048576 bytes of data but the file has 12");
+}
+
+static void test_data_length_mismatch(void **state)
+{
+    (void)state;
+    unsigned char data[4096] = {0};
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (1000,), }", three_le, 12,
+                    "header says 4000 bytes of data but the file has 12");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (3,), }", data, 16,
+                    "header says 12 bytes of data but the file has 16");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (3,), }", data, 13,
+                    "header says 12 bytes of data but the file has 13");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (0,), }", data, 4,
+                    "header says 0 bytes of data but the file has 4");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (), }", data, 0,
+                    "header says 4 bytes of data but the file has 0");
+    expect_fail_hdr("{'descr': '<f8', " OK_F ", 'shape': (3,), }", data, 12,
+                    "header says 24 bytes of data but the file has 12");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (1048576,), }", data, 4096,
+                    "header says 4194304 bytes of data but the file has 4096");
+}
+
+static void test_dims(void **state)
+{
+    (void)state;
+    char hdr[1024];
+    size_t len, shape[8] = {1, 1, 1, 1, 1, 1, 1, 3}, n;
+    unsigned char *img;
+    npy_array a = {0};
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (1, 1, 1, 1, 1, 1, 1, 1, 3), }", three_le, 12,
+                    "shape has 9 dimensions (at most 8 are supported)");
+    n = (size_t)snprintf(hdr, sizeof hdr, "{" OK_D ", " OK_F ", 'shape': (");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(hdr + n, sizeof hdr - n, "1, ");
+    snprintf(hdr + n, sizeof hdr - n, "3), }");
+    expect_fail_hdr(hdr, three_le, 12, "shape has 101 dimensions");
+    img = make_npy("{" OK_D ", " OK_F ", 'shape': (1, 1, 1, 1, 1, 1, 1, 3), }", three_le, 12, &len);
+    expect_ok(img, len, 8, shape, 3, &a, "8 dims");
+    npy_free(&a);
+    free(img);
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (-1,), }", three_le, 12,
+                    "negative dimension -1 in shape");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (3, -2), }", three_le, 12,
+                    "negative dimension -2 in shape");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (-99999999999999999999999,), }", three_le, 12,
+                    "negative dimension -99999999999999999999999 in shape");
+}
+
+static void test_read_file_errors(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512], err[256];
+    npy_array a = {0};
+    snprintf(path, sizeof path, "%s/missing.npy", dir);
+    assert_int_equal(npy_read_file(path, &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot open: No such file or directory"));
+    assert_null(strstr(err, dir));
+    assert_int_equal(npy_read_file(dir, &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "Is a directory"));
+    assert_null(strstr(err, dir));
+    snprintf(path, sizeof path, "%s/empty.npy", dir);
+    spit(path, "", 0);
+    assert_int_equal(npy_read_file(path, &a, err, sizeof err), -1);
+    assert_non_null(strstr(err, "empty file"));
+    assert_int_equal(npy_read_file(NULL, &a, err, sizeof err), -1);
+    assert_null(a.data);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_read_file_large(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512], err[256];
+    const size_t shape[2] = {300, 1000};
+    float *data = malloc(300000 * sizeof *data);
+    npy_array a = {0};
+    assert_non_null(data);
+    for (size_t i = 0; i < 300000; i++)
+        data[i] = (float)i * 0.5f;
+    snprintf(path, sizeof path, "%s/big.npy", dir);
+    assert_int_equal(npy_write_file(path, shape, 2, data, err, sizeof err), 0);
+    assert_int_equal(npy_read_file(path, &a, err, sizeof err), 0);
+    assert_int_equal(a.count, 300000);
+    assert_memory_equal(a.data, data, 300000 * sizeof *data);
+    npy_free(&a);
+    /* A non-regular file: read through a FIFO fed by a child. */
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    {
+        char src[512];
+        pid_t pid;
+        int status;
+        snprintf(src, sizeof src, "%s/big.npy", dir);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int in = open(src, O_RDONLY), out = open(path, O_WRONLY);
+            unsigned char buf[4096];
+            ssize_t got;
+            while (in >= 0 && out >= 0 && (got = read(in, buf, sizeof buf)) > 0)
+                if (write(out, buf, (size_t)got) != got)
+                    _exit(1);
+            _exit(0);
+        }
+        assert_int_equal(npy_read_file(path, &a, err, sizeof err), 0);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_int_equal(a.count, 300000);
+        assert_memory_equal(a.data, data, 300000 * sizeof *data);
+        npy_free(&a);
+    }
+    free(data);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_error_buffer(void **state)
+{
+    (void)state;
+    char err[5];
+    npy_array a = {0};
+    assert_int_equal(npy_read_memory("garbage", 7, &a, NULL, 0), -1);
+    assert_int_equal(npy_read_memory("garbage", 7, &a, err, 0), -1);
+    memset(err, 'x', sizeof err);
+    assert_int_equal(npy_read_memory("garbage", 7, &a, err, sizeof err), -1);
+    assert_int_equal(strlen(err), 4);
+    assert_int_equal(npy_write_file(NULL, NULL, 0, NULL, NULL, 0), -1);
+    npy_free(NULL);
+    npy_free(&a);
+    npy_free(&a);
+}
+
+/* ---- writing failures ---- */
+
+static void test_write_invalid_args(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512], err[256];
+    const size_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1}, huge[4] = {1ull << 40, 1ull << 40, 1, 1};
+    const size_t three_shape[1] = {3}, zero[1] = {0};
+    snprintf(path, sizeof path, "%s/x.npy", dir);
+    assert_int_equal(npy_write_file(path, nine, 9, three, err, sizeof err), -1);
+    assert_non_null(strstr(err, "9 dimensions (at most 8 are supported)"));
+    if (SIZE_MAX == UINT64_MAX) {
+        assert_int_equal(npy_write_file(path, huge, 4, three, err, sizeof err), -1);
+        assert_non_null(strstr(err, "shape (1099511627776, 1099511627776, 1, 1) is too large"));
+    }
+    assert_int_equal(npy_write_file(path, three_shape, 1, NULL, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no data given for 3 values"));
+    assert_int_equal(npy_write_file(path, NULL, 2, three, err, sizeof err), -1);
+    assert_non_null(strstr(err, "no shape given"));
+    assert_int_equal(npy_write_file("", three_shape, 1, three, err, sizeof err), -1);
+    assert_int_equal(dir_entries(dir, NULL), 0);
+    /* No data is fine when there are no values. */
+    assert_int_equal(npy_write_file(path, zero, 1, NULL, err, sizeof err), 0);
+    assert_int_equal(dir_entries(dir, NULL), 1);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_write_missing_directory(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512], want[600], err[512];
+    const size_t shape[1] = {3};
+    struct stat st;
+    snprintf(path, sizeof path, "%s/nope/x.npy", dir);
+    assert_int_equal(npy_write_file(path, shape, 1, three, err, sizeof err), -1);
+    snprintf(want, sizeof want, "cannot create a temporary file in '%s/nope': No such file or directory",
+             dir);
+    assert_string_equal(err, want);
+    assert_int_equal(stat(path, &st), -1);
+    assert_int_equal(dir_entries(dir, NULL), 0);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_write_over_directory(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir(), path[512], inner[600], err[512];
+    const size_t shape[1] = {3};
+    struct stat st;
+    size_t temps;
+    snprintf(path, sizeof path, "%s/adir", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(inner, sizeof inner, "%s/keep", path);
+    spit(inner, "keep", 4);
+    assert_int_equal(npy_write_file(path, shape, 1, three, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot rename the temporary file into place: Is a directory"));
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(dir_entries(path, NULL), 1);
+    assert_int_equal(dir_entries(dir, &temps), 1);
+    assert_int_equal(temps, 0);
+    /* Trailing slash: the same, whatever errno the kernel picks. */
+    snprintf(inner, sizeof inner, "%s/", path);
+    assert_int_equal(npy_write_file(inner, shape, 1, three, err, sizeof err), -1);
+    assert_int_equal(dir_entries(path, NULL), 1);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* In a child with a small RLIMIT_FSIZE, write a big array over an existing
+ * file; the parent checks the failure, the old bytes and the directory. The
+ * child reports through the pipe ("-1:message"), not its exit status, which
+ * tools such as valgrind may replace. */
+static void write_under_fsize_limit(rlim_t limit)
+{
+    char *dir = make_tmpdir(), path[512], msg[512] = "";
+    const size_t old_shape[1] = {3}, big_shape[2] = {1000, 100};
+    unsigned char *before, *after;
+    size_t before_len, after_len, temps;
+    int fds[2], status;
+    ssize_t got;
+    pid_t pid;
+    snprintf(path, sizeof path, "%s/old.npy", dir);
+    assert_int_equal(npy_write_file(path, old_shape, 1, three, msg, sizeof msg), 0);
+    before = slurp(path, &before_len);
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit rl = {limit, limit};
+        char err[512] = "", report[600];
+        float *big = calloc(100000, sizeof *big);
+        int rc = 2, n;
+        close(fds[0]);
+        signal(SIGXFSZ, SIG_IGN);
+        if (big && setrlimit(RLIMIT_FSIZE, &rl) == 0)
+            rc = npy_write_file(path, big_shape, 2, big, err, sizeof err);
+        free(big);
+        n = snprintf(report, sizeof report, "%d:%s", rc, err);
+        _exit(write(fds[1], report, (size_t)n) == n ? 0 : 1);
+    }
+    close(fds[1]);
+    got = read(fds[0], msg, sizeof msg - 1);
+    close(fds[0]);
+    msg[got > 0 ? got : 0] = '\0';
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (strncmp(msg, "-1:", 3) != 0 || !strstr(msg, "write failed: File too large"))
+        fail_msg("limit %lu: child reported '%s' (status %d)", (unsigned long)limit, msg, status);
+    after = slurp(path, &after_len);
+    assert_int_equal(after_len, before_len);
+    assert_memory_equal(after, before, before_len);
+    assert_int_equal(dir_entries(dir, &temps), 1);
+    assert_int_equal(temps, 0);
+    free(before);
+    free(after);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void test_write_fsize_limit(void **state)
+{
+    (void)state;
+    write_under_fsize_limit(4096);   /* fails mid-data, after a short write */
+    write_under_fsize_limit(100);    /* fails inside the header */
+    write_under_fsize_limit(0);      /* fails on the first byte */
+    write_under_fsize_limit(400127); /* one byte short of the whole file */
+}
+
+/* ---- NumPy interoperability ---- */
+
+static void py_tuple(char *out, size_t size, const size_t *shape, size_t ndim)
+{
+    size_t n = (size_t)snprintf(out, size, "(");
+    for (size_t i = 0; i < ndim; i++)
+        n += (size_t)snprintf(out + n, size - n, "%zu,", shape[i]);
+    snprintf(out + n, size - n, ")");
+}
+
+static int run_python(const char *dir, const char *script)
+{
+    char path[512], cmd[1200];
+    snprintf(path, sizeof path, "%s/check.py", dir);
+    spit(path, script, strlen(script));
+    snprintf(cmd, sizeof cmd, TEST_NPY_PYTHON " %s %s", path, dir);
+    return system(cmd);
+}
+
+static void test_numpy_reads_ours(void **state)
+{
+    (void)state;
+    char *dir, path[512], err[256], tup[128], script[8192];
+    size_t n;
+    if (!have_numpy())
+        skip();
+    dir = make_tmpdir();
+    rng_seed(7);
+    n = (size_t)snprintf(script, sizeof script,
+                         "import sys, numpy as np\n"
+                         "d = sys.argv[1]\n"
+                         "def check(i, shape):\n"
+                         "    p = '%%s/ours_%%d.npy' %% (d, i)\n"
+                         "    a = np.load(p)\n"
+                         "    b = np.fromfile('%%s/ours_%%d.raw' %% (d, i), dtype='<f4').reshape(shape)\n"
+                         "    assert a.dtype == np.dtype('<f4'), a.dtype\n"
+                         "    assert a.shape == shape, (a.shape, shape)\n"
+                         "    assert a.tobytes() == b.tobytes(), 'values differ'\n"
+                         "    with open(p, 'rb') as f:\n"
+                         "        assert np.lib.format.read_magic(f) == (1, 0)\n"
+                         "        np.lib.format.read_array_header_1_0(f)\n"
+                         "        assert f.tell() %% 64 == 0, f.tell()\n");
+    for (size_t s = 0; s < sizeof rt_ndims / sizeof rt_ndims[0]; s++) {
+        size_t count = 1;
+        float *data;
+        unsigned char *raw;
+        for (size_t i = 0; i < rt_ndims[s]; i++)
+            count *= rt_shapes[s][i];
+        data = malloc((count ? count : 1) * sizeof *data);
+        raw = malloc((count ? count : 1) * 4);
+        assert_true(data && raw);
+        for (size_t i = 0; i < count; i++) {
+            data[i] = bits_to_float(rng());
+            put_f32(raw + 4 * i, data[i]);
+        }
+        snprintf(path, sizeof path, "%s/ours_%zu.npy", dir, s);
+        assert_int_equal(npy_write_file(path, rt_shapes[s], rt_ndims[s], data, err, sizeof err), 0);
+        snprintf(path, sizeof path, "%s/ours_%zu.raw", dir, s);
+        spit(path, raw, count * 4);
+        py_tuple(tup, sizeof tup, rt_shapes[s], rt_ndims[s]);
+        n += (size_t)snprintf(script + n, sizeof script - n, "check(%zu, %s)\n", s, tup);
+        free(data);
+        free(raw);
+    }
+    snprintf(script + n, sizeof script - n, "print('numpy read %zu files')\n",
+             sizeof rt_ndims / sizeof rt_ndims[0]);
+    assert_int_equal(run_python(dir, script), 0);
+    rm_rf(dir);
+    free(dir);
+}
+
+static const char numpy_writer[] =
+    "import sys, warnings, numpy as np\n"
+    "warnings.simplefilter('ignore')\n"
+    "d = sys.argv[1]\n"
+    "rng = np.random.default_rng(1234)\n"
+    "base = rng.standard_normal((2, 3, 4)) * 10\n"
+    "base.flat[:6] = [np.pi, 1e-40, 1e300, -0.0, np.nan, 0.1]\n"
+    "def save(name, a, version):\n"
+    "    with open('%s/%s.npy' % (d, name), 'wb') as f:\n"
+    "        np.lib.format.write_array(f, a, version=version)\n"
+    "    with np.errstate(all='ignore'):\n"
+    "        a.astype('<f4').tofile('%s/%s.raw' % (d, name))\n"
+    "for v in (1, 2, 3):\n"
+    "    for t in ('f4', 'f8'):\n"
+    "        with np.errstate(all='ignore'):\n"
+    "            save('v%d_%s' % (v, t), base.astype('<' + t), (v, 0))\n"
+    "save('zero_d', np.array(2.5, dtype='<f4'), None)\n"
+    "save('empty', np.zeros((0, 3), dtype='<f8'), None)\n"
+    "save('long', np.arange(5000, dtype='<f8') / 3, None)\n"
+    "np.save(d + '/fortran.npy', np.asfortranarray(np.arange(6, dtype='<f4').reshape(2, 3)))\n"
+    "np.save(d + '/big_endian.npy', np.arange(3, dtype='>f4'))\n"
+    "np.save(d + '/int.npy', np.arange(3, dtype='<i4'))\n"
+    "np.save(d + '/half.npy', np.arange(3, dtype='<f2'))\n"
+    "np.save(d + '/object.npy', np.array([1, 'a'], dtype=object), allow_pickle=True)\n"
+    "np.save(d + '/structured.npy', np.zeros(2, dtype=[('a', '<f4'), ('b', '<f4')]))\n";
+
+static void test_we_read_numpy(void **state)
+{
+    (void)state;
+    static const struct { const char *name; size_t ndim, shape[3]; } good[] = {
+        {"v1_f4", 3, {2, 3, 4}}, {"v1_f8", 3, {2, 3, 4}}, {"v2_f4", 3, {2, 3, 4}},
+        {"v2_f8", 3, {2, 3, 4}}, {"v3_f4", 3, {2, 3, 4}}, {"v3_f8", 3, {2, 3, 4}},
+        {"zero_d", 0, {0}},      {"empty", 2, {0, 3}},    {"long", 1, {5000}},
+    };
+    static const struct { const char *name, *needle; } bad[] = {
+        {"fortran", "Fortran-order arrays are not supported"},
+        {"big_endian", "big-endian data '>f4' is not supported"},
+        {"int", "unsupported dtype '<i4'"},
+        {"half", "unsupported dtype '<f2'"},
+        {"object", "object arrays ('|O') are not supported"},
+        {"structured", "structured dtypes"},
+    };
+    char *dir, path[512], err[256];
+    if (!have_numpy())
+        skip();
+    dir = make_tmpdir();
+    assert_int_equal(run_python(dir, numpy_writer), 0);
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        npy_array a = {0};
+        size_t raw_len;
+        unsigned char *raw;
+        snprintf(path, sizeof path, "%s/%s.npy", dir, good[i].name);
+        if (npy_read_file(path, &a, err, sizeof err) != 0)
+            fail_msg("%s: %s", good[i].name, err);
+        assert_int_equal(a.ndim, good[i].ndim);
+        assert_memory_equal(a.shape, good[i].shape, a.ndim * sizeof(size_t));
+        snprintf(path, sizeof path, "%s/%s.raw", dir, good[i].name);
+        raw = slurp(path, &raw_len);
+        assert_int_equal(raw_len, a.count * 4);
+        for (size_t k = 0; k < a.count; k++) {
+            uint32_t want = (uint32_t)raw[4 * k] | (uint32_t)raw[4 * k + 1] << 8 |
+                            (uint32_t)raw[4 * k + 2] << 16 | (uint32_t)raw[4 * k + 3] << 24;
+            if (float_bits(a.data[k]) != want && !(isnan(a.data[k]) && isnan(bits_to_float(want))))
+                fail_msg("%s[%zu]: got %a, numpy has %a", good[i].name, k, (double)a.data[k],
+                         (double)bits_to_float(want));
+        }
+        free(raw);
+        npy_free(&a);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        npy_array a = {0};
+        snprintf(path, sizeof path, "%s/%s.npy", dir, bad[i].name);
+        assert_int_equal(npy_read_file(path, &a, err, sizeof err), -1);
+        if (!strstr(err, bad[i].needle))
+            fail_msg("%s: expected '%s' in '%s'", bad[i].name, bad[i].needle, err);
+        assert_null(a.data);
+    }
+    rm_rf(dir);
+    free(dir);
+}
+
+/* ---- mutation fuzz ---- */
+
+static size_t pick_pos(size_t len)
+{
+    /* Mostly the prefix and header, where the parser lives. */
+    size_t hot = len < 140 ? len : 140;
+    return (rng() % 4 != 0 ? rng() % hot : rng() % len);
+}
+
+static size_t mutate(unsigned char *buf, size_t len, size_t cap, const unsigned char *donor,
+                     size_t donor_len)
+{
+    static const char interesting[] = "{}()[],:'\" \n\t0123456789-+.TrueFalsedcrhapo<>=|fiO48_x";
+    for (int ops = 1 + (int)(rng() % 3); ops > 0; ops--) {
+        size_t a, n;
+        switch (rng() % 7) {
+        case 0: /* flip a bit */
+            if (len)
+                buf[pick_pos(len)] ^= (unsigned char)(1u << (rng() % 8));
+            break;
+        case 1: /* a syntax-relevant character */
+            if (len)
+                buf[pick_pos(len)] = (unsigned char)interesting[rng() % (sizeof interesting - 1)];
+            break;
+        case 2: /* truncate */
+            len = rng() % (len + 1);
+            break;
+        case 3: /* delete a segment */
+            if (len) {
+                a = rng() % len;
+                n = rng() % (len - a < 16 ? len - a + 1 : 17);
+                memmove(buf + a, buf + a + n, len - a - n);
+                len -= n;
+            }
+            break;
+        case 4: /* splice in a segment of a donor file */
+            a = rng() % (len + 1);
+            n = 1 + rng() % 24;
+            if (n > donor_len)
+                n = donor_len;
+            if (n > cap - len)
+                n = cap - len;
+            memmove(buf + a + n, buf + a, len - a);
+            memcpy(buf + a, donor + rng() % (donor_len - n + 1), n);
+            len += n;
+            break;
+        case 5: /* the header length field */
+            if (len >= 12)
+                buf[8 + rng() % 4] = (unsigned char)rng();
+            break;
+        default: /* a random byte */
+            if (len)
+                buf[pick_pos(len)] = (unsigned char)rng();
+            break;
+        }
+    }
+    return len;
+}
+
+/* Mutates the header text only and rebuilds a consistent prefix, so that
+ * mutations reach deep into the parser instead of failing on the length. */
+static unsigned char *mutate_header(const char *hdr, const unsigned char *data, size_t data_len,
+                                    size_t *out_len)
+{
+    unsigned char text[512];
+    size_t n = strlen(hdr), major = 1 + rng() % 3;
+    memcpy(text, hdr, n);
+    n = mutate(text, n, sizeof text, (const unsigned char *)hdr, strlen(hdr));
+    return make_npy_v((unsigned)major, 0, (const char *)text, n, (int)(rng() % 2), data,
+                      rng() % 8 == 0 ? rng() % (data_len + 1) : data_len, out_len);
+}
+
+static void test_mutation_fuzz(void **state)
+{
+    (void)state;
+    static const char *const headers[] = {
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (), }",
+        "{\"shape\": (6, 2), \"fortran_order\": False, \"descr\": \"<f4\"}",
+        /* Header mutations only: a lying shape, to reach the overflow checks. */
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776, 1, 1), }",
+    };
+    static const size_t data_lens[] = {96, 24, 4, 48, 16};
+    unsigned char data[256], *bases[4], work[1024];
+    size_t base_len[4], successes = 0, failures = 0;
+    rng_seed(20240611);
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (unsigned char)rng();
+    bases[0] = make_npy(headers[0], data, 96, &base_len[0]);
+    bases[1] = make_npy_v(2, 0, headers[1], strlen(headers[1]), 1, data, 24, &base_len[1]);
+    bases[2] = make_npy_v(3, 0, headers[2], strlen(headers[2]), 0, data, 4, &base_len[2]);
+    bases[3] = make_npy(headers[3], data, 48, &base_len[3]);
+    for (int iter = 0; iter < 20000; iter++) {
+        size_t b = rng() % 5, len, start, hlen;
+        unsigned char *img;
+        npy_array a;
+        char err[256] = "";
+        int rc;
+        if (rng() % 2) {
+            img = mutate_header(headers[b], data, data_lens[b], &len);
+        } else {
+            b %= 4;
+            memcpy(work, bases[b], base_len[b]);
+            size_t donor = rng() % 4;
+            len = mutate(work, base_len[b], sizeof work, bases[donor], base_len[donor]);
+            img = malloc(len ? len : 1); /* exact size, so ASan flags any over-read */
+            assert_non_null(img);
+            memcpy(img, work, len);
+        }
+        memset(&a, 0x5a, sizeof a);
+        rc = npy_read_memory(img, len, &a, err, sizeof err);
+        if (rc == 0) {
+            size_t count = 1, bytes = 0;
+            uint32_t sum = 0;
+            successes++;
+            assert_true(a.ndim <= NPY_MAX_DIMS);
+            for (size_t i = 0; i < a.ndim; i++)
+                count *= a.shape[i];
+            assert_int_equal(a.count, count);
+            assert_non_null(a.data);
+            start = img[6] == 1 ? 10 : 12;
+            hlen = (size_t)img[8] | (size_t)img[9] << 8;
+            if (start == 12)
+                hlen |= (size_t)img[10] << 16 | (size_t)img[11] << 24;
+            bytes = len - start - hlen;
+            assert_true(bytes == a.count * 4 || bytes == a.count * 8);
+            for (size_t i = 0; i < a.count; i++) /* touches every float: ASan checks the size */
+                sum += float_bits(a.data[i]);
+            (void)sum;
+            npy_free(&a);
+        } else {
+            failures++;
+            assert_int_equal(rc, -1);
+            if (err[0] == '\0' || strchr(err, '\n'))
+                fail_msg("iteration %d: bad message '%s'", iter, err);
+            assert_null(a.data);
+            assert_int_equal(a.count, 0);
+        }
+        free(img);
+    }
+    for (int i = 0; i < 4; i++)
+        free(bases[i]);
+    print_message("mutation fuzz: %zu accepted, %zu rejected\n", successes, failures);
+    assert_true(successes > 100);
+    assert_true(failures > 100);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_shapes),
+        cmocka_unit_test(test_write_relative_path),
+        cmocka_unit_test(test_overwrite_replaces),
+        cmocka_unit_test(test_read_header_variants),
+        cmocka_unit_test(test_read_versions_by_hand),
+        cmocka_unit_test(test_read_zero_d_and_empty),
+        cmocka_unit_test(test_read_f8_conversion),
+        cmocka_unit_test(test_empty_and_bad_magic),
+        cmocka_unit_test(test_unsupported_versions),
+        cmocka_unit_test(test_every_truncation),
+        cmocka_unit_test(test_header_length_past_end),
+        cmocka_unit_test(test_malformed_dicts),
+        cmocka_unit_test(test_nul_in_header),
+        cmocka_unit_test(test_missing_keys),
+        cmocka_unit_test(test_dtypes),
+        cmocka_unit_test(test_fortran_order),
+        cmocka_unit_test(test_shape_too_large),
+        cmocka_unit_test(test_data_length_mismatch),
+        cmocka_unit_test(test_dims),
+        cmocka_unit_test(test_read_file_errors),
+        cmocka_unit_test(test_read_file_large),
+        cmocka_unit_test(test_error_buffer),
+        cmocka_unit_test(test_write_invalid_args),
+        cmocka_unit_test(test_write_missing_directory),
+        cmocka_unit_test(test_write_over_directory),
+        cmocka_unit_test(test_write_fsize_limit),
+        cmocka_unit_test(test_numpy_reads_ours),
+        cmocka_unit_test(test_we_read_numpy),
+        cmocka_unit_test(test_mutation_fuzz),
+    };
+    init_three();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
