@@ -187,6 +187,11 @@ typedef struct clnorm__scratch {
     size_t waits_cap;
 } clnorm__scratch;
 
+/* Room for `count` events in the wait list; layers reserve
+ * CLNORM_WAITS_RESERVED at creation so a forward never allocates. */
+#define CLNORM_WAITS_RESERVED 16
+clnorm_status clnorm__scratch_reserve_waits(clnorm_context *ctx, clnorm__scratch *s,
+                                            size_t count);
 void clnorm__scratch_release(clnorm__scratch *s);
 
 /* Enqueue the statistics + normalisation of `l`: one launch (fused) or two

@@ -39,6 +39,19 @@ void clnorm__kernels_release(clnorm__kernels *ks)
     }
 }
 
+clnorm_status clnorm__scratch_reserve_waits(clnorm_context *ctx, clnorm__scratch *s,
+                                            size_t count)
+{
+    if (count <= s->waits_cap)
+        return CLNORM_OK;
+    cl_event *grown = clnorm__realloc(s->waits, count * sizeof *grown);
+    if (!grown)
+        return clnorm__fail(ctx, CLNORM_OUT_OF_MEMORY, "growing the event wait list");
+    s->waits = grown;
+    s->waits_cap = count;
+    return CLNORM_OK;
+}
+
 void clnorm__scratch_release(clnorm__scratch *s)
 {
     clnorm__release_mem(s->partials);
@@ -88,13 +101,8 @@ static clnorm_status gather_waits(clnorm_context *ctx, clnorm__scratch *s, cl_ui
         *list = num_wait ? wait_list : NULL;
         return CLNORM_OK;
     }
-    if (need > s->waits_cap) {
-        cl_event *grown = clnorm__realloc(s->waits, need * sizeof *grown);
-        if (!grown)
-            return clnorm__fail(ctx, CLNORM_OUT_OF_MEMORY, "growing the event wait list");
-        s->waits = grown;
-        s->waits_cap = need;
-    }
+    if (need > s->waits_cap)
+        RETURN_IF_ERROR(clnorm__scratch_reserve_waits(ctx, s, need));
     if (num_wait)
         memcpy(s->waits, wait_list, num_wait * sizeof *wait_list);
     s->waits[num_wait] = prior;

@@ -55,8 +55,12 @@ clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags,
     layer->affine.arrays = 2;
     int contiguous = (flags & CLNORM_REVIN_TRANSPOSED) || d == 1;
     unsigned width = contiguous ? ctx->contig_width : strided_width(d);
-    clnorm_status st = clnorm__kernels_create(ctx, width, &layer->ks);
+    clnorm_status st =
+        clnorm__scratch_reserve_waits(ctx, &layer->scratch, CLNORM_WAITS_RESERVED);
+    if (st == CLNORM_OK)
+        st = clnorm__kernels_create(ctx, width, &layer->ks);
     if (st != CLNORM_OK) {
+        clnorm__scratch_release(&layer->scratch);
         clnorm__free(layer);
         return st;
     }

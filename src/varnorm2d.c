@@ -32,8 +32,12 @@ clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
     layer->num_features = num_features;
     layer->alpha.count = num_features;
     layer->alpha.arrays = 1;
-    clnorm_status st = clnorm__kernels_create(ctx, ctx->contig_width, &layer->ks);
+    clnorm_status st =
+        clnorm__scratch_reserve_waits(ctx, &layer->scratch, CLNORM_WAITS_RESERVED);
+    if (st == CLNORM_OK)
+        st = clnorm__kernels_create(ctx, ctx->contig_width, &layer->ks);
     if (st != CLNORM_OK) {
+        clnorm__scratch_release(&layer->scratch);
         clnorm__free(layer);
         return st;
     }

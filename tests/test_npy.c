@@ -1,4 +1,4 @@
-/* test_npy.c: cmocka tests for tools/npy.c: round trips, NumPy interop, every bad-input class, atomic writes and a mutation fuzz. */
+/* test_npy.c: cmocka tests of tools/npy.c: round trips, NumPy interop, bad input, atomic writes, fuzz. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -75,16 +75,6 @@ static void put_f64(unsigned char *p, double d)
     put_le(p, u, 8);
 }
 
-static char *make_tmpdir(void)
-{
-    char tmpl[] = "/tmp/test_npy.XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    assert_non_null(dir);
-    dir = strdup(dir);
-    assert_non_null(dir);
-    return dir;
-}
-
 static void rm_rf(const char *path)
 {
     struct stat st;
@@ -106,6 +96,25 @@ static void rm_rf(const char *path)
     } else {
         unlink(path);
     }
+}
+
+/* Fixture: a fresh directory under /tmp as the test's state. cmocka runs the
+ * teardown even when the test fails, so nothing is left behind. */
+static int setup_dir(void **state)
+{
+    char tmpl[] = "/tmp/test_npy.XXXXXX";
+    if (!mkdtemp(tmpl))
+        return -1;
+    *state = strdup(tmpl);
+    return *state ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+    if (*state)
+        rm_rf(*state);
+    free(*state);
+    return 0;
 }
 
 /* Entries of dir other than . and .., and how many look like our temp files. */
@@ -291,8 +300,8 @@ static const size_t rt_ndims[] = {0, 1, 1, 3, 4, 1, 3, 8};
 
 static void test_roundtrip_shapes(void **state)
 {
-    (void)state;
-    char *dir = make_tmpdir(), path[512], err[256];
+    const char *dir = *state;
+    char path[512], err[256];
     struct stat st;
     rng_seed(42);
     snprintf(path, sizeof path, "%s/rt.npy", dir);
@@ -327,14 +336,12 @@ static void test_roundtrip_shapes(void **state)
         assert_null(a.data);
         free(data);
     }
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_write_relative_path(void **state)
 {
-    (void)state;
-    char *dir = make_tmpdir(), err[256];
+    const char *dir = *state;
+    char err[256];
     const size_t shape[1] = {3};
     int cwd = open(".", O_RDONLY);
     npy_array a = {0};
@@ -347,14 +354,12 @@ static void test_write_relative_path(void **state)
     assert_memory_equal(a.data, three, sizeof three);
     npy_free(&a);
     assert_int_equal(dir_entries(dir, NULL), 1);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_overwrite_replaces(void **state)
 {
-    (void)state;
-    char *dir = make_tmpdir(), path[512], err[256];
+    const char *dir = *state;
+    char path[512], err[256];
     const size_t big[2] = {4, 100}, small[1] = {3};
     float data[400] = {0};
     npy_array a = {0};
@@ -371,8 +376,6 @@ static void test_overwrite_replaces(void **state)
     assert_int_equal(st.st_mode & 0777, 0644);
     npy_free(&a);
     assert_int_equal(dir_entries(dir, NULL), 1);
-    rm_rf(dir);
-    free(dir);
 }
 
 /* ---- accepted variants ---- */
@@ -531,7 +534,8 @@ static void test_every_truncation(void **state)
 {
     (void)state;
     const char *hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
-    char *dir = make_tmpdir(), path[512], err[256];
+    const char *dir = *state;
+    char path[512], err[256];
     const size_t shape[2] = {2, 3};
     const float six[6] = {1, 2, 3, 4, 5, 6};
     unsigned char data8[24] = {0}, *img;
@@ -549,8 +553,6 @@ static void test_every_truncation(void **state)
     img = slurp(path, &len);
     check_all_truncations(img, len, len - 24);
     free(img);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_header_length_past_end(void **state)
@@ -773,8 +775,8 @@ static void test_dims(void **state)
 
 static void test_read_file_errors(void **state)
 {
-    (void)state;
-    char *dir = make_tmpdir(), path[512], err[256];
+    const char *dir = *state;
+    char path[512], err[256];
     npy_array a = {0};
     snprintf(path, sizeof path, "%s/missing.npy", dir);
     assert_int_equal(npy_read_file(path, &a, err, sizeof err), -1);
@@ -789,14 +791,12 @@ static void test_read_file_errors(void **state)
     assert_non_null(strstr(err, "empty file"));
     assert_int_equal(npy_read_file(NULL, &a, err, sizeof err), -1);
     assert_null(a.data);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_read_file_large(void **state)
 {
-    (void)state;
-    char *dir = make_tmpdir(), path[512], err[256];
+    const char *dir = *state;
+    char path[512], err[256];
     const size_t shape[2] = {300, 1000};
     float *data = malloc(300000 * sizeof *data);
     npy_array a = {0};
@@ -835,8 +835,6 @@ static void test_read_file_large(void **state)
         npy_free(&a);
     }
     free(data);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_error_buffer(void **state)
@@ -859,8 +857,8 @@ static void test_error_buffer(void **state)
 
 static void test_write_invalid_args(void **state)
 {
-    (void)state;
-    char *dir = make_tmpdir(), path[512], err[256];
+    const char *dir = *state;
+    char path[512], err[256];
     const size_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1}, huge[4] = {1ull << 40, 1ull << 40, 1, 1};
     const size_t three_shape[1] = {3}, zero[1] = {0};
     snprintf(path, sizeof path, "%s/x.npy", dir);
@@ -879,14 +877,12 @@ static void test_write_invalid_args(void **state)
     /* No data is fine when there are no values. */
     assert_int_equal(npy_write_file(path, zero, 1, NULL, err, sizeof err), 0);
     assert_int_equal(dir_entries(dir, NULL), 1);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_write_missing_directory(void **state)
 {
-    (void)state;
-    char *dir = make_tmpdir(), path[512], want[600], err[512];
+    const char *dir = *state;
+    char path[512], want[600], err[512];
     const size_t shape[1] = {3};
     struct stat st;
     snprintf(path, sizeof path, "%s/nope/x.npy", dir);
@@ -896,14 +892,12 @@ static void test_write_missing_directory(void **state)
     assert_string_equal(err, want);
     assert_int_equal(stat(path, &st), -1);
     assert_int_equal(dir_entries(dir, NULL), 0);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_write_over_directory(void **state)
 {
-    (void)state;
-    char *dir = make_tmpdir(), path[512], inner[600], err[512];
+    const char *dir = *state;
+    char path[512], inner[600], err[512];
     const size_t shape[1] = {3};
     struct stat st;
     size_t temps;
@@ -922,23 +916,23 @@ static void test_write_over_directory(void **state)
     snprintf(inner, sizeof inner, "%s/", path);
     assert_int_equal(npy_write_file(inner, shape, 1, three, err, sizeof err), -1);
     assert_int_equal(dir_entries(path, NULL), 1);
-    rm_rf(dir);
-    free(dir);
 }
 
 /* In a child with a small RLIMIT_FSIZE, write a big array over an existing
  * file; the parent checks the failure, the old bytes and the directory. The
  * child reports through the pipe ("-1:message"), not its exit status, which
  * tools such as valgrind may replace. */
-static void write_under_fsize_limit(rlim_t limit)
+static void write_under_fsize_limit(const char *base, rlim_t limit)
 {
-    char *dir = make_tmpdir(), path[512], msg[512] = "";
+    char dir[400], path[512], msg[512] = "";
     const size_t old_shape[1] = {3}, big_shape[2] = {1000, 100};
     unsigned char *before, *after;
     size_t before_len, after_len, temps;
     int fds[2], status;
     ssize_t got;
     pid_t pid;
+    snprintf(dir, sizeof dir, "%s/limit_%lu", base, (unsigned long)limit);
+    assert_int_equal(mkdir(dir, 0755), 0);
     snprintf(path, sizeof path, "%s/old.npy", dir);
     assert_int_equal(npy_write_file(path, old_shape, 1, three, msg, sizeof msg), 0);
     before = slurp(path, &before_len);
@@ -972,17 +966,14 @@ static void write_under_fsize_limit(rlim_t limit)
     assert_int_equal(temps, 0);
     free(before);
     free(after);
-    rm_rf(dir);
-    free(dir);
 }
 
 static void test_write_fsize_limit(void **state)
 {
-    (void)state;
-    write_under_fsize_limit(4096);   /* fails mid-data, after a short write */
-    write_under_fsize_limit(100);    /* fails inside the header */
-    write_under_fsize_limit(0);      /* fails on the first byte */
-    write_under_fsize_limit(400127); /* one byte short of the whole file */
+    write_under_fsize_limit(*state, 4096);   /* fails mid-data, after a short write */
+    write_under_fsize_limit(*state, 100);    /* fails inside the header */
+    write_under_fsize_limit(*state, 0);      /* fails on the first byte */
+    write_under_fsize_limit(*state, 400127); /* one byte short of the whole file */
 }
 
 /* ---- NumPy interoperability ---- */
@@ -1006,12 +997,11 @@ static int run_python(const char *dir, const char *script)
 
 static void test_numpy_reads_ours(void **state)
 {
-    (void)state;
-    char *dir, path[512], err[256], tup[128], script[8192];
+    const char *dir = *state;
+    char path[512], err[256], tup[128], script[8192];
     size_t n;
     if (!have_numpy())
         skip();
-    dir = make_tmpdir();
     rng_seed(7);
     n = (size_t)snprintf(script, sizeof script,
                          "import sys, numpy as np\n"
@@ -1052,8 +1042,6 @@ static void test_numpy_reads_ours(void **state)
     snprintf(script + n, sizeof script - n, "print('numpy read %zu files')\n",
              sizeof rt_ndims / sizeof rt_ndims[0]);
     assert_int_equal(run_python(dir, script), 0);
-    rm_rf(dir);
-    free(dir);
 }
 
 static const char numpy_writer[] =
@@ -1084,7 +1072,6 @@ static const char numpy_writer[] =
 
 static void test_we_read_numpy(void **state)
 {
-    (void)state;
     static const struct { const char *name; size_t ndim, shape[3]; } good[] = {
         {"v1_f4", 3, {2, 3, 4}}, {"v1_f8", 3, {2, 3, 4}}, {"v2_f4", 3, {2, 3, 4}},
         {"v2_f8", 3, {2, 3, 4}}, {"v3_f4", 3, {2, 3, 4}}, {"v3_f8", 3, {2, 3, 4}},
@@ -1098,10 +1085,10 @@ static void test_we_read_numpy(void **state)
         {"object", "object arrays ('|O') are not supported"},
         {"structured", "structured dtypes"},
     };
-    char *dir, path[512], err[256];
+    const char *dir = *state;
+    char path[512], err[256];
     if (!have_numpy())
         skip();
-    dir = make_tmpdir();
     assert_int_equal(run_python(dir, numpy_writer), 0);
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         npy_array a = {0};
@@ -1133,8 +1120,6 @@ static void test_we_read_numpy(void **state)
             fail_msg("%s: expected '%s' in '%s'", bad[i].name, bad[i].needle, err);
         assert_null(a.data);
     }
-    rm_rf(dir);
-    free(dir);
 }
 
 /* ---- mutation fuzz ---- */
@@ -1288,16 +1273,16 @@ static void test_mutation_fuzz(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip_shapes),
-        cmocka_unit_test(test_write_relative_path),
-        cmocka_unit_test(test_overwrite_replaces),
+        cmocka_unit_test_setup_teardown(test_roundtrip_shapes, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_write_relative_path, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_overwrite_replaces, setup_dir, teardown_dir),
         cmocka_unit_test(test_read_header_variants),
         cmocka_unit_test(test_read_versions_by_hand),
         cmocka_unit_test(test_read_zero_d_and_empty),
         cmocka_unit_test(test_read_f8_conversion),
         cmocka_unit_test(test_empty_and_bad_magic),
         cmocka_unit_test(test_unsupported_versions),
-        cmocka_unit_test(test_every_truncation),
+        cmocka_unit_test_setup_teardown(test_every_truncation, setup_dir, teardown_dir),
         cmocka_unit_test(test_header_length_past_end),
         cmocka_unit_test(test_malformed_dicts),
         cmocka_unit_test(test_nul_in_header),
@@ -1307,15 +1292,15 @@ int main(void)
         cmocka_unit_test(test_shape_too_large),
         cmocka_unit_test(test_data_length_mismatch),
         cmocka_unit_test(test_dims),
-        cmocka_unit_test(test_read_file_errors),
-        cmocka_unit_test(test_read_file_large),
+        cmocka_unit_test_setup_teardown(test_read_file_errors, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_read_file_large, setup_dir, teardown_dir),
         cmocka_unit_test(test_error_buffer),
-        cmocka_unit_test(test_write_invalid_args),
-        cmocka_unit_test(test_write_missing_directory),
-        cmocka_unit_test(test_write_over_directory),
-        cmocka_unit_test(test_write_fsize_limit),
-        cmocka_unit_test(test_numpy_reads_ours),
-        cmocka_unit_test(test_we_read_numpy),
+        cmocka_unit_test_setup_teardown(test_write_invalid_args, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_write_missing_directory, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_write_over_directory, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_write_fsize_limit, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_numpy_reads_ours, setup_dir, teardown_dir),
+        cmocka_unit_test_setup_teardown(test_we_read_numpy, setup_dir, teardown_dir),
         cmocka_unit_test(test_mutation_fuzz),
     };
     init_three();
