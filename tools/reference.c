@@ -1,0 +1,175 @@
+/* reference.c: each operation described once: double-precision references,
+ * the input families of SPEC.md section 4 and the tolerance models. Shared by
+ * the tests, the tool's demo and the benchmark. */
+#define _POSIX_C_SOURCE 200809L
+#include "reference.h"
+
+#include <math.h>
+#include <time.h>
+
+/* ---------------------------------------------------------------- random */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+void rng_seed(uint64_t seed)
+{
+    rng_state = seed ? seed : 1;
+}
+
+uint64_t rng_fresh_seed(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000007ull ^ (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng_next(void)
+{
+    /* xorshift64* */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ull;
+}
+
+double rng_uniform(void)
+{
+    return ((rng_next() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+double rng_normal(void)
+{
+    double u = rng_uniform(), v = rng_uniform();
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+
+const char *family_name(family f)
+{
+    static const char *const names[] = {"normal", "offset", "scales", "constant", "nan-row"};
+    return f < FAMILY_COUNT ? names[f] : "?";
+}
+
+void fill_family(float *x, size_t outer, size_t n, size_t inner, family f)
+{
+    size_t rows = outer * inner;
+    size_t nan_row = (size_t)(rng_uniform() * (double)rows) % rows;
+    size_t nan_k = (size_t)(rng_uniform() * (double)n) % n;
+    for (size_t o = 0; o < outer; ++o)
+        for (size_t i = 0; i < inner; ++i) {
+            size_t row = o * inner + i;
+            double scale = pow(10.0, -3.0 + 6.0 * rng_uniform());
+            double value = (rng_normal() * 100.0);
+            for (size_t k = 0; k < n; ++k) {
+                float *p = &x[(o * n + k) * inner + i];
+                switch (f) {
+                case FAMILY_NORMAL:
+                case FAMILY_NAN_ROW: *p = (float)rng_normal(); break;
+                case FAMILY_OFFSET: *p = (float)(1e4 + 1e-2 * rng_normal()); break;
+                case FAMILY_SCALES: *p = (float)(rng_normal() * scale); break;
+                case FAMILY_CONSTANT: *p = (float)value; break;
+                default: *p = 0.0f;
+                }
+                if (f == FAMILY_NAN_ROW && row == nan_row && k == nan_k)
+                    *p = NAN;
+            }
+        }
+}
+
+/* ---------------------------------------------------------------- references */
+
+static void row_moments(const float *x, size_t n, size_t inner, size_t base, double *mean,
+                        double *m2)
+{
+    double sum = 0.0;
+    for (size_t k = 0; k < n; ++k)
+        sum += x[base + k * inner];
+    double mu = sum / (double)n, acc = 0.0;
+    for (size_t k = 0; k < n; ++k) {
+        double d = x[base + k * inner] - mu;
+        acc += d * d;
+    }
+    *mean = mu;
+    *m2 = acc;
+}
+
+void ref_revin(const float *x, size_t outer, size_t n, size_t inner, double *y, double *m,
+               double *s)
+{
+    for (size_t o = 0; o < outer; ++o)
+        for (size_t i = 0; i < inner; ++i) {
+            size_t base = o * n * inner + i, row = o * inner + i;
+            double mu, m2;
+            row_moments(x, n, inner, base, &mu, &m2);
+            double sd = sqrt(m2 / (double)n) + 1e-4;
+            m[row] = mu;
+            s[row] = sd;
+            for (size_t k = 0; k < n; ++k)
+                y[base + k * inner] = (x[base + k * inner] - mu) / sd;
+        }
+}
+
+void ref_revin_inverse(const float *x, size_t outer, size_t n, size_t inner, const float *m,
+                       const float *s, double *y)
+{
+    for (size_t o = 0; o < outer; ++o)
+        for (size_t k = 0; k < n; ++k)
+            for (size_t i = 0; i < inner; ++i) {
+                size_t idx = (o * n + k) * inner + i, row = o * inner + i;
+                y[idx] = (double)x[idx] * s[row] + m[row];
+            }
+}
+
+void ref_varnorm2d(const float *x, size_t rows, size_t plane, size_t c, const float *alpha,
+                   double *y)
+{
+    for (size_t r = 0; r < rows; ++r) {
+        double mu, m2;
+        row_moments(x, plane, 1, r * plane, &mu, &m2);
+        double var = m2 / (double)(plane - 1); /* plane == 1: 0/0 = NaN, as torch.var */
+        double scale = (double)alpha[r % c] / sqrt(var + 1e-5);
+        for (size_t k = 0; k < plane; ++k)
+            y[r * plane + k] = (double)x[r * plane + k] * scale;
+    }
+}
+
+/* ---------------------------------------------------------------- tolerance */
+
+double ulp_of(double v)
+{
+    if (v == 0.0)
+        return 0.0;
+    float f = (float)fabs(v);
+    if (!isfinite(f))
+        return INFINITY;
+    return (double)nextafterf(f, INFINITY) - (double)f;
+}
+
+/* PyTorch float32 computes m and s in double and rounds them, then
+ * (x - m_f) / s_f: its error is the rounding of m (divided by s) plus the
+ * output's rounding, at the scale of the row's values. Twice that is the bar
+ * (SPEC.md section 4). A constant row gets a tolerance of exactly 0. */
+void tol_revin_y(const double *y, const double *m, const double *s, size_t outer, size_t n,
+                 size_t inner, double *tol)
+{
+    for (size_t o = 0; o < outer; ++o)
+        for (size_t i = 0; i < inner; ++i) {
+            size_t row = o * inner + i;
+            double m_err = fabs((double)(float)m[row] - m[row]) / s[row];
+            double row_max = 0.0;
+            for (size_t k = 0; k < n; ++k) {
+                double a = fabs(y[(o * n + k) * inner + i]);
+                row_max = a > row_max ? a : row_max;
+            }
+            double row_ulp = row_max > 0.0 ? ulp_of(row_max) : 0.0;
+            for (size_t k = 0; k < n; ++k) {
+                size_t idx = (o * n + k) * inner + i;
+                tol[idx] = 2.0 * (m_err + ulp_of(y[idx])) + row_ulp;
+            }
+        }
+}
+
+void tol_relative(const double *ref, size_t count, double ulps, double *tol)
+{
+    for (size_t i = 0; i < count; ++i)
+        tol[i] = ulps * ulp_of(ref[i]);
+}
