@@ -1,0 +1,184 @@
+/* cli.c: the tool's shared plumbing (errors, loading, staged outputs, buffers). */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_error(int code, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (char *p = line; *p; ++p) /* one line, whatever the detail held */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "clnorm: error: %s\n", line);
+    return code;
+}
+
+int cli_status_code(clnorm_status st)
+{
+    switch (st) {
+    case CLNORM_NO_DEVICE:
+    case CLNORM_BUILD_FAILED:
+    case CLNORM_OPENCL_ERROR:
+    case CLNORM_OUT_OF_MEMORY:
+    case CLNORM_TOO_LARGE:
+        return EXIT_DEVICE;
+    default:
+        return EXIT_USAGE;
+    }
+}
+
+int cli_library_error(const clnorm_context *ctx, clnorm_status st, const char *what)
+{
+    return cli_error(cli_status_code(st), "%s: %s", what, clnorm_errmsg(ctx));
+}
+
+int cli_load(const char *option, const char *path, npy_array *out)
+{
+    char err[512];
+    if (npy_read_file(path, out, err, sizeof err) != 0)
+        return cli_error(EXIT_USAGE, "%s '%s': %s", option, path, err);
+    return 0;
+}
+
+const char *cli_shape(const size_t *shape, size_t ndim, char *buf, size_t size)
+{
+    size_t used = 0;
+    used += (size_t)snprintf(buf, size, "(");
+    for (size_t i = 0; i < ndim && used < size; ++i)
+        used += (size_t)snprintf(buf + used, size - used, "%s%zu", i ? ", " : "", shape[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, ndim == 1 ? ",)" : ")");
+    return buf;
+}
+
+int cli_context(const char *device, clnorm_context **ctx)
+{
+    clnorm_status st = clnorm_context_create(device, 0, ctx);
+    if (st != CLNORM_OK) {
+        int code = cli_library_error(*ctx, st, "opening the OpenCL device");
+        clnorm_context_destroy(*ctx);
+        *ctx = NULL;
+        return code;
+    }
+    return 0;
+}
+
+/* A new empty temporary file beside `path`: "<dir>/.<name>.clnorm-XXXXXX". */
+static char *temp_beside(const char *path)
+{
+    char *a = strdup(path), *b = strdup(path);
+    char *t = NULL;
+    if (a && b) {
+        const char *dir = dirname(a), *base = basename(b);
+        size_t n = strlen(dir) + strlen(base) + 32;
+        t = malloc(n);
+        if (t) {
+            snprintf(t, n, "%s/.%s.clnorm-XXXXXX", dir, base);
+            int fd = mkstemp(t);
+            if (fd < 0) {
+                free(t);
+                t = NULL;
+            } else {
+                close(fd);
+            }
+        }
+    }
+    free(a);
+    free(b);
+    return t;
+}
+
+int cli_stage(cli_outputs *o, const char *option, const char *path, const size_t *shape,
+              size_t ndim, const float *data)
+{
+    if (o->count == CLI_MAX_OUTPUTS)
+        return cli_error(EXIT_USAGE, "too many outputs");
+    char *temp = temp_beside(path);
+    if (!temp)
+        return cli_error(EXIT_USAGE, "%s '%s': cannot create a file in its directory: %s",
+                         option, path, strerror(errno));
+    char err[512];
+    if (npy_write_file(temp, shape, ndim, data, err, sizeof err) != 0) {
+        unlink(temp);
+        free(temp);
+        return cli_error(EXIT_USAGE, "%s '%s': %s", option, path, err);
+    }
+    char *final = strdup(path);
+    if (!final) {
+        unlink(temp);
+        free(temp);
+        return cli_error(EXIT_DEVICE, "out of memory");
+    }
+    o->final[o->count] = final;
+    o->temp[o->count] = temp;
+    o->count++;
+    return 0;
+}
+
+int cli_commit(cli_outputs *o)
+{
+    for (size_t i = 0; i < o->count; ++i) {
+        if (rename(o->temp[i], o->final[i]) != 0) {
+            int code = cli_error(EXIT_USAGE, "cannot write '%s': %s", o->final[i],
+                                 strerror(errno));
+            cli_discard(o);
+            return code;
+        }
+        free(o->temp[i]);
+        o->temp[i] = NULL;
+    }
+    cli_discard(o);
+    return 0;
+}
+
+void cli_discard(cli_outputs *o)
+{
+    for (size_t i = 0; i < o->count; ++i) {
+        if (o->temp[i])
+            unlink(o->temp[i]);
+        free(o->temp[i]);
+        free(o->final[i]);
+        o->temp[i] = o->final[i] = NULL;
+    }
+    o->count = 0;
+}
+
+int cli_upload(clnorm_context *ctx, const float *data, size_t count, cl_mem *out)
+{
+    cl_int err;
+    size_t bytes = count ? count * sizeof(float) : sizeof(float);
+    *out = clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
+    if (err != CL_SUCCESS)
+        return cli_error(EXIT_DEVICE, "cannot allocate %zu bytes on the device (OpenCL error %d)",
+                         bytes, (int)err);
+    if (data && count) {
+        err = clEnqueueWriteBuffer(clnorm_context_queue(ctx), *out, CL_TRUE, 0, bytes, data, 0,
+                                   NULL, NULL);
+        if (err != CL_SUCCESS) {
+            clReleaseMemObject(*out);
+            *out = NULL;
+            return cli_error(EXIT_DEVICE, "cannot copy to the device (OpenCL error %d)", (int)err);
+        }
+    }
+    return 0;
+}
+
+int cli_download(clnorm_context *ctx, cl_mem buf, float *data, size_t count)
+{
+    cl_int err = clEnqueueReadBuffer(clnorm_context_queue(ctx), buf, CL_TRUE, 0,
+                                     count * sizeof(float), data, 0, NULL, NULL);
+    if (err != CL_SUCCESS)
+        return cli_error(EXIT_DEVICE, "cannot read from the device (OpenCL error %d)", (int)err);
+    return 0;
+}

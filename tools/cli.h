@@ -1,0 +1,59 @@
+/* cli.h: what the clnorm tool's subcommands share: exit codes, the one-line
+ * error report, option helpers, opening a context, and outputs that appear
+ * only when everything succeeded. */
+#ifndef CLNORM_CLI_H
+#define CLNORM_CLI_H
+
+#include <stddef.h>
+
+#include "clnorm.h"
+#include "npy.h"
+
+enum { EXIT_OK = 0, EXIT_DEVICE = 1, EXIT_USAGE = 2 };
+
+/* Print "clnorm: error: ..." (one line) on stderr and return `code`. */
+int cli_error(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Exit code for a library status: device and OpenCL trouble is 1, the rest 2. */
+int cli_status_code(clnorm_status st);
+/* Report a failed library call, with the context's detail. */
+int cli_library_error(const clnorm_context *ctx, clnorm_status st, const char *what);
+
+/* Read a .npy file as float32; on failure report it (naming the file and
+ * the option it came from) and return non-zero. */
+int cli_load(const char *option, const char *path, npy_array *out);
+/* "(2, 3, 4)" into buf. */
+const char *cli_shape(const size_t *shape, size_t ndim, char *buf, size_t size);
+
+/* Open a context on `device` (NULL: default); reports failures itself. */
+int cli_context(const char *device, clnorm_context **ctx);
+
+/* Outputs staged as temporary files beside their destinations and renamed
+ * into place together at the end: a failed run creates or changes nothing. */
+#define CLI_MAX_OUTPUTS 4
+typedef struct cli_outputs {
+    size_t count;
+    char *final[CLI_MAX_OUTPUTS];
+    char *temp[CLI_MAX_OUTPUTS];
+} cli_outputs;
+int cli_stage(cli_outputs *o, const char *option, const char *path, const size_t *shape,
+              size_t ndim, const float *data);
+int cli_commit(cli_outputs *o);
+void cli_discard(cli_outputs *o);
+
+/* Buffers on the context's device, and back. Report failures themselves. */
+int cli_upload(clnorm_context *ctx, const float *data, size_t count, cl_mem *out);
+int cli_download(clnorm_context *ctx, cl_mem buf, float *data, size_t count);
+
+/* Subcommands. */
+int cmd_devices(int argc, char **argv);
+int cmd_varnorm2d(int argc, char **argv);
+int cmd_revin(int argc, char **argv);
+int cmd_revin_inverse(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+#endif
