@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# dev.sh: install what is missing (Debian 12), build, then run the demo or the
+# whole test suite.
+#   bash tools/dev.sh demo   # set-up, build, `clnorm demo` on the default device
+#   bash tools/dev.sh test   # set-up, build, every test (ctest)
+# BUILD_DIR (default: build) and BUILD_TYPE (default: RelWithDebInfo) may be set.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+what=${1:-demo}
+case "$what" in
+demo | test) ;;
+*)
+    echo "usage: bash tools/dev.sh demo|test" >&2
+    exit 2
+    ;;
+esac
+
+# Debian packages: compiler and build tools, the OpenCL ICD loader and headers
+# (never a vendor library), PoCL as the CPU device, cmocka for the tests,
+# cJSON for safetensors headers, NumPy for the .npy cross-checks.
+packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
+    libcmocka-dev libcjson-dev python3-numpy)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "dev.sh: installing ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y "${missing[@]}"
+fi
+
+build=${BUILD_DIR:-build}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
+cmake --build "$build" -j "$(nproc)"
+
+if [ "$what" = demo ]; then
+    exec "$build/tools/clnorm" demo
+fi
+cd "$build"
+exec ctest --output-on-failure
