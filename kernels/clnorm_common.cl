@@ -15,6 +15,10 @@
 
 #pragma OPENCL FP_CONTRACT OFF
 
+#ifdef CLNORM_TEST_BUILD_ERROR /* the tests check that build logs reach the caller */
+#error "CLNORM_TEST_BUILD_ERROR: a deliberate build failure"
+#endif
+
 #ifndef CLNORM_FP64
 #define CLNORM_FP64 0
 #endif

@@ -1,6 +1,7 @@
 /* program.c: building the embedded kernels once per context and variant,
  * through the on-disk program-binary cache. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
@@ -31,11 +32,26 @@ static int width_index(unsigned width)
 }
 
 /* Never -cl-fast-relaxed-math or -cl-unsafe-math-optimizations: they delete
- * the compensated arithmetic (see kernels/clnorm_common.cl). */
-static void build_options(const clnorm_context *ctx, unsigned width, char *buf, size_t size)
+ * the compensated arithmetic (see kernels/clnorm_common.cl). Extra options
+ * from CLNORM_BUILD_OPTIONS (for debugging a driver) are appended, except
+ * those; they are part of the cache key like every option. */
+static clnorm_status build_options(const clnorm_context *ctx, unsigned width, char *buf,
+                                   size_t size)
 {
-    snprintf(buf, size, "-cl-std=CL1.2 -DCLNORM_FP64=%d -DVW=%u -DWG=%zu", ctx->use_fp64,
-             width, ctx->work_group);
+    const char *extra = getenv("CLNORM_BUILD_OPTIONS");
+    if (extra == NULL)
+        extra = "";
+    if (strstr(extra, "fast-relaxed-math") || strstr(extra, "unsafe-math") ||
+        strstr(extra, "finite-math-only"))
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
+                            "CLNORM_BUILD_OPTIONS '%s': fast-math options would delete the "
+                            "compensated arithmetic",
+                            extra);
+    int n = snprintf(buf, size, "-cl-std=CL1.2 -DCLNORM_FP64=%d -DVW=%u -DWG=%zu %s",
+                     ctx->use_fp64, width, ctx->work_group, extra);
+    if (n < 0 || (size_t)n >= size)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "CLNORM_BUILD_OPTIONS is too long");
+    return CLNORM_OK;
 }
 
 static void cache_key(const clnorm_context *ctx, const char *options,
@@ -154,8 +170,8 @@ static void store_cached(clnorm_context *ctx, cl_program program, const char *di
 
 static clnorm_status program_create(clnorm_context *ctx, unsigned width, cl_program *out)
 {
-    char options[256];
-    build_options(ctx, width, options, sizeof options);
+    char options[1024];
+    RETURN_IF_ERROR(build_options(ctx, width, options, sizeof options));
     char dir[4096];
     int use_cache = !(ctx->flags & CLNORM_CONTEXT_NO_CACHE) &&
                     clnorm__cache_dir(dir, sizeof dir) == 0;
