@@ -1,5 +1,9 @@
-# Turns OpenCL C files into byte arrays: one `const char clnorm__kernel_<name>[]`
-# (NUL-terminated) per file, and a table of them in source order.
+# Turns OpenCL C files into byte arrays: one NUL-terminated array per file, and
+# a table `<PREFIX>_sources[]` of them in source order (PREFIX defaults to
+# clnorm__kernel; the tool embeds its own kernels under another prefix).
+if(NOT PREFIX)
+  set(PREFIX clnorm__kernel)
+endif()
 set(out "/* Generated from the .cl files in kernels/ by cmake/embed_kernels.cmake. Do not edit. */\n#include <stddef.h>\n")
 set(table "")
 set(count 0)
@@ -12,9 +16,9 @@ foreach(path IN LISTS INPUTS)
   string(APPEND table "    {\"${name}.cl\", kernel_${name}, sizeof kernel_${name} - 1},\n")
   math(EXPR count "${count} + 1")
 endforeach()
-string(APPEND out "\nstruct clnorm__kernel_source { const char *name; const char *text; size_t length; };\n")
-string(APPEND out "const struct clnorm__kernel_source clnorm__kernel_sources[] = {\n${table}};\n")
-string(APPEND out "const size_t clnorm__kernel_source_count = ${count};\n")
+string(APPEND out "\nstruct ${PREFIX}_source { const char *name; const char *text; size_t length; };\n")
+string(APPEND out "const struct ${PREFIX}_source ${PREFIX}_sources[] = {\n${table}};\n")
+string(APPEND out "const size_t ${PREFIX}_source_count = ${count};\n")
 file(WRITE ${OUTPUT}.tmp "${out}")
 file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)
 file(REMOVE ${OUTPUT}.tmp)

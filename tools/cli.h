@@ -55,5 +55,6 @@ int cmd_varnorm2d(int argc, char **argv);
 int cmd_revin(int argc, char **argv);
 int cmd_revin_inverse(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const char usage[] =
     "  revin-inverse  RevIN output:        -i IN.npy -o OUT.npy --mean M.npy --std S.npy\n"
     "                                      [--transposed]\n"
     "  demo           both layers on generated data, checked against a float64 reference\n"
+    "  bench          throughput against a copy kernel, accuracy and start-up (--json, --csv)\n"
     "\n"
     "Every command but devices takes --device SPEC: gpu, cpu, accelerator, P:D, or part of\n"
     "a device or platform name (default: $CLNORM_DEVICE, else the first GPU, accelerator,\n"
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"devices", cmd_devices},     {"varnorm2d", cmd_varnorm2d},
         {"revin", cmd_revin},         {"revin-inverse", cmd_revin_inverse},
-        {"demo", cmd_demo},
+        {"demo", cmd_demo},           {"bench", cmd_bench},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
         if (!strcmp(cmd, commands[i].name))
