@@ -102,7 +102,14 @@ enum clnorm_context_flag {
      * device has fp64. Tests use it to run the no-fp64 path on any device. */
     CLNORM_CONTEXT_NO_FP64 = 1u << 0,
     /* Neither read nor write the on-disk program-binary cache. */
-    CLNORM_CONTEXT_NO_CACHE = 1u << 1
+    CLNORM_CONTEXT_NO_CACHE = 1u << 1,
+    /* Kernel variant: the GPU shape (wide work-groups, interleaved loads) or
+     * the CPU shape (few items with long contiguous ranges, wide vectors),
+     * whatever the device type. Default: from the device type, or the
+     * CLNORM_VARIANT environment variable ("gpu" or "cpu"). The tests run the
+     * GPU variant on PoCL to prove it. */
+    CLNORM_CONTEXT_GPU_VARIANT = 1u << 2,
+    CLNORM_CONTEXT_CPU_VARIANT = 1u << 3
 };
 
 /** Create a context on a device chosen by `device_spec`:

@@ -1,47 +1,72 @@
 /* clnorm_norm.cl: per-row statistics, normalisation and RevIN's inverse.
  *
- * Every kernel works on a view [outer][n][inner] of float32 and is launched
- * with work-groups of WG items over (row block, chunk) pairs:
- * - inner == 1 ("contiguous": RevIN BDL, VarianceNorm2d NCHW): a row block is
- *   one row; vector lanes lie along the row and are merged per item.
- * - inner > 1 ("strided": RevIN BLD, rows are columns): a row block is one
- *   outer index and a tile of VW adjacent columns (inner % VW == 0); lane l is
- *   column tile * VW + l.
- * Each row block is cut into `nparts` chunks of the n axis, one work-group
- * each; each item of the group owns a contiguous sub-range of its chunk.
+ * Every kernel works on a view [outer][n][inner] of float32; a row is one
+ * (o, i) pair, reduced over k in [0, n).
+ * - inner == 1 ("contiguous": RevIN BDL, VarianceNorm2d NCHW): vectors of VW
+ *   floats lie along the row; their lanes are summed at the end.
+ * - inner > 1 ("strided": RevIN BLD, rows are columns): a work-group owns one
+ *   outer index and a block of `tiles` x VW adjacent columns (lane l of a
+ *   vector is one column), so it reads whole cache lines of each k.
+ * A row block (a row, or an (o, column block)) may be cut into `nparts`
+ * chunks of the k axis, one work-group each, for long rows and few blocks.
  *
- * Kernels (all take KERNEL_ARGS, unused buffers may be NULL):
- *   norm_fused    nparts == 1: statistics, then normalise, in one launch
- *   norm_partial  per-chunk (mean, M2) partials for long rows
- *   norm_apply    merge a row's partials, then normalise the chunk
+ * Statistics: sums of d = x - p and d^2 about a pivot p (the chunk's first
+ * element of each row) in `acc` precision (see clnorm_common.cl), added
+ * within a group and merged across chunks with Chan's formulas. The pivot is
+ * a value of the row, so |mean - p| <= sqrt(n) * std: the shifted sums lose
+ * at most log2(n) of their 48-53 bits, and none on offset data.
+ *
+ * Kernels (all take KERNEL_ARGS; unused buffers may be NULL):
+ *   norm_rows     short contiguous rows, one work-item per row: one launch
+ *   norm_fused    one work-group per row block (nparts == 1): one launch
+ *   norm_partial  per-chunk (mean, M2) partials of long rows ...
+ *   norm_apply    ... merged by every chunk's group, which then normalises
  *   norm_inverse  RevIN output: y = x * s + m with the stored statistics
- *
  * Modes: 0 VarianceNorm2d (unbiased variance, y = alpha * x / sqrt(var+1e-5)),
  * MODE_REVIN (population std + 1e-4, y = (x - m) / s, statistics stored),
- * MODE_AFFINE (with MODE_REVIN: y = y * weight + bias; inverse undoes it). */
+ * MODE_AFFINE (with MODE_REVIN: y = y * weight + bias; inverse undoes it).
+ *
+ * Items of a group own contiguous sub-ranges (CPUs: PoCL runs a group as a
+ * loop over its items), or with CLNORM_INTERLEAVE every WG-th vector (GPUs:
+ * neighbouring items read neighbouring addresses). */
 
 #define MODE_REVIN 1
 #define MODE_AFFINE 2
+#ifndef MAXC
+#define MAXC 256 /* columns a strided group may own: tiles * VW <= MAXC */
+#endif
+#ifndef CLNORM_INTERLEAVE
+#define CLNORM_INTERLEAVE 0
+#endif
 
-#define KERNEL_ARGS                                                                   \
-    __global const float *x, ulong x_off, __global float *y, ulong y_off, ulong outer, \
-        ulong n, ulong inner, uint nparts, int mode, uint nchan,                      \
-        __global const float *pa, __global const float *pb, __global float *stat_m,   \
+#define KERNEL_ARGS                                                                          \
+    __global const float *x, ulong x_off, __global float *y, ulong y_off, ulong outer,       \
+        ulong n, ulong inner, uint nparts, uint tiles, int mode, uint nchan,                 \
+        __global const float *pa, __global const float *pb, __global float *stat_m,          \
         __global float *stat_s, __global acc *partials
+#define KERNEL_ARG_NAMES                                                                     \
+    x, x_off, y, y_off, outer, n, inner, nparts, tiles, mode, nchan, pa, pb, stat_m, stat_s, \
+        partials
 
-/* Where one work-item and its group sit in the view. */
+/* A work-group's place in the view. */
 typedef struct {
     int contig;
-    uint lanes;    /* rows handled per item: 1 (contiguous) or VW (strided) */
+    uint cols;     /* rows (columns) the group owns: 1, or tiles * VW */
     ulong rb;      /* row block */
-    uint part;     /* chunk index within the row block */
-    ulong base;    /* element index of (row block, k = 0), before the offset */
+    uint part;     /* chunk of the k axis */
+    ulong base;    /* element index of (row block, k = 0, first column) */
     ulong estride; /* elements between k and k + 1 */
-    ulong row0;    /* statistics index of lane 0 */
+    ulong row0;    /* statistics index of the group's first row */
     ulong per_g;   /* chunk length (the last chunk may be shorter) */
     ulong gs, ge;  /* the group's k range */
-    ulong is, ie;  /* the item's k range */
-} view_t;
+} group_t;
+
+/* The vectors one item visits, as element offsets from the group's base. */
+typedef struct {
+    ulong first, step, nvec;
+    ulong tail_at;
+    uint tail; /* contiguous rows: elements of a last partial vector */
+} item_t;
 
 inline ulong ceil_to(ulong len, ulong parts, ulong quantum)
 {
@@ -49,51 +74,58 @@ inline ulong ceil_to(ulong len, ulong parts, ulong quantum)
     return (c + quantum - 1) / quantum * quantum;
 }
 
-inline view_t make_view(ulong n, ulong inner, uint nparts)
+inline group_t make_group(ulong n, ulong inner, uint nparts, uint tiles)
 {
-    view_t v;
-    ulong g = get_group_id(0);
-    v.contig = inner == 1;
-    v.part = (uint)(g % nparts);
-    v.rb = g / nparts;
-    ulong quantum = v.contig ? VW : 1;
-    if (v.contig) {
-        v.lanes = 1;
-        v.base = v.rb * n;
-        v.estride = 1;
-        v.row0 = v.rb;
+    group_t g;
+    ulong id = get_group_id(0);
+    g.contig = inner == 1;
+    g.part = (uint)(id % nparts);
+    g.rb = id / nparts;
+    if (g.contig) {
+        g.cols = 1;
+        g.base = g.rb * n;
+        g.estride = 1;
+        g.row0 = g.rb;
     } else {
-        ulong tiles = inner / VW;
-        ulong o = v.rb / tiles, tile = v.rb % tiles;
-        v.lanes = VW;
-        v.base = o * n * inner + tile * VW;
-        v.estride = inner;
-        v.row0 = o * inner + tile * VW;
+        ulong width = (ulong)tiles * VW, blocks = inner / width;
+        ulong o = g.rb / blocks, c0 = (g.rb % blocks) * width;
+        g.cols = (uint)width;
+        g.base = o * n * inner + c0;
+        g.estride = inner;
+        g.row0 = o * inner + c0;
     }
-    v.per_g = ceil_to(n, nparts, quantum);
-    v.gs = min(n, (ulong)v.part * v.per_g);
-    v.ge = min(n, v.gs + v.per_g);
-    ulong per_i = ceil_to(v.ge - v.gs, WG, quantum);
-    v.is = min(v.ge, v.gs + (ulong)get_local_id(0) * per_i);
-    v.ie = min(v.ge, v.is + per_i);
-    return v;
+    g.per_g = ceil_to(n, nparts, g.contig ? VW : 1);
+    g.gs = min(n, (ulong)g.part * g.per_g);
+    g.ge = min(n, g.gs + g.per_g);
+    return g;
 }
 
-/* Vector steps and tail of the item's range: contiguous rows load VW
- * consecutive elements per step and may end in a partial vector; strided rows
- * load one row of the tile per step. */
-inline void item_steps(const view_t *v, ulong *vstep, ulong *nvec, uint *tail)
+/* Item `lid` of a group over k in [gs, ge). */
+inline item_t make_item(const group_t *g, uint lid)
 {
-    ulong count = v->ie - v->is;
-    if (v->contig) {
-        *vstep = VW;
-        *nvec = count / VW;
-        *tail = (uint)(count % VW);
-    } else {
-        *vstep = v->estride;
-        *nvec = count;
-        *tail = 0;
-    }
+    item_t it;
+    ulong len = g->ge - g->gs, q = g->contig ? VW : 1;
+    ulong vstep = g->contig ? VW : g->estride;
+    ulong total = len / q; /* whole vectors in the group's range */
+    uint tail = (uint)(len % q);
+#if CLNORM_INTERLEAVE
+    it.first = g->gs * g->estride + (ulong)lid * vstep;
+    it.step = WG * vstep;
+    it.nvec = total > lid ? (total - lid + WG - 1) / WG : 0;
+    it.tail = total % WG == lid ? tail : 0;
+    it.tail_at = g->gs * g->estride + total * vstep;
+#else
+    ulong per = ceil_to(len, WG, q);
+    ulong is = min(g->ge, g->gs + (ulong)lid * per), ie = min(g->ge, is + per);
+    it.first = is * g->estride;
+    it.step = vstep;
+    it.nvec = (ie - is) / q;
+    it.tail = (uint)((ie - is) % q);
+    it.tail_at = it.first + it.nvec * vstep;
+    (void)total;
+    (void)tail;
+#endif
+    return it;
 }
 
 /* A vector of the first `tail` elements at p, the other lanes from `fill`. */
@@ -106,142 +138,73 @@ inline floatV load_tail(__global const float *p, uint tail, floatV fill)
     return LOADV(tmp);
 }
 
-/* Per-lane (count, mean, M2) of the item's range starting at q. */
+/* Per-lane sums of d = x - piv and d^2 over the item's vectors from q. The
+ * tail's missing lanes are filled with the pivot: they add exact zeros. */
 #if CLNORM_FP64
-/* One pass of sums shifted by a per-lane pivot, in double: exact shifts, and
- * double sums carry the float data with 29 spare bits. */
-inline void lane_stats(__global const float *q, ulong vstep, ulong nvec, uint tail,
-                       ulong *cnt, acc *mean, acc *m2)
+inline void accumulate(__global const float *q, const item_t *it, floatV piv, acc *s1, acc *s2)
 {
-    floatV tv = tail ? load_tail(q + nvec * vstep, tail, FILLV(0.0f)) : FILLV(0.0f);
-    floatV piv = nvec ? LOADV(q) : tv;
-    if (tail)
-        tv = load_tail(q + nvec * vstep, tail, piv); /* padding lanes: d == 0 */
-    doubleV pd = TO_DOUBLEV(piv), s1 = (doubleV)(0.0), s2 = (doubleV)(0.0);
-    for (ulong t = 0; t < nvec; ++t) {
-        doubleV d = TO_DOUBLEV(LOADV(q + t * vstep)) - pd;
-        s1 += d;
-        s2 += d * d;
+    doubleV pd = TO_DOUBLEV(piv), a1 = (doubleV)(0.0), a2 = (doubleV)(0.0);
+    for (ulong t = 0; t < it->nvec; ++t) {
+        doubleV d = TO_DOUBLEV(LOADV(q + it->first + t * it->step)) - pd;
+        a1 += d;
+        a2 += d * d;
     }
-    if (tail) {
-        doubleV d = TO_DOUBLEV(tv) - pd;
-        s1 += d;
-        s2 += d * d;
+    if (it->tail) {
+        doubleV d = TO_DOUBLEV(load_tail(q + it->tail_at, it->tail, piv)) - pd;
+        a1 += d;
+        a2 += d * d;
     }
-    double a1[VW], a2[VW];
-    float ap[VW];
-    STORE_DV(s1, a1);
-    STORE_DV(s2, a2);
-    STOREV(piv, ap);
-    for (uint l = 0; l < VW; ++l) {
-        ulong c = nvec + (l < tail ? 1 : 0);
-        cnt[l] = c;
-        if (c == 0) {
-            mean[l] = 0.0;
-            m2[l] = 0.0;
-            continue;
-        }
-        double cd = (double)c;
-        mean[l] = (double)ap[l] + a1[l] / cd;
-        m2[l] = acc_max0(a2[l] - a1[l] * a1[l] / cd);
-    }
+    STORE_DV(a1, s1);
+    STORE_DV(a2, s2);
 }
 #else
-/* No fp64: two passes in float-float. The mean from compensated sums of x,
- * then M2 from exact squares (fma) of x centred on that mean: no pivot, no
- * cancellation, whatever the offset. */
-inline void lane_stats(__global const float *q, ulong vstep, ulong nvec, uint tail,
-                       ulong *cnt, acc *mean, acc *m2)
+/* Without fp64: float-float sums of the exact difference d = dh + dl
+ * (two-sum), d^2 through fma: the mean stays correctly rounded. */
+inline void accumulate(__global const float *q, const item_t *it, floatV piv, acc *s1, acc *s2)
 {
-    floatV h = FILLV(0.0f), lo = FILLV(0.0f), s, e;
-    for (ulong t = 0; t < nvec; ++t) {
-        floatV v = LOADV(q + t * vstep);
-        TWO_SUM(floatV, h, v, s, e);
-        h = s;
-        lo += e;
+    floatV h1 = FILLV(0.0f), l1 = FILLV(0.0f), h2 = FILLV(0.0f), l2 = FILLV(0.0f), s, e;
+    floatV npiv = -piv;
+    for (ulong t = 0; t <= it->nvec; ++t) {
+        floatV v, dh, dl;
+        if (t < it->nvec)
+            v = LOADV(q + it->first + t * it->step);
+        else if (it->tail)
+            v = load_tail(q + it->tail_at, it->tail, piv);
+        else
+            break;
+        TWO_SUM(floatV, v, npiv, dh, dl);
+        TWO_SUM(floatV, h1, dh, s, e);
+        h1 = s;
+        l1 += e + dl;
+        floatV p = dh * dh;
+        floatV pe = fma(dh, dh, -p) + 2.0f * dh * dl;
+        TWO_SUM(floatV, h2, p, s, e);
+        h2 = s;
+        l2 += e + pe;
     }
-    if (tail) {
-        floatV v = load_tail(q + nvec * vstep, tail, FILLV(0.0f));
-        TWO_SUM(floatV, h, v, s, e);
-        h = s;
-        lo += e;
-    }
-    float ah[VW], al[VW], mh[VW], ml[VW];
-    STOREV(h, ah);
-    STOREV(lo, al);
+    float a[VW], b[VW], c[VW], f[VW];
+    STOREV(h1, a);
+    STOREV(l1, b);
+    STOREV(h2, c);
+    STOREV(l2, f);
     for (uint l = 0; l < VW; ++l) {
-        ulong c = nvec + (l < tail ? 1 : 0);
-        cnt[l] = c;
-        mean[l] = c ? acc_div(ff_quick(ah[l], al[l]), acc_from_count(c)) : acc_zero();
-        mh[l] = mean[l].x;
-        ml[l] = mean[l].y;
+        s1[l] = ff_quick(a[l], b[l]);
+        s2[l] = ff_quick(c[l], f[l]);
     }
-    floatV vmh = LOADV(mh), vml = LOADV(ml);
-    floatV h2 = FILLV(0.0f), lo2 = FILLV(0.0f);
-    for (ulong t = 0; t < nvec; ++t) {
-        floatV d = (LOADV(q + t * vstep) - vmh) - vml;
-        floatV p = d * d;
-        floatV pe = fma(d, d, -p);
-        TWO_SUM(floatV, h2, p, s, e);
-        h2 = s;
-        lo2 += e + pe;
-    }
-    if (tail) {
-        float mk[VW];
-        for (uint l = 0; l < VW; ++l)
-            mk[l] = l < tail ? 1.0f : 0.0f;
-        floatV d = ((load_tail(q + nvec * vstep, tail, vmh) - vmh) - vml) * LOADV(mk);
-        floatV p = d * d;
-        floatV pe = fma(d, d, -p);
-        TWO_SUM(floatV, h2, p, s, e);
-        h2 = s;
-        lo2 += e + pe;
-    }
-    STOREV(h2, ah);
-    STOREV(lo2, al);
-    for (uint l = 0; l < VW; ++l)
-        m2[l] = cnt[l] ? ff_quick(ah[l], al[l]) : acc_zero();
 }
 #endif
 
-/* The item's statistics into local memory (lane-major per item), then a
- * barrier. Contiguous rows merge their lanes first: they are one row. */
-inline void item_stats_to_local(const view_t *v, __global const float *x, ulong x_off,
-                                __local ulong *l_cnt, __local acc *l_mean, __local acc *l_m2)
+/* (count, pivot, sums) -> (mean, M2) */
+inline void moments(ulong cnt, float piv, acc s1, acc s2, acc *mean, acc *m2)
 {
-    ulong vstep, nvec;
-    uint tail;
-    item_steps(v, &vstep, &nvec, &tail);
-    ulong cnt[VW];
-    acc mean[VW], m2[VW];
-    lane_stats(x + x_off + v->base + v->is * v->estride, vstep, nvec, tail, cnt, mean, m2);
-    if (v->contig) {
-        ulong c0 = 0;
-        acc mean0 = acc_zero(), m20 = acc_zero();
-        for (uint l = 0; l < VW; ++l)
-            stats_merge(&c0, &mean0, &m20, cnt[l], mean[l], m2[l]);
-        cnt[0] = c0;
-        mean[0] = mean0;
-        m2[0] = m20;
+    if (cnt == 0) {
+        *mean = acc_zero();
+        *m2 = acc_zero();
+        return;
     }
-    uint lid = get_local_id(0);
-    for (uint l = 0; l < v->lanes; ++l) {
-        l_cnt[lid * VW + l] = cnt[l];
-        l_mean[lid * VW + l] = mean[l];
-        l_m2[lid * VW + l] = m2[l];
-    }
-    barrier(CLK_LOCAL_MEM_FENCE);
-}
-
-/* Merge lane `l` over the group's items (local memory). */
-inline void merge_items(uint l, __local const ulong *l_cnt, __local const acc *l_mean,
-                        __local const acc *l_m2, ulong *cnt, acc *mean, acc *m2)
-{
-    *cnt = 0;
-    *mean = acc_zero();
-    *m2 = acc_zero();
-    for (uint i = 0; i < WG; ++i)
-        stats_merge(cnt, mean, m2, l_cnt[i * VW + l], l_mean[i * VW + l], l_m2[i * VW + l]);
+    acc c = acc_from_count(cnt);
+    *mean = acc_add(acc_from_float(piv), acc_div(s1, c));
+    *m2 = acc_max0(acc_sub(s2, acc_div(acc_mul(s1, s1), c)));
 }
 
 /* ESPnet's epsilons, exactly: in float-float, the float nearest plus the rest. */
@@ -254,17 +217,16 @@ inline void merge_items(uint l, __local const ulong *l_cnt, __local const acc *l
 #endif
 
 /* Row statistics -> shift (hi, lo) and scale of y = ((x - hi) - lo) * scale;
- * RevIN also stores ESPnet's m and s. */
+ * RevIN also stores ESPnet's m and s when `store`. */
 inline void finalize_row(ulong cnt, acc mean, acc m2, int mode, ulong row, uint nchan,
                          __global const float *pa, __global float *stat_m,
-                         __global float *stat_s, int store, __local float *l_hi,
-                         __local float *l_lo, __local float *l_sc, uint l)
+                         __global float *stat_s, int store, float *hi, float *lo, float *sc)
 {
     if (mode & MODE_REVIN) {
         acc s = acc_add(acc_sqrt(acc_div(m2, acc_from_count(cnt))), REVIN_EPS);
-        l_hi[l] = acc_hi(mean);
-        l_lo[l] = acc_lo(mean);
-        l_sc[l] = acc_to_float(acc_div(acc_from_float(1.0f), s));
+        *hi = acc_hi(mean);
+        *lo = acc_lo(mean);
+        *sc = acc_to_float(acc_div(acc_from_float(1.0f), s));
         if (store) {
             stat_m[row] = acc_to_float(mean);
             stat_s[row] = acc_to_float(s);
@@ -273,103 +235,181 @@ inline void finalize_row(ulong cnt, acc mean, acc m2, int mode, ulong row, uint 
         /* cnt == 1 divides 0 by 0: NaN, as torch.var gives. */
         acc var = acc_div(m2, acc_from_count(cnt - 1));
         acc alpha = acc_from_float(pa[row % nchan]);
-        l_hi[l] = 0.0f;
-        l_lo[l] = 0.0f;
-        l_sc[l] = acc_to_float(acc_div(alpha, acc_sqrt(acc_add(var, VN_EPS))));
+        *hi = 0.0f;
+        *lo = 0.0f;
+        *sc = acc_to_float(acc_div(alpha, acc_sqrt(acc_add(var, VN_EPS))));
     }
 }
 
-/* Per-lane parameters of the group as vectors. */
-inline floatV lanes_vector(const view_t *v, __local const float *vals)
+/* Parameters of `cols` columns from first_row on, as a vector per tile. */
+inline floatV channel_vector(ulong first_row, __global const float *p, uint nchan)
 {
     float tmp[VW];
     for (uint l = 0; l < VW; ++l)
-        tmp[l] = vals[v->contig ? 0 : l];
-    return LOADV(tmp);
-}
-inline floatV channel_vector(const view_t *v, __global const float *p, uint nchan)
-{
-    float tmp[VW];
-    for (uint l = 0; l < VW; ++l)
-        tmp[l] = p[(v->row0 + (v->contig ? 0 : l)) % nchan];
+        tmp[l] = p[(first_row + l) % nchan];
     return LOADV(tmp);
 }
 
-/* y = ((x - hi) - lo) * sc [* w + b] over the item's range. */
-inline void apply_forward(const view_t *v, __global const float *x, ulong x_off,
-                          __global float *y, ulong y_off, floatV hi, floatV lo, floatV sc,
-                          int affine, floatV w, floatV b)
+/* y = ((x - hi) - lo) * sc [* w + b] over the item's vectors, last first:
+ * the statistics pass just read them in order, so the most recent are the
+ * ones still in cache (CPU variant; the order does not matter to a GPU). */
+inline void apply_item(__global const float *xq, __global float *yq, const item_t *it,
+                       floatV hi, floatV lo, floatV sc, int affine, floatV w, floatV b)
 {
-    ulong vstep, nvec;
-    uint tail;
-    item_steps(v, &vstep, &nvec, &tail);
-    __global const float *xq = x + x_off + v->base + v->is * v->estride;
-    __global float *yq = y + y_off + v->base + v->is * v->estride;
-    for (ulong t = 0; t < nvec; ++t) {
-        floatV r = ((LOADV(xq + t * vstep) - hi) - lo) * sc;
+    for (uint l = 0; l < it->tail; ++l) { /* contiguous only: every lane holds the row's */
+        float r = ((xq[it->tail_at + l] - LANE0(hi)) - LANE0(lo)) * LANE0(sc);
+        if (affine)
+            r = r * LANE0(w) + LANE0(b);
+        yq[it->tail_at + l] = r;
+    }
+    for (ulong u = it->nvec; u > 0; --u) {
+        ulong at = it->first + (u - 1) * it->step;
+        floatV r = ((LOADV(xq + at) - hi) - lo) * sc;
         if (affine)
             r = r * w + b;
-        STOREV(r, yq + t * vstep);
+        STOREV(r, yq + at);
     }
-    if (tail) { /* contiguous only: every lane holds the row's values */
-        float h0[VW], l0[VW], s0[VW], w0[VW], b0[VW];
-        STOREV(hi, h0);
-        STOREV(lo, l0);
-        STOREV(sc, s0);
-        STOREV(w, w0);
-        STOREV(b, b0);
-        for (uint l = 0; l < tail; ++l) {
-            float r = ((xq[nvec * vstep + l] - h0[0]) - l0[0]) * s0[0];
-            if (affine)
-                r = r * w0[0] + b0[0];
-            yq[nvec * vstep + l] = r;
+}
+
+/* One work-item per contiguous row: statistics, then the row, no barrier. */
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_ARGS)
+{
+    ulong row = get_global_id(0);
+    if (row >= outer)
+        return;
+    __global const float *xq = x + x_off + row * n;
+    __global float *yq = y + y_off + row * n;
+    item_t it = {0, VW, n / VW, n / VW * VW, (uint)(n % VW)};
+    float piv = xq[0];
+    acc s1[VW], s2[VW];
+    accumulate(xq, &it, FILLV(piv), s1, s2);
+    for (uint l = 1; l < VW; ++l) {
+        s1[0] = acc_add(s1[0], s1[l]);
+        s2[0] = acc_add(s2[0], s2[l]);
+    }
+    acc mean, m2;
+    moments(n, piv, s1[0], s2[0], &mean, &m2);
+    float hi, lo, sc;
+    finalize_row(n, mean, m2, mode, row, nchan, pa, stat_m, stat_s, 1, &hi, &lo, &sc);
+    int affine = (mode & MODE_AFFINE) != 0;
+    floatV w = affine ? FILLV(pa[row % nchan]) : FILLV(1.0f);
+    floatV b = affine ? FILLV(pb[row % nchan]) : FILLV(0.0f);
+    apply_item(xq, yq, &it, FILLV(hi), FILLV(lo), FILLV(sc), affine, w, b);
+}
+
+/* The group's sums into local memory: l_s[item * MAXC + column]. */
+inline void group_sums(const group_t *g, __global const float *xg, uint lid, __local acc *l_s1,
+                       __local acc *l_s2, float *pivots)
+{
+    item_t it = make_item(g, lid);
+    if (g->contig) {
+        float piv = g->ge > g->gs ? xg[g->gs] : 0.0f;
+        pivots[0] = piv;
+        acc s1[VW], s2[VW];
+        accumulate(xg, &it, FILLV(piv), s1, s2);
+        for (uint l = 1; l < VW; ++l) {
+            s1[0] = acc_add(s1[0], s1[l]);
+            s2[0] = acc_add(s2[0], s2[l]);
+        }
+        l_s1[lid * MAXC] = s1[0];
+        l_s2[lid * MAXC] = s2[0];
+        return;
+    }
+    for (uint t = 0; t < g->cols / VW; ++t) {
+        __global const float *xt = xg + t * VW;
+        floatV piv = g->ge > g->gs ? LOADV(xt + g->gs * g->estride) : FILLV(0.0f);
+        acc s1[VW], s2[VW];
+        accumulate(xt, &it, piv, s1, s2);
+        STOREV(piv, pivots + t * VW);
+        for (uint l = 0; l < VW; ++l) {
+            l_s1[lid * MAXC + t * VW + l] = s1[l];
+            l_s2[lid * MAXC + t * VW + l] = s2[l];
         }
     }
 }
 
-/* Shared tail of norm_fused and norm_apply: per-lane scale from local memory. */
-inline void normalise_group(const view_t *v, KERNEL_ARGS, __local float *l_hi,
-                            __local float *l_lo, __local float *l_sc)
+/* Column c's (mean, M2) over the group's chunk, from the items' sums. */
+inline void group_moments(const group_t *g, uint c, float piv, __local const acc *l_s1,
+                          __local const acc *l_s2, acc *mean, acc *m2)
 {
+    acc s1 = acc_zero(), s2 = acc_zero();
+    for (uint i = 0; i < WG; ++i) {
+        s1 = acc_add(s1, l_s1[i * MAXC + c]);
+        s2 = acc_add(s2, l_s2[i * MAXC + c]);
+    }
+    moments(g->ge - g->gs, piv, s1, s2, mean, m2);
+}
+
+/* Normalise the item's share of the group from the per-column scale. */
+inline void normalise_group(const group_t *g, uint lid, KERNEL_ARGS, __local const float *l_hi,
+                            __local const float *l_lo, __local const float *l_sc)
+{
+#if CLNORM_INTERLEAVE
+    item_t it = make_item(g, lid);
+#else
+    item_t it = make_item(g, WG - 1 - lid); /* the last ranges read come first */
+#endif
     int affine = (mode & MODE_AFFINE) != 0;
-    floatV w = affine ? channel_vector(v, pa, nchan) : FILLV(1.0f);
-    floatV b = affine ? channel_vector(v, pb, nchan) : FILLV(0.0f);
-    apply_forward(v, x, x_off, y, y_off, lanes_vector(v, l_hi), lanes_vector(v, l_lo),
-                  lanes_vector(v, l_sc), affine, w, b);
+    __global const float *xg = x + x_off + g->base;
+    __global float *yg = y + y_off + g->base;
+    uint ntiles = g->contig ? 1 : g->cols / VW;
+    for (uint tt = ntiles; tt > 0; --tt) {
+        uint t = tt - 1;
+        floatV hi, lo, sc;
+        if (g->contig) {
+            hi = FILLV(l_hi[0]);
+            lo = FILLV(l_lo[0]);
+            sc = FILLV(l_sc[0]);
+        } else {
+            hi = LOADV(l_hi + t * VW);
+            lo = LOADV(l_lo + t * VW);
+            sc = LOADV(l_sc + t * VW);
+        }
+        ulong r0 = g->row0 + (g->contig ? 0 : t * VW);
+        floatV w = FILLV(1.0f), b = FILLV(0.0f);
+        if (affine) {
+            w = g->contig ? FILLV(pa[r0 % nchan]) : channel_vector(r0, pa, nchan);
+            b = g->contig ? FILLV(pb[r0 % nchan]) : channel_vector(r0, pb, nchan);
+        }
+        apply_item(xg + t * VW, yg + t * VW, &it, hi, lo, sc, affine, w, b);
+    }
 }
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_fused(KERNEL_ARGS)
 {
-    __local ulong l_cnt[WG * VW];
-    __local acc l_mean[WG * VW], l_m2[WG * VW];
-    __local float l_hi[VW], l_lo[VW], l_sc[VW];
-    view_t v = make_view(n, inner, nparts);
-    item_stats_to_local(&v, x, x_off, l_cnt, l_mean, l_m2);
+    __local acc l_s1[WG * MAXC], l_s2[WG * MAXC];
+    __local float l_hi[MAXC], l_lo[MAXC], l_sc[MAXC];
+    group_t g = make_group(n, inner, nparts, tiles);
     uint lid = get_local_id(0);
-    if (lid < v.lanes) {
-        ulong cnt;
+    float pivots[MAXC];
+    group_sums(&g, x + x_off + g.base, lid, l_s1, l_s2, pivots);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint c = lid; c < g.cols; c += WG) {
         acc mean, m2;
-        merge_items(lid, l_cnt, l_mean, l_m2, &cnt, &mean, &m2);
-        finalize_row(cnt, mean, m2, mode, v.row0 + lid, nchan, pa, stat_m, stat_s, 1, l_hi,
-                     l_lo, l_sc, lid);
+        group_moments(&g, c, pivots[c], l_s1, l_s2, &mean, &m2);
+        float hi, lo, sc;
+        finalize_row(g.ge - g.gs, mean, m2, mode, g.row0 + c, nchan, pa, stat_m, stat_s, 1,
+                     &hi, &lo, &sc);
+        l_hi[c] = hi;
+        l_lo[c] = lo;
+        l_sc[c] = sc;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    normalise_group(&v, x, x_off, y, y_off, outer, n, inner, nparts, mode, nchan, pa, pb,
-                    stat_m, stat_s, partials, l_hi, l_lo, l_sc);
+    normalise_group(&g, lid, KERNEL_ARG_NAMES, l_hi, l_lo, l_sc);
 }
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_partial(KERNEL_ARGS)
 {
-    __local ulong l_cnt[WG * VW];
-    __local acc l_mean[WG * VW], l_m2[WG * VW];
-    view_t v = make_view(n, inner, nparts);
-    item_stats_to_local(&v, x, x_off, l_cnt, l_mean, l_m2);
+    __local acc l_s1[WG * MAXC], l_s2[WG * MAXC];
+    group_t g = make_group(n, inner, nparts, tiles);
     uint lid = get_local_id(0);
-    if (lid < v.lanes) {
-        ulong cnt;
+    float pivots[MAXC];
+    group_sums(&g, x + x_off + g.base, lid, l_s1, l_s2, pivots);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (uint c = lid; c < g.cols; c += WG) {
         acc mean, m2;
-        merge_items(lid, l_cnt, l_mean, l_m2, &cnt, &mean, &m2);
-        ulong idx = ((v.rb * nparts + v.part) * VW + lid) * 2;
+        group_moments(&g, c, pivots[c], l_s1, l_s2, &mean, &m2);
+        ulong idx = ((g.rb * nparts + g.part) * MAXC + c) * 2;
         partials[idx] = mean;
         partials[idx + 1] = m2;
     }
@@ -377,55 +417,78 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_partial(KERNE
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_apply(KERNEL_ARGS)
 {
-    __local float l_hi[VW], l_lo[VW], l_sc[VW];
-    view_t v = make_view(n, inner, nparts);
+    __local float l_hi[MAXC], l_lo[MAXC], l_sc[MAXC];
+    group_t g = make_group(n, inner, nparts, tiles);
     uint lid = get_local_id(0);
-    if (lid < v.lanes) {
+    for (uint c = lid; c < g.cols; c += WG) {
         ulong cnt = 0;
         acc mean = acc_zero(), m2 = acc_zero();
         for (uint q = 0; q < nparts; ++q) {
-            ulong qs = min(n, (ulong)q * v.per_g), qe = min(n, qs + v.per_g);
-            ulong idx = ((v.rb * nparts + q) * VW + lid) * 2;
+            ulong qs = min(n, (ulong)q * g.per_g), qe = min(n, qs + g.per_g);
+            ulong idx = ((g.rb * nparts + q) * MAXC + c) * 2;
             stats_merge(&cnt, &mean, &m2, qe - qs, partials[idx], partials[idx + 1]);
         }
-        finalize_row(cnt, mean, m2, mode, v.row0 + lid, nchan, pa, stat_m, stat_s,
-                     v.part == 0, l_hi, l_lo, l_sc, lid);
+        float hi, lo, sc;
+        finalize_row(cnt, mean, m2, mode, g.row0 + c, nchan, pa, stat_m, stat_s, g.part == 0,
+                     &hi, &lo, &sc);
+        l_hi[c] = hi;
+        l_lo[c] = lo;
+        l_sc[c] = sc;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    normalise_group(&v, x, x_off, y, y_off, outer, n, inner, nparts, mode, nchan, pa, pb,
-                    stat_m, stat_s, partials, l_hi, l_lo, l_sc);
+    normalise_group(&g, lid, KERNEL_ARG_NAMES, l_hi, l_lo, l_sc);
 }
 
-/* RevIN output: y = x * s + m (affine: x = (x - bias) / (weight + 1e-10) first),
- * two roundings as in PyTorch. */
-__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_inverse(KERNEL_ARGS)
+/* RevIN output: y = x * s + m (affine: x = (x - bias) / (weight + 1e-10)
+ * first), two roundings as in PyTorch. nparts == 0 means one item per row. */
+inline void inverse_item(__global const float *xq, __global float *yq, const item_t *it,
+                         floatV m, floatV s, int affine, floatV w, floatV b)
 {
-    view_t v = make_view(n, inner, nparts);
-    int affine = (mode & MODE_AFFINE) != 0;
-    float tm[VW], ts[VW];
-    for (uint l = 0; l < VW; ++l) {
-        ulong row = v.row0 + (v.contig ? 0 : l);
-        tm[l] = stat_m[row];
-        ts[l] = stat_s[row];
-    }
-    floatV m = LOADV(tm), s = LOADV(ts);
-    floatV w = affine ? channel_vector(&v, pa, nchan) + 1e-10f : FILLV(1.0f);
-    floatV b = affine ? channel_vector(&v, pb, nchan) : FILLV(0.0f);
-    ulong vstep, nvec;
-    uint tail;
-    item_steps(&v, &vstep, &nvec, &tail);
-    __global const float *xq = x + x_off + v.base + v.is * v.estride;
-    __global float *yq = y + y_off + v.base + v.is * v.estride;
-    for (ulong t = 0; t < nvec; ++t) {
-        floatV r = LOADV(xq + t * vstep);
+    for (ulong t = 0; t < it->nvec; ++t) {
+        floatV r = LOADV(xq + it->first + t * it->step);
         if (affine)
             r = (r - b) / w;
-        STOREV(r * s + m, yq + t * vstep);
+        STOREV(r * s + m, yq + it->first + t * it->step);
     }
-    for (uint l = 0; l < tail; ++l) { /* contiguous only */
-        float r = xq[nvec * vstep + l];
+    for (uint l = 0; l < it->tail; ++l) { /* contiguous only */
+        float r = xq[it->tail_at + l];
         if (affine)
             r = (r - LANE0(b)) / LANE0(w);
-        yq[nvec * vstep + l] = r * ts[0] + tm[0];
+        yq[it->tail_at + l] = r * LANE0(s) + LANE0(m);
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_inverse(KERNEL_ARGS)
+{
+    int affine = (mode & MODE_AFFINE) != 0;
+    if (nparts == 0) { /* short contiguous rows: one work-item per row */
+        ulong row = get_global_id(0);
+        if (row >= outer)
+            return;
+        item_t it = {0, VW, n / VW, n / VW * VW, (uint)(n % VW)};
+        floatV w = affine ? FILLV(pa[row % nchan] + 1e-10f) : FILLV(1.0f);
+        floatV b = affine ? FILLV(pb[row % nchan]) : FILLV(0.0f);
+        inverse_item(x + x_off + row * n, y + y_off + row * n, &it, FILLV(stat_m[row]),
+                     FILLV(stat_s[row]), affine, w, b);
+        return;
+    }
+    group_t g = make_group(n, inner, nparts, tiles);
+    item_t it = make_item(&g, get_local_id(0));
+    for (uint t = 0; t < (g.contig ? 1 : g.cols / VW); ++t) {
+        ulong r0 = g.row0 + (g.contig ? 0 : t * VW);
+        floatV m, s, w = FILLV(1.0f), b = FILLV(0.0f);
+        if (g.contig) {
+            m = FILLV(stat_m[r0]);
+            s = FILLV(stat_s[r0]);
+        } else {
+            m = LOADV(stat_m + r0);
+            s = LOADV(stat_s + r0);
+        }
+        if (affine) {
+            w = (g.contig ? FILLV(pa[r0 % nchan]) : channel_vector(r0, pa, nchan)) + 1e-10f;
+            b = g.contig ? FILLV(pb[r0 % nchan]) : channel_vector(r0, pb, nchan);
+        }
+        inverse_item(x + x_off + g.base + t * VW, y + y_off + g.base + t * VW, &it, m, s,
+                     affine, w, b);
     }
 }

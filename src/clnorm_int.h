@@ -113,6 +113,7 @@ clnorm_status clnorm__device_select(const clnorm_context *ctx, const char *spec,
 #define CLNORM_VARIANT_COUNT 5
 
 typedef enum clnorm__kernel_id {
+    CLNORM_K_ROWS,
     CLNORM_K_FUSED,
     CLNORM_K_PARTIAL,
     CLNORM_K_APPLY,
@@ -127,7 +128,9 @@ struct clnorm_context {
     unsigned flags;
     int use_fp64;
     clnorm__device_info info;
+    int gpu_variant;         /* wide groups, interleaved items (GPUs, or forced) */
     size_t work_group;       /* WG every kernel is built for and launched with */
+    unsigned max_columns;    /* MAXC: columns one strided work-group may own */
     unsigned contig_width;   /* vector width of contiguous rows */
     unsigned target_groups;  /* work-groups that keep the device busy */
     char *description;

@@ -1,5 +1,6 @@
 /* context.c: creating, wrapping and destroying a clnorm_context. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clnorm_int.h"
@@ -49,32 +50,40 @@ static void context_release_cl(clnorm_context *ctx)
     ctx->description = NULL;
 }
 
-static unsigned pow2_floor(size_t v)
-{
-    unsigned p = 1;
-    while ((size_t)p * 2 <= v && p < (1u << 30))
-        p *= 2;
-    return p;
-}
-
 /* Kernel geometry from the device's limits. CPUs (PoCL) run a work-group as
  * a loop over its items: few items, each owning a long contiguous range, and
- * wide explicit vectors. GPUs want many items per group. */
+ * wide explicit vectors. GPUs want many items per group reading neighbouring
+ * addresses. The variant follows the device type unless forced. */
 static void choose_geometry(clnorm_context *ctx)
 {
     const clnorm__device_info *d = &ctx->info;
-    int cpu = (d->type & CL_DEVICE_TYPE_CPU) != 0;
-    size_t wg = cpu ? 16 : 64;
-    /* local memory per group: WG * 16 lanes * (count + mean + M2), plus a little */
-    while (wg > 1 && (wg > d->max_work_group_size || (cl_ulong)wg * 16 * 24 + 256 > d->local_mem_size))
-        wg /= 2;
+    const char *env = getenv("CLNORM_VARIANT");
+    int gpu = (d->type & CL_DEVICE_TYPE_CPU) == 0;
+    if (env && !strcmp(env, "gpu"))
+        gpu = 1;
+    else if (env && !strcmp(env, "cpu"))
+        gpu = 0;
+    if (ctx->flags & CLNORM_CONTEXT_GPU_VARIANT)
+        gpu = 1;
+    else if (ctx->flags & CLNORM_CONTEXT_CPU_VARIANT)
+        gpu = 0;
+    ctx->gpu_variant = gpu;
+    size_t wg = gpu ? 64 : 16;
+    unsigned maxc = gpu ? 64 : 256;
+    /* local memory: two sums (8 bytes each) per item and column, 3 floats per column */
+    while (wg > 1 && (wg > d->max_work_group_size ||
+                      (cl_ulong)wg * maxc * 16 + maxc * 12 > d->local_mem_size / 2)) {
+        if (maxc > 16)
+            maxc /= 2;
+        else
+            wg /= 2;
+    }
     ctx->work_group = wg;
+    ctx->max_columns = maxc;
     unsigned pref = d->preferred_vector_float ? d->preferred_vector_float : 4;
-    ctx->contig_width = cpu ? (pref >= 16 ? 16 : 8) : (pow2_floor(pref) > 4 ? 4 : pow2_floor(pref));
-    if (ctx->contig_width < 1)
-        ctx->contig_width = 1;
+    ctx->contig_width = gpu ? 4 : (pref >= 16 ? 16 : 8);
     unsigned cu = d->compute_units ? d->compute_units : 1;
-    ctx->target_groups = cu * (cpu ? 4 : 8);
+    ctx->target_groups = cu * (gpu ? 8 : 4);
 }
 
 /* Common second half of create and wrap: limits, geometry, description. */
@@ -94,7 +103,8 @@ static clnorm_status context_finish(clnorm_context *ctx)
 
 static clnorm_status check_flags(const clnorm_context *ctx, unsigned flags)
 {
-    unsigned known = CLNORM_CONTEXT_NO_FP64 | CLNORM_CONTEXT_NO_CACHE;
+    unsigned known = CLNORM_CONTEXT_NO_FP64 | CLNORM_CONTEXT_NO_CACHE |
+                     CLNORM_CONTEXT_GPU_VARIANT | CLNORM_CONTEXT_CPU_VARIANT;
     if (flags & ~known)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "unknown context flags 0x%x",
                             flags & ~known);

@@ -145,10 +145,10 @@ clnorm_status clnorm__device_select(const clnorm_context *ctx, const char *spec,
     clnorm_status st = list_devices(ctx, list, MAX_DEVICES, &n);
     if (st != CLNORM_OK)
         goto done;
-    const char *from = "argument";
+    const char *from = "the device argument";
     if (spec == NULL || *spec == '\0') {
         spec = getenv("CLNORM_DEVICE");
-        from = "CLNORM_DEVICE";
+        from = "$CLNORM_DEVICE";
     }
     int pick;
     if (spec == NULL || *spec == '\0') {
@@ -174,7 +174,7 @@ clnorm_status clnorm__device_select(const clnorm_context *ctx, const char *spec,
             used += (size_t)w;
         }
         st = clnorm__fail(ctx, CLNORM_NO_DEVICE,
-                          "no device matches '%s' (from the %s); devices: %s", spec, from,
+                          "no device matches '%s' (from %s); devices: %s", spec, from,
                           devices);
         goto done;
     }

@@ -13,9 +13,12 @@
 #define SPLIT_MAX_PARTS 256
 /* Elements per work-group for the elementwise inverse. */
 #define INVERSE_MIN_CHUNK 4096
+/* Contiguous rows up to this length get one work-item each on CPU devices:
+ * no barrier, no merge, the row stays in cache between its two passes. */
+#define ROWS_PER_ITEM_MAX 8192
 
-enum { ARG_X, ARG_X_OFF, ARG_Y, ARG_Y_OFF, ARG_OUTER, ARG_N, ARG_INNER, ARG_NPARTS, ARG_MODE,
-       ARG_NCHAN, ARG_PA, ARG_PB, ARG_STAT_M, ARG_STAT_S, ARG_PARTIALS, ARG_COUNT };
+enum { ARG_X, ARG_X_OFF, ARG_Y, ARG_Y_OFF, ARG_OUTER, ARG_N, ARG_INNER, ARG_NPARTS, ARG_TILES,
+       ARG_MODE, ARG_NCHAN, ARG_PA, ARG_PB, ARG_STAT_M, ARG_STAT_S, ARG_PARTIALS, ARG_COUNT };
 
 clnorm_status clnorm__kernels_create(clnorm_context *ctx, unsigned width, clnorm__kernels *ks)
 {
@@ -60,7 +63,7 @@ void clnorm__scratch_release(clnorm__scratch *s)
 }
 
 static clnorm_status set_args(clnorm_context *ctx, cl_kernel k, const clnorm__launch *l,
-                              cl_uint nparts, cl_mem partials)
+                              cl_uint nparts, cl_uint tiles, cl_mem partials)
 {
     cl_ulong x_off = l->in_off, y_off = l->out_off;
     cl_ulong outer = l->view.outer, n = l->view.n, inner = l->view.inner;
@@ -72,9 +75,10 @@ static clnorm_status set_args(clnorm_context *ctx, cl_kernel k, const clnorm__la
     } args[ARG_COUNT] = {
         {sizeof(cl_mem), &l->in},     {sizeof x_off, &x_off},         {sizeof(cl_mem), &l->out},
         {sizeof y_off, &y_off},       {sizeof outer, &outer},         {sizeof n, &n},
-        {sizeof inner, &inner},       {sizeof nparts, &nparts},       {sizeof mode, &mode},
-        {sizeof nchan, &nchan},       {sizeof(cl_mem), &l->param_a},  {sizeof(cl_mem), &l->param_b},
-        {sizeof(cl_mem), &l->stat_m}, {sizeof(cl_mem), &l->stat_s},   {sizeof(cl_mem), &partials},
+        {sizeof inner, &inner},       {sizeof nparts, &nparts},       {sizeof tiles, &tiles},
+        {sizeof mode, &mode},         {sizeof nchan, &nchan},         {sizeof(cl_mem), &l->param_a},
+        {sizeof(cl_mem), &l->param_b}, {sizeof(cl_mem), &l->stat_m},  {sizeof(cl_mem), &l->stat_s},
+        {sizeof(cl_mem), &partials},
     };
     clnorm_status st;
     for (cl_uint i = 0; i < ARG_COUNT; ++i) {
@@ -84,10 +88,27 @@ static clnorm_status set_args(clnorm_context *ctx, cl_kernel k, const clnorm__la
     return CLNORM_OK;
 }
 
-/* Row blocks of a view for a kernel width: rows, or (outer, column tile). */
-static size_t row_blocks(const clnorm__view *v, unsigned width)
+/* Vector tiles one strided work-group owns: the most that divide the
+ * columns and fit MAXC, so a group reads whole rows of its block. */
+static cl_uint strided_tiles(const clnorm_context *ctx, size_t inner, unsigned width)
 {
-    return v->inner == 1 ? v->outer : v->outer * (v->inner / width);
+    size_t vectors = inner / width, best = 1;
+    for (size_t t = 1; t <= vectors && t * width <= ctx->max_columns; ++t)
+        if (vectors % t == 0)
+            best = t;
+    return (cl_uint)best;
+}
+
+/* Row blocks of a view: rows, or (outer, block of tiles * width columns). */
+static size_t row_blocks(const clnorm__view *v, unsigned width, cl_uint tiles)
+{
+    return v->inner == 1 ? v->outer : v->outer * (v->inner / (width * tiles));
+}
+
+/* Short contiguous rows on a CPU-shaped context: one work-item per row. */
+static int rows_per_item(const clnorm_context *ctx, const clnorm__view *v)
+{
+    return !ctx->gpu_variant && v->inner == 1 && v->n <= ROWS_PER_ITEM_MAX;
 }
 
 /* The caller's wait list plus `prior`, in the scratch's reusable array. */
@@ -155,24 +176,30 @@ clnorm_status clnorm__enqueue_normalise(clnorm_context *ctx, clnorm__kernels *ks
                                         cl_uint num_wait, const cl_event *wait_list,
                                         cl_event prior, cl_event *done)
 {
-    size_t blocks = row_blocks(&l->view, ks->width);
-    cl_uint parts = choose_parts(ctx, blocks, l->view.n);
     cl_uint nw;
     const cl_event *waits;
     RETURN_IF_ERROR(gather_waits(ctx, scratch, num_wait, wait_list, prior, &nw, &waits));
+    if (rows_per_item(ctx, &l->view)) {
+        size_t groups = (l->view.outer + ctx->work_group - 1) / ctx->work_group;
+        RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_ROWS], l, 1, 1, NULL));
+        return enqueue(ctx, ks->k[CLNORM_K_ROWS], groups, nw, waits, done);
+    }
+    cl_uint tiles = l->view.inner == 1 ? 1 : strided_tiles(ctx, l->view.inner, ks->width);
+    size_t blocks = row_blocks(&l->view, ks->width, tiles);
+    cl_uint parts = choose_parts(ctx, blocks, l->view.n);
     if (parts == 1) {
-        RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_FUSED], l, 1, NULL));
+        RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_FUSED], l, 1, tiles, NULL));
         return enqueue(ctx, ks->k[CLNORM_K_FUSED], blocks, nw, waits, done);
     }
-    /* mean and M2 (8 bytes each) per chunk and lane */
-    size_t bytes = blocks * parts * ks->width * 16;
+    /* mean and M2 (8 bytes each) per chunk and column */
+    size_t bytes = blocks * parts * ctx->max_columns * 16;
     RETURN_IF_ERROR(ensure_partials(ctx, scratch, bytes));
     cl_event partial_done = NULL;
-    clnorm_status st = set_args(ctx, ks->k[CLNORM_K_PARTIAL], l, parts, scratch->partials);
+    clnorm_status st = set_args(ctx, ks->k[CLNORM_K_PARTIAL], l, parts, tiles, scratch->partials);
     if (st == CLNORM_OK)
         st = enqueue(ctx, ks->k[CLNORM_K_PARTIAL], blocks * parts, nw, waits, &partial_done);
     if (st == CLNORM_OK)
-        st = set_args(ctx, ks->k[CLNORM_K_APPLY], l, parts, scratch->partials);
+        st = set_args(ctx, ks->k[CLNORM_K_APPLY], l, parts, tiles, scratch->partials);
     if (st == CLNORM_OK)
         st = enqueue(ctx, ks->k[CLNORM_K_APPLY], blocks * parts, 1, &partial_done, done);
     clnorm__release_event(partial_done);
@@ -184,7 +211,16 @@ clnorm_status clnorm__enqueue_inverse(clnorm_context *ctx, clnorm__kernels *ks,
                                       cl_uint num_wait, const cl_event *wait_list,
                                       cl_event prior, cl_event *done)
 {
-    size_t blocks = row_blocks(&l->view, ks->width);
+    cl_uint nw;
+    const cl_event *waits;
+    RETURN_IF_ERROR(gather_waits(ctx, scratch, num_wait, wait_list, prior, &nw, &waits));
+    if (rows_per_item(ctx, &l->view)) { /* nparts == 0: one work-item per row */
+        size_t groups = (l->view.outer + ctx->work_group - 1) / ctx->work_group;
+        RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_INVERSE], l, 0, 1, NULL));
+        return enqueue(ctx, ks->k[CLNORM_K_INVERSE], groups, nw, waits, done);
+    }
+    cl_uint tiles = l->view.inner == 1 ? 1 : strided_tiles(ctx, l->view.inner, ks->width);
+    size_t blocks = row_blocks(&l->view, ks->width, tiles);
     size_t parts = 1;
     if (blocks < ctx->target_groups) {
         parts = (ctx->target_groups + blocks - 1) / blocks;
@@ -192,10 +228,7 @@ clnorm_status clnorm__enqueue_inverse(clnorm_context *ctx, clnorm__kernels *ks,
         if (parts > by_len)
             parts = by_len ? by_len : 1;
     }
-    cl_uint nw;
-    const cl_event *waits;
-    RETURN_IF_ERROR(gather_waits(ctx, scratch, num_wait, wait_list, prior, &nw, &waits));
-    RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_INVERSE], l, (cl_uint)parts, NULL));
+    RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_INVERSE], l, (cl_uint)parts, tiles, NULL));
     return enqueue(ctx, ks->k[CLNORM_K_INVERSE], blocks * parts, nw, waits, done);
 }
 
@@ -220,7 +253,7 @@ clnorm_status clnorm__kernels_warm_up(clnorm_context *ctx, cl_program program, u
                   (ctx->cl_ctx, CL_MEM_READ_WRITE, 16 * sizeof(float), NULL));
     if (st == CLNORM_OK)
         CL_CREATE(ctx, st, partials, clCreateBuffer,
-                  (ctx->cl_ctx, CL_MEM_READ_WRITE, 2 * 16 * 16, NULL));
+                  (ctx->cl_ctx, CL_MEM_READ_WRITE, 2 * (size_t)ctx->max_columns * 16, NULL));
     float zero = 0.0f;
     if (st == CLNORM_OK)
         CL_CALL(ctx, st, clEnqueueFillBuffer,
@@ -231,7 +264,7 @@ clnorm_status clnorm__kernels_warm_up(clnorm_context *ctx, cl_program program, u
     clnorm__launch l = {{1, n, inner}, 1, buf, buf, 0, 0, NULL, NULL, 1, stats, stats};
     for (int i = 0; i < CLNORM_K_COUNT && st == CLNORM_OK; ++i) {
         cl_uint parts = (i == CLNORM_K_PARTIAL || i == CLNORM_K_APPLY) ? 2 : 1;
-        st = set_args(ctx, ks.k[i], &l, parts, partials);
+        st = set_args(ctx, ks.k[i], &l, parts, 1, partials);
         size_t local = ctx->work_group, global = local * parts;
         if (st == CLNORM_OK)
             CL_CALL(ctx, st, clEnqueueNDRangeKernel,

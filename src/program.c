@@ -17,7 +17,7 @@ extern const struct clnorm__kernel_source clnorm__kernel_sources[];
 extern const size_t clnorm__kernel_source_count;
 
 const char *const clnorm__kernel_names[CLNORM_K_COUNT] = {
-    "norm_fused", "norm_partial", "norm_apply", "norm_inverse"};
+    "norm_rows", "norm_fused", "norm_partial", "norm_apply", "norm_inverse"};
 
 static int width_index(unsigned width)
 {
@@ -47,8 +47,11 @@ static clnorm_status build_options(const clnorm_context *ctx, unsigned width, ch
                             "CLNORM_BUILD_OPTIONS '%s': fast-math options would delete the "
                             "compensated arithmetic",
                             extra);
-    int n = snprintf(buf, size, "-cl-std=CL1.2 -DCLNORM_FP64=%d -DVW=%u -DWG=%zu %s",
-                     ctx->use_fp64, width, ctx->work_group, extra);
+    int n = snprintf(buf, size,
+                     "-cl-std=CL1.2 -DCLNORM_FP64=%d -DVW=%u -DWG=%zu -DMAXC=%u "
+                     "-DCLNORM_INTERLEAVE=%d %s",
+                     ctx->use_fp64, width, ctx->work_group, ctx->max_columns, ctx->gpu_variant,
+                     extra);
     if (n < 0 || (size_t)n >= size)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "CLNORM_BUILD_OPTIONS is too long");
     return CLNORM_OK;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_error(int code, const char *fmt, ...)
@@ -99,11 +100,44 @@ static char *temp_beside(const char *path)
     return t;
 }
 
+/* Whether two paths name the same directory entry: same directory (by
+ * device and inode, so "./a" and "a" match) and the same last component. */
+static int same_entry(const char *a, const char *b)
+{
+    char *da = strdup(a), *db = strdup(b), *ba = strdup(a), *bb = strdup(b);
+    int same = 0;
+    if (da && db && ba && bb && strcmp(basename(ba), basename(bb)) == 0) {
+        struct stat sa, sb;
+        same = stat(dirname(da), &sa) == 0 && stat(dirname(db), &sb) == 0 &&
+               sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    }
+    free(da), free(db), free(ba), free(bb);
+    return same;
+}
+
+int cli_distinct_outputs(const char *const *options, const char *const *paths, size_t count)
+{
+    for (size_t i = 0; i < count; ++i)
+        for (size_t j = i + 1; j < count; ++j)
+            if (paths[i] && paths[j] && same_entry(paths[i], paths[j]))
+                return cli_error(EXIT_USAGE, "%s and %s both name '%s'", options[i], options[j],
+                                 paths[j]);
+    return 0;
+}
+
 int cli_stage(cli_outputs *o, const char *option, const char *path, const size_t *shape,
               size_t ndim, const float *data)
 {
     if (o->count == CLI_MAX_OUTPUTS)
         return cli_error(EXIT_USAGE, "too many outputs");
+    /* rename() cannot put a file over a directory or at a name ending in '/':
+     * refuse those now, before cli_commit has renamed any output into place. */
+    struct stat st;
+    size_t len = strlen(path);
+    if (len == 0)
+        return cli_error(EXIT_USAGE, "%s: the file name is empty", option);
+    if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+        return cli_error(EXIT_USAGE, "%s '%s': names a directory, not a file", option, path);
     char *temp = temp_beside(path);
     if (!temp)
         return cli_error(EXIT_USAGE, "%s '%s': cannot create a file in its directory: %s",

@@ -40,6 +40,8 @@ typedef struct cli_outputs {
     char *final[CLI_MAX_OUTPUTS];
     char *temp[CLI_MAX_OUTPUTS];
 } cli_outputs;
+/* Refuse two outputs that name one file (the last would silently win). */
+int cli_distinct_outputs(const char *const *options, const char *const *paths, size_t count);
 int cli_stage(cli_outputs *o, const char *option, const char *path, const size_t *shape,
               size_t ndim, const float *data);
 int cli_commit(cli_outputs *o);

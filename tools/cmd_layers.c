@@ -6,12 +6,13 @@
 #include <string.h>
 
 #include "cli.h"
+#include "safetensors.h"
 
 enum { OPT_ALPHA = 256, OPT_DEVICE, OPT_TRANSPOSED, OPT_MEAN_OUT, OPT_STD_OUT, OPT_MEAN, OPT_STD,
-       OPT_HELP };
+       OPT_HELP, OPT_PARAMS, OPT_PREFIX };
 
 typedef struct options {
-    const char *in, *out, *alpha, *device, *mean_out, *std_out, *mean, *std;
+    const char *in, *out, *alpha, *device, *mean_out, *std_out, *mean, *std, *params, *prefix;
     int transposed;
 } options;
 
@@ -26,6 +27,8 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, optio
         {"mean-out", required_argument, NULL, OPT_MEAN_OUT},
         {"std-out", required_argument, NULL, OPT_STD_OUT},
         {"mean", required_argument, NULL, OPT_MEAN},  {"std", required_argument, NULL, OPT_STD},
+        {"params", required_argument, NULL, OPT_PARAMS},
+        {"prefix", required_argument, NULL, OPT_PREFIX},
         {"help", no_argument, NULL, OPT_HELP},       {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof *o);
     opterr = 0;
@@ -42,6 +45,8 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, optio
         case OPT_STD_OUT: o->std_out = optarg; break;
         case OPT_MEAN: o->mean = optarg; break;
         case OPT_STD: o->std = optarg; break;
+        case OPT_PARAMS: o->params = optarg; break;
+        case OPT_PREFIX: o->prefix = optarg; break;
         case 'h':
         case OPT_HELP: fputs(help, stdout); return EXIT_OK;
         case ':':
@@ -65,6 +70,8 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, optio
 static int only(const char *cmd, const options *o, int alpha, int revin_out, int inverse)
 {
     const char *bad = (!alpha && o->alpha)          ? "--alpha"
+                      : (!alpha && o->params)       ? "--params"
+                      : (!alpha && o->prefix)       ? "--prefix"
                       : (!revin_out && o->mean_out) ? "--mean-out"
                       : (!revin_out && o->std_out)  ? "--std-out"
                       : (!inverse && o->mean)       ? "--mean"
@@ -74,15 +81,45 @@ static int only(const char *cmd, const options *o, int alpha, int revin_out, int
     if (bad)
         return cli_error(EXIT_USAGE, "%s: option '%s' does not apply (see clnorm %s --help)", cmd,
                          bad, cmd);
+    if (o->alpha && o->params)
+        return cli_error(EXIT_USAGE, "%s: --alpha and --params both give alpha: use one (see "
+                         "clnorm %s --help)", cmd, cmd);
+    if (o->prefix && !o->params)
+        return cli_error(EXIT_USAGE, "%s: --prefix needs --params (see clnorm %s --help)", cmd,
+                         cmd);
     return -1;
+}
+
+/* Read tensor prefix + leaf from a .safetensors file as float32; on failure
+ * report it (naming the option and the file) and return non-zero. */
+static int load_params(const char *option, const char *path, const char *prefix,
+                       const char *leaf, npy_array *out)
+{
+    char err[1024];
+    size_t n = strlen(prefix) + strlen(leaf) + 1;
+    char *name = malloc(n);
+    if (!name)
+        return cli_error(EXIT_DEVICE, "out of memory");
+    snprintf(name, n, "%s%s", prefix, leaf);
+    int rc = st_read_tensor(path, name, out, err, sizeof err);
+    free(name);
+    if (rc != 0)
+        return cli_error(EXIT_USAGE, "%s '%s': %s", option, path, err);
+    return 0;
 }
 
 static const char varnorm2d_help[] =
     "usage: clnorm varnorm2d -i IN.npy -o OUT.npy [--alpha A.npy] [--device SPEC]\n"
+    "       clnorm varnorm2d -i IN.npy -o OUT.npy --params M.safetensors [--prefix P]\n"
+    "                        [--device SPEC]\n"
     "\n"
     "ESPnet's VarianceNorm2d: y = alpha[c] * x / sqrt(var + 1e-5), var the unbiased variance\n"
     "of each (n, c) plane. IN is float32 (or float64) (N, C, H, W); A is (C,), default all\n"
-    "ones. OUT is float32 (N, C, H, W). H*W == 1 gives NaN, as PyTorch does.\n";
+    "ones. OUT is float32 (N, C, H, W). H*W == 1 gives NaN, as PyTorch does.\n"
+    "\n"
+    "--params reads alpha from a .safetensors checkpoint instead of A.npy: the tensor named\n"
+    "P + \"alpha\" (the prefix P defaults to \"\"; for example --prefix model.norm. reads\n"
+    "model.norm.alpha), dtype F32 or F64, shape (C,). --alpha and --params exclude each other.\n";
 
 int cmd_varnorm2d(int argc, char **argv)
 {
@@ -113,7 +150,19 @@ int cmd_varnorm2d(int argc, char **argv)
         goto done;
     }
     const float *alpha;
-    if (o.alpha) {
+    if (o.params) {
+        if ((code = load_params("--params", o.params, o.prefix ? o.prefix : "", "alpha", &a)) != 0)
+            goto done;
+        if (a.ndim != 1 || a.shape[0] != c) {
+            size_t want[1] = {c};
+            code = cli_error(EXIT_USAGE, "--params '%s': tensor '%salpha': expected shape %s (C "
+                             "of -i), found %s", o.params, o.prefix ? o.prefix : "",
+                             cli_shape(want, 1, s1, sizeof s1),
+                             cli_shape(a.shape, a.ndim, s2, sizeof s2));
+            goto done;
+        }
+        alpha = a.data;
+    } else if (o.alpha) {
         if ((code = cli_load("--alpha", o.alpha, &a)) != 0)
             goto done;
         if (a.ndim != 1 || a.shape[0] != c) {
@@ -227,6 +276,10 @@ static int run_revin(int argc, char **argv, int inverse)
     if (inverse && (!o.mean || !o.std))
         return cli_error(EXIT_USAGE, "revin-inverse: %s is required (see clnorm revin-inverse --help)",
                          !o.mean ? "--mean M.npy" : "--std S.npy");
+    const char *out_options[3] = {"-o", "--mean-out", "--std-out"};
+    const char *out_paths[3] = {o.out, o.mean_out, o.std_out};
+    if ((code = cli_distinct_outputs(out_options, out_paths, 3)) != 0)
+        return code;
     npy_array x = {0}, m = {0}, s = {0};
     float *y = NULL, *sm = NULL, *ss = NULL;
     clnorm_context *ctx = NULL;

@@ -1,0 +1,429 @@
+/* test_tool.c: the clnorm binary end to end: ESPnet fixtures, round trips, help, version, devices. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef TEST_TOOL_HAVE_CJSON
+#include <cJSON.h>
+#endif
+
+#include "npy.h"
+#include "npy_test_util.h"
+#include "tool_test_util.h"
+
+#ifndef CLNORM_FIXTURE_DIR
+#error "CLNORM_FIXTURE_DIR must be defined by the build"
+#endif
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Defined in test_tool_errors.c: the failure cases, as a second group. */
+int run_tool_error_tests(void);
+
+/* ---- the ESPnet fixtures ---- */
+
+/* Every case of tests/fixtures/index.json with its tolerances from
+ * tests/fixtures/README.md (0: the case has no such output). */
+typedef struct fixture_case {
+    const char *name;
+    double tol_y, tol_mean, tol_std;
+} fixture_case;
+
+static const fixture_case cases[] = {
+    {"varnorm2d_doc_2x3x4x4", 2.55e-06, 0, 0},
+    {"varnorm2d_4x16x32x32", 4.57e-06, 0, 0},
+    {"varnorm2d_offset_2x4x17x9", 1.04, 0, 0},
+    {"varnorm2d_constplane_2x3x5x5", 0.00165, 0, 0},
+    {"varnorm2d_hw1_2x2x1x1", 1e-06, 0, 0},
+    {"revin_bld_doc_32x10x5", 2.69e-06, 1.09e-06, 1.46e-06},
+    {"revin_bdl_doc_5x10x20", 2.93e-06, 1e-06, 1.29e-06},
+    {"revin_bld_4x1000x8", 4.39e-06, 1e-06, 1.04e-06},
+    {"revin_bld_offset_3x257x4", 0.0913, 0.01, 1e-06},
+    {"revin_bdl_const_2x3x100", 1e-06, 8.84e-06, 1e-06},
+    {"revin_bld_L1_2x1x3", 1e-06, 2.15e-06, 1e-06},
+    {"revin_output_bld_horizon_4x7x3", 3.63e-06, 0, 0},
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+static const char *fixture(const char *name, const char *key)
+{
+    static char ring[8][1024];
+    static unsigned next;
+    char *p = ring[next++ % 8];
+    snprintf(p, sizeof ring[0], "%s/%s.%s.npy", CLNORM_FIXTURE_DIR, name, key);
+    return p;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Compares the tool's output `got` with CASE.KEY.npy: float32, the shape
+ * `shape`, every value within tol. */
+static void check_output(const char *name, const char *key, const char *got,
+                         const size_t *shape, size_t ndim, double tol)
+{
+    npy_array a = {0}, e = {0};
+    double max_err;
+    npy_get_output(got, &a);
+    double *want = npy_get_f64_exact(fixture(name, key), &e);
+    assert_int_equal(a.ndim, ndim);
+    assert_int_equal(e.ndim, ndim);
+    assert_memory_equal(a.shape, shape, ndim * sizeof(size_t));
+    assert_memory_equal(e.shape, shape, ndim * sizeof(size_t));
+    char what[256];
+    snprintf(what, sizeof what, "%s.%s", name, key);
+    size_t bad = compare_within(what, a.data, want, a.count, tol, &max_err);
+    print_message("  %-40s max |err| %.3g, tol %.3g\n", what, max_err, tol);
+    npy_free(&a);
+    free(want);
+    if (bad)
+        fail_msg("%s: %zu values out of tolerance", what, bad);
+}
+
+static void test_fixture_case(void **state)
+{
+    const fixture_case *c = *state;
+    const char *x = fixture(c->name, "x");
+    char y[1024], m[1024], s[1024];
+    snprintf(y, sizeof y, "%s", work_path("out/y.npy"));
+    snprintf(m, sizeof m, "%s", work_path("out/m.npy"));
+    snprintf(s, sizeof s, "%s", work_path("out/s.npy"));
+    npy_array in = {0};
+    char err[512];
+    if (npy_read_file(x, &in, err, sizeof err) != 0)
+        fail_msg("%s: %s", x, err);
+    if (starts_with(c->name, "varnorm2d_")) {
+        tool_ok(ARGS("varnorm2d", "-i", x, "-o", y, "--alpha", fixture(c->name, "alpha")));
+        check_output(c->name, "y", y, in.shape, 4, c->tol_y);
+    } else if (starts_with(c->name, "revin_output_bld_")) {
+        tool_ok(ARGS("revin-inverse", "-i", x, "-o", y, "--mean", fixture(c->name, "mean"),
+                     "--std", fixture(c->name, "std")));
+        check_output(c->name, "y", y, in.shape, 3, c->tol_y);
+    } else {
+        int transposed = starts_with(c->name, "revin_bdl_");
+        assert_true(transposed || starts_with(c->name, "revin_bld_"));
+        const char *args[] = {"revin", "-i", x, "-o", y, "--mean-out", m, "--std-out", s,
+                              transposed ? "--transposed" : NULL, NULL};
+        tool_ok(args);
+        size_t stats[3] = {in.shape[0], transposed ? in.shape[1] : in.shape[2], 1};
+        check_output(c->name, "y", y, in.shape, 3, c->tol_y);
+        check_output(c->name, "mean", m, stats, 3, c->tol_mean);
+        check_output(c->name, "std", s, stats, 3, c->tol_std);
+    }
+    npy_free(&in);
+}
+
+/* The table above is index.json's list with README.md's tolerances. */
+static void test_fixture_index(void **state)
+{
+    (void)state;
+    size_t n;
+    char *index = (char *)slurp(CLNORM_FIXTURE_DIR "/index.json", &n);
+    index[n] = '\0';
+    char *readme = (char *)slurp(CLNORM_FIXTURE_DIR "/README.md", &n);
+    readme[n] = '\0';
+    size_t listed = 0;
+    for (const char *p = index; (p = strstr(p, "\"case\":")) != NULL; ++p)
+        listed++;
+    assert_int_equal(listed, NCASES);
+    for (size_t i = 0; i < NCASES; ++i) {
+        char key[256];
+        snprintf(key, sizeof key, "\"case\": \"%s\"", cases[i].name);
+        if (!strstr(index, key))
+            fail_msg("index.json does not list %s", cases[i].name);
+        const char *arrays[3] = {"y", "mean", "std"};
+        const double tols[3] = {cases[i].tol_y, cases[i].tol_mean, cases[i].tol_std};
+        for (int k = 0; k < 3; ++k) {
+            if (tols[k] == 0)
+                continue;
+            snprintf(key, sizeof key, "\n| %s | %s | ", cases[i].name, arrays[k]);
+            const char *row = strstr(readme, key);
+            if (!row)
+                fail_msg("README.md has no tolerance for %s %s", cases[i].name, arrays[k]);
+            const char *bar = strchr(row + strlen(key), '|'); /* after PyTorch's error */
+            assert_non_null(bar);
+            double tol = strtod(bar + 1, NULL);
+            if (tol != tols[k])
+                fail_msg("%s %s: README.md says tol %g, the test uses %g", cases[i].name,
+                         arrays[k], tol, tols[k]);
+        }
+    }
+    free(index);
+    free(readme);
+}
+
+/* No --alpha is the same as an alpha of ones, byte for byte. */
+static void test_varnorm2d_default_alpha(void **state)
+{
+    (void)state;
+    const char *x = fixture("varnorm2d_doc_2x3x4x4", "x");
+    const float ones[3] = {1, 1, 1};
+    const size_t shape[1] = {3};
+    char a[1024], y1[1024], y2[1024];
+    snprintf(a, sizeof a, "%s", work_path("ones.npy"));
+    snprintf(y1, sizeof y1, "%s", work_path("out/default.npy"));
+    snprintf(y2, sizeof y2, "%s", work_path("out/ones.npy"));
+    npy_put_f32(a, shape, 1, ones);
+    tool_ok(ARGS("varnorm2d", "-i", x, "-o", y1));
+    tool_ok(ARGS("varnorm2d", "--alpha", a, "-o", y2, "-i", x));
+    size_t n1, n2;
+    unsigned char *b1 = slurp(y1, &n1), *b2 = slurp(y2, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(b1, b2, n1);
+    free(b1);
+    free(b2);
+}
+
+/* ---- round trips ---- */
+
+static void expect_same_file(const char *a, const char *b)
+{
+    size_t na, nb;
+    unsigned char *ba = slurp(a, &na), *bb = slurp(b, &nb);
+    if (na != nb || memcmp(ba, bb, na) != 0)
+        fail_msg("%s and %s differ", a, b);
+    free(ba);
+    free(bb);
+}
+
+/* revin then revin-inverse gives x back within a few ulps; float64 files
+ * (input, and the statistics) give the very same bytes as float32 ones. */
+static void roundtrip(int transposed)
+{
+    enum { B = 3, L = 64, D = 5 };
+    const size_t shape[3] = {B, transposed ? D : L, transposed ? L : D};
+    const size_t count = (size_t)B * L * D;
+    float *x = malloc(count * sizeof *x);
+    double *x64 = malloc(count * sizeof *x64);
+    assert_true(x && x64);
+    rng_seed(transposed ? 777 : 778);
+    double offset[B][D], scale[B][D];
+    for (int b = 0; b < B; ++b)
+        for (int d = 0; d < D; ++d) {
+            offset[b][d] = ((double)rng() / 4294967296.0 - 0.5) * 100.0;
+            scale[b][d] = pow(10.0, (double)rng() / 4294967296.0 * 3.0 - 2.0);
+        }
+    for (size_t i = 0; i < count; ++i) {
+        size_t b = i / (count / B), d = transposed ? i / L % D : i % D;
+        x[i] = (float)(offset[b][d] + scale[b][d] * ((double)rng() / 4294967296.0 * 2.0 - 1.0));
+        x64[i] = x[i];
+    }
+    char p[12][1024];
+    const char *names[12] = {"x32.npy", "x64.npy", "out/y32.npy", "out/m32.npy", "out/s32.npy",
+                             "out/y64.npy", "out/m64.npy", "out/s64.npy", "out/back.npy",
+                             "m_f8.npy", "s_f8.npy", "out/back64.npy"};
+    for (int i = 0; i < 12; ++i)
+        snprintf(p[i], sizeof p[i], "%s", work_path(names[i]));
+    const char *tr = transposed ? "--transposed" : NULL;
+    npy_put_f32(p[0], shape, 3, x);
+    npy_put_f64(p[1], shape, 3, x64);
+    tool_ok((const char *const[]){"revin", "-i", p[0], "-o", p[2], "--mean-out", p[3],
+                                  "--std-out", p[4], tr, NULL});
+    tool_ok((const char *const[]){"revin", "-i", p[1], "-o", p[5], "--mean-out", p[6],
+                                  "--std-out", p[7], tr, NULL});
+    for (int i = 2; i < 5; ++i)
+        expect_same_file(p[i], p[i + 3]);
+    npy_array y = {0}, m = {0}, s = {0}, back = {0};
+    npy_get_output(p[2], &y);
+    npy_get_output(p[3], &m);
+    npy_get_output(p[4], &s);
+    const size_t stats[3] = {B, D, 1};
+    assert_int_equal(y.ndim, 3);
+    assert_memory_equal(y.shape, shape, sizeof shape);
+    assert_int_equal(m.ndim, 3);
+    assert_memory_equal(m.shape, stats, sizeof stats);
+    assert_int_equal(s.ndim, 3);
+    assert_memory_equal(s.shape, stats, sizeof stats);
+    tool_ok((const char *const[]){"revin-inverse", "-i", p[2], "-o", p[8], "--mean", p[3],
+                                  "--std", p[4], tr, NULL});
+    /* The statistics as float64 files: exactly the same floats, so the same bytes. */
+    double *m64 = malloc(B * D * sizeof *m64), *s64 = malloc(B * D * sizeof *s64);
+    assert_true(m64 && s64);
+    for (size_t i = 0; i < (size_t)B * D; ++i) {
+        m64[i] = m.data[i];
+        s64[i] = s.data[i];
+    }
+    npy_put_f64(p[9], stats, 3, m64);
+    npy_put_f64(p[10], stats, 3, s64);
+    tool_ok((const char *const[]){"revin-inverse", "--mean", p[9], "--std", p[10], "-i", p[2],
+                                  "-o", p[11], tr, NULL});
+    expect_same_file(p[8], p[11]);
+    npy_get_output(p[8], &back);
+    assert_int_equal(back.ndim, 3);
+    assert_memory_equal(back.shape, shape, sizeof shape);
+    /* (x - m) / s * s + m rounds a few times at the scale of max(|x|, |m|). */
+    double worst_ulps = 0;
+    for (size_t i = 0; i < count; ++i) {
+        size_t b = i / (count / B), d = transposed ? i / L % D : i % D;
+        double scale_here = fmax(fabs((double)x[i]), fabs((double)m.data[b * D + d]));
+        double ulp = (double)nextafterf((float)scale_here, INFINITY) - (double)(float)scale_here;
+        double ulps = fabs((double)back.data[i] - (double)x[i]) / ulp;
+        worst_ulps = fmax(worst_ulps, ulps);
+        if (ulps > 4)
+            fail_msg("element %zu: x %.9g came back as %.9g (%.1f ulps)", i, (double)x[i],
+                     (double)back.data[i], ulps);
+    }
+    print_message("  round trip%s: worst %.2f ulps of max(|x|, |m|)\n",
+                  transposed ? " (transposed)" : "", worst_ulps);
+    npy_free(&y), npy_free(&m), npy_free(&s), npy_free(&back);
+    free(x), free(x64), free(m64), free(s64);
+}
+
+static void test_roundtrip_bld(void **state)
+{
+    (void)state;
+    roundtrip(0);
+}
+
+static void test_roundtrip_bdl(void **state)
+{
+    (void)state;
+    roundtrip(1);
+}
+
+/* ---- help, version, devices ---- */
+
+static void expect_stdout(const char *const *args, const char *prefix)
+{
+    tool_result r;
+    tool_run(&r, -1, args);
+    if (r.code != 0 || r.err[0] || !starts_with(r.out, prefix))
+        fail_msg("clnorm %s %s: exit %d, stdout '%.60s', stderr '%s'", args[0],
+                 args[1] ? args[1] : "", r.code, r.out, r.err);
+    size_t n = strlen(r.out);
+    assert_true(n > 0 && r.out[n - 1] == '\n');
+    tool_result_free(&r);
+}
+
+static void test_help_and_version(void **state)
+{
+    (void)state;
+    expect_stdout(ARGS("--help"), "usage: clnorm <command>");
+    expect_stdout(ARGS("-h"), "usage: clnorm <command>");
+    expect_stdout(ARGS("help"), "usage: clnorm <command>");
+    expect_stdout(ARGS("devices", "--help"), "usage: clnorm devices");
+    expect_stdout(ARGS("varnorm2d", "--help"), "usage: clnorm varnorm2d -i IN.npy -o OUT.npy");
+    expect_stdout(ARGS("revin", "--help"), "usage: clnorm revin -i IN.npy -o OUT.npy");
+    expect_stdout(ARGS("revin-inverse", "--help"), "usage: clnorm revin-inverse -i IN.npy");
+    expect_stdout(ARGS("revin-inverse", "-h"), "usage: clnorm revin-inverse -i IN.npy");
+    expect_stdout(ARGS("demo", "--help"), "usage: clnorm demo");
+    expect_stdout(ARGS("--version"), "clnorm " CLNORM_PROJECT_VERSION "\n");
+    expect_stdout(ARGS("-V"), "clnorm " CLNORM_PROJECT_VERSION "\n");
+    /* The top-level usage names every command. */
+    tool_result r;
+    tool_run(&r, -1, ARGS("--help"));
+    const char *commands[] = {"devices", "varnorm2d", "revin", "revin-inverse", "demo"};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; ++i)
+        assert_non_null(strstr(r.out, commands[i]));
+    tool_result_free(&r);
+    /* No command at all: bad usage, one error line pointing at --help. */
+    tool_run(&r, -1, ARGS(NULL));
+    assert_int_equal(r.code, 2);
+    assert_string_equal(r.out, "");
+    assert_string_equal(r.err, "clnorm: error: no command given (see clnorm --help)\n");
+    tool_result_free(&r);
+    /* Two outputs naming one file: refused before anything is written. */
+    tool_run(&r, -1, ARGS("revin", "-i", "/nonexistent.npy", "-o", "/tmp/a.npy", "--mean-out",
+                          "/tmp/./a.npy"));
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "-o and --mean-out both name"));
+    tool_result_free(&r);
+}
+
+static void test_devices(void **state)
+{
+    (void)state;
+    tool_result r;
+    tool_run(&r, -1, ARGS("devices"));
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.err, "");
+    /* A header line, then one line per device; '*' marks the default. */
+    assert_true(starts_with(r.out, "  spec"));
+    const char *pocl = strstr(r.out, "(Portable Computing Language)");
+    if (!pocl)
+        fail_msg("devices does not list PoCL:\n%s", r.out);
+    assert_non_null(strstr(r.out, "\n* "));
+    assert_non_null(strstr(r.out, " cpu "));
+    tool_result_free(&r);
+
+    tool_run(&r, -1, ARGS("devices", "--json"));
+    assert_int_equal(r.code, 0);
+    assert_string_equal(r.err, "");
+    assert_true(starts_with(r.out, "["));
+    assert_non_null(strstr(r.out, "\"platform\": \"Portable Computing Language\""));
+    size_t defaults = 0;
+    for (const char *p = r.out; (p = strstr(p, "\"default\": true")) != NULL; ++p)
+        defaults++;
+    assert_int_equal(defaults, 1);
+#ifdef TEST_TOOL_HAVE_CJSON
+    cJSON *root = cJSON_Parse(r.out);
+    if (!root)
+        fail_msg("devices --json is not JSON: %s", r.out);
+    assert_true(cJSON_IsArray(root));
+    int n = cJSON_GetArraySize(root), pocl_cpus = 0;
+    assert_true(n >= 1);
+    for (int i = 0; i < n; ++i) {
+        const cJSON *d = cJSON_GetArrayItem(root, i);
+        const char *strings[] = {"spec", "platform", "name", "type", "opencl_c_version"};
+        for (size_t k = 0; k < sizeof strings / sizeof strings[0]; ++k)
+            assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d, strings[k])));
+        const cJSON *units = cJSON_GetObjectItemCaseSensitive(d, "compute_units");
+        const cJSON *mem = cJSON_GetObjectItemCaseSensitive(d, "global_memory_bytes");
+        assert_true(cJSON_IsNumber(units) && units->valuedouble >= 1);
+        assert_true(cJSON_IsNumber(mem) && mem->valuedouble > 0);
+        assert_true(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(d, "fp64")));
+        assert_true(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(d, "default")));
+        const char *spec = cJSON_GetObjectItemCaseSensitive(d, "spec")->valuestring;
+        unsigned pi, di;
+        char tail;
+        assert_int_equal(sscanf(spec, "%u:%u%c", &pi, &di, &tail), 2);
+        if (!strcmp(cJSON_GetObjectItemCaseSensitive(d, "platform")->valuestring,
+                    "Portable Computing Language") &&
+            !strcmp(cJSON_GetObjectItemCaseSensitive(d, "type")->valuestring, "cpu"))
+            pocl_cpus++;
+    }
+    assert_true(pocl_cpus >= 1);
+    cJSON_Delete(root);
+#else
+    size_t n = strlen(r.out);
+    assert_true(n >= 2 && !strcmp(r.out + n - 2, "]\n"));
+#endif
+    tool_result_free(&r);
+}
+
+int main(void)
+{
+    struct CMUnitTest tests[NCASES + 6];
+    size_t n = 0;
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fixture_index);
+    for (size_t i = 0; i < NCASES; ++i) {
+        tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate_setup_teardown(
+            test_fixture_case, tool_setup_work, tool_teardown_work, (void *)&cases[i]);
+        tests[n++].name = cases[i].name;
+    }
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
+        test_varnorm2d_default_alpha, tool_setup_work, tool_teardown_work);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
+        test_roundtrip_bld, tool_setup_work, tool_teardown_work);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
+        test_roundtrip_bdl, tool_setup_work, tool_teardown_work);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_help_and_version);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_devices);
+    assert_int_equal(n, sizeof tests / sizeof tests[0]);
+    int failed = cmocka_run_group_tests_name("tool", tests, NULL, NULL);
+    return failed + run_tool_error_tests();
+}
