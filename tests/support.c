@@ -19,7 +19,12 @@
 #error "CLNORM_FIXTURE_DIR must be defined by the build"
 #endif
 
-const unsigned test_context_variants[2] = {0, CLNORM_CONTEXT_NO_FP64};
+const unsigned test_context_variants[TEST_VARIANTS] = {
+    CLNORM_CONTEXT_CPU_VARIANT,                           /* fp64, CPU shape */
+    CLNORM_CONTEXT_CPU_VARIANT | CLNORM_CONTEXT_NO_FP64,  /* float-float, CPU shape */
+    CLNORM_CONTEXT_GPU_VARIANT,                           /* fp64, GPU shape */
+    CLNORM_CONTEXT_GPU_VARIANT | CLNORM_CONTEXT_NO_FP64,  /* float-float, GPU shape */
+};
 
 size_t check_close(const char *what, const float *got, const double *ref, const double *tol,
                    size_t count)

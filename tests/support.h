@@ -22,8 +22,17 @@ void buffer_read(clnorm_context *ctx, cl_mem buf, size_t offset_floats, float *h
 void buffer_write(clnorm_context *ctx, cl_mem buf, size_t offset_floats, const float *host,
                   size_t count);
 void finish(clnorm_context *ctx);
-/* Flags of the context variants every numeric test runs on: fp64 and float-float. */
-extern const unsigned test_context_variants[2];
+/* Flags of the context variants every numeric test runs on: fp64 and
+ * float-float accumulation, each with the CPU and the GPU kernel shape (the
+ * GPU shape has no GPU here to run on: PoCL proves it). */
+#define TEST_VARIANTS 4
+extern const unsigned test_context_variants[TEST_VARIANTS];
+/* cmocka tests of `fn` once per variant, the flags as the test's state. */
+#define TEST_ALL_VARIANTS(fn)                                                                  \
+    cmocka_unit_test_prestate(fn, (void *)&test_context_variants[0]),                           \
+        cmocka_unit_test_prestate(fn, (void *)&test_context_variants[1]),                       \
+        cmocka_unit_test_prestate(fn, (void *)&test_context_variants[2]),                       \
+        cmocka_unit_test_prestate(fn, (void *)&test_context_variants[3])
 
 /* ---- fixtures copied from ESPnet (tests/fixtures) ---- */
 typedef struct fixture_array {

@@ -171,10 +171,8 @@ static void espnet_fixtures(void **state)
 
 int main(void)
 {
-    void *fp64 = (void *)&test_context_variants[0], *ff = (void *)&test_context_variants[1];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_prestate(espnet_fixtures, fp64),
-        cmocka_unit_test_prestate(espnet_fixtures, ff),
+        TEST_ALL_VARIANTS(espnet_fixtures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -268,12 +268,9 @@ int main(void)
     uint64_t seed = rng_fresh_seed();
     printf("# seed %llu\n", (unsigned long long)seed);
     rng_seed(seed);
-    void *fp64 = (void *)&test_context_variants[0], *ff = (void *)&test_context_variants[1];
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_prestate(in_place, fp64),
-        cmocka_unit_test_prestate(in_place, ff),
-        cmocka_unit_test_prestate(offsets, fp64),
-        cmocka_unit_test_prestate(offsets, ff),
+        TEST_ALL_VARIANTS(in_place),
+        TEST_ALL_VARIANTS(offsets),
         cmocka_unit_test(out_of_order_pipeline),
         cmocka_unit_test(no_allocation_per_forward),
     };

@@ -244,12 +244,10 @@ int main(void)
     uint64_t seed = rng_fresh_seed();
     printf("# seed %llu\n", (unsigned long long)seed);
     rng_seed(seed);
-    void *fp64 = (void *)&test_context_variants[0], *ff = (void *)&test_context_variants[1];
-#define BOTH(fn) cmocka_unit_test_prestate(fn, fp64), cmocka_unit_test_prestate(fn, ff)
     const struct CMUnitTest tests[] = {
-        BOTH(bdl_rows),    BOTH(bld_d8), BOTH(bld_d5),   BOTH(bld_d1),
-        BOTH(bld_d6),      BOTH(wide_shapes), BOTH(long_row),
-        BOTH(round_trip_and_horizon), BOTH(affine),
+        TEST_ALL_VARIANTS(bdl_rows),    TEST_ALL_VARIANTS(bld_d8), TEST_ALL_VARIANTS(bld_d5),   TEST_ALL_VARIANTS(bld_d1),
+        TEST_ALL_VARIANTS(bld_d6),      TEST_ALL_VARIANTS(wide_shapes), TEST_ALL_VARIANTS(long_row),
+        TEST_ALL_VARIANTS(round_trip_and_horizon), TEST_ALL_VARIANTS(affine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

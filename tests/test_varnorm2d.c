@@ -162,12 +162,10 @@ int main(void)
     uint64_t seed = rng_fresh_seed();
     printf("# seed %llu\n", (unsigned long long)seed);
     rng_seed(seed);
-    void *fp64 = (void *)&test_context_variants[0], *ff = (void *)&test_context_variants[1];
-#define BOTH(fn) cmocka_unit_test_prestate(fn, fp64), cmocka_unit_test_prestate(fn, ff)
     const struct CMUnitTest tests[] = {
-        BOTH(planes_and_families),
-        BOTH(espnet_shapes),
-        BOTH(hw1_is_nan),
+        TEST_ALL_VARIANTS(planes_and_families),
+        TEST_ALL_VARIANTS(espnet_shapes),
+        TEST_ALL_VARIANTS(hw1_is_nan),
         cmocka_unit_test(parameter_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
