@@ -27,8 +27,19 @@ clnorm_status clnorm__kernels_create(clnorm_context *ctx, unsigned width, clnorm
     cl_program program;
     RETURN_IF_ERROR(clnorm__program_get(ctx, width, &program));
     clnorm_status st = CLNORM_OK;
-    for (int i = 0; i < CLNORM_K_COUNT && st == CLNORM_OK; ++i)
+    for (int i = 0; i < CLNORM_K_COUNT && st == CLNORM_OK; ++i) {
         CL_CREATE(ctx, st, ks->k[i], clCreateKernel, (program, clnorm__kernel_names[i]));
+        /* A kernel that uses many registers may not run WG items per group. */
+        size_t most = 0;
+        if (st == CLNORM_OK)
+            CL_CALL(ctx, st, clGetKernelWorkGroupInfo,
+                    (ks->k[i], ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof most, &most, NULL));
+        if (st == CLNORM_OK && most < ctx->work_group)
+            st = clnorm__fail(ctx, CLNORM_BUILD_FAILED,
+                              "kernel %s runs at most %zu work-items per group on %s; clnorm "
+                              "needs %zu",
+                              clnorm__kernel_names[i], most, ctx->info.name, ctx->work_group);
+    }
     if (st != CLNORM_OK)
         clnorm__kernels_release(ks);
     return st;

@@ -1,4 +1,4 @@
-/* safetensors.c: reads one tensor of a .safetensors file as float32, validating the whole header. */
+/* safetensors.c: reads one float tensor of a .safetensors file, validating the whole header. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -82,15 +82,17 @@ static size_t dtype_size(const char *d)
     return 0;
 }
 
-/* A JSON number that is an exact non-negative integer. Doubles hold integers
- * exactly only up to 2^53, so larger values are refused rather than rounded. */
+/* A JSON number that is a non-negative integer. cJSON keeps numbers as
+ * doubles, which hold every integer below 2^53 exactly; 2^53 and above are
+ * refused, since 2^53 + 1 in the file would already have become 2^53. */
 static int as_size(const cJSON *v, size_t *out)
 {
-    const double limit = SIZE_MAX < 9007199254740992.0 ? (double)SIZE_MAX : 9007199254740992.0;
+    const double limit = (uint64_t)SIZE_MAX < (UINT64_C(1) << 53) ? (double)SIZE_MAX
+                                                                 : 9007199254740992.0;
     if (!cJSON_IsNumber(v))
         return -1;
     double d = v->valuedouble;
-    if (!(d >= 0 && d <= limit) || d != floor(d))
+    if (!(d >= 0 && d < limit) || d != floor(d))
         return -1;
     *out = (size_t)d;
     return 0;
@@ -124,7 +126,8 @@ static int check_entry(const cJSON *item, size_t data_len, entry *e, char *err, 
     cJSON_ArrayForEach(v, sh) {
         if (as_size(v, &dim))
             return fail(err, err_size,
-                        "tensor '%s': \"shape\" holds something other than a non-negative integer", n);
+                        "tensor '%s': \"shape\" holds something other than an integer in "
+                        "[0, 2^53)", n);
         if (e->ndim < NPY_MAX_DIMS)
             e->shape[e->ndim] = dim;
         e->ndim++;
@@ -144,7 +147,8 @@ static int check_entry(const cJSON *item, size_t data_len, entry *e, char *err, 
     if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 || as_size(off->child, &e->begin) ||
         as_size(off->child->next, &e->end))
         return fail(err, err_size,
-                    "tensor '%s': \"data_offsets\" is not an array of two non-negative integers", n);
+                    "tensor '%s': \"data_offsets\" is not an array of two integers in "
+                    "[0, 2^53)", n);
     if (e->begin > e->end)
         return fail(err, err_size, "tensor '%s': data_offsets [%zu, %zu] are out of order", n,
                     e->begin, e->end);

@@ -1,4 +1,4 @@
-/* safetensors.h: a strict reader of single float tensors from .safetensors files (untrusted input). */
+/* safetensors.h: a strict reader of single float tensors from (untrusted) .safetensors files. */
 #ifndef CLNORM_TOOLS_SAFETENSORS_H
 #define CLNORM_TOOLS_SAFETENSORS_H
 
