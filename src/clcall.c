@@ -105,26 +105,60 @@ clnorm_status clnorm__cl_result(const clnorm_context *ctx, const char *call, cl_
                         (int)err);
 }
 
+/* Releases: never fault-injected (a cleanup path cannot act on a failure),
+ * but counted in test builds so a soak can see live objects stay flat. */
 void clnorm__release_mem(cl_mem m)
 {
-    if (m)
+    if (m) {
+        clnorm__fault_count("clReleaseMemObject");
         clReleaseMemObject(m);
+    }
 }
 
 void clnorm__release_kernel(cl_kernel k)
 {
-    if (k)
+    if (k) {
+        clnorm__fault_count("clReleaseKernel");
         clReleaseKernel(k);
+    }
 }
 
 void clnorm__release_program(cl_program p)
 {
-    if (p)
+    if (p) {
+        clnorm__fault_count("clReleaseProgram");
         clReleaseProgram(p);
+    }
 }
 
 void clnorm__release_event(cl_event e)
 {
-    if (e)
+    if (e) {
+        clnorm__fault_count("clReleaseEvent");
         clReleaseEvent(e);
+    }
+}
+
+void clnorm__release_queue(cl_command_queue q)
+{
+    if (q) {
+        clnorm__fault_count("clReleaseCommandQueue");
+        clReleaseCommandQueue(q);
+    }
+}
+
+void clnorm__release_context(cl_context c)
+{
+    if (c) {
+        clnorm__fault_count("clReleaseContext");
+        clReleaseContext(c);
+    }
+}
+
+void clnorm__release_device(cl_device_id d)
+{
+    if (d) {
+        clnorm__fault_count("clReleaseDevice");
+        clReleaseDevice(d);
+    }
 }

@@ -79,6 +79,9 @@ void clnorm__release_mem(cl_mem m);
 void clnorm__release_kernel(cl_kernel k);
 void clnorm__release_program(cl_program p);
 void clnorm__release_event(cl_event e);
+void clnorm__release_queue(cl_command_queue q);
+void clnorm__release_context(cl_context c);
+void clnorm__release_device(cl_device_id d);
 
 /* ------------------------------------------------------------ device */
 

@@ -37,12 +37,9 @@ static clnorm_context *context_alloc(void)
 static void context_release_cl(clnorm_context *ctx)
 {
     clnorm__programs_release(ctx);
-    if (ctx->queue)
-        clReleaseCommandQueue(ctx->queue);
-    if (ctx->cl_ctx)
-        clReleaseContext(ctx->cl_ctx);
-    if (ctx->device)
-        clReleaseDevice(ctx->device);
+    clnorm__release_queue(ctx->queue);
+    clnorm__release_context(ctx->cl_ctx);
+    clnorm__release_device(ctx->device);
     ctx->queue = NULL;
     ctx->cl_ctx = NULL;
     ctx->device = NULL;

@@ -48,6 +48,13 @@ int clnorm__fault_hit(const char *site, cl_int *cl_error)
     return hit;
 }
 
+void clnorm__fault_count(const char *site)
+{
+    pthread_mutex_lock(&fault_lock);
+    count_site(site);
+    pthread_mutex_unlock(&fault_lock);
+}
+
 void clnorm_test_fault_arm(unsigned long nth, cl_int cl_error)
 {
     pthread_mutex_lock(&fault_lock);

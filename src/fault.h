@@ -9,6 +9,8 @@
 /* Returns non-zero when this call (an OpenCL call or an allocation, named
  * `site`) must fail; for OpenCL calls *cl_error receives the error to fake. */
 int clnorm__fault_hit(const char *site, cl_int *cl_error);
+/* Count a call that never fails (a release), for live-object accounting. */
+void clnorm__fault_count(const char *site);
 
 /* Arm the countdown: the `nth` next call fails (1 = the very next), with
  * `cl_error` for OpenCL calls and NULL for allocations. 0 disarms. */
@@ -22,6 +24,7 @@ CLNORM_API const char *clnorm_test_fault_site(void);
 CLNORM_API unsigned long clnorm_test_fault_site_calls(const char *site);
 #else
 #define clnorm__fault_hit(site, cl_error) 0
+#define clnorm__fault_count(site) ((void)0)
 #endif
 
 #endif

@@ -151,6 +151,8 @@ static clnorm_status enqueue(clnorm_context *ctx, cl_kernel k, size_t groups, cl
     clnorm_status st;
     CL_CALL(ctx, st, clEnqueueNDRangeKernel,
             (ctx->queue, k, 1, NULL, &global, &local, num_wait, waits, done));
+    if (st == CLNORM_OK && done)
+        clnorm__fault_count("event created");
     return st;
 }
 
@@ -286,8 +288,7 @@ clnorm_status clnorm__kernels_warm_up(clnorm_context *ctx, cl_program program, u
     clnorm__release_mem(partials);
     clnorm__release_mem(stats);
     clnorm__release_mem(buf);
-    if (q)
-        clReleaseCommandQueue(q);
+    clnorm__release_queue(q);
     clnorm__kernels_release(&ks);
     return st;
 }

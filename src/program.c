@@ -116,7 +116,7 @@ static clnorm_status build_from_source(clnorm_context *ctx, const char *options,
     CL_CALL(ctx, st, clBuildProgram, (program, 1, &ctx->device, options, NULL, NULL));
     if (st != CLNORM_OK) {
         st = build_failure(ctx, program, options);
-        clReleaseProgram(program);
+        clnorm__release_program(program);
         return st;
     }
     *out = program;
@@ -145,7 +145,7 @@ static cl_program load_cached(clnorm_context *ctx, const char *dir,
     }
     if (clnorm__fault_hit("clBuildProgram", &err) ||
         clBuildProgram(program, 1, &ctx->device, options, NULL, NULL) != CL_SUCCESS) {
-        clReleaseProgram(program);
+        clnorm__release_program(program);
         return NULL;
     }
     return program;
@@ -196,7 +196,7 @@ static clnorm_status program_create(clnorm_context *ctx, unsigned width, cl_prog
          * would compile again in every process. */
         clnorm_status st = clnorm__kernels_warm_up(ctx, program, width);
         if (st != CLNORM_OK) {
-            clReleaseProgram(program);
+            clnorm__release_program(program);
             return st;
         }
         store_cached(ctx, program, dir, key);
