@@ -138,61 +138,83 @@ inline floatV load_tail(__global const float *p, uint tail, floatV fill)
     return LOADV(tmp);
 }
 
-/* Per-lane sums of d = x - piv and d^2 over the item's vectors from q. The
- * tail's missing lanes are filled with the pivot: they add exact zeros. */
+/* Running per-lane sums of d = x - piv and d^2 (accv_t), updated one vector
+ * at a time, then read out lane by lane. */
 #if CLNORM_FP64
-inline void accumulate(__global const float *q, const item_t *it, floatV piv, acc *s1, acc *s2)
+typedef struct {
+    doubleV a1, a2;
+} accv_t;
+
+inline void accv_init(accv_t *s)
 {
-    doubleV pd = TO_DOUBLEV(piv), a1 = (doubleV)(0.0), a2 = (doubleV)(0.0);
-    for (ulong t = 0; t < it->nvec; ++t) {
-        doubleV d = TO_DOUBLEV(LOADV(q + it->first + t * it->step)) - pd;
-        a1 += d;
-        a2 += d * d;
-    }
-    if (it->tail) {
-        doubleV d = TO_DOUBLEV(load_tail(q + it->tail_at, it->tail, piv)) - pd;
-        a1 += d;
-        a2 += d * d;
-    }
-    STORE_DV(a1, s1);
-    STORE_DV(a2, s2);
+    s->a1 = (doubleV)(0.0);
+    s->a2 = (doubleV)(0.0);
+}
+
+inline void accv_add(accv_t *s, floatV v, floatV piv)
+{
+    doubleV d = TO_DOUBLEV(v) - TO_DOUBLEV(piv); /* exact */
+    s->a1 += d;
+    s->a2 += d * d;
+}
+
+inline void accv_lanes(const accv_t *s, acc *s1, acc *s2)
+{
+    STORE_DV(s->a1, s1);
+    STORE_DV(s->a2, s2);
 }
 #else
 /* Without fp64: float-float sums of the exact difference d = dh + dl
  * (two-sum), d^2 through fma: the mean stays correctly rounded. */
-inline void accumulate(__global const float *q, const item_t *it, floatV piv, acc *s1, acc *s2)
+typedef struct {
+    floatV h1, l1, h2, l2;
+} accv_t;
+
+inline void accv_init(accv_t *s)
 {
-    floatV h1 = FILLV(0.0f), l1 = FILLV(0.0f), h2 = FILLV(0.0f), l2 = FILLV(0.0f), s, e;
-    floatV npiv = -piv;
-    for (ulong t = 0; t <= it->nvec; ++t) {
-        floatV v, dh, dl;
-        if (t < it->nvec)
-            v = LOADV(q + it->first + t * it->step);
-        else if (it->tail)
-            v = load_tail(q + it->tail_at, it->tail, piv);
-        else
-            break;
-        TWO_SUM(floatV, v, npiv, dh, dl);
-        TWO_SUM(floatV, h1, dh, s, e);
-        h1 = s;
-        l1 += e + dl;
-        floatV p = dh * dh;
-        floatV pe = fma(dh, dh, -p) + 2.0f * dh * dl;
-        TWO_SUM(floatV, h2, p, s, e);
-        h2 = s;
-        l2 += e + pe;
-    }
+    s->h1 = s->l1 = s->h2 = s->l2 = FILLV(0.0f);
+}
+
+inline void accv_add(accv_t *s, floatV v, floatV piv)
+{
+    floatV dh, dl, t, e;
+    TWO_SUM(floatV, v, -piv, dh, dl);
+    TWO_SUM(floatV, s->h1, dh, t, e);
+    s->h1 = t;
+    s->l1 += e + dl;
+    floatV p = dh * dh;
+    floatV pe = fma(dh, dh, -p) + 2.0f * dh * dl;
+    TWO_SUM(floatV, s->h2, p, t, e);
+    s->h2 = t;
+    s->l2 += e + pe;
+}
+
+inline void accv_lanes(const accv_t *s, acc *s1, acc *s2)
+{
     float a[VW], b[VW], c[VW], f[VW];
-    STOREV(h1, a);
-    STOREV(l1, b);
-    STOREV(h2, c);
-    STOREV(l2, f);
+    STOREV(s->h1, a);
+    STOREV(s->l1, b);
+    STOREV(s->h2, c);
+    STOREV(s->l2, f);
     for (uint l = 0; l < VW; ++l) {
         s1[l] = ff_quick(a[l], b[l]);
         s2[l] = ff_quick(c[l], f[l]);
     }
 }
 #endif
+
+/* Per-lane sums over the item's vectors from q. The tail's missing lanes
+ * are filled with the pivot: they add exact zeros. */
+inline void accumulate(__global const float *q, const item_t *it, floatV piv, acc *s1, acc *s2)
+{
+    accv_t a;
+    accv_init(&a);
+    for (ulong t = 0; t < it->nvec; ++t)
+        accv_add(&a, LOADV(q + it->first + t * it->step), piv);
+    if (it->tail)
+        accv_add(&a, load_tail(q + it->tail_at, it->tail, piv), piv);
+    accv_lanes(&a, s1, s2);
+}
 
 /* (count, pivot, sums) -> (mean, M2) */
 inline void moments(ulong cnt, float piv, acc s1, acc s2, acc *mean, acc *m2)
@@ -315,12 +337,24 @@ inline void group_sums(const group_t *g, __global const float *xg, uint lid, __l
         l_s2[lid * MAXC] = s2[0];
         return;
     }
-    for (uint t = 0; t < g->cols / VW; ++t) {
-        __global const float *xt = xg + t * VW;
-        floatV piv = g->ge > g->gs ? LOADV(xt + g->gs * g->estride) : FILLV(0.0f);
+    /* Strided: each of the item's rows is read once, whole (all tiles), in
+     * memory order; the per-tile sums live in a private array. */
+    uint ntiles = g->cols / VW;
+    accv_t sums[MAXC / VW];
+    floatV piv[MAXC / VW];
+    for (uint t = 0; t < ntiles; ++t) {
+        piv[t] = g->ge > g->gs ? LOADV(xg + g->gs * g->estride + t * VW) : FILLV(0.0f);
+        STOREV(piv[t], pivots + t * VW);
+        accv_init(&sums[t]);
+    }
+    for (ulong r = 0; r < it.nvec; ++r) {
+        __global const float *xr = xg + it.first + r * it.step;
+        for (uint t = 0; t < ntiles; ++t)
+            accv_add(&sums[t], LOADV(xr + t * VW), piv[t]);
+    }
+    for (uint t = 0; t < ntiles; ++t) {
         acc s1[VW], s2[VW];
-        accumulate(xt, &it, piv, s1, s2);
-        STOREV(piv, pivots + t * VW);
+        accv_lanes(&sums[t], s1, s2);
         for (uint l = 0; l < VW; ++l) {
             l_s1[lid * MAXC + t * VW + l] = s1[l];
             l_s2[lid * MAXC + t * VW + l] = s2[l];
@@ -352,26 +386,25 @@ inline void normalise_group(const group_t *g, uint lid, KERNEL_ARGS, __local con
     int affine = (mode & MODE_AFFINE) != 0;
     __global const float *xg = x + x_off + g->base;
     __global float *yg = y + y_off + g->base;
-    uint ntiles = g->contig ? 1 : g->cols / VW;
-    for (uint tt = ntiles; tt > 0; --tt) {
-        uint t = tt - 1;
-        floatV hi, lo, sc;
-        if (g->contig) {
-            hi = FILLV(l_hi[0]);
-            lo = FILLV(l_lo[0]);
-            sc = FILLV(l_sc[0]);
-        } else {
-            hi = LOADV(l_hi + t * VW);
-            lo = LOADV(l_lo + t * VW);
-            sc = LOADV(l_sc + t * VW);
+    if (g->contig) {
+        floatV w = affine ? FILLV(pa[g->row0 % nchan]) : FILLV(1.0f);
+        floatV b = affine ? FILLV(pb[g->row0 % nchan]) : FILLV(0.0f);
+        apply_item(xg, yg, &it, FILLV(l_hi[0]), FILLV(l_lo[0]), FILLV(l_sc[0]), affine, w, b);
+        return;
+    }
+    /* Strided: whole rows, last read first; per-tile parameters from local
+     * memory (affine weights from global, both cached). */
+    uint ntiles = g->cols / VW;
+    for (ulong r = it.nvec; r > 0; --r) {
+        ulong at = it.first + (r - 1) * it.step;
+        for (uint t = 0; t < ntiles; ++t) {
+            floatV v = ((LOADV(xg + at + t * VW) - LOADV(l_hi + t * VW)) - LOADV(l_lo + t * VW)) *
+                       LOADV(l_sc + t * VW);
+            if (affine)
+                v = v * channel_vector(g->row0 + t * VW, pa, nchan) +
+                    channel_vector(g->row0 + t * VW, pb, nchan);
+            STOREV(v, yg + at + t * VW);
         }
-        ulong r0 = g->row0 + (g->contig ? 0 : t * VW);
-        floatV w = FILLV(1.0f), b = FILLV(0.0f);
-        if (affine) {
-            w = g->contig ? FILLV(pa[r0 % nchan]) : channel_vector(r0, pa, nchan);
-            b = g->contig ? FILLV(pb[r0 % nchan]) : channel_vector(r0, pb, nchan);
-        }
-        apply_item(xg + t * VW, yg + t * VW, &it, hi, lo, sc, affine, w, b);
     }
 }
 
@@ -474,21 +507,26 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_inverse(KERNE
     }
     group_t g = make_group(n, inner, nparts, tiles);
     item_t it = make_item(&g, get_local_id(0));
-    for (uint t = 0; t < (g.contig ? 1 : g.cols / VW); ++t) {
-        ulong r0 = g.row0 + (g.contig ? 0 : t * VW);
-        floatV m, s, w = FILLV(1.0f), b = FILLV(0.0f);
-        if (g.contig) {
-            m = FILLV(stat_m[r0]);
-            s = FILLV(stat_s[r0]);
-        } else {
-            m = LOADV(stat_m + r0);
-            s = LOADV(stat_s + r0);
+    __global const float *xg = x + x_off + g.base;
+    __global float *yg = y + y_off + g.base;
+    if (g.contig) {
+        floatV w = affine ? FILLV(pa[g.row0 % nchan] + 1e-10f) : FILLV(1.0f);
+        floatV b = affine ? FILLV(pb[g.row0 % nchan]) : FILLV(0.0f);
+        inverse_item(xg, yg, &it, FILLV(stat_m[g.row0]), FILLV(stat_s[g.row0]), affine, w, b);
+        return;
+    }
+    /* Strided: whole rows in memory order; statistics per tile from global
+     * memory (a few hundred bytes, cached). */
+    uint ntiles = g.cols / VW;
+    for (ulong r = 0; r < it.nvec; ++r) {
+        ulong at = it.first + r * it.step;
+        for (uint t = 0; t < ntiles; ++t) {
+            ulong r0 = g.row0 + t * VW;
+            floatV v = LOADV(xg + at + t * VW);
+            if (affine)
+                v = (v - channel_vector(r0, pb, nchan)) /
+                    (channel_vector(r0, pa, nchan) + 1e-10f);
+            STOREV(v * LOADV(stat_s + r0) + LOADV(stat_m + r0), yg + at + t * VW);
         }
-        if (affine) {
-            w = (g.contig ? FILLV(pa[r0 % nchan]) : channel_vector(r0, pa, nchan)) + 1e-10f;
-            b = g.contig ? FILLV(pb[r0 % nchan]) : channel_vector(r0, pb, nchan);
-        }
-        inverse_item(x + x_off + g.base + t * VW, y + y_off + g.base + t * VW, &it, m, s,
-                     affine, w, b);
     }
 }
