@@ -12,6 +12,7 @@ static const char usage[] =
     "commands:\n"
     "  devices        list the OpenCL platforms and devices (--json for a machine-readable list)\n"
     "  varnorm2d      VarianceNorm2d:      -i IN.npy -o OUT.npy [--alpha A.npy]\n"
+    "                                      [--params MODEL.safetensors [--prefix P]]\n"
     "  revin          RevIN input:         -i IN.npy -o OUT.npy [--transposed]\n"
     "                                      [--mean-out M.npy] [--std-out S.npy]\n"
     "  revin-inverse  RevIN output:        -i IN.npy -o OUT.npy --mean M.npy --std S.npy\n"
