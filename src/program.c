@@ -79,7 +79,8 @@ static void cache_key(const clnorm_context *ctx, const char *options,
 }
 
 /* The device's build log, appended to the context's error message. */
-static clnorm_status build_failure(clnorm_context *ctx, cl_program program, const char *options)
+static clnorm_status build_failure(clnorm_context *ctx, cl_program program, const char *options,
+                                   cl_int err)
 {
     size_t size = 0;
     char *log = NULL;
@@ -91,9 +92,12 @@ static clnorm_status build_failure(clnorm_context *ctx, cl_program program, cons
             size = 0;
         log[size] = '\0';
     }
-    clnorm_status st = clnorm__fail(ctx, CLNORM_BUILD_FAILED,
-                                    "clBuildProgram (%s) failed on %s; build log:\n%s", options,
-                                    ctx->info.name, log ? log : "(none)");
+    /* Only a compile error is a build failure; anything else (out of
+     * resources, ...) is reported as the OpenCL error it is. */
+    clnorm_status st = clnorm__fail(
+        ctx, err == CL_BUILD_PROGRAM_FAILURE ? CLNORM_BUILD_FAILED : CLNORM_OPENCL_ERROR,
+        "clBuildProgram (%s) failed with %s on %s; build log:\n%s", options,
+        clnorm__cl_error_name(err), ctx->info.name, log ? log : "(none)");
     clnorm__free(log);
     return st;
 }
@@ -113,9 +117,10 @@ static clnorm_status build_from_source(clnorm_context *ctx, const char *options,
     CL_CREATE(ctx, st, program, clCreateProgramWithSource,
               (ctx->cl_ctx, (cl_uint)n, texts, lengths));
     RETURN_IF_ERROR(st);
-    CL_CALL(ctx, st, clBuildProgram, (program, 1, &ctx->device, options, NULL, NULL));
-    if (st != CLNORM_OK) {
-        st = build_failure(ctx, program, options);
+    cl_int err;
+    CL_TRY(err, clBuildProgram, (program, 1, &ctx->device, options, NULL, NULL));
+    if (err != CL_SUCCESS) {
+        st = build_failure(ctx, program, options, err);
         clnorm__release_program(program);
         return st;
     }
