@@ -15,7 +15,7 @@
 #define INVERSE_MIN_CHUNK 4096
 /* Contiguous rows up to this length get one work-item each on CPU devices:
  * no barrier, no merge, the row stays in cache between its two passes. */
-#define ROWS_PER_ITEM_MAX 8192
+#define ROWS_PER_ITEM_MAX 16384
 
 enum { ARG_X, ARG_X_OFF, ARG_Y, ARG_Y_OFF, ARG_OUTER, ARG_N, ARG_INNER, ARG_NPARTS, ARG_TILES,
        ARG_MODE, ARG_NCHAN, ARG_PA, ARG_PB, ARG_STAT_M, ARG_STAT_S, ARG_PARTIALS, ARG_COUNT };
