@@ -3,6 +3,8 @@
 
 #ifdef CLNORM_FAULT_INJECTION
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static pthread_mutex_t fault_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -30,9 +32,44 @@ static void count_site(const char *site)
     }
 }
 
+/* A whole process (the tool) armed from its environment:
+ * CLNORM_TEST_FAULT="N" or "N:ERR" fails the Nth call with ERR (default
+ * CL_OUT_OF_RESOURCES); CLNORM_TEST_FAULT_REPORT names a file that receives
+ * "fired SITE CALLS" or "clean CALLS" at exit. */
+static pthread_once_t env_once = PTHREAD_ONCE_INIT;
+static const char *report_path;
+
+static void report_at_exit(void)
+{
+    FILE *f = fopen(report_path, "w");
+    if (!f)
+        return;
+    if (fault_fired)
+        fprintf(f, "fired %s %lu\n", fault_site, fault_calls);
+    else
+        fprintf(f, "clean %lu\n", fault_calls);
+    fclose(f);
+}
+
+static void arm_from_env(void)
+{
+    const char *spec = getenv("CLNORM_TEST_FAULT");
+    if (!spec || !*spec)
+        return;
+    char *end;
+    unsigned long nth = strtoul(spec, &end, 10);
+    long err = *end == ':' ? strtol(end + 1, NULL, 10) : CL_OUT_OF_RESOURCES;
+    fault_target = nth;
+    fault_error = (cl_int)err;
+    report_path = getenv("CLNORM_TEST_FAULT_REPORT");
+    if (report_path && *report_path)
+        atexit(report_at_exit);
+}
+
 int clnorm__fault_hit(const char *site, cl_int *cl_error)
 {
     int hit = 0;
+    pthread_once(&env_once, arm_from_env);
     pthread_mutex_lock(&fault_lock);
     count_site(site);
     if (fault_target) {
