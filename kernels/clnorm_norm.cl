@@ -319,6 +319,31 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
     apply_item(xq, yq, &it, FILLV(hi), FILLV(lo), FILLV(sc), affine, w, b);
 }
 
+/* Sums over the item's rows for a fixed number of tiles: constant loop
+ * bounds let the compiler keep every tile's sums in registers. */
+#define ROWS_SUMS(NT)                                                                          \
+    inline void rows_sums_##NT(__global const float *xg, const item_t *it, const floatV *piv, \
+                               accv_t *sums)                                                   \
+    {                                                                                          \
+        accv_t a[NT];                                                                          \
+        floatV p[NT];                                                                          \
+        for (uint t = 0; t < NT; ++t) {                                                        \
+            a[t] = sums[t];                                                                    \
+            p[t] = piv[t];                                                                     \
+        }                                                                                      \
+        for (ulong r = 0; r < it->nvec; ++r) {                                                 \
+            __global const float *xr = xg + it->first + r * it->step;                         \
+            for (uint t = 0; t < NT; ++t)                                                      \
+                accv_add(&a[t], LOADV(xr + t * VW), p[t]);                                     \
+        }                                                                                      \
+        for (uint t = 0; t < NT; ++t)                                                          \
+            sums[t] = a[t];                                                                    \
+    }
+ROWS_SUMS(1)
+ROWS_SUMS(2)
+ROWS_SUMS(4)
+ROWS_SUMS(5)
+
 /* The group's sums into local memory: l_s[item * MAXC + column]. */
 inline void group_sums(const group_t *g, __global const float *xg, uint lid, __local acc *l_s1,
                        __local acc *l_s2, float *pivots)
@@ -347,10 +372,17 @@ inline void group_sums(const group_t *g, __global const float *xg, uint lid, __l
         STOREV(piv[t], pivots + t * VW);
         accv_init(&sums[t]);
     }
-    for (ulong r = 0; r < it.nvec; ++r) {
-        __global const float *xr = xg + it.first + r * it.step;
-        for (uint t = 0; t < ntiles; ++t)
-            accv_add(&sums[t], LOADV(xr + t * VW), piv[t]);
+    switch (ntiles) { /* common widths with the sums in registers */
+    case 1: rows_sums_1(xg, &it, piv, sums); break;
+    case 2: rows_sums_2(xg, &it, piv, sums); break;
+    case 4: rows_sums_4(xg, &it, piv, sums); break;
+    case 5: rows_sums_5(xg, &it, piv, sums); break;
+    default:
+        for (ulong r = 0; r < it.nvec; ++r) {
+            __global const float *xr = xg + it.first + r * it.step;
+            for (uint t = 0; t < ntiles; ++t)
+                accv_add(&sums[t], LOADV(xr + t * VW), piv[t]);
+        }
     }
     for (uint t = 0; t < ntiles; ++t) {
         acc s1[VW], s2[VW];
