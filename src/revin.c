@@ -203,6 +203,9 @@ clnorm_status clnorm_revin_inverse(clnorm_revin *layer, const clnorm_revin_param
         return clnorm__fail(ctx, CLNORM_NO_STATISTICS,
                             "revin_inverse: no statistics yet: run revin_forward (or "
                             "revin_set_stats) first");
+    if (!b || !l)
+        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "revin_inverse: B = %zu, L = %zu has a zero",
+                            b, l);
     if (b != layer->stat_b)
         return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
                             "revin_inverse: B = %zu but the statistics are for B = %zu (D = %zu)",
