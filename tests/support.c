@@ -52,6 +52,13 @@ size_t check_close(const char *what, const float *got, const double *ref, const 
     return bad;
 }
 
+void test_seed_from_clock(void)
+{
+    uint64_t seed = rng_fresh_seed();
+    printf("# seed %llu\n", (unsigned long long)seed);
+    rng_seed(seed);
+}
+
 /* ---------------------------------------------------------------- device */
 
 clnorm_context *test_context(unsigned flags)

@@ -14,6 +14,9 @@
  * number of failures and prints the first few with `what`. */
 size_t check_close(const char *what, const float *got, const double *ref, const double *tol,
                    size_t count);
+/* Seed the generator from the clock and print the seed (to replay a failure). */
+void test_seed_from_clock(void);
+
 /* ---- device helpers (abort the test on failure) ---- */
 clnorm_context *test_context(unsigned flags);
 cl_mem buffer_from(clnorm_context *ctx, const float *host, size_t count, size_t pad_floats);

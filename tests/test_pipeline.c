@@ -265,9 +265,7 @@ static void no_allocation_per_forward(void **state)
 
 int main(void)
 {
-    uint64_t seed = rng_fresh_seed();
-    printf("# seed %llu\n", (unsigned long long)seed);
-    rng_seed(seed);
+    test_seed_from_clock();
     const struct CMUnitTest tests[] = {
         TEST_ALL_VARIANTS(in_place),
         TEST_ALL_VARIANTS(offsets),

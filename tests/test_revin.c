@@ -241,9 +241,7 @@ static void affine(void **state)
 
 int main(void)
 {
-    uint64_t seed = rng_fresh_seed();
-    printf("# seed %llu\n", (unsigned long long)seed);
-    rng_seed(seed);
+    test_seed_from_clock();
     const struct CMUnitTest tests[] = {
         TEST_ALL_VARIANTS(bdl_rows),    TEST_ALL_VARIANTS(bld_d8), TEST_ALL_VARIANTS(bld_d5),   TEST_ALL_VARIANTS(bld_d1),
         TEST_ALL_VARIANTS(bld_d6),      TEST_ALL_VARIANTS(wide_shapes), TEST_ALL_VARIANTS(long_row),

@@ -159,9 +159,7 @@ static void parameter_sync(void **state)
 
 int main(void)
 {
-    uint64_t seed = rng_fresh_seed();
-    printf("# seed %llu\n", (unsigned long long)seed);
-    rng_seed(seed);
+    test_seed_from_clock();
     const struct CMUnitTest tests[] = {
         TEST_ALL_VARIANTS(planes_and_families),
         TEST_ALL_VARIANTS(espnet_shapes),

@@ -51,6 +51,10 @@ void cli_discard(cli_outputs *o);
 int cli_upload(clnorm_context *ctx, const float *data, size_t count, cl_mem *out);
 int cli_download(clnorm_context *ctx, cl_mem buf, float *data, size_t count);
 
+/* Monotonic wall time in ms, and the median of v (sorted in place). */
+double cli_now_ms(void);
+double cli_median(double *v, int n);
+
 /* Subcommands. */
 int cmd_devices(int argc, char **argv);
 int cmd_varnorm2d(int argc, char **argv);

@@ -62,25 +62,6 @@ typedef struct result {
     double ms, gbps, copy_ms, ratio, max_rel_err, tol_ratio;
 } result;
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static const char *op_name(op_kind op)
 {
     return op == OP_VARNORM2D ? "varnorm2d" : op == OP_REVIN ? "revin" : "revin-inverse";
@@ -237,12 +218,12 @@ static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *c, int r
         goto done;
     }
     for (int i = 0; i < repeat && st == CLNORM_OK && code == 0; ++i) {
-        double a = now_ms();
+        double a = cli_now_ms();
         st = run_op(ctx, c, &ls, in, out);
-        double m = now_ms();
+        double m = cli_now_ms();
         code = copy_once(ctx, cp, in, out, count);
         t_op[i] = m - a;
-        t_copy[i] = now_ms() - m;
+        t_copy[i] = cli_now_ms() - m;
     }
     if (st == CLNORM_OK && code == 0)
         st = run_op(ctx, c, &ls, in, out); /* the output the accuracy is measured on */
@@ -269,8 +250,8 @@ static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *c, int r
     }
     r->c = c;
     r->count = count;
-    r->ms = median(t_op, repeat);
-    r->copy_ms = median(t_copy, repeat);
+    r->ms = cli_median(t_op, repeat);
+    r->copy_ms = cli_median(t_copy, repeat);
     r->gbps = 2.0 * (double)count * 4 / (r->ms * 1e-3) / 1e9;
     r->ratio = r->copy_ms / r->ms;
     accuracy(y, ref, tol, count, &r->max_rel_err, &r->tol_ratio);
@@ -289,7 +270,7 @@ done:
 /* Start-up probe, run in a new process: context + first forward of each layer. */
 static int startup_probe(const char *device)
 {
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     clnorm_context *ctx = NULL;
     int code = cli_context(device, &ctx);
     if (code)
@@ -327,7 +308,7 @@ static int startup_probe(const char *device)
         clReleaseMemObject(buf);
     clnorm_context_destroy(ctx);
     if (code == 0)
-        printf("%.3f\n", now_ms() - t0);
+        printf("%.3f\n", cli_now_ms() - t0);
     return code;
 }
 
@@ -372,7 +353,7 @@ static void measure_startup(const char *self, const char *device, double *cold, 
     double w[5];
     for (int i = 0; i < 5; ++i)
         w[i] = startup_child(self, device, cache, pocl);
-    *warm = median(w, 5);
+    *warm = cli_median(w, 5);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)
         fprintf(stderr, "clnorm: warning: could not remove %s\n", root);

@@ -19,19 +19,6 @@ static const char help[] =
     "(input read once + output written once). --quick uses smaller shapes. Exits 1 when a\n"
     "check fails.\n";
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Worst |got - ref| / tol over all elements (NaN where ref is NaN is fine). */
 static double worst_ratio(const float *got, const double *ref, const double *tol, size_t n,
                           size_t *bad)
@@ -59,8 +46,7 @@ typedef struct timing {
 
 static void report(const char *name, size_t count, timing *t, double worst, size_t bad)
 {
-    qsort(t->ms, (size_t)t->repeat, sizeof *t->ms, cmp_double);
-    double med = t->ms[t->repeat / 2];
+    double med = cli_median(t->ms, t->repeat);
     double gbps = 2.0 * (double)count * sizeof(float) / (med * 1e-3) / 1e9;
     printf("  %-30s %9.3f ms %8.2f GB/s   max error %.2f of tolerance  %s\n", name, med, gbps,
            worst, bad ? "FAILED" : "ok");
@@ -110,7 +96,7 @@ int cmd_demo(int argc, char **argv)
         goto done;
     }
     rng_seed(rng_fresh_seed());
-    double t0 = now_ms();
+    double t0 = cli_now_ms();
     if ((code = cli_context(device, &ctx)) != 0)
         goto done;
     printf("clnorm %s demo on %s\n", clnorm_version_string(), clnorm_context_device_description(ctx));
@@ -126,7 +112,7 @@ int cmd_demo(int argc, char **argv)
     }
     unsigned built = 0, cached = 0;
     clnorm_context_program_counts(ctx, &built, &cached);
-    printf("  start-up: %.0f ms (kernels: %u built, %u from the cache)\n", now_ms() - t0, built,
+    printf("  start-up: %.0f ms (kernels: %u built, %u from the cache)\n", cli_now_ms() - t0, built,
            cached);
     cl_command_queue q = clnorm_context_queue(ctx);
 
@@ -140,13 +126,13 @@ int cmd_demo(int argc, char **argv)
         goto done;
     }
     for (int r = -1; r < repeat && st == CLNORM_OK; ++r) {
-        double a = now_ms();
+        double a = cli_now_ms();
         st = clnorm_varnorm2d_forward(vlayer, &p, vn[0], vn[1], vn[2], vn[3], in, 0, out, 0, 0,
                                       NULL, NULL);
         if (st == CLNORM_OK && clFinish(q) != CL_SUCCESS)
             st = CLNORM_OPENCL_ERROR;
         if (r >= 0)
-            t.ms[r] = now_ms() - a;
+            t.ms[r] = cli_now_ms() - a;
     }
     if (st != CLNORM_OK || (code = cli_download(ctx, out, y, vcount)) != 0) {
         code = code ? code : cli_library_error(ctx, st, "demo varnorm2d");
@@ -168,12 +154,12 @@ int cmd_demo(int argc, char **argv)
         goto done;
     }
     for (int r = -1; r < repeat && st == CLNORM_OK; ++r) {
-        double a = now_ms();
+        double a = cli_now_ms();
         st = clnorm_revin_forward(rlayer, NULL, rv[0], rv[1], in, 0, out, 0, 0, NULL, NULL);
         if (st == CLNORM_OK && clFinish(q) != CL_SUCCESS)
             st = CLNORM_OPENCL_ERROR;
         if (r >= 0)
-            t.ms[r] = now_ms() - a;
+            t.ms[r] = cli_now_ms() - a;
     }
     if (st == CLNORM_OK)
         st = clnorm_revin_read_stats(rlayer, sm, ss, rows);
@@ -189,12 +175,12 @@ int cmd_demo(int argc, char **argv)
     report(name, rcount, &t, worst, bad);
 
     for (int r = -1; r < repeat && st == CLNORM_OK; ++r) {
-        double a = now_ms();
+        double a = cli_now_ms();
         st = clnorm_revin_inverse(rlayer, NULL, rv[0], rv[1], out, 0, in, 0, 0, NULL, NULL);
         if (st == CLNORM_OK && clFinish(q) != CL_SUCCESS)
             st = CLNORM_OPENCL_ERROR;
         if (r >= 0)
-            t.ms[r] = now_ms() - a;
+            t.ms[r] = cli_now_ms() - a;
     }
     float *back = y; /* reuse: y (the normalised values) is still the inverse's input */
     float *normalised = malloc(rcount * 4);
