@@ -57,12 +57,26 @@ asan_env() {
     export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0"
     export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 }
+# LSan's exit-time scan runs a "tracer" that suspends every thread with ptrace;
+# now and then it dies of SIGSEGV while PoCL's worker threads are still
+# running ("Tracer caught signal 11 ... LeakSanitizer has encountered a fatal
+# error": google/sanitizers#1353; seen once in 5 runs, in test_context, after
+# all its tests had passed). That is no finding: when every failed test failed
+# that way, and only then, they run once more.
 step_asan() (
     asan_env
     cmake -S . -B build-asan -DCLNORM_SANITIZE=address \
         -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null &&
-        cmake --build build-asan -j "$jobs" >/dev/null &&
-        cd build-asan && ctest --output-on-failure -j "$jobs"
+        cmake --build build-asan -j "$jobs" >/dev/null && cd build-asan || exit 1
+    ctest --output-on-failure -j "$jobs" && exit 0
+    nfailed=$(grep -c . Testing/Temporary/LastTestsFailed.log 2>/dev/null)
+    crashed=$(grep -c "LeakSanitizer has encountered a fatal error" Testing/Temporary/LastTest.log)
+    if [ "${nfailed:-0}" -gt 0 ] && [ "$nfailed" -eq "$crashed" ]; then
+        echo "check.sh: $nfailed test(s) failed only by LSan's own crash at exit; once more:"
+        ctest --output-on-failure --rerun-failed
+    else
+        exit 1
+    fi
 )
 
 # --------------------------------------------------- (b) work-group methods
@@ -77,9 +91,19 @@ step_asan() (
 # loopvec, which must run. Both caches are keyed without the method, so each
 # method gets a new POCL_CACHE_DIR and an empty clnorm cache (ctest points
 # CLNORM_CACHE_DIR at $build/tests/cache, so that one is emptied).
+# repl runs test_varnorm2d only (99 s): replicating 16- and 64-item groups
+# makes LLVM take minutes per program, and all four tests took 513 s, which
+# does not fit the 15 minutes of check.sh. CHECK_WG_FULL=1 runs all four.
 wg_required=(loopvec)
 wg_methods=(loopvec cbs loops repl)
 numeric_tests='^(test_revin|test_varnorm2d|test_fixtures|test_pipeline)$'
+wg_tests() {
+    if [ "$1" = repl ] && [ "${CHECK_WG_FULL:-0}" != 1 ]; then
+        echo '^test_varnorm2d$'
+    else
+        echo "$numeric_tests"
+    fi
+}
 
 write_probe() {
     cat >"$scratch/wg_probe.c" <<'EOF'
@@ -148,7 +172,7 @@ step_wg() {
         rm -rf "$build/tests/cache"
         local start=$SECONDS
         if ! (cd "$build" && POCL_CACHE_DIR=$dir/pocl POCL_WORK_GROUP_METHOD=$m \
-            ctest --output-on-failure -R "$numeric_tests"); then
+            ctest --output-on-failure -R "$(wg_tests "$m")"); then
             ok=1
         fi
         echo "   $m: $((SECONDS - start)) s"
