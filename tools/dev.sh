@@ -2,7 +2,7 @@
 # dev.sh: install what is missing (Debian 12), build, then run the demo or the
 # whole test suite.
 #   bash tools/dev.sh demo   # set-up, build, `clnorm demo` on the default device
-#   bash tools/dev.sh test   # set-up, build, every test (ctest)
+#   bash tools/dev.sh test   # set-up, build, every test (ctest), then tools/check.sh
 # BUILD_DIR (default: build) and BUILD_TYPE (default: RelWithDebInfo) may be set.
 set -euo pipefail
 
@@ -21,6 +21,8 @@ esac
 # cJSON for safetensors headers, NumPy for the .npy cross-checks.
 packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
     libcmocka-dev libcjson-dev python3-numpy)
+# The test run also goes through valgrind (tools/check.sh).
+if [ "$what" = test ]; then packages+=(valgrind); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,5 +42,7 @@ cmake --build "$build" -j "$(nproc)"
 if [ "$what" = demo ]; then
     exec "$build/tools/clnorm" demo
 fi
-cd "$build"
-exec ctest --output-on-failure
+# The suite, then the reliability checks on the same build: ASan/UBSan,
+# PoCL's work-group methods, valgrind and TSan (tools/check.sh).
+(cd "$build" && ctest --output-on-failure)
+BUILD_DIR="$build" exec bash tools/check.sh
