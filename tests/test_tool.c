@@ -405,9 +405,98 @@ static void test_devices(void **state)
     tool_result_free(&r);
 }
 
+/* `clnorm bench --quick` end to end: it runs, every result is within the
+ * accuracy bar, and --json / --csv hold exactly the documented fields (outside
+ * tools read them). Nothing is timed here: speed is the bench's business. */
+static void test_bench_quick(void **state)
+{
+    (void)state;
+    char json[4096], csv[4096];
+    snprintf(json, sizeof json, "%s", work_path("bench.json"));
+    snprintf(csv, sizeof csv, "%s", work_path("bench.csv"));
+    tool_result r;
+    tool_run(&r, -1, ARGS("bench", "--quick", "--repeat", "2", "--json", json, "--csv", csv));
+    if (r.code != 0)
+        fail_msg("bench --quick exited %d: %s%s", r.code, r.out, r.err);
+    assert_string_equal(r.err, "");
+    assert_non_null(strstr(r.out, "start-up (context + first forward"));
+    size_t rows = 0;
+    for (const char *p = r.out; (p = strstr(p, "\n")) != NULL; ++p)
+        rows += !strncmp(p + 1, "varnorm2d ", 10) || !strncmp(p + 1, "revin ", 6) ||
+                !strncmp(p + 1, "revin-inverse ", 14);
+    assert_true(rows >= 3);
+    tool_result_free(&r);
+
+    size_t size = 0;
+    char *text = (char *)slurp(json, &size);
+#ifdef TEST_TOOL_HAVE_CJSON
+    cJSON *root = cJSON_ParseWithLength(text, size);
+    if (!root)
+        fail_msg("bench --json is not JSON: %s", text);
+    assert_int_equal(cJSON_GetArraySize(root), 5); /* exactly the five documented keys */
+    assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "device")));
+    assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "driver")));
+    const cJSON *copy = cJSON_GetObjectItemCaseSensitive(root, "copy_gbps");
+    assert_true(cJSON_IsNumber(copy) && copy->valuedouble > 0);
+    const cJSON *results = cJSON_GetObjectItemCaseSensitive(root, "results");
+    assert_true(cJSON_IsArray(results));
+    assert_int_equal(cJSON_GetArraySize(results), (int)rows);
+    const cJSON *res;
+    cJSON_ArrayForEach(res, results)
+    {
+        assert_int_equal(cJSON_GetArraySize(res), 8);
+        const char *op = cJSON_GetObjectItemCaseSensitive(res, "op")->valuestring;
+        const char *layout = cJSON_GetObjectItemCaseSensitive(res, "layout")->valuestring;
+        assert_true(!strcmp(op, "varnorm2d") || !strcmp(op, "revin") ||
+                    !strcmp(op, "revin-inverse"));
+        if (!strcmp(op, "varnorm2d"))
+            assert_string_equal(layout, "nchw");
+        else
+            assert_true(!strcmp(layout, "bld") || !strcmp(layout, "bdl"));
+        const cJSON *shape = cJSON_GetObjectItemCaseSensitive(res, "shape"), *dim;
+        assert_true(cJSON_IsArray(shape));
+        double elements = 1;
+        cJSON_ArrayForEach(dim, shape)
+        {
+            assert_true(cJSON_IsNumber(dim) && dim->valuedouble >= 1);
+            elements *= dim->valuedouble;
+        }
+        assert_int_equal(cJSON_GetArraySize(shape), strcmp(op, "varnorm2d") ? 3 : 4);
+        const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(res, "bytes");
+        assert_true(cJSON_IsNumber(bytes) && bytes->valuedouble == elements * 8);
+        const char *positive[] = {"ms", "gbps", "ratio_to_copy"};
+        for (size_t k = 0; k < 3; ++k) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(res, positive[k]);
+            assert_true(cJSON_IsNumber(v) && v->valuedouble > 0);
+        }
+        const cJSON *err = cJSON_GetObjectItemCaseSensitive(res, "max_rel_err");
+        assert_true(cJSON_IsNumber(err) && err->valuedouble >= 0 && err->valuedouble < 1e-5);
+    }
+    const cJSON *startup = cJSON_GetObjectItemCaseSensitive(root, "startup");
+    assert_int_equal(cJSON_GetArraySize(startup), 2);
+    const cJSON *cold = cJSON_GetObjectItemCaseSensitive(startup, "cold_ms");
+    const cJSON *warm = cJSON_GetObjectItemCaseSensitive(startup, "warm_ms");
+    assert_true(cJSON_IsNumber(cold) && cold->valuedouble > 0);
+    assert_true(cJSON_IsNumber(warm) && warm->valuedouble > 0);
+    cJSON_Delete(root);
+#else
+    assert_true(starts_with(text, "{\"device\": \""));
+#endif
+    free(text);
+
+    text = (char *)slurp(csv, &size);
+    assert_true(starts_with(text, "op,layout,shape,bytes,ms,gbps,copy_ms,copy_gbps,ratio_to_copy,"
+                                  "max_rel_err\n"));
+    size_t lines = 0;
+    for (size_t i = 0; i < size; ++i)
+        lines += text[i] == '\n';
+    assert_int_equal(lines, rows + 1);
+    free(text);
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[NCASES + 6];
+    struct CMUnitTest tests[NCASES + 7];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fixture_index);
     for (size_t i = 0; i < NCASES; ++i) {
@@ -423,6 +512,8 @@ int main(void)
         test_roundtrip_bdl, tool_setup_work, tool_teardown_work);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_help_and_version);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_devices);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
+        test_bench_quick, tool_setup_work, tool_teardown_work);
     assert_int_equal(n, sizeof tests / sizeof tests[0]);
     int failed = cmocka_run_group_tests_name("tool", tests, NULL, NULL);
     return failed + run_tool_error_tests();

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include <stdio.h>
+
 #include "clnorm.h"
 #include "npy.h"
 
@@ -54,6 +56,11 @@ int cli_download(clnorm_context *ctx, cl_mem buf, float *data, size_t count);
 /* Monotonic wall time in ms, and the median of v (sorted in place). */
 double cli_now_ms(void);
 double cli_median(double *v, int n);
+
+/* s as a JSON string literal (quotes, backslashes and control characters escaped). */
+void cli_json_string(FILE *f, const char *s);
+/* x as a JSON number, or null when it is not finite (JSON has no NaN). */
+void cli_json_number(FILE *f, const char *format, double x);
 
 /* Subcommands. */
 int cmd_devices(int argc, char **argv);

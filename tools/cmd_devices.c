@@ -29,21 +29,6 @@ static const char *type_name(cl_device_type t)
                                               : "other";
 }
 
-static void json_string(const char *s)
-{
-    putchar('"');
-    for (; *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 int cmd_devices(int argc, char **argv)
 {
     int json = 0;
@@ -101,13 +86,13 @@ int cmd_devices(int argc, char **argv)
         for (size_t i = 0; i < n; ++i) {
             const device_row *r = &rows[i];
             printf("%s\n  {\"spec\": \"%u:%u\", \"platform\": ", i ? "," : "", r->p, r->d);
-            json_string(r->platform);
+            cli_json_string(stdout, r->platform);
             printf(", \"name\": ");
-            json_string(r->name);
+            cli_json_string(stdout, r->name);
             printf(", \"type\": \"%s\", \"compute_units\": %u, \"global_memory_bytes\": %llu, "
                    "\"opencl_c_version\": ",
                    r->type, (unsigned)r->units, (unsigned long long)r->memory);
-            json_string(r->version);
+            cli_json_string(stdout, r->version);
             printf(", \"fp64\": %s, \"default\": %s}", r->fp64 ? "true" : "false",
                    r->is_default ? "true" : "false");
         }
