@@ -18,6 +18,7 @@
  *
  * Kernels (all take KERNEL_ARGS; unused buffers may be NULL):
  *   norm_rows     short contiguous rows, one work-item per row: one launch
+ *   norm_slab     one work-item per strided row block (CPU devices): one launch
  *   norm_fused    one work-group per row block (nparts == 1): one launch
  *   norm_partial  per-chunk (mean, M2) partials of long rows ...
  *   norm_apply    ... merged by every chunk's group, which then normalises
@@ -435,6 +436,69 @@ inline void normalise_group(const group_t *g, uint lid, KERNEL_ARGS, __local con
             if (affine)
                 v = v * channel_vector(g->row0 + t * VW, pa, nchan) +
                     channel_vector(g->row0 + t * VW, pb, nchan);
+            STOREV(v, yg + at + t * VW);
+        }
+    }
+}
+
+/* One work-item per strided row block (CPU devices): an (outer, block of
+ * tiles x VW columns) slab is read whole rows at a time, k = 0 .. n-1 in
+ * memory order, so the hardware streams it like a copy; then normalised
+ * last row first, while those rows are still in cache. No barrier and no
+ * local memory: a group is one item (the few, large slabs spread over the
+ * cores), and PoCL keeps the sums in registers for the common widths. */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_ARGS)
+{
+    ulong width = (ulong)tiles * VW, blocks = inner / width;
+    ulong rb = get_global_id(0);
+    if (rb >= outer * blocks)
+        return;
+    ulong o = rb / blocks, c0 = (rb % blocks) * width, row0 = o * inner + c0;
+    __global const float *xg = x + x_off + o * n * inner + c0;
+    __global float *yg = y + y_off + o * n * inner + c0;
+    item_t it = {0, inner, n, 0, 0};
+    accv_t sums[MAXC / VW];
+    floatV piv[MAXC / VW];
+    for (uint t = 0; t < tiles; ++t) {
+        piv[t] = LOADV(xg + t * VW);
+        accv_init(&sums[t]);
+    }
+    switch (tiles) {
+    case 1: rows_sums_1(xg, &it, piv, sums); break;
+    case 2: rows_sums_2(xg, &it, piv, sums); break;
+    case 4: rows_sums_4(xg, &it, piv, sums); break;
+    case 5: rows_sums_5(xg, &it, piv, sums); break;
+    default:
+        for (ulong r = 0; r < n; ++r) {
+            __global const float *xr = xg + r * inner;
+            for (uint t = 0; t < tiles; ++t)
+                accv_add(&sums[t], LOADV(xr + t * VW), piv[t]);
+        }
+    }
+    floatV hi[MAXC / VW], lo[MAXC / VW], sc[MAXC / VW];
+    for (uint t = 0; t < tiles; ++t) {
+        acc s1[VW], s2[VW];
+        float p[VW], h[VW], l[VW], c[VW];
+        accv_lanes(&sums[t], s1, s2);
+        STOREV(piv[t], p);
+        for (uint q = 0; q < VW; ++q) {
+            acc mean, m2;
+            moments(n, p[q], s1[q], s2[q], &mean, &m2);
+            finalize_row(n, mean, m2, mode, row0 + t * VW + q, nchan, pa, stat_m, stat_s, 1,
+                         &h[q], &l[q], &c[q]);
+        }
+        hi[t] = LOADV(h);
+        lo[t] = LOADV(l);
+        sc[t] = LOADV(c);
+    }
+    int affine = (mode & MODE_AFFINE) != 0;
+    for (ulong r = n; r > 0; --r) {
+        ulong at = (r - 1) * inner;
+        for (uint t = 0; t < tiles; ++t) {
+            floatV v = ((LOADV(xg + at + t * VW) - hi[t]) - lo[t]) * sc[t];
+            if (affine)
+                v = v * channel_vector(row0 + t * VW, pa, nchan) +
+                    channel_vector(row0 + t * VW, pb, nchan);
             STOREV(v, yg + at + t * VW);
         }
     }

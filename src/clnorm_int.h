@@ -117,6 +117,7 @@ clnorm_status clnorm__device_select(const clnorm_context *ctx, const char *spec,
 
 typedef enum clnorm__kernel_id {
     CLNORM_K_ROWS,
+    CLNORM_K_SLAB,
     CLNORM_K_FUSED,
     CLNORM_K_PARTIAL,
     CLNORM_K_APPLY,
@@ -150,6 +151,8 @@ clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width, cl_progra
 void clnorm__programs_release(clnorm_context *ctx);
 /* Kernel function names, indexed by clnorm__kernel_id. */
 extern const char *const clnorm__kernel_names[CLNORM_K_COUNT];
+/* The work-group size kernel `id` is built for (reqd_work_group_size). */
+size_t clnorm__kernel_local(const clnorm_context *ctx, clnorm__kernel_id id);
 
 /* ------------------------------------------------------------ launches */
 

@@ -34,11 +34,12 @@ clnorm_status clnorm__kernels_create(clnorm_context *ctx, unsigned width, clnorm
         if (st == CLNORM_OK)
             CL_CALL(ctx, st, clGetKernelWorkGroupInfo,
                     (ks->k[i], ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof most, &most, NULL));
-        if (st == CLNORM_OK && most < ctx->work_group)
+        size_t need = clnorm__kernel_local(ctx, (clnorm__kernel_id)i);
+        if (st == CLNORM_OK && most < need)
             st = clnorm__fail(ctx, CLNORM_BUILD_FAILED,
                               "kernel %s runs at most %zu work-items per group on %s; clnorm "
                               "needs %zu",
-                              clnorm__kernel_names[i], most, ctx->info.name, ctx->work_group);
+                              clnorm__kernel_names[i], most, ctx->info.name, need);
     }
     if (st != CLNORM_OK)
         clnorm__kernels_release(ks);
@@ -143,14 +144,15 @@ static clnorm_status gather_waits(clnorm_context *ctx, clnorm__scratch *s, cl_ui
     return CLNORM_OK;
 }
 
-static clnorm_status enqueue(clnorm_context *ctx, cl_kernel k, size_t groups, cl_uint num_wait,
+static clnorm_status enqueue(clnorm_context *ctx, const clnorm__kernels *ks,
+                             clnorm__kernel_id id, size_t groups, cl_uint num_wait,
                              const cl_event *waits, cl_event *done)
 {
-    size_t local = ctx->work_group;
+    size_t local = clnorm__kernel_local(ctx, id);
     size_t global = groups * local;
     clnorm_status st;
     CL_CALL(ctx, st, clEnqueueNDRangeKernel,
-            (ctx->queue, k, 1, NULL, &global, &local, num_wait, waits, done));
+            (ctx->queue, ks->k[id], 1, NULL, &global, &local, num_wait, waits, done));
     if (st == CLNORM_OK && done)
         clnorm__fault_count("event created");
     return st;
@@ -195,14 +197,18 @@ clnorm_status clnorm__enqueue_normalise(clnorm_context *ctx, clnorm__kernels *ks
     if (rows_per_item(ctx, &l->view)) {
         size_t groups = (l->view.outer + ctx->work_group - 1) / ctx->work_group;
         RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_ROWS], l, 1, 1, NULL));
-        return enqueue(ctx, ks->k[CLNORM_K_ROWS], groups, nw, waits, done);
+        return enqueue(ctx, ks, CLNORM_K_ROWS, groups, nw, waits, done);
     }
     cl_uint tiles = l->view.inner == 1 ? 1 : strided_tiles(ctx, l->view.inner, ks->width);
     size_t blocks = row_blocks(&l->view, ks->width, tiles);
     cl_uint parts = choose_parts(ctx, blocks, l->view.n);
+    if (parts == 1 && l->view.inner > 1 && !ctx->gpu_variant) {
+        RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_SLAB], l, 1, tiles, NULL));
+        return enqueue(ctx, ks, CLNORM_K_SLAB, blocks, nw, waits, done);
+    }
     if (parts == 1) {
         RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_FUSED], l, 1, tiles, NULL));
-        return enqueue(ctx, ks->k[CLNORM_K_FUSED], blocks, nw, waits, done);
+        return enqueue(ctx, ks, CLNORM_K_FUSED, blocks, nw, waits, done);
     }
     /* mean and M2 (8 bytes each) per chunk and column */
     size_t bytes = blocks * parts * ctx->max_columns * 16;
@@ -210,11 +216,11 @@ clnorm_status clnorm__enqueue_normalise(clnorm_context *ctx, clnorm__kernels *ks
     cl_event partial_done = NULL;
     clnorm_status st = set_args(ctx, ks->k[CLNORM_K_PARTIAL], l, parts, tiles, scratch->partials);
     if (st == CLNORM_OK)
-        st = enqueue(ctx, ks->k[CLNORM_K_PARTIAL], blocks * parts, nw, waits, &partial_done);
+        st = enqueue(ctx, ks, CLNORM_K_PARTIAL, blocks * parts, nw, waits, &partial_done);
     if (st == CLNORM_OK)
         st = set_args(ctx, ks->k[CLNORM_K_APPLY], l, parts, tiles, scratch->partials);
     if (st == CLNORM_OK)
-        st = enqueue(ctx, ks->k[CLNORM_K_APPLY], blocks * parts, 1, &partial_done, done);
+        st = enqueue(ctx, ks, CLNORM_K_APPLY, blocks * parts, 1, &partial_done, done);
     clnorm__release_event(partial_done);
     return st;
 }
@@ -230,7 +236,7 @@ clnorm_status clnorm__enqueue_inverse(clnorm_context *ctx, clnorm__kernels *ks,
     if (rows_per_item(ctx, &l->view)) { /* nparts == 0: one work-item per row */
         size_t groups = (l->view.outer + ctx->work_group - 1) / ctx->work_group;
         RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_INVERSE], l, 0, 1, NULL));
-        return enqueue(ctx, ks->k[CLNORM_K_INVERSE], groups, nw, waits, done);
+        return enqueue(ctx, ks, CLNORM_K_INVERSE, groups, nw, waits, done);
     }
     cl_uint tiles = l->view.inner == 1 ? 1 : strided_tiles(ctx, l->view.inner, ks->width);
     size_t blocks = row_blocks(&l->view, ks->width, tiles);
@@ -242,7 +248,7 @@ clnorm_status clnorm__enqueue_inverse(clnorm_context *ctx, clnorm__kernels *ks,
             parts = by_len ? by_len : 1;
     }
     RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_INVERSE], l, (cl_uint)parts, tiles, NULL));
-    return enqueue(ctx, ks->k[CLNORM_K_INVERSE], blocks * parts, nw, waits, done);
+    return enqueue(ctx, ks, CLNORM_K_INVERSE, blocks * parts, nw, waits, done);
 }
 
 clnorm_status clnorm__kernels_warm_up(clnorm_context *ctx, cl_program program, unsigned width)
@@ -278,7 +284,7 @@ clnorm_status clnorm__kernels_warm_up(clnorm_context *ctx, cl_program program, u
     for (int i = 0; i < CLNORM_K_COUNT && st == CLNORM_OK; ++i) {
         cl_uint parts = (i == CLNORM_K_PARTIAL || i == CLNORM_K_APPLY) ? 2 : 1;
         st = set_args(ctx, ks.k[i], &l, parts, 1, partials);
-        size_t local = ctx->work_group, global = local * parts;
+        size_t local = clnorm__kernel_local(ctx, (clnorm__kernel_id)i), global = local * parts;
         if (st == CLNORM_OK)
             CL_CALL(ctx, st, clEnqueueNDRangeKernel,
                     (q, ks.k[i], 1, NULL, &global, &local, 0, NULL, NULL));

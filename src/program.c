@@ -17,7 +17,12 @@ extern const struct clnorm__kernel_source clnorm__kernel_sources[];
 extern const size_t clnorm__kernel_source_count;
 
 const char *const clnorm__kernel_names[CLNORM_K_COUNT] = {
-    "norm_rows", "norm_fused", "norm_partial", "norm_apply", "norm_inverse"};
+    "norm_rows", "norm_slab", "norm_fused", "norm_partial", "norm_apply", "norm_inverse"};
+
+size_t clnorm__kernel_local(const clnorm_context *ctx, clnorm__kernel_id id)
+{
+    return id == CLNORM_K_SLAB ? 1 : ctx->work_group;
+}
 
 static int width_index(unsigned width)
 {
