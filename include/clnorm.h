@@ -12,7 +12,9 @@
  * - The library never prints and never aborts.
  * - Every _create has a _destroy that accepts NULL.
  * - Forward passes only enqueue: cl_mem + byte offset in and out (the output
- *   may be the input), an event wait list in, one completion event out. They
+ *   may be the input: the same bytes, in place; ranges that overlap otherwise,
+ *   sub-buffers included, are CLNORM_INVALID_ARGUMENT), an event wait list
+ *   in, one completion event out. They
  *   never call clFinish and never allocate device memory for scratch once a
  *   shape has been seen.
  * - Threads: a clnorm_context may be shared by threads for creating and
@@ -185,7 +187,8 @@ CLNORM_API void clnorm_varnorm2d_destroy(clnorm_varnorm2d *layer);
 
 /** Enqueue y = VarianceNorm2d(x) on the context's queue. `input` and `output`
  *  hold float32 (N, C, H, W) in C order at the given byte offsets (multiples
- *  of 4); output may equal input with the same offset (in place). The
+ *  of 4); output may equal input with the same offset (in place), or be
+ *  disjoint from it. The
  *  forward waits for `wait_list` and, when `event` is not NULL, returns one
  *  event that completes when all of its work (upload included) is done. */
 CLNORM_API clnorm_status clnorm_varnorm2d_forward(

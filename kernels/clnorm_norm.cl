@@ -17,7 +17,7 @@
  * at most log2(n) of their 48-53 bits, and none on offset data.
  *
  * Kernels (all take KERNEL_ARGS; unused buffers may be NULL):
- *   norm_rows     short contiguous rows, one work-item per row: one launch
+ *   norm_rows     short contiguous rows, a run of rows per work-item: one launch
  *   norm_slab     one work-item per strided row block (CPU devices): one launch
  *   norm_fused    one work-group per row block (nparts == 1): one launch
  *   norm_partial  per-chunk (mean, M2) partials of long rows ...
@@ -294,30 +294,75 @@ inline void apply_item(__global const float *xq, __global float *yq, const item_
     }
 }
 
-/* One work-item per contiguous row: statistics, then the row, no barrier. */
-__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_ARGS)
+/* A contiguous row's statistics -> (hi, lo, sc) of its normalisation. */
+inline void row_scale(__global const float *xq, const item_t *it, ulong n, int mode, ulong row,
+                      uint nchan, __global const float *pa, __global float *stat_m,
+                      __global float *stat_s, float *hi, float *lo, float *sc)
 {
-    ulong row = get_global_id(0);
-    if (row >= outer)
-        return;
-    __global const float *xq = x + x_off + row * n;
-    __global float *yq = y + y_off + row * n;
-    item_t it = {0, VW, n / VW, n / VW * VW, (uint)(n % VW)};
     float piv = xq[0];
     acc s1[VW], s2[VW];
-    accumulate(xq, &it, FILLV(piv), s1, s2);
+    accumulate(xq, it, FILLV(piv), s1, s2);
     for (uint l = 1; l < VW; ++l) {
         s1[0] = acc_add(s1[0], s1[l]);
         s2[0] = acc_add(s2[0], s2[l]);
     }
     acc mean, m2;
     moments(n, piv, s1[0], s2[0], &mean, &m2);
-    float hi, lo, sc;
-    finalize_row(n, mean, m2, mode, row, nchan, pa, stat_m, stat_s, 1, &hi, &lo, &sc);
+    finalize_row(n, mean, m2, mode, row, nchan, pa, stat_m, stat_s, 1, hi, lo, sc);
+}
+
+/* Short contiguous rows, `nparts` consecutive rows per work-item, no
+ * barrier. Software-pipelined: one loop normalises row r (read back from
+ * cache) while it sums row r + 1 (read from memory), so reads and writes
+ * stream together as in a copy, instead of a read-only pass then a
+ * write pass per row. */
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_ARGS)
+{
+    ulong first = get_global_id(0) * nparts;
+    if (first >= outer)
+        return;
+    ulong last = min(outer, first + nparts);
+    item_t it = {0, VW, n / VW, n / VW * VW, (uint)(n % VW)};
     int affine = (mode & MODE_AFFINE) != 0;
-    floatV w = affine ? FILLV(pa[row % nchan]) : FILLV(1.0f);
-    floatV b = affine ? FILLV(pb[row % nchan]) : FILLV(0.0f);
-    apply_item(xq, yq, &it, FILLV(hi), FILLV(lo), FILLV(sc), affine, w, b);
+    float hi, lo, sc;
+    row_scale(x + x_off + first * n, &it, n, mode, first, nchan, pa, stat_m, stat_s, &hi, &lo,
+              &sc);
+    for (ulong row = first; row < last; ++row) {
+        __global const float *xq = x + x_off + row * n;
+        __global float *yq = y + y_off + row * n;
+        floatV w = affine ? FILLV(pa[row % nchan]) : FILLV(1.0f);
+        floatV b = affine ? FILLV(pb[row % nchan]) : FILLV(0.0f);
+        floatV vh = FILLV(hi), vl = FILLV(lo), vs = FILLV(sc);
+        if (row + 1 == last) {
+            apply_item(xq, yq, &it, vh, vl, vs, affine, w, b);
+            break;
+        }
+        __global const float *xn = xq + n;
+        float piv = xn[0];
+        floatV vp = FILLV(piv);
+        accv_t a;
+        accv_init(&a);
+        for (ulong t = 0; t < it.nvec; ++t) {
+            accv_add(&a, LOADV(xn + t * VW), vp);
+            floatV r = ((LOADV(xq + t * VW) - vh) - vl) * vs;
+            if (affine)
+                r = r * w + b;
+            STOREV(r, yq + t * VW);
+        }
+        if (it.tail)
+            accv_add(&a, load_tail(xn + it.tail_at, it.tail, vp), vp);
+        item_t tail_only = {0, VW, 0, it.tail_at, it.tail};
+        apply_item(xq, yq, &tail_only, vh, vl, vs, affine, w, b);
+        acc s1[VW], s2[VW];
+        accv_lanes(&a, s1, s2);
+        for (uint l = 1; l < VW; ++l) {
+            s1[0] = acc_add(s1[0], s1[l]);
+            s2[0] = acc_add(s2[0], s2[l]);
+        }
+        acc mean, m2;
+        moments(n, piv, s1[0], s2[0], &mean, &m2);
+        finalize_row(n, mean, m2, mode, row + 1, nchan, pa, stat_m, stat_s, 1, &hi, &lo, &sc);
+    }
 }
 
 /* Sums over the item's rows for a fixed number of tiles: constant loop

@@ -229,6 +229,11 @@ clnorm_status clnorm__hand_out_event(clnorm_context *ctx, cl_event *last, cl_eve
 clnorm_status clnorm__check_buffer(const clnorm_context *ctx, const char *what, cl_mem buf,
                                    size_t offset, size_t count);
 
+/* Input and output of `count` floats are either the same bytes (in place)
+ * or disjoint, sub-buffers included; otherwise CLNORM_INVALID_ARGUMENT. */
+clnorm_status clnorm__check_in_out(const clnorm_context *ctx, const char *fn, cl_mem in,
+                                   size_t in_offset, cl_mem out, size_t out_offset, size_t count);
+
 /* *out = a * b, or CLNORM_SIZE_OVERFLOW. */
 clnorm_status clnorm__mul_size(const clnorm_context *ctx, size_t a, size_t b, size_t *out);
 

@@ -16,6 +16,8 @@
 /* Contiguous rows up to this length get one work-item each on CPU devices:
  * no barrier, no merge, the row stays in cache between its two passes. */
 #define ROWS_PER_ITEM_MAX 16384
+/* Most rows one work-item normalises in a run (norm_rows' pipeline). */
+#define ROWS_RUN_MAX 64
 
 enum { ARG_X, ARG_X_OFF, ARG_Y, ARG_Y_OFF, ARG_OUTER, ARG_N, ARG_INNER, ARG_NPARTS, ARG_TILES,
        ARG_MODE, ARG_NCHAN, ARG_PA, ARG_PB, ARG_STAT_M, ARG_STAT_S, ARG_PARTIALS, ARG_COUNT };
@@ -117,7 +119,7 @@ static size_t row_blocks(const clnorm__view *v, unsigned width, cl_uint tiles)
     return v->inner == 1 ? v->outer : v->outer * (v->inner / (width * tiles));
 }
 
-/* Short contiguous rows on a CPU-shaped context: one work-item per row. */
+/* Short contiguous rows on a CPU-shaped context: rows, not groups, per work-item. */
 static int rows_per_item(const clnorm_context *ctx, const clnorm__view *v)
 {
     return !ctx->gpu_variant && v->inner == 1 && v->n <= ROWS_PER_ITEM_MAX;
@@ -195,8 +197,15 @@ clnorm_status clnorm__enqueue_normalise(clnorm_context *ctx, clnorm__kernels *ks
     const cl_event *waits;
     RETURN_IF_ERROR(gather_waits(ctx, scratch, num_wait, wait_list, prior, &nw, &waits));
     if (rows_per_item(ctx, &l->view)) {
-        size_t groups = (l->view.outer + ctx->work_group - 1) / ctx->work_group;
-        RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_ROWS], l, 1, 1, NULL));
+        /* Runs of rows per item: long enough for the pipeline, while half of
+         * target_groups groups of items still share the device. */
+        size_t items = ctx->target_groups * ctx->work_group / 2;
+        size_t run = (l->view.outer + items - 1) / items;
+        if (run > ROWS_RUN_MAX)
+            run = ROWS_RUN_MAX;
+        items = (l->view.outer + run - 1) / run;
+        size_t groups = (items + ctx->work_group - 1) / ctx->work_group;
+        RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_ROWS], l, (cl_uint)run, 1, NULL));
         return enqueue(ctx, ks, CLNORM_K_ROWS, groups, nw, waits, done);
     }
     cl_uint tiles = l->view.inner == 1 ? 1 : strided_tiles(ctx, l->view.inner, ks->width);
@@ -333,6 +342,42 @@ clnorm_status clnorm__check_buffer(const clnorm_context *ctx, const char *what, 
                             "%s buffer has %zu bytes; offset %zu + extent %zu needs %zu", what,
                             size, offset, bytes, offset + bytes);
     return CLNORM_OK;
+}
+
+/* The buffer a cl_mem's bytes live in, and where: sub-buffers resolve to
+ * their parent plus the sub-buffer's origin. */
+static clnorm_status mem_root(const clnorm_context *ctx, cl_mem buf, cl_mem *root,
+                              size_t *origin)
+{
+    cl_mem parent = NULL;
+    size_t at = 0;
+    clnorm_status st;
+    CL_CALL(ctx, st, clGetMemObjectInfo,
+            (buf, CL_MEM_ASSOCIATED_MEMOBJECT, sizeof parent, &parent, NULL));
+    if (st == CLNORM_OK && parent)
+        CL_CALL(ctx, st, clGetMemObjectInfo, (buf, CL_MEM_OFFSET, sizeof at, &at, NULL));
+    *root = parent ? parent : buf;
+    *origin = at;
+    return st;
+}
+
+clnorm_status clnorm__check_in_out(const clnorm_context *ctx, const char *fn, cl_mem in,
+                                   size_t in_offset, cl_mem out, size_t out_offset, size_t count)
+{
+    cl_mem in_root, out_root;
+    size_t in_at, out_at;
+    RETURN_IF_ERROR(mem_root(ctx, in, &in_root, &in_at));
+    RETURN_IF_ERROR(mem_root(ctx, out, &out_root, &out_at));
+    if (in_root != out_root)
+        return CLNORM_OK;
+    /* Both extents were checked against their buffers, so these do not overflow. */
+    size_t a = in_at + in_offset, b = out_at + out_offset, bytes = count * sizeof(float);
+    if (a == b || a + bytes <= b || b + bytes <= a)
+        return CLNORM_OK;
+    return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
+                        "%s: input (byte %zu) and output (byte %zu) overlap in one buffer; "
+                        "in place needs the same buffer and offset",
+                        fn, a, b);
 }
 
 clnorm_status clnorm__check_wait_list(const clnorm_context *ctx, cl_uint num_wait,

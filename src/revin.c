@@ -115,6 +115,8 @@ static clnorm_status check_call(clnorm_revin *layer, const char *fn,
     RETURN_IF_ERROR(clnorm__mul_size(ctx, *rows, l, &count));
     RETURN_IF_ERROR(clnorm__check_buffer(ctx, "revin input", input, input_offset, count));
     RETURN_IF_ERROR(clnorm__check_buffer(ctx, "revin output", output, output_offset, count));
+    RETURN_IF_ERROR(
+        clnorm__check_in_out(ctx, fn, input, input_offset, output, output_offset, count));
     return clnorm__check_wait_list(ctx, num_wait, wait_list);
 }
 

@@ -83,6 +83,8 @@ clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
     RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, plane, &count));
     RETURN_IF_ERROR(clnorm__check_buffer(ctx, "varnorm2d input", input, input_offset, count));
     RETURN_IF_ERROR(clnorm__check_buffer(ctx, "varnorm2d output", output, output_offset, count));
+    RETURN_IF_ERROR(clnorm__check_in_out(ctx, "varnorm2d_forward", input, input_offset, output,
+                                         output_offset, count));
     RETURN_IF_ERROR(clnorm__check_wait_list(ctx, num_wait, wait_list));
 
     const float *host[1] = {params->alpha};

@@ -334,6 +334,50 @@ static void buffers(void **state)
     clReleaseMemObject(out_pad1), clReleaseMemObject(out_pad2);
 }
 
+/* Input and output in one buffer: the same bytes (in place) or disjoint
+ * ranges work; ranges that overlap otherwise, directly or through
+ * sub-buffers, are refused before anything is enqueued. */
+static void overlaps(void **state)
+{
+    fix *f = *state;
+    cl_mem big = buffer_poisoned(f->c, 2 * COUNT);
+    cl_uint align_bits = 0;
+    assert_int_equal(clGetDeviceInfo(clnorm_context_device(f->c), CL_DEVICE_MEM_BASE_ADDR_ALIGN,
+                                     sizeof align_bits, &align_bits, NULL),
+                     CL_SUCCESS);
+    size_t align = align_bits / 8;
+    cl_mem sub[2] = {NULL, NULL};
+    if (align < COUNT * sizeof(float)) { /* two sub-buffers sharing bytes */
+        cl_buffer_region region[2] = {{0, COUNT * sizeof(float)}, {align, COUNT * sizeof(float)}};
+        for (int i = 0; i < 2; ++i) {
+            cl_int err;
+            sub[i] = clCreateSubBuffer(big, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION,
+                                       &region[i], &err);
+            assert_int_equal(err, CL_SUCCESS);
+        }
+    }
+    for (int op = OP_VN; op <= OP_INV; ++op) {
+        BADW(op, (a.in = big, a.out = big, a.out_off = 4), big, COUNT + 2,
+             CLNORM_INVALID_ARGUMENT, "overlap in one buffer");
+        BADW(op, (a.in = big, a.in_off = (COUNT - 1) * sizeof(float), a.out = big), big,
+             COUNT + 2, CLNORM_INVALID_ARGUMENT, "overlap in one buffer");
+        if (sub[0])
+            BADW(op, (a.in = sub[0], a.out = sub[1]), big, COUNT + 2, CLNORM_INVALID_ARGUMENT,
+                 "overlap in one buffer");
+    }
+    assert_int_equal(clEnqueueWriteBuffer(clnorm_context_queue(f->c), big, CL_TRUE, 0,
+                                          sizeof f->x, f->x, 0, NULL, NULL),
+                     CL_SUCCESS);
+    for (int op = OP_VN; op <= OP_INV; ++op) { /* disjoint halves of one buffer */
+        args a = good(f, op);
+        a.in = big, a.out = big, a.out_off = COUNT * sizeof(float);
+        accept(f, &a);
+    }
+    if (sub[0])
+        clReleaseMemObject(sub[0]), clReleaseMemObject(sub[1]);
+    clReleaseMemObject(big);
+}
+
 static void wait_lists(void **state)
 {
     fix *f = *state;
@@ -651,6 +695,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(null_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(buffers, setup, teardown),
+        cmocka_unit_test_setup_teardown(overlaps, setup, teardown),
         cmocka_unit_test_setup_teardown(wait_lists, setup, teardown),
         cmocka_unit_test_setup_teardown(statistics, setup, teardown),
         cmocka_unit_test(create_errors),

@@ -198,26 +198,38 @@ static void round_trip_and_horizon(void **state)
 
 /* Opt-in affine mode: y * weight + bias, and its inverse; parameters synced
  * only when their version changes. */
-static void affine(void **state)
+/* Affine forward and round trip in either layout: y * weight + bias per
+ * channel, and the inverse gives x back. */
+static void affine_case(void **state, int transposed, size_t b, size_t l, size_t d)
 {
     unsigned flags = *(const unsigned *)*state;
     clnorm_context *ctx = test_context(flags);
-    size_t b = 2, l = 300, d = 4, rows = b * d, count = b * l * d;
+    size_t rows = b * d, count = b * l * d;
+    size_t outer = transposed ? rows : b, inner = transposed ? 1 : d;
     float *x = malloc(count * 4), *y = malloc(count * 4), *back = malloc(count * 4);
+    float *weight = malloc(d * 4), *bias = malloc(d * 4);
     double *ry = malloc(count * 8), *tol = malloc(count * 8), *rm = malloc(rows * 8),
            *rs = malloc(rows * 8);
-    float weight[4] = {1.5f, -0.5f, 2.0f, 0.25f}, bias[4] = {0.1f, -3.0f, 0.0f, 7.0f};
-    fill_family(x, b, l, d, FAMILY_NORMAL);
-    ref_revin(x, b, l, d, ry, rm, rs);
+    assert_true(x && y && back && weight && bias && ry && tol && rm && rs);
+    for (size_t c = 0; c < d; ++c) { /* either sign, some large, one zero bias */
+        weight[c] = (float)((c % 2 ? -0.5 : 1.5) * (1.0 + 0.25 * (double)(c % 5)));
+        bias[c] = c % 3 == 0 ? 0.0f : (float)(0.1 * (double)c - 3.0);
+    }
+    fill_family(x, outer, l, inner, FAMILY_NORMAL);
+    ref_revin(x, outer, l, inner, ry, rm, rs);
     for (size_t i = 0; i < count; ++i) {
-        size_t ch = i % d;
+        size_t ch = transposed ? i / l % d : i % d;
         ry[i] = ry[i] * weight[ch] + bias[ch];
         tol[i] = 4.0 * ulp_of(fabs(ry[i]) + fabs((double)bias[ch]) + fabs((double)weight[ch]));
     }
     cl_mem in = buffer_from(ctx, x, count, 0), out = buffer_poisoned(ctx, count);
     cl_mem rt = buffer_poisoned(ctx, count);
     clnorm_revin *layer;
-    assert_int_equal(clnorm_revin_create(ctx, d, CLNORM_REVIN_AFFINE, &layer), CLNORM_OK);
+    assert_int_equal(clnorm_revin_create(ctx, d,
+                                         CLNORM_REVIN_AFFINE |
+                                             (transposed ? CLNORM_REVIN_TRANSPOSED : 0),
+                                         &layer),
+                     CLNORM_OK);
     clnorm_revin_params p = {weight, bias, 1};
     assert_int_equal(clnorm_revin_forward(layer, &p, b, l, in, 0, out, 0, 0, NULL, NULL),
                      CLNORM_OK);
@@ -229,14 +241,36 @@ static void affine(void **state)
     size_t bad = check_close("affine forward", y, ry, tol, count);
     for (size_t i = 0; i < count; ++i) {
         ry[i] = x[i];
-        tol[i] = 16.0 * ulp_of(fabs((double)x[i]) + 4.0);
+        tol[i] = 16.0 * ulp_of(fabs((double)x[i]) + 4.0) * 4.0; /* |1 / weight| <= 2 */
     }
     bad += check_close("affine round trip", back, ry, tol, count);
     assert_int_equal(bad, 0);
     clnorm_revin_destroy(layer);
     clReleaseMemObject(in), clReleaseMemObject(out), clReleaseMemObject(rt);
-    free(x), free(y), free(back), free(ry), free(tol), free(rm), free(rs);
+    free(x), free(y), free(back), free(weight), free(bias), free(ry), free(tol), free(rm),
+        free(rs);
     clnorm_context_destroy(ctx);
+}
+
+static void affine(void **state) { affine_case(state, 0, 2, 300, 4); }
+/* Many rows: runs of rows per work-item, with tails (CPU variant). */
+static void affine_bdl_rows(void **state) { affine_case(state, 1, 5, 37, 29); }
+
+/* Many BDL rows (145), so that a work-item normalises a run of several; odd
+ * lengths leave tails; every family. */
+static void bdl_many_rows(void **state)
+{
+    unsigned flags = *(const unsigned *)*state;
+    clnorm_context *ctx = test_context(flags);
+    static const size_t runs[] = {1, 2, 17, 100, 1000};
+    size_t bad = 0;
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; ++i)
+        for (int f = 0; f < FAMILY_COUNT; ++f) {
+            revin_case c = {5, runs[i], 29, 1, (family)f};
+            bad += check_forward(ctx, &c);
+        }
+    clnorm_context_destroy(ctx);
+    assert_int_equal(bad, 0);
 }
 
 int main(void)
@@ -246,6 +280,7 @@ int main(void)
         TEST_ALL_VARIANTS(bdl_rows),    TEST_ALL_VARIANTS(bld_d8), TEST_ALL_VARIANTS(bld_d5),   TEST_ALL_VARIANTS(bld_d1),
         TEST_ALL_VARIANTS(bld_d6),      TEST_ALL_VARIANTS(wide_shapes), TEST_ALL_VARIANTS(long_row),
         TEST_ALL_VARIANTS(round_trip_and_horizon), TEST_ALL_VARIANTS(affine),
+        TEST_ALL_VARIANTS(affine_bdl_rows), TEST_ALL_VARIANTS(bdl_many_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,6 +76,22 @@ static void espnet_shapes(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Many rows (N*C of 145 and 240), so that a work-item normalises a run of
+ * several (CPU variant), with planes that leave vector tails; every family. */
+static void many_rows(void **state)
+{
+    unsigned flags = *(const unsigned *)*state;
+    clnorm_context *ctx = test_context(flags);
+    static const size_t shapes[][4] = {{5, 29, 3, 7}, {3, 80, 1, 17}, {2, 120, 16, 16}};
+    size_t bad = 0;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; ++i)
+        for (int f = 0; f < FAMILY_COUNT; ++f)
+            bad += check_forward(ctx, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
+                                 (family)f);
+    clnorm_context_destroy(ctx);
+    assert_int_equal(bad, 0);
+}
+
 /* H*W == 1: var is 0/0, y is NaN everywhere, as in PyTorch. */
 static void hw1_is_nan(void **state)
 {
@@ -163,6 +179,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TEST_ALL_VARIANTS(planes_and_families),
         TEST_ALL_VARIANTS(espnet_shapes),
+        TEST_ALL_VARIANTS(many_rows),
         TEST_ALL_VARIANTS(hw1_is_nan),
         cmocka_unit_test(parameter_sync),
     };
