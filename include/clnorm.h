@@ -21,8 +21,8 @@
  *   destroying layers. A layer (and its cl_kernel objects) belongs to one
  *   thread at a time: clSetKernelArg is not thread-safe, so never call two
  *   functions of the same layer concurrently. Distinct layers of one context
- *   may run forwards concurrently from distinct threads. Per function notes
- *   below say where this differs.
+ *   may run forwards concurrently from distinct threads. Every function
+ *   below says what it may run concurrently with ("Threads:").
  */
 #ifndef CLNORM_H
 #define CLNORM_H
@@ -58,7 +58,8 @@ extern "C" {
     (CLNORM_VERSION_MAJOR * 10000 + CLNORM_VERSION_MINOR * 100 + CLNORM_VERSION_PATCH)
 #define CLNORM_VERSION_STRING "0.1.0"
 
-/** The library's version number (CLNORM_VERSION_NUMBER it was built with). */
+/** The library's version number (CLNORM_VERSION_NUMBER it was built with).
+ *  Threads: these two and the status functions below, from any thread. */
 CLNORM_API unsigned clnorm_version_number(void);
 /** The library's version as "MAJOR.MINOR.PATCH". Static storage. */
 CLNORM_API const char *clnorm_version_string(void);
@@ -125,33 +126,44 @@ enum clnorm_context_flag {
  *  error message (for instance the list of devices there are when nothing
  *  matched), or NULL when even that could not be allocated; destroy it too.
  *  Kernels are compiled lazily, once per context, when a layer first needs
- *  them (or by clnorm_context_prepare). Thread-safe. */
+ *  them (or by clnorm_context_prepare).
+ *  Threads: any number of creates at once; each makes its own context. */
 CLNORM_API clnorm_status clnorm_context_create(const char *device_spec, unsigned flags,
                                                clnorm_context **out);
 
 /** Wrap an OpenCL context, device and queue the caller already has. The
  *  context, device and queue are retained here and released by
  *  clnorm_context_destroy; the caller keeps its own references. The queue may
- *  be in-order or out-of-order. Failure behaves as in clnorm_context_create. */
+ *  be in-order or out-of-order. Failure behaves as in clnorm_context_create.
+ *  Threads: as clnorm_context_create. The caller's queue may go on being used
+ *  by the caller's threads meanwhile (OpenCL queues are thread-safe). */
 CLNORM_API clnorm_status clnorm_context_wrap(cl_context cl_ctx, cl_device_id device,
                                              cl_command_queue queue, unsigned flags,
                                              clnorm_context **out);
 
 /** Compile (or load from the cache) every kernel variant this context's
- *  device can use, so that the first forward does not pay for it. Optional. */
+ *  device can use, so that the first forward does not pay for it. Optional.
+ *  Threads: concurrently with anything on this context or its layers except
+ *  clnorm_context_destroy (programs are built under the context's lock). */
 CLNORM_API clnorm_status clnorm_context_prepare(clnorm_context *ctx);
 
 /** Release everything the context created or retained. Accepts NULL. The
  *  layers made from the context must be destroyed first. Does not wait for
- *  enqueued work: finish the queue first if the caller needs the results. */
+ *  enqueued work: finish the queue first if the caller needs the results.
+ *  Threads: alone; no other call on this context or its layers may be running. */
 CLNORM_API void clnorm_context_destroy(clnorm_context *ctx);
 
 /** Detail of the last failure recorded in this context (static text for a
  *  NULL context). Valid until the next call on the context, or on a layer of
- *  it, from the same thread. */
+ *  it, from the same thread.
+ *  Threads: the message is the context's, not the thread's: when threads share
+ *  a context, a concurrent failure elsewhere may replace it, so rely on the
+ *  returned status and read the message where failures are not concurrent. */
 CLNORM_API const char *clnorm_errmsg(const clnorm_context *ctx);
 
-/** The OpenCL objects in use (borrowed: do not release them). */
+/** The OpenCL objects in use (borrowed: do not release them).
+ *  Threads: these accessors and program_counts, from any thread at any time
+ *  before clnorm_context_destroy. */
 CLNORM_API cl_context clnorm_context_cl_context(const clnorm_context *ctx);
 CLNORM_API cl_device_id clnorm_context_device(const clnorm_context *ctx);
 CLNORM_API cl_command_queue clnorm_context_queue(const clnorm_context *ctx);
@@ -181,6 +193,9 @@ typedef struct clnorm_varnorm2d_params {
     uint64_t version;
 } clnorm_varnorm2d_params;
 
+/** Create a layer for C == num_features channels; destroy it (NULL is fine).
+ *  Threads: create concurrently with any call on the same context except its
+ *  destroy; destroy when no other call on this layer is running. */
 CLNORM_API clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
                                                  clnorm_varnorm2d **out);
 CLNORM_API void clnorm_varnorm2d_destroy(clnorm_varnorm2d *layer);
@@ -190,13 +205,16 @@ CLNORM_API void clnorm_varnorm2d_destroy(clnorm_varnorm2d *layer);
  *  of 4); output may equal input with the same offset (in place), or be
  *  disjoint from it. The
  *  forward waits for `wait_list` and, when `event` is not NULL, returns one
- *  event that completes when all of its work (upload included) is done. */
+ *  event that completes when all of its work (upload included) is done.
+ *  Threads: one call on this layer at a time; forwards of distinct layers,
+ *  of one context or not, concurrently. */
 CLNORM_API clnorm_status clnorm_varnorm2d_forward(
     clnorm_varnorm2d *layer, const clnorm_varnorm2d_params *params, size_t n, size_t c,
     size_t h, size_t w, cl_mem input, size_t input_offset, cl_mem output,
     size_t output_offset, cl_uint num_wait, const cl_event *wait_list, cl_event *event);
 
-/** How many times this layer has uploaded alpha (for tests and diagnostics). */
+/** How many times this layer has uploaded alpha (for tests and diagnostics).
+ *  Threads: as the forward (it reads what the forward writes). */
 CLNORM_API uint64_t clnorm_varnorm2d_upload_count(const clnorm_varnorm2d *layer);
 
 /* ----------------------------------------------------------------- RevIN */
@@ -225,12 +243,17 @@ typedef struct clnorm_revin_params {
     uint64_t version;
 } clnorm_revin_params;
 
+/** Create a RevIN layer for D == d; destroy it (NULL is fine).
+ *  Threads: as clnorm_varnorm2d_create and _destroy. */
 CLNORM_API clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags,
                                              clnorm_revin **out);
 CLNORM_API void clnorm_revin_destroy(clnorm_revin *layer);
 
 /** ReversibleInstanceNorm1dInput: enqueue y = (x - m) / s and keep m and s
- *  on the device for clnorm_revin_inverse. `l` is the length normalised over. */
+ *  on the device for clnorm_revin_inverse. `l` is the length normalised over.
+ *  Threads: this and every other function of the layer, one at a time (they
+ *  share the layer's statistics, kernels and last event); distinct layers
+ *  concurrently. */
 CLNORM_API clnorm_status clnorm_revin_forward(clnorm_revin *layer,
                                               const clnorm_revin_params *params, size_t b,
                                               size_t l, cl_mem input, size_t input_offset,
@@ -260,6 +283,8 @@ CLNORM_API clnorm_status clnorm_revin_read_stats(clnorm_revin *layer, float *mea
 CLNORM_API clnorm_status clnorm_revin_set_stats(clnorm_revin *layer, size_t b,
                                                 const float *mean, const float *std);
 
+/** How many times this layer has uploaded weight and bias (affine mode).
+ *  Threads: as the forward. */
 CLNORM_API uint64_t clnorm_revin_upload_count(const clnorm_revin *layer);
 
 #ifdef __cplusplus
