@@ -4,6 +4,8 @@
  *   CLNORM_FP64  1: accumulate in double (cl_khr_fp64); 0: float-float pairs
  *   VW           vector width of loads and lanes: 1, 2, 4, 8 or 16
  *   WG           work-group size every kernel is launched with
+ *   CLNORM_UNALIGNED_VECTORS  1: global vector stores through a 4-byte
+ *                aligned vector type (CPU variant; see STORE_GLOBAL)
  *
  * An accumulator `acc` is a double, or a float2 (x = high, y = low part of an
  * unevaluated sum) on devices without fp64. Both are 8 bytes, so partials in
@@ -28,6 +30,9 @@
 #ifndef WG
 #define WG 16
 #endif
+#ifndef CLNORM_UNALIGNED_VECTORS
+#define CLNORM_UNALIGNED_VECTORS 0
+#endif
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -51,6 +56,18 @@ typedef CAT(int, VW) intV;
 #define STOREV(v, p) CAT(vstore, VW)((v), 0, (p))
 #define FILLV(s) ((floatV)(s))
 #define LANE0(v) ((v).s0)
+#endif
+
+/* A vector store to global memory. vstoreN is the portable form, but PoCL
+ * lowers vstore16 to three partial stores (16 + 16 + 32 bytes); a store
+ * through a vector type with 4-byte alignment (a clang attribute) is one
+ * unaligned full-width store. The host sets CLNORM_UNALIGNED_VECTORS for the
+ * CPU variant only; other compilers keep vstoreN. */
+#if CLNORM_UNALIGNED_VECTORS && VW > 1
+typedef floatV floatV_u __attribute__((aligned(4)));
+#define STORE_GLOBAL(v, p) (*(__global floatV_u *)(p) = (v))
+#else
+#define STORE_GLOBAL(v, p) STOREV(v, p)
 #endif
 
 #if CLNORM_FP64

@@ -290,7 +290,7 @@ inline void apply_item(__global const float *xq, __global float *yq, const item_
         floatV r = ((LOADV(xq + at) - hi) - lo) * sc;
         if (affine)
             r = r * w + b;
-        STOREV(r, yq + at);
+        STORE_GLOBAL(r, yq + at);
     }
 }
 
@@ -347,7 +347,7 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
             floatV r = ((LOADV(xq + t * VW) - vh) - vl) * vs;
             if (affine)
                 r = r * w + b;
-            STOREV(r, yq + t * VW);
+            STORE_GLOBAL(r, yq + t * VW);
         }
         if (it.tail)
             accv_add(&a, load_tail(xn + it.tail_at, it.tail, vp), vp);
@@ -481,7 +481,7 @@ inline void normalise_group(const group_t *g, uint lid, KERNEL_ARGS, __local con
             if (affine)
                 v = v * channel_vector(g->row0 + t * VW, pa, nchan) +
                     channel_vector(g->row0 + t * VW, pb, nchan);
-            STOREV(v, yg + at + t * VW);
+            STORE_GLOBAL(v, yg + at + t * VW);
         }
     }
 }
@@ -544,7 +544,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_AR
             if (affine)
                 v = v * channel_vector(row0 + t * VW, pa, nchan) +
                     channel_vector(row0 + t * VW, pb, nchan);
-            STOREV(v, yg + at + t * VW);
+            STORE_GLOBAL(v, yg + at + t * VW);
         }
     }
 }
@@ -622,7 +622,7 @@ inline void inverse_item(__global const float *xq, __global float *yq, const ite
         floatV r = LOADV(xq + it->first + t * it->step);
         if (affine)
             r = (r - b) / w;
-        STOREV(r * s + m, yq + it->first + t * it->step);
+        STORE_GLOBAL(r * s + m, yq + it->first + t * it->step);
     }
     for (uint l = 0; l < it->tail; ++l) { /* contiguous only */
         float r = xq[it->tail_at + l];
@@ -667,7 +667,7 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_inverse(KERNE
             if (affine)
                 v = (v - channel_vector(r0, pb, nchan)) /
                     (channel_vector(r0, pa, nchan) + 1e-10f);
-            STOREV(v * LOADV(stat_s + r0) + LOADV(stat_m + r0), yg + at + t * VW);
+            STORE_GLOBAL(v * LOADV(stat_s + r0) + LOADV(stat_m + r0), yg + at + t * VW);
         }
     }
 }

@@ -54,9 +54,9 @@ static clnorm_status build_options(const clnorm_context *ctx, unsigned width, ch
                             extra);
     int n = snprintf(buf, size,
                      "-cl-std=CL1.2 -DCLNORM_FP64=%d -DVW=%u -DWG=%zu -DMAXC=%u "
-                     "-DCLNORM_INTERLEAVE=%d %s",
+                     "-DCLNORM_INTERLEAVE=%d -DCLNORM_UNALIGNED_VECTORS=%d %s",
                      ctx->use_fp64, width, ctx->work_group, ctx->max_columns, ctx->gpu_variant,
-                     extra);
+                     !ctx->gpu_variant, extra);
     if (n < 0 || (size_t)n >= size)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "CLNORM_BUILD_OPTIONS is too long");
     return CLNORM_OK;
