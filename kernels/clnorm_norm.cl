@@ -164,6 +164,13 @@ inline void accv_lanes(const accv_t *s, acc *s1, acc *s2)
     STORE_DV(s->a1, s1);
     STORE_DV(s->a2, s2);
 }
+
+/* s += t (sums about the same pivot). */
+inline void accv_merge(accv_t *s, const accv_t *t)
+{
+    s->a1 += t->a1;
+    s->a2 += t->a2;
+}
 #else
 /* Without fp64: float-float sums of the exact difference d = dh + dl
  * (two-sum), d^2 through fma: the mean stays correctly rounded. */
@@ -188,6 +195,18 @@ inline void accv_add(accv_t *s, floatV v, floatV piv)
     TWO_SUM(floatV, s->h2, p, t, e);
     s->h2 = t;
     s->l2 += e + pe;
+}
+
+/* s += t (sums about the same pivot): two-sum of the high parts. */
+inline void accv_merge(accv_t *s, const accv_t *t)
+{
+    floatV h, e;
+    TWO_SUM(floatV, s->h1, t->h1, h, e);
+    s->h1 = h;
+    s->l1 += e + t->l1;
+    TWO_SUM(floatV, s->h2, t->h2, h, e);
+    s->h2 = h;
+    s->l2 += e + t->l2;
 }
 
 inline void accv_lanes(const accv_t *s, acc *s1, acc *s2)
@@ -390,6 +409,41 @@ ROWS_SUMS(2)
 ROWS_SUMS(4)
 ROWS_SUMS(5)
 
+/* The same over the rows [0, n) of a slab as two streams, the halves read
+ * side by side with their own sums, merged at the end: a CPU core keeps
+ * more reads in flight for two streams than for one. */
+#define SLAB_SUMS(NT)                                                                          \
+    inline void slab_sums_##NT(__global const float *xg, ulong n, ulong stride,               \
+                               const floatV *piv, accv_t *sums)                               \
+    {                                                                                          \
+        accv_t a[NT], b[NT];                                                                   \
+        floatV p[NT];                                                                          \
+        ulong mid = n / 2;                                                                     \
+        for (uint t = 0; t < NT; ++t) {                                                        \
+            accv_init(&a[t]);                                                                  \
+            accv_init(&b[t]);                                                                  \
+            p[t] = piv[t];                                                                     \
+        }                                                                                      \
+        for (ulong r = 0; r < mid; ++r) {                                                      \
+            __global const float *xr = xg + r * stride, *xs = xr + mid * stride;              \
+            for (uint t = 0; t < NT; ++t) {                                                    \
+                accv_add(&a[t], LOADV(xr + t * VW), p[t]);                                     \
+                accv_add(&b[t], LOADV(xs + t * VW), p[t]);                                     \
+            }                                                                                  \
+        }                                                                                      \
+        for (ulong r = 2 * mid; r < n; ++r) /* odd n: the last row */                          \
+            for (uint t = 0; t < NT; ++t)                                                      \
+                accv_add(&a[t], LOADV(xg + r * stride + t * VW), p[t]);                        \
+        for (uint t = 0; t < NT; ++t) {                                                        \
+            accv_merge(&a[t], &b[t]);                                                          \
+            sums[t] = a[t];                                                                    \
+        }                                                                                      \
+    }
+SLAB_SUMS(1)
+SLAB_SUMS(2)
+SLAB_SUMS(4)
+SLAB_SUMS(5)
+
 /* The group's sums into local memory: l_s[item * MAXC + column]. */
 inline void group_sums(const group_t *g, __global const float *xg, uint lid, __local acc *l_s1,
                        __local acc *l_s2, float *pivots)
@@ -501,24 +555,33 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_AR
     ulong o = rb / blocks, c0 = (rb % blocks) * width, row0 = o * inner + c0;
     __global const float *xg = x + x_off + o * n * inner + c0;
     __global float *yg = y + y_off + o * n * inner + c0;
-    item_t it = {0, inner, n, 0, 0};
-    accv_t sums[MAXC / VW];
+    accv_t sums[MAXC / VW], more[MAXC / VW];
     floatV piv[MAXC / VW];
     for (uint t = 0; t < tiles; ++t) {
         piv[t] = LOADV(xg + t * VW);
         accv_init(&sums[t]);
+        accv_init(&more[t]);
     }
     switch (tiles) {
-    case 1: rows_sums_1(xg, &it, piv, sums); break;
-    case 2: rows_sums_2(xg, &it, piv, sums); break;
-    case 4: rows_sums_4(xg, &it, piv, sums); break;
-    case 5: rows_sums_5(xg, &it, piv, sums); break;
-    default:
-        for (ulong r = 0; r < n; ++r) {
-            __global const float *xr = xg + r * inner;
-            for (uint t = 0; t < tiles; ++t)
+    case 1: slab_sums_1(xg, n, inner, piv, sums); break;
+    case 2: slab_sums_2(xg, n, inner, piv, sums); break;
+    case 4: slab_sums_4(xg, n, inner, piv, sums); break;
+    case 5: slab_sums_5(xg, n, inner, piv, sums); break;
+    default: { /* the sums in private memory (cache); two streams all the same */
+        ulong mid = n / 2;
+        for (ulong r = 0; r < mid; ++r) {
+            __global const float *xr = xg + r * inner, *xs = xr + mid * inner;
+            for (uint t = 0; t < tiles; ++t) {
                 accv_add(&sums[t], LOADV(xr + t * VW), piv[t]);
+                accv_add(&more[t], LOADV(xs + t * VW), piv[t]);
+            }
         }
+        for (ulong r = 2 * mid; r < n; ++r)
+            for (uint t = 0; t < tiles; ++t)
+                accv_add(&sums[t], LOADV(xg + r * inner + t * VW), piv[t]);
+        for (uint t = 0; t < tiles; ++t)
+            accv_merge(&sums[t], &more[t]);
+    }
     }
     floatV hi[MAXC / VW], lo[MAXC / VW], sc[MAXC / VW];
     for (uint t = 0; t < tiles; ++t) {
