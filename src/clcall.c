@@ -111,6 +111,7 @@ void clnorm__release_mem(cl_mem m)
 {
     if (m) {
         clnorm__fault_count("clReleaseMemObject");
+        clnorm__live(-1);
         clReleaseMemObject(m);
     }
 }
@@ -119,6 +120,7 @@ void clnorm__release_kernel(cl_kernel k)
 {
     if (k) {
         clnorm__fault_count("clReleaseKernel");
+        clnorm__live(-1);
         clReleaseKernel(k);
     }
 }
@@ -127,6 +129,7 @@ void clnorm__release_program(cl_program p)
 {
     if (p) {
         clnorm__fault_count("clReleaseProgram");
+        clnorm__live(-1);
         clReleaseProgram(p);
     }
 }
@@ -135,6 +138,7 @@ void clnorm__release_event(cl_event e)
 {
     if (e) {
         clnorm__fault_count("clReleaseEvent");
+        clnorm__live(-1);
         clReleaseEvent(e);
     }
 }
@@ -143,6 +147,7 @@ void clnorm__release_queue(cl_command_queue q)
 {
     if (q) {
         clnorm__fault_count("clReleaseCommandQueue");
+        clnorm__live(-1);
         clReleaseCommandQueue(q);
     }
 }
@@ -151,6 +156,7 @@ void clnorm__release_context(cl_context c)
 {
     if (c) {
         clnorm__fault_count("clReleaseContext");
+        clnorm__live(-1);
         clReleaseContext(c);
     }
 }
@@ -159,6 +165,7 @@ void clnorm__release_device(cl_device_id d)
 {
     if (d) {
         clnorm__fault_count("clReleaseDevice");
+        clnorm__live(-1);
         clReleaseDevice(d);
     }
 }

@@ -71,6 +71,8 @@ clnorm_status clnorm__cl_result(const clnorm_context *ctx, const char *call, cl_
         (st) = clnorm__cl_result((ctx), #fn, e_);                                              \
         if ((st) != CLNORM_OK && (obj) != NULL)                                                \
             (obj) = NULL; /* never reached with a conforming driver */                         \
+        if ((st) == CLNORM_OK)                                                                 \
+            clnorm__live(1);                                                                   \
     } while (0)
 
 /* Release helpers that accept NULL; errors on release are ignored on purpose

@@ -134,6 +134,8 @@ clnorm_status clnorm_context_create(const char *device_spec, unsigned flags,
         CL_CALL(ctx, st, clRetainDevice, (device));
         if (st != CLNORM_OK)
             ctx->device = NULL;
+        else
+            clnorm__live(1);
     }
     if (st == CLNORM_OK)
         CL_CREATE(ctx, st, ctx->queue, clCreateCommandQueue, (ctx->cl_ctx, device, 0));
@@ -175,17 +177,17 @@ clnorm_status clnorm_context_wrap(cl_context cl_ctx, cl_device_id device, cl_com
     if (st == CLNORM_OK) {
         CL_CALL(ctx, st, clRetainContext, (cl_ctx));
         if (st == CLNORM_OK)
-            ctx->cl_ctx = cl_ctx;
+            ctx->cl_ctx = cl_ctx, clnorm__live(1);
     }
     if (st == CLNORM_OK) {
         CL_CALL(ctx, st, clRetainDevice, (device));
         if (st == CLNORM_OK)
-            ctx->device = device;
+            ctx->device = device, clnorm__live(1);
     }
     if (st == CLNORM_OK) {
         CL_CALL(ctx, st, clRetainCommandQueue, (queue));
         if (st == CLNORM_OK)
-            ctx->queue = queue;
+            ctx->queue = queue, clnorm__live(1);
     }
     if (st == CLNORM_OK)
         st = context_finish(ctx);

@@ -12,6 +12,7 @@ static unsigned long fault_target, fault_calls;
 static cl_int fault_error;
 static int fault_fired;
 static char fault_site[64];
+static long live_objects;
 /* Calls per site since the last arm, for tests that count (e.g. no
  * clCreateBuffer per forward). */
 #define SITE_SLOTS 64
@@ -90,6 +91,21 @@ void clnorm__fault_count(const char *site)
     pthread_mutex_lock(&fault_lock);
     count_site(site);
     pthread_mutex_unlock(&fault_lock);
+}
+
+void clnorm__live(int delta)
+{
+    pthread_mutex_lock(&fault_lock);
+    live_objects += delta;
+    pthread_mutex_unlock(&fault_lock);
+}
+
+long clnorm_test_live_objects(void)
+{
+    pthread_mutex_lock(&fault_lock);
+    long n = live_objects;
+    pthread_mutex_unlock(&fault_lock);
+    return n;
 }
 
 void clnorm_test_fault_arm(unsigned long nth, cl_int cl_error)

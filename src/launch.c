@@ -156,7 +156,7 @@ static clnorm_status enqueue(clnorm_context *ctx, const clnorm__kernels *ks,
     CL_CALL(ctx, st, clEnqueueNDRangeKernel,
             (ctx->queue, ks->k[id], 1, NULL, &global, &local, num_wait, waits, done));
     if (st == CLNORM_OK && done)
-        clnorm__fault_count("event created");
+        clnorm__fault_count("event created"), clnorm__live(1);
     return st;
 }
 

@@ -149,6 +149,8 @@ static cl_program load_cached(clnorm_context *ctx, const char *dir,
         program = clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &length, bins, &status,
                                             &err);
     clnorm__free(binary);
+    if (program)
+        clnorm__live(1);
     if (!program || err != CL_SUCCESS || status != CL_SUCCESS) {
         clnorm__release_program(program);
         return NULL;
