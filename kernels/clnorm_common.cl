@@ -62,7 +62,7 @@ typedef CAT(int, VW) intV;
  * lowers vstore16 to three partial stores (16 + 16 + 32 bytes); a store
  * through a vector type with 4-byte alignment (a clang attribute) is one
  * unaligned full-width store. The host sets CLNORM_UNALIGNED_VECTORS for the
- * CPU variant only; other compilers keep vstoreN. */
+ * CPU variant on PoCL only; other compilers keep vstoreN. */
 #if CLNORM_UNALIGNED_VECTORS && VW > 1
 typedef floatV floatV_u __attribute__((aligned(4)));
 #define STORE_GLOBAL(v, p) (*(__global floatV_u *)(p) = (v))

@@ -36,6 +36,14 @@ static int width_index(unsigned width)
     }
 }
 
+/* Full-width stores through a 4-byte-aligned vector type (a clang attribute,
+ * see kernels/clnorm_common.cl): for the CPU variant on PoCL, whose compiler
+ * is clang and which splits vstore16; elsewhere the portable vstoreN. */
+static int unaligned_stores(const clnorm_context *ctx)
+{
+    return !ctx->gpu_variant && strstr(ctx->info.platform_name, "Portable Computing Language");
+}
+
 /* Never -cl-fast-relaxed-math or -cl-unsafe-math-optimizations: they delete
  * the compensated arithmetic (see kernels/clnorm_common.cl). Extra options
  * from CLNORM_BUILD_OPTIONS (for debugging a driver) are appended, except
@@ -56,7 +64,7 @@ static clnorm_status build_options(const clnorm_context *ctx, unsigned width, ch
                      "-cl-std=CL1.2 -DCLNORM_FP64=%d -DVW=%u -DWG=%zu -DMAXC=%u "
                      "-DCLNORM_INTERLEAVE=%d -DCLNORM_UNALIGNED_VECTORS=%d %s",
                      ctx->use_fp64, width, ctx->work_group, ctx->max_columns, ctx->gpu_variant,
-                     !ctx->gpu_variant, extra);
+                     unaligned_stores(ctx), extra);
     if (n < 0 || (size_t)n >= size)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "CLNORM_BUILD_OPTIONS is too long");
     return CLNORM_OK;
