@@ -22,7 +22,7 @@
  *   norm_fused    one work-group per row block (nparts == 1): one launch
  *   norm_partial  per-chunk (mean, M2) partials of long rows ...
  *   norm_apply    ... merged by every chunk's group, which then normalises
- *   norm_inverse  RevIN output: y = x * s + m with the stored statistics
+ * (RevIN's inverse, norm_inverse, is in clnorm_inverse.cl, which follows this file.)
  * Modes: 0 VarianceNorm2d (unbiased variance, y = alpha * x / sqrt(var+1e-5)),
  * MODE_REVIN (population std + 1e-4, y = (x - m) / s, statistics stored),
  * MODE_AFFINE (with MODE_REVIN: y = y * weight + bias; inverse undoes it).
@@ -560,7 +560,6 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_AR
     for (uint t = 0; t < tiles; ++t) {
         piv[t] = LOADV(xg + t * VW);
         accv_init(&sums[t]);
-        accv_init(&more[t]);
     }
     switch (tiles) {
     case 1: slab_sums_1(xg, n, inner, piv, sums); break;
@@ -568,6 +567,8 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_AR
     case 4: slab_sums_4(xg, n, inner, piv, sums); break;
     case 5: slab_sums_5(xg, n, inner, piv, sums); break;
     default: { /* the sums in private memory (cache); two streams all the same */
+        for (uint t = 0; t < tiles; ++t)
+            accv_init(&more[t]);
         ulong mid = n / 2;
         for (ulong r = 0; r < mid; ++r) {
             __global const float *xr = xg + r * inner, *xs = xr + mid * inner;
@@ -674,63 +675,4 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_apply(KERNEL_
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     normalise_group(&g, lid, KERNEL_ARG_NAMES, l_hi, l_lo, l_sc);
-}
-
-/* RevIN output: y = x * s + m (affine: x = (x - bias) / (weight + 1e-10)
- * first), two roundings as in PyTorch. nparts == 0 means one item per row. */
-inline void inverse_item(__global const float *xq, __global float *yq, const item_t *it,
-                         floatV m, floatV s, int affine, floatV w, floatV b)
-{
-    for (ulong t = 0; t < it->nvec; ++t) {
-        floatV r = LOADV(xq + it->first + t * it->step);
-        if (affine)
-            r = (r - b) / w;
-        STORE_GLOBAL(r * s + m, yq + it->first + t * it->step);
-    }
-    for (uint l = 0; l < it->tail; ++l) { /* contiguous only */
-        float r = xq[it->tail_at + l];
-        if (affine)
-            r = (r - LANE0(b)) / LANE0(w);
-        yq[it->tail_at + l] = r * LANE0(s) + LANE0(m);
-    }
-}
-
-__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_inverse(KERNEL_ARGS)
-{
-    int affine = (mode & MODE_AFFINE) != 0;
-    if (nparts == 0) { /* short contiguous rows: one work-item per row */
-        ulong row = get_global_id(0);
-        if (row >= outer)
-            return;
-        item_t it = {0, VW, n / VW, n / VW * VW, (uint)(n % VW)};
-        floatV w = affine ? FILLV(pa[row % nchan] + 1e-10f) : FILLV(1.0f);
-        floatV b = affine ? FILLV(pb[row % nchan]) : FILLV(0.0f);
-        inverse_item(x + x_off + row * n, y + y_off + row * n, &it, FILLV(stat_m[row]),
-                     FILLV(stat_s[row]), affine, w, b);
-        return;
-    }
-    group_t g = make_group(n, inner, nparts, tiles);
-    item_t it = make_item(&g, get_local_id(0));
-    __global const float *xg = x + x_off + g.base;
-    __global float *yg = y + y_off + g.base;
-    if (g.contig) {
-        floatV w = affine ? FILLV(pa[g.row0 % nchan] + 1e-10f) : FILLV(1.0f);
-        floatV b = affine ? FILLV(pb[g.row0 % nchan]) : FILLV(0.0f);
-        inverse_item(xg, yg, &it, FILLV(stat_m[g.row0]), FILLV(stat_s[g.row0]), affine, w, b);
-        return;
-    }
-    /* Strided: whole rows in memory order; statistics per tile from global
-     * memory (a few hundred bytes, cached). */
-    uint ntiles = g.cols / VW;
-    for (ulong r = 0; r < it.nvec; ++r) {
-        ulong at = it.first + r * it.step;
-        for (uint t = 0; t < ntiles; ++t) {
-            ulong r0 = g.row0 + t * VW;
-            floatV v = LOADV(xg + at + t * VW);
-            if (affine)
-                v = (v - channel_vector(r0, pb, nchan)) /
-                    (channel_vector(r0, pa, nchan) + 1e-10f);
-            STORE_GLOBAL(v * LOADV(stat_s + r0) + LOADV(stat_m + r0), yg + at + t * VW);
-        }
-    }
 }
