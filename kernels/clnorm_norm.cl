@@ -18,7 +18,7 @@
  *
  * Kernels (all take KERNEL_ARGS; unused buffers may be NULL):
  *   norm_rows     short contiguous rows, a run of rows per work-item: one launch
- *   norm_slab     one work-item per strided row block (CPU devices): one launch
+ *   norm_slab     a run of strided row blocks (slabs) per work-item (CPU): one launch
  *   norm_fused    one work-group per row block (nparts == 1): one launch
  *   norm_partial  per-chunk (mean, M2) partials of long rows ...
  *   norm_apply    ... merged by every chunk's group, which then normalises
@@ -540,38 +540,42 @@ inline void normalise_group(const group_t *g, uint lid, KERNEL_ARGS, __local con
     }
 }
 
-/* One work-item per strided row block (CPU devices): an (outer, block of
- * tiles x VW columns) slab is read whole rows at a time, k = 0 .. n-1 in
- * memory order, so the hardware streams it like a copy; then normalised
- * last row first, while those rows are still in cache. No barrier and no
- * local memory: a group is one item (the few, large slabs spread over the
- * cores), and PoCL keeps the sums in registers for the common widths. */
-__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_ARGS)
+/* A slab: one outer index o and a block of tiles x VW adjacent columns,
+ * all n rows of it (CPU devices, strided views). */
+typedef struct {
+    __global const float *x; /* (o, k = 0, first column) */
+    __global float *y;
+    ulong row0; /* statistics index of its first column */
+} slab_t;
+
+inline slab_t make_slab(ulong sb, KERNEL_ARGS)
 {
     ulong width = (ulong)tiles * VW, blocks = inner / width;
-    ulong rb = get_global_id(0);
-    if (rb >= outer * blocks)
-        return;
-    ulong o = rb / blocks, c0 = (rb % blocks) * width, row0 = o * inner + c0;
-    __global const float *xg = x + x_off + o * n * inner + c0;
-    __global float *yg = y + y_off + o * n * inner + c0;
-    accv_t sums[MAXC / VW], more[MAXC / VW];
-    floatV piv[MAXC / VW];
+    ulong o = sb / blocks, c0 = (sb % blocks) * width;
+    slab_t s = {x + x_off + o * n * inner + c0, y + y_off + o * n * inner + c0, o * inner + c0};
+    return s;
+}
+
+/* A slab's sums (the pivots are its first row) -> shift, scale and
+ * parameters per tile. */
+inline void slab_sums(const slab_t *s, KERNEL_ARGS, floatV *piv, accv_t *sums)
+{
+    accv_t more[MAXC / VW];
     for (uint t = 0; t < tiles; ++t) {
-        piv[t] = LOADV(xg + t * VW);
+        piv[t] = LOADV(s->x + t * VW);
         accv_init(&sums[t]);
     }
     switch (tiles) {
-    case 1: slab_sums_1(xg, n, inner, piv, sums); break;
-    case 2: slab_sums_2(xg, n, inner, piv, sums); break;
-    case 4: slab_sums_4(xg, n, inner, piv, sums); break;
-    case 5: slab_sums_5(xg, n, inner, piv, sums); break;
+    case 1: slab_sums_1(s->x, n, inner, piv, sums); break;
+    case 2: slab_sums_2(s->x, n, inner, piv, sums); break;
+    case 4: slab_sums_4(s->x, n, inner, piv, sums); break;
+    case 5: slab_sums_5(s->x, n, inner, piv, sums); break;
     default: { /* the sums in private memory (cache); two streams all the same */
         for (uint t = 0; t < tiles; ++t)
             accv_init(&more[t]);
         ulong mid = n / 2;
         for (ulong r = 0; r < mid; ++r) {
-            __global const float *xr = xg + r * inner, *xs = xr + mid * inner;
+            __global const float *xr = s->x + r * inner, *xs = xr + mid * inner;
             for (uint t = 0; t < tiles; ++t) {
                 accv_add(&sums[t], LOADV(xr + t * VW), piv[t]);
                 accv_add(&more[t], LOADV(xs + t * VW), piv[t]);
@@ -579,12 +583,22 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_AR
         }
         for (ulong r = 2 * mid; r < n; ++r)
             for (uint t = 0; t < tiles; ++t)
-                accv_add(&sums[t], LOADV(xg + r * inner + t * VW), piv[t]);
+                accv_add(&sums[t], LOADV(s->x + r * inner + t * VW), piv[t]);
         for (uint t = 0; t < tiles; ++t)
             accv_merge(&sums[t], &more[t]);
     }
     }
-    floatV hi[MAXC / VW], lo[MAXC / VW], sc[MAXC / VW];
+}
+
+/* Per-tile normalisation of a slab: y = ((x - hi) - lo) * sc [* w + b]. */
+typedef struct {
+    floatV hi[MAXC / VW], lo[MAXC / VW], sc[MAXC / VW], w[MAXC / VW], b[MAXC / VW];
+} slab_scale_t;
+
+inline void slab_finalize(const slab_t *s, const floatV *piv, const accv_t *sums, KERNEL_ARGS,
+                          slab_scale_t *k)
+{
+    int affine = (mode & MODE_AFFINE) != 0;
     for (uint t = 0; t < tiles; ++t) {
         acc s1[VW], s2[VW];
         float p[VW], h[VW], l[VW], c[VW];
@@ -593,23 +607,85 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_AR
         for (uint q = 0; q < VW; ++q) {
             acc mean, m2;
             moments(n, p[q], s1[q], s2[q], &mean, &m2);
-            finalize_row(n, mean, m2, mode, row0 + t * VW + q, nchan, pa, stat_m, stat_s, 1,
+            finalize_row(n, mean, m2, mode, s->row0 + t * VW + q, nchan, pa, stat_m, stat_s, 1,
                          &h[q], &l[q], &c[q]);
         }
-        hi[t] = LOADV(h);
-        lo[t] = LOADV(l);
-        sc[t] = LOADV(c);
+        k->hi[t] = LOADV(h);
+        k->lo[t] = LOADV(l);
+        k->sc[t] = LOADV(c);
+        k->w[t] = affine ? channel_vector(s->row0 + t * VW, pa, nchan) : FILLV(1.0f);
+        k->b[t] = affine ? channel_vector(s->row0 + t * VW, pb, nchan) : FILLV(0.0f);
     }
+}
+
+inline floatV slab_scaled(const slab_scale_t *k, uint t, floatV v, int affine)
+{
+    floatV r = ((v - k->hi[t]) - k->lo[t]) * k->sc[t];
+    return affine ? r * k->w[t] + k->b[t] : r;
+}
+
+/* Normalises slab `cur` while summing slab `next` row by row: the reads of
+ * both and the writes stream together, as in a copy. `nt` is the number of
+ * tiles, a constant where the caller can make it one (registers). */
+__attribute__((always_inline)) inline void
+slab_pipe(const slab_t *cur, const slab_scale_t *k, const slab_t *next, const floatV *pivn,
+          accv_t *sums, ulong n, ulong inner, int affine, const uint nt)
+{
+    accv_t a[MAXC / VW];
+    for (uint t = 0; t < nt; ++t)
+        a[t] = sums[t];
+    for (ulong r = 0; r < n; ++r) {
+        ulong at = r * inner;
+        for (uint t = 0; t < nt; ++t) {
+            accv_add(&a[t], LOADV(next->x + at + t * VW), pivn[t]);
+            STORE_GLOBAL(slab_scaled(k, t, LOADV(cur->x + at + t * VW), affine),
+                         cur->y + at + t * VW);
+        }
+    }
+    for (uint t = 0; t < nt; ++t)
+        sums[t] = a[t];
+}
+
+/* A run of `nparts` slabs per work-item (CPU devices, strided views),
+ * software-pipelined like norm_rows: slab s + 1 is summed in the loop that
+ * normalises slab s; the first slab is only summed and the last only
+ * normalised, last row first, while those rows are still in cache. No
+ * barrier and no local memory: a group is one item. */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_ARGS)
+{
+    ulong blocks = inner / ((ulong)tiles * VW), slabs = outer * blocks;
+    ulong first = get_global_id(0) * nparts;
+    if (first >= slabs)
+        return;
+    ulong last = min(slabs, first + nparts);
     int affine = (mode & MODE_AFFINE) != 0;
+    floatV piv[MAXC / VW];
+    accv_t sums[MAXC / VW];
+    slab_scale_t k;
+    slab_t cur = make_slab(first, KERNEL_ARG_NAMES);
+    slab_sums(&cur, KERNEL_ARG_NAMES, piv, sums);
+    slab_finalize(&cur, piv, sums, KERNEL_ARG_NAMES, &k);
+    for (ulong sb = first + 1; sb < last; ++sb) {
+        slab_t next = make_slab(sb, KERNEL_ARG_NAMES);
+        for (uint t = 0; t < tiles; ++t) {
+            piv[t] = LOADV(next.x + t * VW);
+            accv_init(&sums[t]);
+        }
+        switch (tiles) {
+        case 1: slab_pipe(&cur, &k, &next, piv, sums, n, inner, affine, 1); break;
+        case 2: slab_pipe(&cur, &k, &next, piv, sums, n, inner, affine, 2); break;
+        case 4: slab_pipe(&cur, &k, &next, piv, sums, n, inner, affine, 4); break;
+        case 5: slab_pipe(&cur, &k, &next, piv, sums, n, inner, affine, 5); break;
+        default: slab_pipe(&cur, &k, &next, piv, sums, n, inner, affine, tiles); break;
+        }
+        slab_finalize(&next, piv, sums, KERNEL_ARG_NAMES, &k);
+        cur = next;
+    }
     for (ulong r = n; r > 0; --r) {
         ulong at = (r - 1) * inner;
-        for (uint t = 0; t < tiles; ++t) {
-            floatV v = ((LOADV(xg + at + t * VW) - hi[t]) - lo[t]) * sc[t];
-            if (affine)
-                v = v * channel_vector(row0 + t * VW, pa, nchan) +
-                    channel_vector(row0 + t * VW, pb, nchan);
-            STORE_GLOBAL(v, yg + at + t * VW);
-        }
+        for (uint t = 0; t < tiles; ++t)
+            STORE_GLOBAL(slab_scaled(&k, t, LOADV(cur.x + at + t * VW), affine),
+                         cur.y + at + t * VW);
     }
 }
 

@@ -212,8 +212,15 @@ clnorm_status clnorm__enqueue_normalise(clnorm_context *ctx, clnorm__kernels *ks
     size_t blocks = row_blocks(&l->view, ks->width, tiles);
     cl_uint parts = choose_parts(ctx, blocks, l->view.n);
     if (parts == 1 && l->view.inner > 1 && !ctx->gpu_variant) {
-        RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_SLAB], l, 1, tiles, NULL));
-        return enqueue(ctx, ks, CLNORM_K_SLAB, blocks, nw, waits, done);
+        /* Runs of slabs per item (norm_slab's pipeline), while
+         * 2 x target_groups items still share the device. */
+        size_t items = ctx->target_groups * 2;
+        size_t run = (blocks + items - 1) / items;
+        if (run > ROWS_RUN_MAX)
+            run = ROWS_RUN_MAX;
+        items = (blocks + run - 1) / run;
+        RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_SLAB], l, (cl_uint)run, tiles, NULL));
+        return enqueue(ctx, ks, CLNORM_K_SLAB, items, nw, waits, done);
     }
     if (parts == 1) {
         RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_FUSED], l, 1, tiles, NULL));

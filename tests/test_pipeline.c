@@ -32,28 +32,34 @@ static size_t check_revin_output(const float *x, const float *y, size_t b, size_
     return bad;
 }
 
+/* RevIN in place: output == input. */
+static void revin_in_place(clnorm_context *ctx, size_t b, size_t l, size_t d, int transposed)
+{
+    size_t count = b * l * d;
+    float *x = malloc(count * 4), *y = malloc(count * 4);
+    assert_true(x && y);
+    fill_family(x, transposed ? b * d : b, l, transposed ? 1 : d, FAMILY_OFFSET);
+    cl_mem buf = buffer_from(ctx, x, count, 0);
+    clnorm_revin *layer;
+    assert_int_equal(clnorm_revin_create(ctx, d, transposed ? CLNORM_REVIN_TRANSPOSED : 0, &layer),
+                     CLNORM_OK);
+    assert_int_equal(clnorm_revin_forward(layer, NULL, b, l, buf, 0, buf, 0, 0, NULL, NULL),
+                     CLNORM_OK);
+    buffer_read(ctx, buf, 0, y, count);
+    assert_int_equal(check_revin_output(x, y, b, l, d, transposed, "revin in place"), 0);
+    clnorm_revin_destroy(layer);
+    clReleaseMemObject(buf);
+    free(x), free(y);
+}
+
 /* In place (output == input), for both layers and both RevIN layouts. */
 static void in_place(void **state)
 {
     unsigned flags = *(const unsigned *)*state;
     clnorm_context *ctx = test_context(flags);
-    for (int transposed = 0; transposed < 2; ++transposed) {
-        size_t b = 3, l = 70001, d = 4, count = b * l * d; /* long rows: the split path too */
-        float *x = malloc(count * 4), *y = malloc(count * 4);
-        fill_family(x, transposed ? b * d : b, l, transposed ? 1 : d, FAMILY_OFFSET);
-        cl_mem buf = buffer_from(ctx, x, count, 0);
-        clnorm_revin *layer;
-        assert_int_equal(
-            clnorm_revin_create(ctx, d, transposed ? CLNORM_REVIN_TRANSPOSED : 0, &layer),
-            CLNORM_OK);
-        assert_int_equal(clnorm_revin_forward(layer, NULL, b, l, buf, 0, buf, 0, 0, NULL, NULL),
-                         CLNORM_OK);
-        buffer_read(ctx, buf, 0, y, count);
-        assert_int_equal(check_revin_output(x, y, b, l, d, transposed, "revin in place"), 0);
-        clnorm_revin_destroy(layer);
-        clReleaseMemObject(buf);
-        free(x), free(y);
-    }
+    revin_in_place(ctx, 3, 70001, 4, 0); /* long rows: the split path too */
+    revin_in_place(ctx, 3, 70001, 4, 1);
+    revin_in_place(ctx, 40, 301, 64, 0); /* CPU variant: runs of slabs per work-item */
     size_t n = 1, c = 2, hw = 300000, count = n * c * hw;
     float *x = malloc(count * 4), *y = malloc(count * 4), alpha[2] = {0.9f, 1.1f};
     double *ref = malloc(count * 8), *tol = malloc(count * 8);

@@ -273,6 +273,26 @@ static void bdl_many_rows(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* BLD with enough (batch, column block) slabs that a work-item normalises a
+ * run of them (CPU variant), for every tile count: 1, 2, 3 (the generic
+ * loop), 4 and 5 vectors of columns, odd lengths, every family; and affine. */
+static void bld_slab_runs(void **state)
+{
+    unsigned flags = *(const unsigned *)*state;
+    clnorm_context *ctx = test_context(flags);
+    static const size_t widths[] = {16, 32, 48, 64, 80, 96};
+    size_t bad = 0;
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; ++i)
+        for (int f = 0; f < FAMILY_COUNT; ++f) {
+            revin_case c = {40, 37 + 2 * (size_t)f, widths[i], 0, (family)f};
+            bad += check_forward(ctx, &c);
+        }
+    clnorm_context_destroy(ctx);
+    assert_int_equal(bad, 0);
+}
+
+static void affine_bld_slab_runs(void **state) { affine_case(state, 0, 40, 23, 48); }
+
 int main(void)
 {
     test_seed_from_clock();
@@ -281,6 +301,7 @@ int main(void)
         TEST_ALL_VARIANTS(bld_d6),      TEST_ALL_VARIANTS(wide_shapes), TEST_ALL_VARIANTS(long_row),
         TEST_ALL_VARIANTS(round_trip_and_horizon), TEST_ALL_VARIANTS(affine),
         TEST_ALL_VARIANTS(affine_bdl_rows), TEST_ALL_VARIANTS(bdl_many_rows),
+        TEST_ALL_VARIANTS(bld_slab_runs), TEST_ALL_VARIANTS(affine_bld_slab_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -494,9 +494,38 @@ static void test_bench_quick(void **state)
     free(text);
 }
 
+/* --only OP[:LAYOUT] runs exactly the cases it names; a selector that names
+ * none is a usage error (exit 2), not an empty table. */
+static void test_bench_only(void **state)
+{
+    (void)state;
+    tool_result r;
+    tool_run(&r, -1, ARGS("bench", "--only", "revin:bdl", "--repeat", "1", "--no-startup"));
+    if (r.code != 0)
+        fail_msg("bench --only revin:bdl exited %d: %s%s", r.code, r.out, r.err);
+    size_t rows = 0, bdl = 0;
+    for (const char *p = r.out; (p = strstr(p, "\n")) != NULL; ++p) {
+        int row = !strncmp(p + 1, "varnorm2d ", 10) || !strncmp(p + 1, "revin ", 6) ||
+                  !strncmp(p + 1, "revin-inverse ", 14);
+        rows += row;
+        bdl += row && !strncmp(p + 1, "revin          bdl ", 19);
+    }
+    assert_int_equal(rows, 1);
+    assert_int_equal(bdl, 1);
+    tool_result_free(&r);
+    static const char *bad[] = {"revin:nchw", "revin-", "rev", "varnorm2d:", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        tool_run(&r, -1, ARGS("bench", "--only", bad[i], "--no-startup"));
+        assert_int_equal(r.code, 2);
+        assert_non_null(strstr(r.err, "selects no case"));
+        assert_string_equal(r.out, "");
+        tool_result_free(&r);
+    }
+}
+
 int main(void)
 {
-    struct CMUnitTest tests[NCASES + 7];
+    struct CMUnitTest tests[NCASES + 8];
     size_t n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fixture_index);
     for (size_t i = 0; i < NCASES; ++i) {
@@ -514,6 +543,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_devices);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
         test_bench_quick, tool_setup_work, tool_teardown_work);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bench_only);
     assert_int_equal(n, sizeof tests / sizeof tests[0]);
     int failed = cmocka_run_group_tests_name("tool", tests, NULL, NULL);
     return failed + run_tool_error_tests();

@@ -15,7 +15,7 @@
 
 static const char help[] =
     "usage: clnorm bench [--quick] [--repeat N] [--json FILE] [--csv FILE] [--device SPEC]\n"
-    "                    [--no-startup]\n"
+    "                    [--no-startup] [--only OP[:LAYOUT]]\n"
     "\n"
     "Time VarianceNorm2d, RevIN (BLD and BDL) and RevIN's inverse on the benchmark shapes,\n"
     "each interleaved with a copy kernel on the same number of bytes (the ceiling of a\n"
@@ -25,7 +25,8 @@ static const char help[] =
     "reference in the same run. Start-up: context creation + the first forward of each\n"
     "layer in a new process, with the program caches cold and warm (-1 with --no-startup).\n"
     "Exits 1 when a result is outside the accuracy bar: speed bought with accuracy does\n"
-    "not count.\n";
+    "not count. --only runs the cases of one op (varnorm2d, revin, revin-inverse),\n"
+    "optionally of one layout (nchw, bld, bdl), e.g. --only revin:bdl.\n";
 
 /* Made from tools/bench_copy.cl at build time. */
 struct clnorm_tool__kernel_source {
@@ -457,9 +458,29 @@ static int write_reports(const char *json, const char *csv, clnorm_context *ctx,
     return 0;
 }
 
+/* --only OP[:LAYOUT] */
+static int case_selected(const bench_case *c, const char *only)
+{
+    const char *colon = strchr(only, ':');
+    size_t oplen = colon ? (size_t)(colon - only) : strlen(only);
+    const char *op = op_name(c->op);
+    if (strlen(op) != oplen || strncmp(op, only, oplen) != 0)
+        return 0;
+    return !colon || !strcmp(colon + 1, layout_name(c));
+}
+
+static int selects_any(const char *only)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i)
+        if (case_selected(&cases[i], only))
+            return 1;
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
     const char *device = NULL, *json = NULL, *csv = NULL;
+    const char *only = NULL;
     int quick = 0, repeat = 41, startup = 1;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
@@ -482,6 +503,13 @@ int cmd_bench(int argc, char **argv)
             csv = argv[++i];
         } else if (!strcmp(a, "--device") && i + 1 < argc) {
             device = argv[++i];
+        } else if (!strcmp(a, "--only") && i + 1 < argc) {
+            only = argv[++i];
+            if (!selects_any(only))
+                return cli_error(EXIT_USAGE,
+                                 "bench: --only '%s' selects no case (want OP[:LAYOUT], OP one of "
+                                 "varnorm2d, revin, revin-inverse; LAYOUT one of nchw, bld, bdl)",
+                                 only);
         } else {
             return cli_error(EXIT_USAGE, "bench: unknown option '%s' (see clnorm bench --help)", a);
         }
@@ -506,7 +534,7 @@ int cmd_bench(int argc, char **argv)
     printf("%-14s %-5s %-20s %10s %9s %9s %9s %10s %8s\n", "op", "lay", "shape", "MiB", "ms",
            "GB/s", "copy", "of copy", "rel.err");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
-        if (quick && !cases[i].quick)
+        if ((quick && !cases[i].quick) || (only && !case_selected(&cases[i], only)))
             continue;
         if ((code = bench_one(ctx, &cp, &cases[i], repeat, &results[n])) != 0)
             goto done;
