@@ -16,8 +16,9 @@
 /* Contiguous rows up to this length get one work-item each on CPU devices:
  * no barrier, no merge, the row stays in cache between its two passes. */
 #define ROWS_PER_ITEM_MAX 16384
-/* Most rows one work-item normalises in a run (norm_rows' pipeline). */
-#define ROWS_RUN_MAX 64
+/* Most rows (slabs) one work-item normalises in a run (norm_rows' and
+ * norm_slab's pipelines). */
+#define RUN_MAX 64
 
 enum { ARG_X, ARG_X_OFF, ARG_Y, ARG_Y_OFF, ARG_OUTER, ARG_N, ARG_INNER, ARG_NPARTS, ARG_TILES,
        ARG_MODE, ARG_NCHAN, ARG_PA, ARG_PB, ARG_STAT_M, ARG_STAT_S, ARG_PARTIALS, ARG_COUNT };
@@ -119,6 +120,17 @@ static size_t row_blocks(const clnorm__view *v, unsigned width, cl_uint tiles)
     return v->inner == 1 ? v->outer : v->outer * (v->inner / (width * tiles));
 }
 
+/* Runs of `units` (rows or slabs) for about `wanted` work-items, at most
+ * RUN_MAX long; *items is how many work-items that makes. */
+static size_t run_length(size_t units, size_t wanted, size_t *items)
+{
+    size_t run = (units + wanted - 1) / wanted;
+    if (run > RUN_MAX)
+        run = RUN_MAX;
+    *items = (units + run - 1) / run;
+    return run;
+}
+
 /* Short contiguous rows on a CPU-shaped context: rows, not groups, per work-item. */
 static int rows_per_item(const clnorm_context *ctx, const clnorm__view *v)
 {
@@ -199,11 +211,8 @@ clnorm_status clnorm__enqueue_normalise(clnorm_context *ctx, clnorm__kernels *ks
     if (rows_per_item(ctx, &l->view)) {
         /* Runs of rows per item: long enough for the pipeline, while half of
          * target_groups groups of items still share the device. */
-        size_t items = ctx->target_groups * ctx->work_group / 2;
-        size_t run = (l->view.outer + items - 1) / items;
-        if (run > ROWS_RUN_MAX)
-            run = ROWS_RUN_MAX;
-        items = (l->view.outer + run - 1) / run;
+        size_t items, run = run_length(l->view.outer, ctx->target_groups * ctx->work_group / 2,
+                                       &items);
         size_t groups = (items + ctx->work_group - 1) / ctx->work_group;
         RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_ROWS], l, (cl_uint)run, 1, NULL));
         return enqueue(ctx, ks, CLNORM_K_ROWS, groups, nw, waits, done);
@@ -214,11 +223,7 @@ clnorm_status clnorm__enqueue_normalise(clnorm_context *ctx, clnorm__kernels *ks
     if (parts == 1 && l->view.inner > 1 && !ctx->gpu_variant) {
         /* Runs of slabs per item (norm_slab's pipeline), while
          * 2 x target_groups items still share the device. */
-        size_t items = ctx->target_groups * 2;
-        size_t run = (blocks + items - 1) / items;
-        if (run > ROWS_RUN_MAX)
-            run = ROWS_RUN_MAX;
-        items = (blocks + run - 1) / run;
+        size_t items, run = run_length(blocks, ctx->target_groups * 2, &items);
         RETURN_IF_ERROR(set_args(ctx, ks->k[CLNORM_K_SLAB], l, (cl_uint)run, tiles, NULL));
         return enqueue(ctx, ks, CLNORM_K_SLAB, items, nw, waits, done);
     }

@@ -81,20 +81,30 @@ static size_t check_forward(clnorm_context *ctx, const revin_case *c)
 }
 
 static const size_t lengths[] = {1, 2, 15, 16, 17, 63, 64, 65, 4097, 100000};
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Every length x family, on a context variant given as the test state. */
-static void lengths_and_families(void **state, int transposed, size_t b, size_t d)
+/* Every L of ls x every D of ds x every family, B batches, on the context
+ * variant given as the test state. */
+static void sweep(void **state, int transposed, size_t b, const size_t *ls, size_t nl,
+                  const size_t *ds, size_t nd)
 {
     unsigned flags = *(const unsigned *)*state;
     clnorm_context *ctx = test_context(flags);
     size_t bad = 0;
-    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; ++i)
-        for (int f = 0; f < FAMILY_COUNT; ++f) {
-            revin_case c = {b, lengths[i], d, transposed, (family)f};
-            bad += check_forward(ctx, &c);
-        }
+    for (size_t i = 0; i < nl; ++i)
+        for (size_t j = 0; j < nd; ++j)
+            for (int f = 0; f < FAMILY_COUNT; ++f) {
+                revin_case c = {b, ls[i], ds[j], transposed, (family)f};
+                bad += check_forward(ctx, &c);
+            }
     clnorm_context_destroy(ctx);
     assert_int_equal(bad, 0);
+}
+
+/* Every length x family for one (B, D). */
+static void lengths_and_families(void **state, int transposed, size_t b, size_t d)
+{
+    sweep(state, transposed, b, lengths, COUNT_OF(lengths), &d, 1);
 }
 
 static void bdl_rows(void **state) { lengths_and_families(state, 1, 2, 3); }
@@ -260,35 +270,18 @@ static void affine_bdl_rows(void **state) { affine_case(state, 1, 5, 37, 29); }
  * lengths leave tails; every family. */
 static void bdl_many_rows(void **state)
 {
-    unsigned flags = *(const unsigned *)*state;
-    clnorm_context *ctx = test_context(flags);
-    static const size_t runs[] = {1, 2, 17, 100, 1000};
-    size_t bad = 0;
-    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; ++i)
-        for (int f = 0; f < FAMILY_COUNT; ++f) {
-            revin_case c = {5, runs[i], 29, 1, (family)f};
-            bad += check_forward(ctx, &c);
-        }
-    clnorm_context_destroy(ctx);
-    assert_int_equal(bad, 0);
+    static const size_t runs[] = {1, 2, 17, 100, 1000}, d = 29;
+    sweep(state, 1, 5, runs, COUNT_OF(runs), &d, 1);
 }
 
 /* BLD with enough (batch, column block) slabs that a work-item normalises a
  * run of them (CPU variant), for every tile count: 1, 2, 3 (the generic
- * loop), 4 and 5 vectors of columns, odd lengths, every family; and affine. */
+ * loop), 4, 5 and 6 vectors of columns, odd and even lengths, every family;
+ * and affine. */
 static void bld_slab_runs(void **state)
 {
-    unsigned flags = *(const unsigned *)*state;
-    clnorm_context *ctx = test_context(flags);
-    static const size_t widths[] = {16, 32, 48, 64, 80, 96};
-    size_t bad = 0;
-    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; ++i)
-        for (int f = 0; f < FAMILY_COUNT; ++f) {
-            revin_case c = {40, 37 + 2 * (size_t)f, widths[i], 0, (family)f};
-            bad += check_forward(ctx, &c);
-        }
-    clnorm_context_destroy(ctx);
-    assert_int_equal(bad, 0);
+    static const size_t ls[] = {37, 40}, widths[] = {16, 32, 48, 64, 80, 96};
+    sweep(state, 0, 40, ls, COUNT_OF(ls), widths, COUNT_OF(widths));
 }
 
 static void affine_bld_slab_runs(void **state) { affine_case(state, 0, 40, 23, 48); }
