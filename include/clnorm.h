@@ -1,4 +1,5 @@
-/* clnorm.h: the public API of clnorm, ESPnet's normalization layers on OpenCL.
+/** @file clnorm.h
+ * clnorm.h: the public API of clnorm, ESPnet's normalization layers on OpenCL.
  *
  * Layers: VarianceNorm2d and ReversibleInstanceNorm1d{Input,Output} (RevIN),
  * with ESPnet's exact semantics (see README.md). Everything hangs off a
@@ -30,9 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifndef CL_TARGET_OPENCL_VERSION
-#define CL_TARGET_OPENCL_VERSION 120
-#endif
+/* CL_TARGET_OPENCL_VERSION is the includer's to set (or leave to the OpenCL
+ * headers' default): clnorm needs only OpenCL 1.2's types and never changes it. */
 #ifdef __APPLE__
 #include <OpenCL/cl.h>
 #else
@@ -44,18 +44,24 @@ extern "C" {
 #endif
 
 #if defined(_WIN32) && defined(CLNORM_BUILDING_DLL)
-#define CLNORM_API __declspec(dllexport)
+#define CLNORM_API __declspec(dllexport) /**< exported from the DLL */
 #elif defined(__GNUC__) && __GNUC__ >= 4
 #define CLNORM_API __attribute__((visibility("default")))
 #else
+/** Marks the library's public functions (exported from the shared library). */
 #define CLNORM_API
 #endif
 
+/** The version of this header: major (incompatible API changes; the SOVERSION). */
 #define CLNORM_VERSION_MAJOR 0
+/** Minor version: additions that keep the API. */
 #define CLNORM_VERSION_MINOR 1
+/** Patch version: fixes. */
 #define CLNORM_VERSION_PATCH 0
+/** MAJOR * 10000 + MINOR * 100 + PATCH, to compare with clnorm_version_number(). */
 #define CLNORM_VERSION_NUMBER \
     (CLNORM_VERSION_MAJOR * 10000 + CLNORM_VERSION_MINOR * 100 + CLNORM_VERSION_PATCH)
+/** "MAJOR.MINOR.PATCH" of this header. */
 #define CLNORM_VERSION_STRING "0.1.0"
 
 /** The library's version number (CLNORM_VERSION_NUMBER it was built with).
@@ -66,7 +72,7 @@ CLNORM_API const char *clnorm_version_string(void);
 
 /* ---------------------------------------------------------------- status */
 
-/* X(name, message): one table makes the enum, the names and the messages. */
+/** X(name, message): one table makes the enum, the names and the messages. */
 #define CLNORM_STATUS_MAP(X)                                                        \
     X(OK, "success")                                                                \
     X(NULL_ARGUMENT, "a required handle or pointer is NULL")                        \
@@ -83,11 +89,15 @@ CLNORM_API const char *clnorm_version_string(void);
     X(OPENCL_ERROR, "an OpenCL call failed")                                        \
     X(OUT_OF_MEMORY, "out of host memory")
 
+/** What every fallible function returns: CLNORM_OK (0) or the CLNORM_ name of a row of
+ *  CLNORM_STATUS_MAP. */
 typedef enum clnorm_status {
+/** @cond INTERNAL */
 #define CLNORM_STATUS_ENUM_(name, msg) CLNORM_##name,
     CLNORM_STATUS_MAP(CLNORM_STATUS_ENUM_)
 #undef CLNORM_STATUS_ENUM_
-    CLNORM_STATUS_COUNT_
+    /** @endcond */
+    CLNORM_STATUS_COUNT_ /**< the number of statuses, not a status */
 } clnorm_status;
 
 /** "CLNORM_OK", "CLNORM_NULL_ARGUMENT", ...; "CLNORM_UNKNOWN" out of range. */
@@ -97,21 +107,23 @@ CLNORM_API const char *clnorm_status_message(clnorm_status status);
 
 /* ---------------------------------------------------------------- context */
 
+/** A device, its queue and the compiled kernels: everything hangs off one (opaque). */
 typedef struct clnorm_context clnorm_context;
 
-/* Flags for clnorm_context_create / clnorm_context_wrap. */
+/** Flags for clnorm_context_create / clnorm_context_wrap. */
 enum clnorm_context_flag {
-    /* Use the float-only (compensated float-float) kernels even when the
+    /** Use the float-only (compensated float-float) kernels even when the
      * device has fp64. Tests use it to run the no-fp64 path on any device. */
     CLNORM_CONTEXT_NO_FP64 = 1u << 0,
-    /* Neither read nor write the on-disk program-binary cache. */
+    /** Neither read nor write the on-disk program-binary cache. */
     CLNORM_CONTEXT_NO_CACHE = 1u << 1,
-    /* Kernel variant: the GPU shape (wide work-groups, interleaved loads) or
+    /** Kernel variant: the GPU shape (wide work-groups, interleaved loads) or
      * the CPU shape (few items with long contiguous ranges, wide vectors),
      * whatever the device type. Default: from the device type, or the
      * CLNORM_VARIANT environment variable ("gpu" or "cpu"). The tests run the
      * GPU variant on PoCL to prove it. */
     CLNORM_CONTEXT_GPU_VARIANT = 1u << 2,
+    /** The CPU shape whatever the device type (see CLNORM_CONTEXT_GPU_VARIANT). */
     CLNORM_CONTEXT_CPU_VARIANT = 1u << 3
 };
 
@@ -165,7 +177,10 @@ CLNORM_API const char *clnorm_errmsg(const clnorm_context *ctx);
  *  Threads: these accessors and program_counts, from any thread at any time
  *  before clnorm_context_destroy. */
 CLNORM_API cl_context clnorm_context_cl_context(const clnorm_context *ctx);
+/** The device (borrowed). Threads: as clnorm_context_cl_context. */
 CLNORM_API cl_device_id clnorm_context_device(const clnorm_context *ctx);
+/** The command queue every forward enqueues on (borrowed). Threads: as
+ *  clnorm_context_cl_context. */
 CLNORM_API cl_command_queue clnorm_context_queue(const clnorm_context *ctx);
 /** "device name (platform name, driver version)". Owned by the context. */
 CLNORM_API const char *clnorm_context_device_description(const clnorm_context *ctx);
@@ -178,19 +193,19 @@ CLNORM_API void clnorm_context_program_counts(const clnorm_context *ctx, unsigne
 
 /* ------------------------------------------------------- VarianceNorm2d */
 
-/* ESPnet's VarianceNorm2d(num_features): x is (N, C, H, W), C == num_features;
+/** ESPnet's VarianceNorm2d(num_features) (opaque): x is (N, C, H, W), C == num_features;
  *   var[n,c] = unbiased variance of x[n,c,:,:]
  *   y = alpha[c] * x / sqrt(var + 1e-5)          (x, not x - mean)
  * H*W == 1 gives NaN, as PyTorch does. */
 typedef struct clnorm_varnorm2d clnorm_varnorm2d;
 
-/* Host parameters, owned by the caller. Bump `version` after every change of
+/** Host parameters, owned by the caller. Bump `version` after every change of
  * `alpha`: a forward uploads alpha only when the version differs from the
  * last one it uploaded. The layer copies alpha during the forward call, so
  * the memory may be changed or freed as soon as the call returns. */
 typedef struct clnorm_varnorm2d_params {
-    const float *alpha; /* num_features floats */
-    uint64_t version;
+    const float *alpha; /**< num_features floats */
+    uint64_t version;   /**< bump after every change of alpha */
 } clnorm_varnorm2d_params;
 
 /** Create a layer for C == num_features channels; destroy it (NULL is fine).
@@ -198,6 +213,8 @@ typedef struct clnorm_varnorm2d_params {
  *  destroy; destroy when no other call on this layer is running. */
 CLNORM_API clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
                                                  clnorm_varnorm2d **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
 CLNORM_API void clnorm_varnorm2d_destroy(clnorm_varnorm2d *layer);
 
 /** Enqueue y = VarianceNorm2d(x) on the context's queue. `input` and `output`
@@ -219,34 +236,37 @@ CLNORM_API uint64_t clnorm_varnorm2d_upload_count(const clnorm_varnorm2d *layer)
 
 /* ----------------------------------------------------------------- RevIN */
 
-/* ReversibleInstanceNorm1dInput(d, transposed): x is (B, L, D), or (B, D, L)
+/** ReversibleInstanceNorm1dInput(d, transposed) and its Output (opaque): x is (B, L, D), or (B, D, L)
  * when transposed; per (b, d) over L:
  *   m = mean, s = sqrt(population variance) + 1e-4, y = (x - m) / s
  * ReversibleInstanceNorm1dOutput(input): y = x * s + m with the m, s of the
  * last input forward; B and D must match it, L may differ. */
 typedef struct clnorm_revin clnorm_revin;
 
+/** Flags for clnorm_revin_create. */
 enum clnorm_revin_flag {
-    /* (B, D, L) layout instead of (B, L, D). */
+    /** (B, D, L) layout instead of (B, L, D). */
     CLNORM_REVIN_TRANSPOSED = 1u << 0,
-    /* Opt-in affine mode of the RevIN paper: input y = y * weight + bias,
+    /** Opt-in affine mode of the RevIN paper: input y = y * weight + bias,
      * output x = (x - bias) / (weight + 1e-10) before de-normalising. ESPnet's
      * default (and this library's) holds weight and bias but does not use them. */
     CLNORM_REVIN_AFFINE = 1u << 1
 };
 
-/* Host parameters, owned by the caller, used only with CLNORM_REVIN_AFFINE
+/** Host parameters, owned by the caller, used only with CLNORM_REVIN_AFFINE
  * (NULL params are fine otherwise). Same version rule as VarianceNorm2d. */
 typedef struct clnorm_revin_params {
-    const float *weight; /* d floats */
-    const float *bias;   /* d floats */
-    uint64_t version;
+    const float *weight; /**< d floats */
+    const float *bias;   /**< d floats */
+    uint64_t version;    /**< bump after every change of weight or bias */
 } clnorm_revin_params;
 
 /** Create a RevIN layer for D == d; destroy it (NULL is fine).
  *  Threads: as clnorm_varnorm2d_create and _destroy. */
 CLNORM_API clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags,
                                              clnorm_revin **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
 CLNORM_API void clnorm_revin_destroy(clnorm_revin *layer);
 
 /** ReversibleInstanceNorm1dInput: enqueue y = (x - m) / s and keep m and s

@@ -21,8 +21,9 @@ esac
 # cJSON for safetensors headers, NumPy for the .npy cross-checks.
 packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
     libcmocka-dev libcjson-dev python3-numpy)
-# The test run also goes through valgrind (tools/check.sh).
-if [ "$what" = test ]; then packages+=(valgrind); fi
+# The test run also goes through valgrind (tools/check.sh) and doxygen (the
+# API reference is checked for undocumented symbols, tests/check_docs.sh).
+if [ "$what" = test ]; then packages+=(valgrind doxygen); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
