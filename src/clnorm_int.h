@@ -149,6 +149,9 @@ struct clnorm_context {
 
 /* The program for vector width `width`, built or loaded on first use. */
 clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width, cl_program *program);
+/* CLNORM_INVALID_ARGUMENT unless every option in `extra` (CLNORM_BUILD_OPTIONS)
+ * is one that cannot change what the kernels compute. */
+clnorm_status clnorm__check_build_options(const clnorm_context *ctx, const char *extra);
 /* Release every program of the context. */
 void clnorm__programs_release(clnorm_context *ctx);
 /* Kernel function names, indexed by clnorm__kernel_id. */

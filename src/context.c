@@ -98,6 +98,8 @@ static clnorm_status context_finish(clnorm_context *ctx)
     return CLNORM_OK;
 }
 
+/* The flags and the settings from the environment, before anything is made:
+ * a value clnorm does not know is an error, never silently ignored. */
 static clnorm_status check_flags(const clnorm_context *ctx, unsigned flags)
 {
     unsigned known = CLNORM_CONTEXT_NO_FP64 | CLNORM_CONTEXT_NO_CACHE |
@@ -105,7 +107,14 @@ static clnorm_status check_flags(const clnorm_context *ctx, unsigned flags)
     if (flags & ~known)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "unknown context flags 0x%x",
                             flags & ~known);
-    return CLNORM_OK;
+    const char *variant = getenv("CLNORM_VARIANT");
+    if (variant && *variant && strcmp(variant, "gpu") && strcmp(variant, "cpu"))
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
+                            "CLNORM_VARIANT='%.64s' is neither 'gpu' nor 'cpu' (unset it for "
+                            "the device type's variant)",
+                            variant);
+    const char *options = getenv("CLNORM_BUILD_OPTIONS");
+    return clnorm__check_build_options(ctx, options ? options : "");
 }
 
 clnorm_status clnorm_context_create(const char *device_spec, unsigned flags,

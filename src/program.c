@@ -44,22 +44,59 @@ static int unaligned_stores(const clnorm_context *ctx)
     return !ctx->gpu_variant && strstr(ctx->info.platform_name, "Portable Computing Language");
 }
 
-/* Never -cl-fast-relaxed-math or -cl-unsafe-math-optimizations: they delete
- * the compensated arithmetic (see kernels/clnorm_common.cl). Extra options
- * from CLNORM_BUILD_OPTIONS (for debugging a driver) are appended, except
- * those; they are part of the cache key like every option. */
+/* CLNORM_BUILD_OPTIONS (for debugging a driver) may only add options that
+ * cannot change what the kernels compute. An allow-list, not a deny-list: a
+ * -D or -U could redefine the kernels' own macros (VW, MAXC: wrong results or
+ * out-of-bounds accesses), -I/-include could inject code, fast or unsafe math
+ * deletes the compensated arithmetic (kernels/clnorm_common.cl), -cl-std and
+ * -cl-denorms-are-zero change semantics, and unknown vendor flags could do
+ * any of that. Whatever is allowed is part of the cache key. */
+static int allowed_build_option(const char *opt, size_t len)
+{
+    static const char *const exact[] = {"-w", "-Werror", "-g", "-cl-opt-disable",
+                                        "-cl-kernel-arg-info", "-cl-nv-verbose"};
+    static const char *const prefixed[] = {"-cl-nv-maxrregcount=", "-cl-nv-opt-level="};
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; ++i)
+        if (strlen(exact[i]) == len && !strncmp(opt, exact[i], len))
+            return 1;
+    for (size_t i = 0; i < sizeof prefixed / sizeof prefixed[0]; ++i) {
+        size_t n = strlen(prefixed[i]);
+        if (len > n && !strncmp(opt, prefixed[i], n) && strspn(opt + n, "0123456789") == len - n)
+            return 1;
+    }
+#ifdef CLNORM_FAULT_INJECTION
+    /* Test builds only: tests/test_build.c's deliberate compile error. */
+    if (len == 25 && !strncmp(opt, "-DCLNORM_TEST_BUILD_ERROR", len))
+        return 1;
+#endif
+    return 0;
+}
+
+clnorm_status clnorm__check_build_options(const clnorm_context *ctx, const char *extra)
+{
+    for (const char *p = extra; *p;) {
+        size_t skip = strspn(p, " \t\n\r\v\f");
+        p += skip;
+        size_t len = strcspn(p, " \t\n\r\v\f");
+        if (len && !allowed_build_option(p, len))
+            return clnorm__fail(
+                ctx, CLNORM_INVALID_ARGUMENT,
+                "CLNORM_BUILD_OPTIONS: '%.*s' is refused: it could change what the kernels "
+                "compute (allowed: -w -Werror -g -cl-opt-disable -cl-kernel-arg-info "
+                "-cl-nv-verbose -cl-nv-maxrregcount=N -cl-nv-opt-level=N)",
+                (int)len, p);
+        p += len;
+    }
+    return CLNORM_OK;
+}
+
 static clnorm_status build_options(const clnorm_context *ctx, unsigned width, char *buf,
                                    size_t size)
 {
     const char *extra = getenv("CLNORM_BUILD_OPTIONS");
     if (extra == NULL)
         extra = "";
-    if (strstr(extra, "fast-relaxed-math") || strstr(extra, "unsafe-math") ||
-        strstr(extra, "finite-math-only"))
-        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
-                            "CLNORM_BUILD_OPTIONS '%s': fast-math options would delete the "
-                            "compensated arithmetic",
-                            extra);
+    RETURN_IF_ERROR(clnorm__check_build_options(ctx, extra));
     int n = snprintf(buf, size,
                      "-cl-std=CL1.2 -DCLNORM_FP64=%d -DVW=%u -DWG=%zu -DMAXC=%u "
                      "-DCLNORM_INTERLEAVE=%d -DCLNORM_UNALIGNED_VECTORS=%d %s",

@@ -1,11 +1,13 @@
 /* test_build.c: kernel build failures reach the caller with the device's
- * build log, and fast-math options are refused. */
+ * build log; build options that could change the results, and unknown
+ * CLNORM_VARIANT values, are refused. */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,27 +39,91 @@ static void build_log_in_error(void **state)
     clnorm_context_destroy(ctx);
 }
 
-static void fast_math_refused(void **state)
+/* CLNORM_BUILD_OPTIONS that could change what the kernels compute are
+ * refused when the context is made, naming the option; before, -DVW=1 gave
+ * wrong results with CLNORM_OK and -DMAXC=1 crashed. */
+static void build_options_refused(void **state)
 {
     (void)state;
-    const char *bad[] = {"-cl-fast-relaxed-math", "-cl-unsafe-math-optimizations",
-                         "-cl-finite-math-only"};
-    for (size_t i = 0; i < 3; ++i) {
+    const char *bad[] = {"-DVW=1", "-DMAXC=1", "-D VW=1", "-UVW", "-w -DWG=1", "\t-DCLNORM_FP64=0",
+                         "-cl-fast-relaxed-math", "-cl-unsafe-math-optimizations",
+                         "-cl-finite-math-only", "-cl-mad-enable", "-cl-no-signed-zeros",
+                         "-cl-denorms-are-zero", "-cl-single-precision-constant",
+                         "-cl-std=CL2.0", "-I/tmp", "-include /tmp/x.h", "-cl-nv-opt-level=x",
+                         "-Werror=foo", "-DCLNORM_TEST_BUILD_ERRORS"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         setenv("CLNORM_BUILD_OPTIONS", bad[i], 1);
-        clnorm_context *ctx = test_context(CLNORM_CONTEXT_NO_CACHE);
-        clnorm_varnorm2d *vn = NULL;
-        assert_int_equal(clnorm_varnorm2d_create(ctx, 3, &vn), CLNORM_INVALID_ARGUMENT);
-        assert_non_null(strstr(clnorm_errmsg(ctx), "compensated arithmetic"));
+        clnorm_context *ctx = NULL;
+        assert_int_equal(clnorm_context_create(NULL, CLNORM_CONTEXT_NO_CACHE, &ctx),
+                         CLNORM_INVALID_ARGUMENT);
+        const char *msg = clnorm_errmsg(ctx);
+        assert_non_null(strstr(msg, "CLNORM_BUILD_OPTIONS"));
+        assert_non_null(strstr(msg, "refused"));
         clnorm_context_destroy(ctx);
     }
+    /* What is allowed still builds, and the results are right. */
+    setenv("CLNORM_BUILD_OPTIONS", " -w  -cl-opt-disable -cl-kernel-arg-info ", 1);
+    clnorm_context *ctx = test_context(CLNORM_CONTEXT_NO_CACHE);
+    enum { B = 2, L = 33, D = 3 };
+    float x[B * L * D], y[B * L * D];
+    for (size_t i = 0; i < B * L * D; ++i)
+        x[i] = (float)(1000.0 + (double)rand() / RAND_MAX);
+    cl_mem in = buffer_from(ctx, x, B * L * D, 0), out = buffer_poisoned(ctx, B * L * D);
+    clnorm_revin *layer = NULL;
+    assert_int_equal(clnorm_revin_create(ctx, D, 0, &layer), CLNORM_OK);
+    assert_int_equal(clnorm_revin_forward(layer, NULL, B, L, in, 0, out, 0, 0, NULL, NULL),
+                     CLNORM_OK);
+    buffer_read(ctx, out, 0, y, B * L * D);
+    double ref[B * L * D], tol[B * L * D];
+    for (size_t b = 0; b < B; ++b)
+        for (size_t d = 0; d < D; ++d) {
+            double m = 0, v = 0;
+            for (size_t l = 0; l < L; ++l)
+                m += x[(b * L + l) * D + d];
+            m /= L;
+            for (size_t l = 0; l < L; ++l)
+                v += (x[(b * L + l) * D + d] - m) * (x[(b * L + l) * D + d] - m);
+            double s = sqrt(v / L) + 1e-4;
+            for (size_t l = 0; l < L; ++l) {
+                ref[(b * L + l) * D + d] = (x[(b * L + l) * D + d] - m) / s;
+                tol[(b * L + l) * D + d] = 1e-5;
+            }
+        }
+    assert_int_equal(check_close("revin with allowed build options", y, ref, tol, B * L * D), 0);
+    clnorm_revin_destroy(layer);
+    clReleaseMemObject(in), clReleaseMemObject(out);
+    clnorm_context_destroy(ctx);
     unsetenv("CLNORM_BUILD_OPTIONS");
+}
+
+/* A CLNORM_VARIANT clnorm does not know is an error, not ignored. */
+static void junk_variant_refused(void **state)
+{
+    (void)state;
+    const char *bad[] = {"GPU", "gpu ", "auto", "1", "fast"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
+        setenv("CLNORM_VARIANT", bad[i], 1);
+        clnorm_context *ctx = NULL;
+        assert_int_equal(clnorm_context_create(NULL, CLNORM_CONTEXT_NO_CACHE, &ctx),
+                         CLNORM_INVALID_ARGUMENT);
+        assert_non_null(strstr(clnorm_errmsg(ctx), "CLNORM_VARIANT"));
+        clnorm_context_destroy(ctx);
+    }
+    const char *good[] = {"gpu", "cpu", ""};
+    for (size_t i = 0; i < 3; ++i) {
+        setenv("CLNORM_VARIANT", good[i], 1);
+        clnorm_context *ctx = test_context(CLNORM_CONTEXT_NO_CACHE);
+        clnorm_context_destroy(ctx);
+    }
+    unsetenv("CLNORM_VARIANT");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(build_log_in_error),
-        cmocka_unit_test(fast_math_refused),
+        cmocka_unit_test(build_options_refused),
+        cmocka_unit_test(junk_variant_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
