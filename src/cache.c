@@ -1,11 +1,12 @@
 /* cache.c: the on-disk program-binary cache (guarded directory, verified entries, atomic stores). */
-#if !defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 200809L
-#undef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L /* mkstemp, lstat, O_NOFOLLOW, O_CLOEXEC */
+#if !defined(_XOPEN_SOURCE) || _XOPEN_SOURCE < 700
+#undef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700 /* POSIX 2008 (mkstemp, lstat, O_NOFOLLOW, fstatat) + XSI (realpath, S_ISVTX) */
 #endif
 
 #include "cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -30,7 +32,12 @@
 #define HEADER_SIZE (OFF_DIGEST + CLNORM_SHA256_DIGEST_SIZE)
 
 #define ENTRY_SUFFIX ".bin"
-#define TEMP_NAME ".clnorm-tmp-XXXXXX"
+/* Temporaries are "<dir>/.clnorm-tmp-XXXXXX" (mkstemp): one left by a killed
+ * process is recognisable, and removed by a later run once it is older than
+ * STALE_SECONDS (a younger one may be a concurrent store in progress). */
+#define TEMP_PREFIX ".clnorm-tmp-"
+#define TEMP_NAME TEMP_PREFIX "XXXXXX"
+#define STALE_SECONDS (10 * 60)
 
 static void put_le(unsigned char *p, uint64_t v, unsigned bytes)
 {
@@ -80,8 +87,9 @@ int clnorm__cache_dir(char *buf, size_t size)
         return -1;
     if (dir && *dir)
         return join2(buf, size, dir, "");
+    /* The XDG Base Directory specification: a relative path is invalid and ignored. */
     const char *xdg = getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg)
+    if (xdg && xdg[0] == '/')
         return join2(buf, size, xdg, "/clnorm");
     const char *home = getenv("HOME");
     if (home && *home)
@@ -109,13 +117,68 @@ static char *make_path(const char *dir, const char *name)
     return path;
 }
 
-/* Entries are code we will run: only a real directory of ours that no one else can write. */
+/* Whether every ancestor directory of `path` (absolute, or taken from the
+ * working directory) keeps others from replacing what is below it: owned by
+ * root or us, and writable by nobody else unless sticky (as /tmp is). */
+static int ancestors_are_safe(const char *path)
+{
+    char cwd[4096];
+    if (path[0] != '/' && !getcwd(cwd, sizeof cwd))
+        return 0;
+    char *abs = make_path(path[0] == '/' ? path : cwd, path[0] == '/' ? NULL : path);
+    if (!abs)
+        return 0;
+    int safe = 1;
+    for (char *p = strrchr(abs, '/'); safe && p; p = strrchr(abs, '/')) {
+        *p = '\0'; /* abs is now the parent of what it was */
+        struct stat st;
+        if (stat(*abs ? abs : "/", &st) != 0 || !S_ISDIR(st.st_mode) ||
+            (st.st_uid != 0 && st.st_uid != geteuid()) ||
+            ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)))
+            safe = 0;
+        if (!*abs)
+            break;
+    }
+    clnorm__free(abs);
+    return safe;
+}
+
+/* Entries are code we will run: only a real directory of ours that no one
+ * else can write, under ancestors no one else can swap it out of (checked as
+ * named and as resolved, so a symlinked ancestor does not hide either side). */
 static int dir_is_safe(const char *dir)
 {
     struct stat st;
-    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
         return 0;
-    return st.st_uid == geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+    char *real = realpath(dir, NULL);
+    int safe = real && ancestors_are_safe(dir) && ancestors_are_safe(real);
+    free(real); /* realpath's malloc */
+    return safe;
+}
+
+/* Remove temporaries that a killed process left in `dir` (see TEMP_NAME):
+ * regular files of ours with exactly that name shape, older than STALE_SECONDS.
+ * Nothing else is ever touched. Best effort: errors are ignored. */
+static void remove_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        size_t plen = sizeof TEMP_PREFIX - 1;
+        if (strncmp(name, TEMP_PREFIX, plen) != 0 || strlen(name) != plen + 6)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+            st.st_uid == geteuid() && now - st.st_mtime > STALE_SECONDS)
+            (void)unlinkat(dirfd(d), name, 0);
+    }
+    closedir(d);
 }
 
 static char *entry_path(const char *dir, const unsigned char key[CLNORM_CACHE_KEY_SIZE])
@@ -214,6 +277,7 @@ unsigned char *clnorm__cache_load(const char *dir, const unsigned char key[CLNOR
     char *path = entry_path(dir, key);
     unsigned char *data = NULL;
     if (base && path && dir_is_safe(base)) {
+        remove_stale_temps(base);
         /* O_NONBLOCK so a FIFO planted here cannot hang us; fstat rejects it after. */
         int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
         if (fd >= 0) {
@@ -287,8 +351,10 @@ int clnorm__cache_store(const char *dir, const unsigned char key[CLNORM_CACHE_KE
     char *base = make_path(dir, NULL);
     char *path = entry_path(dir, key);
     int rc = -1;
-    if (base && path && make_dirs(base) == 0 && dir_is_safe(base))
+    if (base && path && make_dirs(base) == 0 && dir_is_safe(base)) {
+        remove_stale_temps(base);
         rc = write_entry(base, path, key, data, length);
+    }
     clnorm__free(path);
     clnorm__free(base);
     return rc;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -191,6 +192,9 @@ static void test_dir_resolution(void **state)
         {"/explicit/dir", "0", "/xdg", "/home/u", NULL},
         {NULL, "0", "/xdg", "/home/u", NULL},
         {"off", NULL, "/xdg", "/home/u", NULL},
+        /* A relative XDG_CACHE_HOME is invalid (XDG Base Directory spec): ignored. */
+        {NULL, NULL, "rel/xdg", "/home/u", "/home/u/.cache/clnorm"},
+        {NULL, NULL, "./xdg", NULL, NULL},
     };
     char *saved[4], buf[256];
     for (size_t i = 0; i < 4; i++) /* restored at the end */
@@ -379,6 +383,83 @@ static void test_store_failures_leave_nothing(void **state)
     assert_int_equal(count_entries(sub, NULL), 1);
 }
 
+/* An ancestor of the cache directory that others can write to without the
+ * sticky bit (they could rename the directory away and put theirs in its
+ * place) makes the cache unsafe, as the directory itself would; so does one
+ * owned by another user. Sticky (as /tmp is) is fine. */
+static void test_unsafe_ancestor_refused(void **state)
+{
+    struct fixture *f = *state;
+    char top[PATH_SIZE], mid[PATH_SIZE], dir[PATH_SIZE], link[PATH_SIZE];
+    unsigned char key2[32] = {7};
+    assert_int_equal(mkdir(pathf(top, "%s/top", f->dir), 0700), 0);
+    assert_int_equal(mkdir(pathf(mid, "%s/mid", top), 0700), 0);
+    pathf(dir, "%s/cache", mid);
+    assert_int_equal(clnorm__cache_store(dir, f->key, payload, sizeof payload), 0);
+    expect_load(dir, f->key, payload, sizeof payload);
+    static const mode_t bad[] = {0777, 0770, 0702, 0720};
+    for (size_t i = 0; i < 4; i++) {
+        for (int level = 0; level < 2; level++) { /* the parent, then the grandparent */
+            const char *ancestor = level ? top : mid;
+            assert_int_equal(chmod(ancestor, bad[i]), 0);
+            assert_miss(dir, f->key);
+            assert_int_equal(clnorm__cache_store(dir, key2, payload, sizeof payload), -1);
+            assert_int_equal(count_entries(dir, NULL), 1); /* nothing new */
+            assert_int_equal(chmod(ancestor, bad[i] | S_ISVTX), 0); /* sticky: safe */
+            expect_load(dir, f->key, payload, sizeof payload);
+            assert_int_equal(chmod(ancestor, 0700), 0);
+        }
+    }
+    /* Reached through a symlink: the resolved path's ancestors count too. */
+    assert_int_equal(symlink(mid, pathf(link, "%s/link", f->dir)), 0);
+    assert_int_equal(chmod(top, 0777), 0);
+    assert_miss(pathf(dir, "%s/cache", link), f->key);
+    assert_int_equal(chmod(top, 0700), 0);
+    expect_load(dir, f->key, payload, sizeof payload);
+    if (geteuid() == 0) { /* an ancestor owned by someone else (only root can chown) */
+        assert_int_equal(chown(top, OTHER_UID, (gid_t)-1), 0);
+        assert_miss(dir, f->key);
+        assert_int_equal(chown(top, geteuid(), (gid_t)-1), 0);
+        expect_load(dir, f->key, payload, sizeof payload);
+    }
+}
+
+/* A temporary left by a process killed during a store is removed by a later
+ * load or store once it is stale; a fresh one (maybe a concurrent store),
+ * other names and other kinds of file are never touched. */
+static void test_stale_temps_removed(void **state)
+{
+    struct fixture *f = *state;
+    char stale[PATH_SIZE], fresh[PATH_SIZE], other[PATH_SIZE], longer[PATH_SIZE],
+        sub[PATH_SIZE];
+    for (int via_store = 0; via_store < 2; via_store++) {
+        write_file(pathf(stale, "%s/.clnorm-tmp-aB3xY9", f->dir), payload, sizeof payload);
+        write_file(pathf(fresh, "%s/.clnorm-tmp-Qw8rT2", f->dir), payload, sizeof payload);
+        write_file(pathf(other, "%s/notes.txt", f->dir), payload, 1);
+        write_file(pathf(longer, "%s/.clnorm-tmp-aB3xY9x", f->dir), payload, 1);
+        assert_int_equal(mkdir(pathf(sub, "%s/.clnorm-tmp-dirXYZ", f->dir), 0700), 0);
+        const char *old[] = {stale, other, longer, sub};
+        for (size_t i = 0; i < 4; i++) { /* an hour old */
+            struct timespec t[2] = {{time(NULL) - 3600, 0}, {time(NULL) - 3600, 0}};
+            assert_int_equal(utimensat(AT_FDCWD, old[i], t, 0), 0);
+        }
+        if (via_store) {
+            unsigned char key2[32] = {9};
+            assert_int_equal(clnorm__cache_store(f->dir, key2, payload, sizeof payload), 0);
+        } else {
+            expect_load(f->dir, f->key, payload, sizeof payload);
+        }
+        struct stat st;
+        assert_int_equal(lstat(stale, &st), -1);
+        assert_int_equal(lstat(fresh, &st), 0);
+        assert_int_equal(lstat(other, &st), 0);
+        assert_int_equal(lstat(longer, &st), 0);
+        assert_int_equal(lstat(sub, &st), 0);
+        assert_int_equal(count_entries(f->dir, NULL), 5 + via_store);
+        unlink(fresh), unlink(other), unlink(longer), rmdir(sub);
+    }
+}
+
 #define CACHE_TEST(t) cmocka_unit_test_setup_teardown(t, make_tmp, remove_tmp)
 
 int main(void)
@@ -393,6 +474,8 @@ int main(void)
         CACHE_TEST(test_unsafe_dir_refused),
         CACHE_TEST(test_unsafe_entry_refused),
         CACHE_TEST(test_store_failures_leave_nothing),
+        CACHE_TEST(test_unsafe_ancestor_refused),
+        CACHE_TEST(test_stale_temps_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
