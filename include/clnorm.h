@@ -15,7 +15,8 @@
  * - Forward passes only enqueue: cl_mem + byte offset in and out (the output
  *   may be the input: the same bytes, in place; ranges that overlap otherwise,
  *   sub-buffers included, are CLNORM_INVALID_ARGUMENT), an event wait list
- *   in, one completion event out. They
+ *   in, one completion event out. The event handed back is the caller's:
+ *   release it with clReleaseEvent (pass NULL for none). They
  *   never call clFinish and never allocate device memory for scratch once a
  *   shape has been seen.
  * - Threads: a clnorm_context may be shared by threads for creating and
@@ -173,6 +174,14 @@ CLNORM_API void clnorm_context_destroy(clnorm_context *ctx);
  *  returned status and read the message where failures are not concurrent. */
 CLNORM_API const char *clnorm_errmsg(const clnorm_context *ctx);
 
+/** The raw OpenCL error code behind the last failure recorded in this context
+ *  (for instance CL_MEM_OBJECT_ALLOCATION_FAILURE when a buffer could not be
+ *  made), or CL_SUCCESS (0) when that failure was not an OpenCL call's (a bad
+ *  argument, say), when nothing has failed yet, and for a NULL context. Like
+ *  clnorm_errmsg it describes the last failure: a later success leaves it.
+ *  Threads: as clnorm_errmsg. */
+CLNORM_API cl_int clnorm_last_cl_error(const clnorm_context *ctx);
+
 /** The OpenCL objects in use (borrowed: do not release them).
  *  Threads: these accessors and program_counts, from any thread at any time
  *  before clnorm_context_destroy. */
@@ -222,7 +231,9 @@ CLNORM_API void clnorm_varnorm2d_destroy(clnorm_varnorm2d *layer);
  *  of 4); output may equal input with the same offset (in place), or be
  *  disjoint from it. The
  *  forward waits for `wait_list` and, when `event` is not NULL, returns one
- *  event that completes when all of its work (upload included) is done.
+ *  event that completes when all of its work (upload included) is done. The
+ *  caller owns that event and must release it with clReleaseEvent; on
+ *  failure *event is left untouched and nothing is enqueued.
  *  Threads: one call on this layer at a time; forwards of distinct layers,
  *  of one context or not, concurrently. */
 CLNORM_API clnorm_status clnorm_varnorm2d_forward(
@@ -271,6 +282,8 @@ CLNORM_API void clnorm_revin_destroy(clnorm_revin *layer);
 
 /** ReversibleInstanceNorm1dInput: enqueue y = (x - m) / s and keep m and s
  *  on the device for clnorm_revin_inverse. `l` is the length normalised over.
+ *  Buffers, offsets, wait list and `event` as in clnorm_varnorm2d_forward: the
+ *  event handed back is the caller's to release with clReleaseEvent.
  *  Threads: this and every other function of the layer, one at a time (they
  *  share the layer's statistics, kernels and last event); distinct layers
  *  concurrently. */
@@ -283,7 +296,9 @@ CLNORM_API clnorm_status clnorm_revin_forward(clnorm_revin *layer,
 
 /** ReversibleInstanceNorm1dOutput: enqueue y = x * s + m with the statistics
  *  of the last forward (or of clnorm_revin_set_stats). `b` must match them;
- *  `l` (the horizon) may differ from the forward's. */
+ *  `l` (the horizon) may differ from the forward's. Buffers, wait list and
+ *  `event` as in clnorm_revin_forward (the caller releases the event).
+ *  Threads: as clnorm_revin_forward. */
 CLNORM_API clnorm_status clnorm_revin_inverse(clnorm_revin *layer,
                                               const clnorm_revin_params *params, size_t b,
                                               size_t l, cl_mem input, size_t input_offset,

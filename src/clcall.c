@@ -79,20 +79,39 @@ const char *clnorm__cl_error_name(cl_int err)
     }
 }
 
-clnorm_status clnorm__fail(const clnorm_context *ctx, clnorm_status status, const char *fmt, ...)
+/* Record a failure: its message, and the raw OpenCL error behind it
+ * (CL_SUCCESS when it was not an OpenCL call's). */
+static clnorm_status record(const clnorm_context *ctx, clnorm_status status, cl_int cl_err,
+                            const char *fmt, va_list ap)
 {
     if (ctx == NULL || ctx->errmsg == NULL)
         return status;
     clnorm_context *c = (clnorm_context *)ctx; /* the message is mutable state */
     pthread_mutex_lock(&c->err_lock);
+    c->last_cl_error = cl_err;
     int n = snprintf(c->errmsg, CLNORM_ERRMSG_SIZE, "%s: ", clnorm_status_name(status));
-    if (n >= 0 && n < CLNORM_ERRMSG_SIZE) {
-        va_list ap;
-        va_start(ap, fmt);
+    if (n >= 0 && n < CLNORM_ERRMSG_SIZE)
         vsnprintf(c->errmsg + n, CLNORM_ERRMSG_SIZE - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
     pthread_mutex_unlock(&c->err_lock);
+    return status;
+}
+
+clnorm_status clnorm__fail(const clnorm_context *ctx, clnorm_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record(ctx, status, CL_SUCCESS, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+clnorm_status clnorm__fail_cl(const clnorm_context *ctx, clnorm_status status, cl_int cl_err,
+                              const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    record(ctx, status, cl_err, fmt, ap);
+    va_end(ap);
     return status;
 }
 
@@ -101,8 +120,27 @@ clnorm_status clnorm__cl_result(const clnorm_context *ctx, const char *call, cl_
     if (err == CL_SUCCESS)
         return CLNORM_OK;
     clnorm_status st = err == CL_OUT_OF_HOST_MEMORY ? CLNORM_OUT_OF_MEMORY : CLNORM_OPENCL_ERROR;
-    return clnorm__fail(ctx, st, "%s failed with %s (%d)", call, clnorm__cl_error_name(err),
-                        (int)err);
+    return clnorm__fail_cl(ctx, st, err, "%s failed with %s (%d)", call,
+                           clnorm__cl_error_name(err), (int)err);
+}
+
+clnorm_status clnorm__buffer_create(const clnorm_context *ctx, const char *what, cl_mem_flags flags,
+                                    size_t bytes, void *host, cl_mem *out)
+{
+    clnorm_status st;
+    CL_CREATE(ctx, st, *out, clCreateBuffer, (ctx->cl_ctx, flags, bytes, host));
+    if (st != CLNORM_OPENCL_ERROR)
+        return st;
+    /* Say which buffer, how big, and what the device allows: "-61" alone
+     * tells a user nothing about what to make smaller. */
+    cl_int err = clnorm_last_cl_error(ctx);
+    return clnorm__fail_cl(ctx, st, err,
+                           "allocating %s (%zu bytes) on %s: clCreateBuffer failed with %s (%d); "
+                           "the device allows buffers of at most %llu bytes "
+                           "(CL_DEVICE_MAX_MEM_ALLOC_SIZE) and has %llu bytes of global memory",
+                           what, bytes, ctx->info.name, clnorm__cl_error_name(err), (int)err,
+                           (unsigned long long)ctx->info.max_alloc_size,
+                           (unsigned long long)ctx->info.global_mem_size);
 }
 
 /* Releases: never fault-injected (a cleanup path cannot act on a failure),

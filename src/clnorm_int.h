@@ -31,6 +31,14 @@ clnorm_status clnorm__fail(const clnorm_context *ctx, clnorm_status status, cons
             return st_;                                                                        \
     } while (0)
 
+/* The same, for a failed OpenCL call whose raw error clnorm_last_cl_error() reports. */
+clnorm_status clnorm__fail_cl(const clnorm_context *ctx, clnorm_status status, cl_int cl_err,
+                              const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
 /* ------------------------------------------------------------ OpenCL calls */
 
 /* The name of an OpenCL error code ("CL_OUT_OF_RESOURCES"), or "CL_UNKNOWN_ERROR". */
@@ -74,6 +82,11 @@ clnorm_status clnorm__cl_result(const clnorm_context *ctx, const char *call, cl_
         if ((st) == CLNORM_OK)                                                                 \
             clnorm__live(1);                                                                   \
     } while (0)
+
+/* clCreateBuffer on the context; a failure names `what` ("the RevIN
+ * statistics"), the size and the device's allocation limits. */
+clnorm_status clnorm__buffer_create(const clnorm_context *ctx, const char *what, cl_mem_flags flags,
+                                    size_t bytes, void *host, cl_mem *out);
 
 /* Release helpers that accept NULL; errors on release are ignored on purpose
  * (nothing useful can be done about them on a cleanup path). */
@@ -145,6 +158,7 @@ struct clnorm_context {
     unsigned built_from_source, loaded_from_cache;
     pthread_mutex_t err_lock; /* guards errmsg (separate: set while `lock` is held) */
     char *errmsg;            /* CLNORM_ERRMSG_SIZE bytes */
+    cl_int last_cl_error;    /* behind errmsg: CL_SUCCESS unless an OpenCL call failed */
 };
 
 /* The program for vector width `width`, built or loaded on first use. */

@@ -237,6 +237,17 @@ const char *clnorm_errmsg(const clnorm_context *ctx)
     return ctx->errmsg;
 }
 
+cl_int clnorm_last_cl_error(const clnorm_context *ctx)
+{
+    if (!ctx || !ctx->errmsg)
+        return CL_SUCCESS;
+    clnorm_context *c = (clnorm_context *)ctx; /* the lock is mutable state */
+    pthread_mutex_lock(&c->err_lock);
+    cl_int err = c->last_cl_error;
+    pthread_mutex_unlock(&c->err_lock);
+    return err;
+}
+
 cl_context clnorm_context_cl_context(const clnorm_context *ctx)
 {
     return ctx ? ctx->cl_ctx : NULL;

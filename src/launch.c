@@ -177,9 +177,8 @@ static clnorm_status ensure_partials(clnorm_context *ctx, clnorm__scratch *s, si
     if (s->partials && s->partials_bytes >= bytes)
         return CLNORM_OK;
     cl_mem grown;
-    clnorm_status st;
-    CL_CREATE(ctx, st, grown, clCreateBuffer, (ctx->cl_ctx, CL_MEM_READ_WRITE, bytes, NULL));
-    RETURN_IF_ERROR(st);
+    RETURN_IF_ERROR(clnorm__buffer_create(ctx, "the partial statistics of split rows",
+                                          CL_MEM_READ_WRITE, bytes, NULL, &grown));
     clnorm__release_mem(s->partials); /* commands still using it keep it alive */
     s->partials = grown;
     s->partials_bytes = bytes;
@@ -286,14 +285,14 @@ clnorm_status clnorm__kernels_warm_up(clnorm_context *ctx, cl_program program, u
         CL_CREATE(ctx, st, q, clCreateCommandQueue, (ctx->cl_ctx, ctx->device, 0));
     size_t inner = width == 1 ? 1 : width, n = 4;
     if (st == CLNORM_OK)
-        CL_CREATE(ctx, st, buf, clCreateBuffer,
-                  (ctx->cl_ctx, CL_MEM_READ_WRITE, n * 16 * sizeof(float), NULL));
+        st = clnorm__buffer_create(ctx, "the warm-up tensor", CL_MEM_READ_WRITE,
+                                   n * 16 * sizeof(float), NULL, &buf);
     if (st == CLNORM_OK)
-        CL_CREATE(ctx, st, stats, clCreateBuffer,
-                  (ctx->cl_ctx, CL_MEM_READ_WRITE, 16 * sizeof(float), NULL));
+        st = clnorm__buffer_create(ctx, "the warm-up statistics", CL_MEM_READ_WRITE,
+                                   16 * sizeof(float), NULL, &stats);
     if (st == CLNORM_OK)
-        CL_CREATE(ctx, st, partials, clCreateBuffer,
-                  (ctx->cl_ctx, CL_MEM_READ_WRITE, 2 * (size_t)ctx->max_columns * 16, NULL));
+        st = clnorm__buffer_create(ctx, "the warm-up partials", CL_MEM_READ_WRITE,
+                                   2 * (size_t)ctx->max_columns * 16, NULL, &partials);
     float zero = 0.0f;
     if (st == CLNORM_OK)
         CL_CALL(ctx, st, clEnqueueFillBuffer,

@@ -14,8 +14,8 @@ clnorm_status clnorm__params_sync(clnorm_context *ctx, clnorm__param_buffer *p,
     /* A new buffer made from the host copy: the copy is done when this
      * returns, and kernels already enqueued keep the old one alive. */
     for (unsigned i = 0; i < p->arrays && st == CLNORM_OK; ++i)
-        CL_CREATE(ctx, st, fresh[i], clCreateBuffer,
-                  (ctx->cl_ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, (void *)host[i]));
+        st = clnorm__buffer_create(ctx, "a layer's parameters", CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                   bytes, (void *)host[i], &fresh[i]);
     if (st != CLNORM_OK) {
         clnorm__release_mem(fresh[0]);
         clnorm__release_mem(fresh[1]);

@@ -154,11 +154,11 @@ static clnorm_status ensure_stats(clnorm_revin *layer, size_t rows)
     clnorm_context *ctx = layer->ctx;
     cl_mem m = NULL, s = NULL;
     clnorm_status st;
-    CL_CREATE(ctx, st, m, clCreateBuffer,
-              (ctx->cl_ctx, CL_MEM_READ_WRITE, rows * sizeof(float), NULL));
+    st = clnorm__buffer_create(ctx, "the RevIN mean", CL_MEM_READ_WRITE, rows * sizeof(float),
+                               NULL, &m);
     if (st == CLNORM_OK)
-        CL_CREATE(ctx, st, s, clCreateBuffer,
-                  (ctx->cl_ctx, CL_MEM_READ_WRITE, rows * sizeof(float), NULL));
+        st = clnorm__buffer_create(ctx, "the RevIN std", CL_MEM_READ_WRITE, rows * sizeof(float),
+                                   NULL, &s);
     if (st != CLNORM_OK) {
         clnorm__release_mem(m);
         return st;
@@ -266,11 +266,11 @@ clnorm_status clnorm_revin_set_stats(clnorm_revin *layer, size_t b, const float 
      * already enqueued keep reading the old ones. */
     cl_mem m = NULL, s = NULL;
     clnorm_status st;
-    CL_CREATE(ctx, st, m, clCreateBuffer,
-              (ctx->cl_ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, (void *)mean));
+    st = clnorm__buffer_create(ctx, "the RevIN mean", CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                               bytes, (void *)mean, &m);
     if (st == CLNORM_OK)
-        CL_CREATE(ctx, st, s, clCreateBuffer,
-                  (ctx->cl_ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, (void *)std));
+        st = clnorm__buffer_create(ctx, "the RevIN std", CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                                   bytes, (void *)std, &s);
     if (st != CLNORM_OK) {
         clnorm__release_mem(m);
         return st;

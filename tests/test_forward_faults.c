@@ -182,11 +182,63 @@ static void forward_faults(void **state)
         }
 }
 
+/* A failed device allocation names the buffer, its size and the device's
+ * limits, and clnorm_last_cl_error() gives the raw code; a later failure
+ * that is no OpenCL call's resets it to CL_SUCCESS. */
+static void allocation_failure_says_what(void **state)
+{
+    (void)state;
+    enum { B = 5, L = 40, D = 3 };
+    float host[B * L * D];
+    for (size_t i = 0; i < B * L * D; ++i)
+        host[i] = (float)rand() / RAND_MAX;
+    cl_mem in = buffer_from(ctx, host, B * L * D, 0), out = buffer_poisoned(ctx, B * L * D);
+    assert_int_equal(clnorm_last_cl_error(NULL), CL_SUCCESS);
+    clnorm_revin *rv = NULL;
+    assert_int_equal(clnorm_revin_create(ctx, D, 0, &rv), CLNORM_OK);
+    int seen = 0;
+    for (unsigned long n = 1; n < 100 && !seen; ++n) {
+        clnorm_test_fault_arm(n, CL_MEM_OBJECT_ALLOCATION_FAILURE);
+        clnorm_status st = clnorm_revin_forward(rv, NULL, B, L, in, 0, out, 0, 0, NULL, NULL);
+        int fired = clnorm_test_fault_fired();
+        char site[64];
+        snprintf(site, sizeof site, "%s", clnorm_test_fault_site());
+        clnorm_test_fault_arm(0, 0);
+        if (!fired)
+            break;
+        assert_int_equal(st, CLNORM_OPENCL_ERROR);
+        assert_int_equal(clnorm_last_cl_error(ctx), CL_MEM_OBJECT_ALLOCATION_FAILURE);
+        if (strcmp(site, "clCreateBuffer"))
+            continue;
+        const char *msg = clnorm_errmsg(ctx);
+        char bytes[64];
+        snprintf(bytes, sizeof bytes, "(%zu bytes)", (size_t)B * D * sizeof(float));
+        if (!strstr(msg, "the RevIN mean") || !strstr(msg, bytes) ||
+            !strstr(msg, "CL_MEM_OBJECT_ALLOCATION_FAILURE") ||
+            !strstr(msg, "CL_DEVICE_MAX_MEM_ALLOC_SIZE") || !strstr(msg, "global memory"))
+            fail_msg("allocation failure at call %lu: \"%s\"", n, msg);
+        seen = 1;
+    }
+    assert_true(seen);
+    /* A failure that is not an OpenCL call's: CL_SUCCESS again. */
+    assert_int_equal(clnorm_revin_forward(rv, NULL, 0, L, in, 0, out, 0, 0, NULL, NULL),
+                     CLNORM_ZERO_SIZE);
+    assert_int_equal(clnorm_last_cl_error(ctx), CL_SUCCESS);
+    /* A success leaves the last failure's code as it was. */
+    assert_int_equal(clnorm_revin_forward(rv, NULL, B, L, in, 0, out, 0, 0, NULL, NULL),
+                     CLNORM_OK);
+    assert_int_equal(clnorm_last_cl_error(ctx), CL_SUCCESS);
+    finish(ctx);
+    clnorm_revin_destroy(rv);
+    clReleaseMemObject(in), clReleaseMemObject(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(fault_on_first_call, setup, teardown),
         cmocka_unit_test_setup_teardown(forward_faults, setup, teardown),
+        cmocka_unit_test(allocation_failure_says_what),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

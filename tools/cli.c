@@ -195,9 +195,22 @@ int cli_upload(clnorm_context *ctx, const float *data, size_t count, cl_mem *out
     cl_int err;
     size_t bytes = count ? count * sizeof(float) : sizeof(float);
     *out = clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS)
-        return cli_error(EXIT_DEVICE, "cannot allocate %zu bytes on the device (OpenCL error %d)",
-                         bytes, (int)err);
+    if (err != CL_SUCCESS) {
+        /* What the device allows, so the user knows what to make smaller. */
+        cl_ulong max_alloc = 0, global = 0;
+        cl_device_id dev = clnorm_context_device(ctx);
+        if (clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc,
+                            NULL) != CL_SUCCESS ||
+            clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof global, &global, NULL) !=
+                CL_SUCCESS)
+            max_alloc = global = 0;
+        return cli_error(EXIT_DEVICE,
+                         "cannot allocate a tensor of %zu bytes on %s: clCreateBuffer failed "
+                         "with OpenCL error %d; the device allows buffers of at most %llu bytes "
+                         "(CL_DEVICE_MAX_MEM_ALLOC_SIZE) and has %llu bytes of global memory",
+                         bytes, clnorm_context_device_description(ctx), (int)err,
+                         (unsigned long long)max_alloc, (unsigned long long)global);
+    }
     if (data && count) {
         err = clEnqueueWriteBuffer(clnorm_context_queue(ctx), *out, CL_TRUE, 0, bytes, data, 0,
                                    NULL, NULL);
