@@ -11,52 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-
+#include "fixture_index.h"
 #include "support.h"
-
-/* tests/fixtures/index.json: the cases and, per output array, its tolerance
- * (max(2 x PyTorch float32's own error, 1e-6 x max(1, max|y|)), measured
- * when the fixtures were made). Read once; every case it lists is run. */
-static cJSON *index;
-
-static cJSON *fixture_index(void)
-{
-    if (index)
-        return index;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/index.json", CLNORM_FIXTURE_DIR);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    static char text[1 << 20];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    assert_true(n < sizeof text - 1);
-    text[n] = '\0';
-    index = cJSON_Parse(text);
-    if (!index || !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(index, "cases")))
-        fail_msg("%s: not an index with a \"cases\" list", path);
-    return index;
-}
 
 static double tolerance_of(const char *case_name, const char *key)
 {
-    const cJSON *c;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(fixture_index(), "cases"))
-    {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "case");
-        if (!cJSON_IsString(name) || strcmp(name->valuestring, case_name))
-            continue;
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "tolerance"), key),
-            "tol");
-        if (!cJSON_IsNumber(t) || !(t->valuedouble > 0))
-            break;
-        return t->valuedouble;
-    }
-    fail_msg("no tolerance for %s.%s in index.json", case_name, key);
-    return 0.0;
+    double tol = fixture_tolerance(case_name, key);
+    if (!(tol > 0))
+        fail_msg("index.json: no tolerance for %s.%s", case_name, key);
+    return tol;
 }
 
 /* max |got - expected| over finite entries <= tol, NaN positions equal. */
@@ -157,12 +120,9 @@ static void espnet_fixtures(void **state)
     unsigned flags = *(const unsigned *)*state;
     clnorm_context *ctx = test_context(flags);
     size_t bad = 0;
-    size_t cases = 0;
-    const cJSON *c;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(fixture_index(), "cases"))
-    {
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "case"));
-        assert_non_null(name);
+    size_t cases = fixture_case_count();
+    for (size_t i = 0; i < cases; ++i) {
+        const char *name = fixture_case_name(i);
         /* The name says which module made the case (tests/fixtures/README.md). */
         if (!strncmp(name, "varnorm2d_", 10))
             bad += run_varnorm2d(ctx, name);
@@ -172,7 +132,6 @@ static void espnet_fixtures(void **state)
             bad += run_revin(ctx, name, name[7] == 'd');
         else
             fail_msg("index.json: no runner for case %s", name);
-        ++cases;
     }
     assert_int_equal(cases, 12);
     clnorm_context_destroy(ctx);
@@ -182,8 +141,7 @@ static void espnet_fixtures(void **state)
 static int free_index(void **state)
 {
     (void)state;
-    cJSON_Delete(index);
-    index = NULL;
+    fixture_index_free();
     return 0;
 }
 

@@ -1,4 +1,5 @@
-/* test_tool.c: the clnorm binary end to end: ESPnet fixtures, round trips, help, version, devices. */
+/* test_tool.c: the clnorm binary end to end: every ESPnet fixture case of
+ * tests/fixtures/index.json, round trips, help, version, devices, bench. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -19,6 +20,7 @@
 #include <cJSON.h>
 #endif
 
+#include "fixture_index.h"
 #include "npy.h"
 #include "npy_test_util.h"
 #include "tool_test_util.h"
@@ -33,29 +35,6 @@
 int run_tool_error_tests(void);
 
 /* ---- the ESPnet fixtures ---- */
-
-/* Every case of tests/fixtures/index.json with its tolerances from
- * tests/fixtures/README.md (0: the case has no such output). */
-typedef struct fixture_case {
-    const char *name;
-    double tol_y, tol_mean, tol_std;
-} fixture_case;
-
-static const fixture_case cases[] = {
-    {"varnorm2d_doc_2x3x4x4", 2.55e-06, 0, 0},
-    {"varnorm2d_4x16x32x32", 4.57e-06, 0, 0},
-    {"varnorm2d_offset_2x4x17x9", 1.04, 0, 0},
-    {"varnorm2d_constplane_2x3x5x5", 0.00165, 0, 0},
-    {"varnorm2d_hw1_2x2x1x1", 1e-06, 0, 0},
-    {"revin_bld_doc_32x10x5", 2.69e-06, 1.09e-06, 1.46e-06},
-    {"revin_bdl_doc_5x10x20", 2.93e-06, 1e-06, 1.29e-06},
-    {"revin_bld_4x1000x8", 4.39e-06, 1e-06, 1.04e-06},
-    {"revin_bld_offset_3x257x4", 0.0913, 0.01, 1e-06},
-    {"revin_bdl_const_2x3x100", 1e-06, 8.84e-06, 1e-06},
-    {"revin_bld_L1_2x1x3", 1e-06, 2.15e-06, 1e-06},
-    {"revin_output_bld_horizon_4x7x3", 3.63e-06, 0, 0},
-};
-#define NCASES (sizeof cases / sizeof cases[0])
 
 static const char *fixture(const char *name, const char *key)
 {
@@ -94,10 +73,12 @@ static void check_output(const char *name, const char *key, const char *got,
         fail_msg("%s: %zu values out of tolerance", what, bad);
 }
 
+/* One case of tests/fixtures/index.json (its name is the state), with the
+ * tolerances the index gives. */
 static void test_fixture_case(void **state)
 {
-    const fixture_case *c = *state;
-    const char *x = fixture(c->name, "x");
+    const char *name = *state;
+    const char *x = fixture(name, "x");
     char y[1024], m[1024], s[1024];
     snprintf(y, sizeof y, "%s", work_path("out/y.npy"));
     snprintf(m, sizeof m, "%s", work_path("out/m.npy"));
@@ -106,64 +87,25 @@ static void test_fixture_case(void **state)
     char err[512];
     if (npy_read_file(x, &in, err, sizeof err) != 0)
         fail_msg("%s: %s", x, err);
-    if (starts_with(c->name, "varnorm2d_")) {
-        tool_ok(ARGS("varnorm2d", "-i", x, "-o", y, "--alpha", fixture(c->name, "alpha")));
-        check_output(c->name, "y", y, in.shape, 4, c->tol_y);
-    } else if (starts_with(c->name, "revin_output_bld_")) {
-        tool_ok(ARGS("revin-inverse", "-i", x, "-o", y, "--mean", fixture(c->name, "mean"),
-                     "--std", fixture(c->name, "std")));
-        check_output(c->name, "y", y, in.shape, 3, c->tol_y);
+    if (starts_with(name, "varnorm2d_")) {
+        tool_ok(ARGS("varnorm2d", "-i", x, "-o", y, "--alpha", fixture(name, "alpha")));
+        check_output(name, "y", y, in.shape, 4, fixture_tolerance(name, "y"));
+    } else if (starts_with(name, "revin_output_bld_")) {
+        tool_ok(ARGS("revin-inverse", "-i", x, "-o", y, "--mean", fixture(name, "mean"),
+                     "--std", fixture(name, "std")));
+        check_output(name, "y", y, in.shape, 3, fixture_tolerance(name, "y"));
     } else {
-        int transposed = starts_with(c->name, "revin_bdl_");
-        assert_true(transposed || starts_with(c->name, "revin_bld_"));
+        int transposed = starts_with(name, "revin_bdl_");
+        assert_true(transposed || starts_with(name, "revin_bld_"));
         const char *args[] = {"revin", "-i", x, "-o", y, "--mean-out", m, "--std-out", s,
                               transposed ? "--transposed" : NULL, NULL};
         tool_ok(args);
         size_t stats[3] = {in.shape[0], transposed ? in.shape[1] : in.shape[2], 1};
-        check_output(c->name, "y", y, in.shape, 3, c->tol_y);
-        check_output(c->name, "mean", m, stats, 3, c->tol_mean);
-        check_output(c->name, "std", s, stats, 3, c->tol_std);
+        check_output(name, "y", y, in.shape, 3, fixture_tolerance(name, "y"));
+        check_output(name, "mean", m, stats, 3, fixture_tolerance(name, "mean"));
+        check_output(name, "std", s, stats, 3, fixture_tolerance(name, "std"));
     }
     npy_free(&in);
-}
-
-/* The table above is index.json's list with README.md's tolerances. */
-static void test_fixture_index(void **state)
-{
-    (void)state;
-    size_t n;
-    char *index = (char *)slurp(CLNORM_FIXTURE_DIR "/index.json", &n);
-    index[n] = '\0';
-    char *readme = (char *)slurp(CLNORM_FIXTURE_DIR "/README.md", &n);
-    readme[n] = '\0';
-    size_t listed = 0;
-    for (const char *p = index; (p = strstr(p, "\"case\":")) != NULL; ++p)
-        listed++;
-    assert_int_equal(listed, NCASES);
-    for (size_t i = 0; i < NCASES; ++i) {
-        char key[256];
-        snprintf(key, sizeof key, "\"case\": \"%s\"", cases[i].name);
-        if (!strstr(index, key))
-            fail_msg("index.json does not list %s", cases[i].name);
-        const char *arrays[3] = {"y", "mean", "std"};
-        const double tols[3] = {cases[i].tol_y, cases[i].tol_mean, cases[i].tol_std};
-        for (int k = 0; k < 3; ++k) {
-            if (tols[k] == 0)
-                continue;
-            snprintf(key, sizeof key, "\n| %s | %s | ", cases[i].name, arrays[k]);
-            const char *row = strstr(readme, key);
-            if (!row)
-                fail_msg("README.md has no tolerance for %s %s", cases[i].name, arrays[k]);
-            const char *bar = strchr(row + strlen(key), '|'); /* after PyTorch's error */
-            assert_non_null(bar);
-            double tol = strtod(bar + 1, NULL);
-            if (tol != tols[k])
-                fail_msg("%s %s: README.md says tol %g, the test uses %g", cases[i].name,
-                         arrays[k], tol, tols[k]);
-        }
-    }
-    free(index);
-    free(readme);
 }
 
 /* No --alpha is the same as an alpha of ones, byte for byte. */
@@ -525,13 +467,16 @@ static void test_bench_only(void **state)
 
 int main(void)
 {
-    struct CMUnitTest tests[NCASES + 8];
+    size_t ncases = fixture_case_count(), size = ncases + 7;
+    struct CMUnitTest *tests = calloc(size, sizeof *tests);
+    if (!tests)
+        return 1;
     size_t n = 0;
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_fixture_index);
-    for (size_t i = 0; i < NCASES; ++i) {
+    for (size_t i = 0; i < ncases; ++i) {
         tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate_setup_teardown(
-            test_fixture_case, tool_setup_work, tool_teardown_work, (void *)&cases[i]);
-        tests[n++].name = cases[i].name;
+            test_fixture_case, tool_setup_work, tool_teardown_work,
+            (void *)fixture_case_name(i));
+        tests[n++].name = fixture_case_name(i);
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
         test_varnorm2d_default_alpha, tool_setup_work, tool_teardown_work);
@@ -544,7 +489,10 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
         test_bench_quick, tool_setup_work, tool_teardown_work);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bench_only);
-    assert_int_equal(n, sizeof tests / sizeof tests[0]);
-    int failed = cmocka_run_group_tests_name("tool", tests, NULL, NULL);
+    if (n != size)
+        return 1;
+    int failed = _cmocka_run_group_tests("tool", tests, n, NULL, NULL);
+    free(tests);
+    fixture_index_free();
     return failed + run_tool_error_tests();
 }
