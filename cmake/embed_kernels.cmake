@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Turns OpenCL C files into byte arrays: one NUL-terminated array per file, and
 # a table `<PREFIX>_sources[]` of them in source order (PREFIX defaults to
 # clnorm__kernel; the tool embeds its own kernels under another prefix).

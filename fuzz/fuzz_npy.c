@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_npy.c: libFuzzer target for npy_read_memory (untrusted .npy bytes). */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_safetensors.c: libFuzzer target for st_read_tensor_memory (untrusted .safetensors bytes). */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """make_seeds.py: writes the small valid seed inputs of fuzz/corpus/ (standard library only)."""
 import json
 import os

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh: builds the libFuzzer targets with clang in their own build dir, then fuzzes each for a while.
 #   bash fuzz/run.sh [SECONDS] [npy|safetensors ...]
 # SECONDS (default 60) bounds each target's run; the targets (default: both)

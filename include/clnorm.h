@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /** @file clnorm.h
  * clnorm.h: the public API of clnorm, ESPnet's normalization layers on OpenCL.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clnorm_common.cl: accumulator arithmetic shared by clnorm's kernels.
  *
  * Build defines (set by the host, src/program.c):

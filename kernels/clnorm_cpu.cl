@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clnorm_cpu.cl: the normalisation kernels of the CPU variant. PoCL runs a
  * work-group as a loop over its items, so these give one item long runs of
  * memory-order work and use no barrier and no local memory:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clnorm_inverse.cl: RevIN's output layer, y = x * s + m with the statistics
  * a forward stored (elementwise). Built after clnorm_norm.cl, whose view,
  * group and item helpers it uses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clnorm_norm.cl: per-row statistics and normalisation: the view, the
  * accumulators and the finalisation every kernel shares, and the work-group
  * kernels (the GPU variant, and split rows on any device).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* alloc.c: every allocation of the library, so tests can make any of them fail. */
 #include "alloc.h"
 

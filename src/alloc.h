@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* alloc.h: the library's one allocation wrapper (fault injection hooks in here). */
 #ifndef CLNORM_ALLOC_H
 #define CLNORM_ALLOC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cache.h: the on-disk program-binary cache (private).
  *
  * Entries are native code on CPU devices, so the cache is guarded: its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clcall.c: the OpenCL call wrapper's bookkeeping: error names, recording
  * failures in the context, releases that accept NULL. */
 #include <stdarg.h>

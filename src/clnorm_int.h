@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clnorm_int.h: internal declarations shared by the library's source files.
  *
  * Dependency order (never the other way): layers (varnorm2d.c, revin.c) use

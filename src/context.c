@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* context.c: creating, wrapping and destroying a clnorm_context. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* device.c: finding OpenCL devices, choosing one from a spec, querying limits. */
 #include <ctype.h>
 #include <stdio.h>

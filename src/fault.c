@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fault.c: the test-only fault-injection countdown behind fault.h. */
 #include "fault.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fault.h: test-only fault injection ("fail the Nth call with error E").
  * Compiled in only with CLNORM_FAULT_INJECTION; otherwise every check is a
  * constant 0 that the compiler removes. */

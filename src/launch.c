@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* launch.c: kernel objects, argument checks, and enqueueing the two
  * primitives (statistics + normalisation, RevIN's inverse) over a view. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* params.c: device copies of the caller's host parameters, uploaded only when
  * the caller's version number changes. */
 #include "clnorm_int.h"

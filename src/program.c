@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* program.c: building the embedded kernels once per context and variant,
  * through the on-disk program-binary cache. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* revin.c: ESPnet's ReversibleInstanceNorm1dInput and ...Output (RevIN). */
 #include <string.h>
 

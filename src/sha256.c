@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sha256.c: SHA-256 written from the FIPS 180-4 definition (sections 4.1.2, 4.2.2, 5, 6.2). */
 #include "sha256.h"
 

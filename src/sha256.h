@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sha256.h: a small self-contained SHA-256 (FIPS 180-4), used to key and check cache entries. */
 #ifndef CLNORM_SHA256_H
 #define CLNORM_SHA256_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* status.c: the status table's names and messages, and the version. */
 #include "clnorm_int.h"
 

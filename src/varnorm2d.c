@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* varnorm2d.c: ESPnet's VarianceNorm2d layer. */
 #include "clnorm_int.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # check_docs.sh: the documentation tells the truth about the code.
 #   tests/check_docs.sh SOURCE_DIR BUILD_DIR CLNORM_TOOL
 # 1. doxygen over the public header with warnings as errors: an undocumented

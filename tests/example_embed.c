@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* example_embed.c: the README's embedding example as a program that runs:
  * a caller's own context, queue and buffers, RevIN in and out around "the
  * model", everything ordered by events. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fixture_index.c: reading tests/fixtures/index.json (see fixture_index.h). */
 #include "fixture_index.h"
 

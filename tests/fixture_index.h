@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fixture_index.h: tests/fixtures/index.json, the one place the fixture
  * cases and their tolerances are written down (read with cJSON). */
 #ifndef CLNORM_FIXTURE_INDEX_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* layer_calls.c: the fixture shared by test_errors.c and test_forward_faults.c
  * (see layer_calls.h). */
 #define _POSIX_C_SOURCE 200809L

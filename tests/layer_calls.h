@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* layer_calls.h: the fixture of test_errors.c and test_forward_faults.c:
  * two small layers of each kind on one context, a poisoned output, one call
  * of any forward described as data (args), and the checks a rejected or an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* npy_test_util.c: helpers shared by test_npy_read.c and test_npy_write.c (rng, files, .npy images). */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L

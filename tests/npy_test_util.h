@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* npy_test_util.h: helpers shared by the .npy reader and writer tests (rng, files, .npy images). */
 #ifndef CLNORM_NPY_TEST_UTIL_H
 #define CLNORM_NPY_TEST_UTIL_H

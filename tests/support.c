@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* support.c: comparisons, device helpers and fixtures shared by the
  * numeric tests (references and families are in tools/reference.c). */
 #define _POSIX_C_SOURCE 200809L

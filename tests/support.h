@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* support.h: what the tests share: each operation described once (double
  * reference, tolerance model), input families, device buffers, fixtures. */
 #ifndef CLNORM_TEST_SUPPORT_H

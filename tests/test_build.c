@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_build.c: kernel build failures reach the caller with the device's
  * build log; build options that could change the results, and unknown
  * CLNORM_VARIANT values, are refused. */

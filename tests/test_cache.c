@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_cache.c: cmocka tests for SHA-256 and the on-disk program-binary cache. */
 #define _XOPEN_SOURCE 700 /* POSIX 2008 (mkdtemp, setenv, mkfifo, symlink) plus nftw */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_context.c: the context manager: choosing a device from a spec or
  * CLNORM_DEVICE, wrapping the caller's OpenCL objects (and giving them back
  * with their reference counts), the on-disk program cache (hit, corrupt

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_errors.c: every argument error of the public API. A rejected call
  * must return the right status, leave a message naming the problem, and
  * enqueue nothing (its poisoned output stays poisoned, its event stays

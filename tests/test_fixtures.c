@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_fixtures.c: the cases computed by the real ESPnet modules
  * (tests/fixtures, from the project's shared fixtures) with the tolerances
  * their index.json gives, on every kernel path and variant. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_forward_faults.c: injected OpenCL and allocation failures
  * (src/fault.h) in forwards, parameter syncs and statistics must give a
  * clean status naming the failed call and leave everything usable: the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_pipeline.c: the embedding contracts: in place, byte offsets (and the
  * bytes around them untouched), out-of-order queues ordered by wait lists
  * only, a caller's context/queue/buffers with the caller's own kernels before

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_regressions.c: replays tests/regressions/ (fuzzer finds) through the two readers. */
 #define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>

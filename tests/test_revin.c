@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_revin.c: RevIN input and output against the double reference, both
  * layouts, row lengths around work-group and vector boundaries, every input
  * family, the fp64 and float-float kernels, long rows, round trips, affine. */

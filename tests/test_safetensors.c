@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_safetensors.c: the .safetensors reader (good, bad, mutated files) and clnorm --params. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_threads.c: 8 threads, one shared context or one each: checked forwards, layer churn. */
 /* Every result is compared with the double references of tools/reference.h.
  * Worker threads never call cmocka's assert_* (it longjmps, which is only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_tool.c: the clnorm binary end to end: every ESPnet fixture case of
  * tests/fixtures/index.json, round trips, help, version, devices, bench. */
 #ifndef _POSIX_C_SOURCE

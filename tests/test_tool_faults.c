@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_tool_faults.c: the tool's subcommands with the Nth library call
  * (OpenCL call or allocation) failing, N = 1, 2, ... until a run completes
  * without reaching the countdown. Every run must end cleanly: exit 0 with the

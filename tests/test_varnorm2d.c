@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_varnorm2d.c: VarianceNorm2d against the double reference (plane sizes
  * around work-group and vector boundaries, every input family, both kernel
  * paths), H*W == 1, and the parameter sync contract. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tool_test_util.c: runs the built clnorm binary for the tests; snapshots, .npy files, comparisons. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L

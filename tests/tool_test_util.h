@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tool_test_util.h: running the built clnorm binary from cmocka tests, and the files around it. */
 #ifndef CLNORM_TOOL_TEST_UTIL_H
 #define CLNORM_TOOL_TEST_UTIL_H

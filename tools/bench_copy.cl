@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* bench_copy.cl: the yardstick of `clnorm bench`: a plain copy, read once and
  * written once, with wide vectors and one contiguous chunk per work-item (the
  * shape that is fastest on PoCL; on GPUs the interleaved form would be). */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Compare `clnorm bench` with PyTorch on the CPU running ESPnet's formulas.
 
 Usage: /usr/bin/python3 tools/bench_torch.py [--clnorm PATH] [--quick] [--json FILE]

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # check.sh: after the normal suite: ASan/UBSan, PoCL work-group methods, valgrind, TSan.
 #   bash tools/check.sh                     # every step, in this order
 #   bash tools/check.sh asan wg valgrind tsan   # or some of them

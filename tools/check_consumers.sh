@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # check_consumers.sh: clnorm as other projects use it. Installs the build into
 # a prefix, MOVES the prefix (nothing may depend on where it was installed),
 # then builds and runs a find_package(clnorm) consumer on OpenCL 3.0 headers,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli.c: the tool's shared plumbing (errors, loading, staged outputs, buffers). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cli.h: what the clnorm tool's subcommands share: exit codes, the one-line
  * error report, option helpers, opening a context, and outputs that appear
  * only when everything succeeded. */

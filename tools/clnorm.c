@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* clnorm.c: the command-line tool's entry point: subcommands, --help, --version. */
 #include <stdio.h>
 #include <string.h>

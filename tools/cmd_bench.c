@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_bench.c: the bench subcommand: each layer on the issue's shapes against
  * a copy kernel on the same bytes (interleaved, medians), its accuracy in the
  * same run, start-up cold and warm; a table, JSON and CSV. */

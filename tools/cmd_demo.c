@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_demo.c: the demo subcommand: both layers on generated data, checked
  * element by element against the float64 reference, timed. */
 #define _POSIX_C_SOURCE 200809L

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_devices.c: the devices subcommand: every platform and device, and
  * which one clnorm picks by default. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_layers.c: the varnorm2d, revin and revin-inverse subcommands. */
 #define _POSIX_C_SOURCE 200809L
 #include <getopt.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # dev.sh: install what is missing (Debian 12), build, then run the demo or the
 # whole test suite.
 #   bash tools/dev.sh demo   # set-up, build, `clnorm demo` on the default device

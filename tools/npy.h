@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* npy.h: a small reader and atomic writer for NumPy .npy files of float32 arrays. */
 #ifndef CLNORM_TOOLS_NPY_H
 #define CLNORM_TOOLS_NPY_H

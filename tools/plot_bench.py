@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Plot a `clnorm bench --csv` file: GB/s against tensor size, copy kernel as the ceiling.
 
 Usage: /usr/bin/python3 tools/plot_bench.py bench.csv bench.png [--title TEXT]

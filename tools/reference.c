@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reference.c: each operation described once: double-precision references,
  * the input families of SPEC.md section 4 and the tolerance models. Shared by
  * the tests, the tool's demo and the benchmark. */

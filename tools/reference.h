@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* reference.h: each operation described once: double-precision references,
  * the input families of SPEC.md section 4 and the tolerance models ("twice
  * PyTorch float32's own error"). Used by the tests, the demo and the bench. */

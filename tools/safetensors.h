@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* safetensors.h: a strict reader of single float tensors from (untrusted) .safetensors files. */
 #ifndef CLNORM_TOOLS_SAFETENSORS_H
 #define CLNORM_TOOLS_SAFETENSORS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c: a consumer that leaves CL_TARGET_OPENCL_VERSION to the OpenCL
  * headers (they default to 3.0): its own context and a queue made with
  * clCreateCommandQueueWithProperties, wrapped by clnorm; RevIN on it, checked

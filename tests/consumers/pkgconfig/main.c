@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* main.c: a consumer built with plain cc and `pkg-config --cflags --libs
  * clnorm` (tools/check_consumers.sh): clnorm picks the device; the program's
  * own OpenCL calls make and read the buffers, so -lOpenCL must come from
