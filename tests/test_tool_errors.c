@@ -181,6 +181,39 @@ static void test_usage_errors(void **state)
           "@out/y.npy", "extra");
 }
 
+/* Every subcommand parses its options one way (getopt_long): "--opt=value"
+ * and "--opt value" alike, and a number is a whole number or an error. */
+static void test_option_spellings(void **state)
+{
+    (void)state;
+    FAILS(2, NEEDLES("demo: --repeat wants a whole number in 1..10000, got '5x'"), "demo",
+          "--repeat", "5x");
+    FAILS(2, NEEDLES("bench: --repeat wants a whole number in 1..10000, got '5x'"), "bench",
+          "--repeat=5x");
+    FAILS(2, NEEDLES("demo: --repeat wants", "got ''"), "demo", "--repeat=");
+    FAILS(2, NEEDLES("bench: --repeat wants", "got ' 5'"), "bench", "--repeat", " 5");
+    FAILS(2, NEEDLES("bench: --repeat wants", "got '0'"), "bench", "--repeat", "0");
+    FAILS(2, NEEDLES("demo: --repeat wants", "got '+3'"), "demo", "--repeat", "+3");
+    FAILS(2, NEEDLES("demo: --repeat wants", "got '99999999999999999999'"), "demo", "--repeat",
+          "99999999999999999999");
+    FAILS(2, NEEDLES("devices: option '--json=yes' takes no value"), "devices", "--json=yes");
+    FAILS(2, NEEDLES("revin: option '--transposed=1' takes no value"), "revin", "-i", "@x3.npy",
+          "-o", "@out/y.npy", "--transposed=1");
+    FAILS(2, NEEDLES("bench: option '--json' needs a value"), "bench", "--json");
+    FAILS(2, NEEDLES("demo: unexpected argument 'extra'"), "demo", "--quick", "extra");
+    FAILS(2, NEEDLES("bench: unexpected argument 'extra'"), "bench", "extra");
+    FAILS(2, NEEDLES("devices: unexpected argument 'extra'"), "devices", "extra");
+    /* The accepted spellings, with the default device named both ways. */
+    char in[1024], out[1024];
+    snprintf(in, sizeof in, "--input=%s", work_path("x3.npy"));
+    snprintf(out, sizeof out, "--output=%s", work_path("out/y.npy"));
+    tool_ok(ARGS("revin", in, out, "--device=cpu"));
+    tool_ok(ARGS("revin", "--input", work_path("x3.npy"), "--output", work_path("out/y2.npy"),
+                 "--device", "cpu"));
+    tool_ok(ARGS("demo", "--device", "cpu", "--quick", "--repeat", "1"));
+    tool_ok(ARGS("demo", "--device=cpu", "--quick", "--repeat=1"));
+}
+
 static void test_options_of_other_commands(void **state)
 {
     (void)state;
@@ -407,6 +440,7 @@ int run_tool_error_tests(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_usage_errors, setup_inputs, tool_teardown_work),
+        cmocka_unit_test_setup_teardown(test_option_spellings, setup_inputs, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_options_of_other_commands, setup_inputs,
                                         tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_wrong_shapes, setup_inputs, tool_teardown_work),

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
@@ -64,6 +65,39 @@ const char *cli_shape(const size_t *shape, size_t ndim, char *buf, size_t size)
     if (used < size)
         snprintf(buf + used, size - used, ndim == 1 ? ",)" : ")");
     return buf;
+}
+
+int cli_option_error(const char *cmd, int c, char **argv)
+{
+    if (c == ':')
+        return cli_error(EXIT_USAGE, "%s: option '%s' needs a value (see clnorm %s --help)", cmd,
+                         argv[optind - 1], cmd);
+    if (optopt >= 256) /* our long options' ids: "--flag=value" on a flag */
+        return cli_error(EXIT_USAGE, "%s: option '%s' takes no value (see clnorm %s --help)",
+                         cmd, argv[optind - 1], cmd);
+    return cli_error(EXIT_USAGE, "%s: unknown option '%s' (see clnorm %s --help)", cmd,
+                     argv[optind - 1], cmd);
+}
+
+int cli_leftover(const char *cmd, int argc, char **argv)
+{
+    if (optind < argc)
+        return cli_error(EXIT_USAGE, "%s: unexpected argument '%s' (see clnorm %s --help)", cmd,
+                         argv[optind], cmd);
+    return 0;
+}
+
+int cli_int_option(const char *cmd, const char *option, const char *text, long min, long max,
+                   long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = text[0] >= '0' && text[0] <= '9' ? strtol(text, &end, 10) : 0;
+    if (!end || *end || errno || v < min || v > max)
+        return cli_error(EXIT_USAGE, "%s: %s wants a whole number in %ld..%ld, got '%s'", cmd,
+                         option, min, max, text);
+    *out = v;
+    return 0;
 }
 
 int cli_context(const char *device, clnorm_context **ctx)

@@ -32,6 +32,17 @@ int cli_load(const char *option, const char *path, npy_array *out);
 /* "(2, 3, 4)" into buf. */
 const char *cli_shape(const size_t *shape, size_t ndim, char *buf, size_t size);
 
+/* Option parsing, one way for every subcommand (getopt_long: "--opt=value"
+ * and "--opt value" alike). cli_option_error reports what getopt_long
+ * returned as ':' (a value is missing) or anything unknown, and returns
+ * EXIT_USAGE; cli_leftover refuses a non-option argument (0 when there is none). */
+int cli_option_error(const char *cmd, int c, char **argv);
+int cli_leftover(const char *cmd, int argc, char **argv);
+/* A whole decimal integer in [min, max] ("5x", "", " 5", "1e3" are refused),
+ * or 0; anything else is reported and gives EXIT_USAGE. */
+int cli_int_option(const char *cmd, const char *option, const char *text, long min, long max,
+                   long *out);
+
 /* Open a context on `device` (NULL: default); reports failures itself. */
 int cli_context(const char *device, clnorm_context **ctx);
 

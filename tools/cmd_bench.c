@@ -3,6 +3,7 @@
  * a copy kernel on the same bytes (interleaved, medians), its accuracy in the
  * same run, start-up cold and warm; a table, JSON and CSV. */
 #define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -482,39 +483,48 @@ int cmd_bench(int argc, char **argv)
 {
     const char *device = NULL, *json = NULL, *csv = NULL;
     const char *only = NULL;
-    int quick = 0, repeat = 41, startup = 1;
-    for (int i = 1; i < argc; ++i) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(help, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(a, "--startup-probe")) {
-            return startup_probe(i + 1 < argc && argv[i + 1][0] ? argv[i + 1] : NULL);
-        } else if (!strcmp(a, "--quick")) {
-            quick = 1;
-        } else if (!strcmp(a, "--no-startup")) {
-            startup = 0;
-        } else if (!strcmp(a, "--repeat") && i + 1 < argc) {
-            repeat = atoi(argv[++i]);
-            if (repeat < 1 || repeat > 10000)
-                return cli_error(EXIT_USAGE, "bench: --repeat wants 1..10000");
-        } else if (!strcmp(a, "--json") && i + 1 < argc) {
-            json = argv[++i];
-        } else if (!strcmp(a, "--csv") && i + 1 < argc) {
-            csv = argv[++i];
-        } else if (!strcmp(a, "--device") && i + 1 < argc) {
-            device = argv[++i];
-        } else if (!strcmp(a, "--only") && i + 1 < argc) {
-            only = argv[++i];
+    int quick = 0, repeat = 41, startup = 1, code;
+    long value;
+    enum { OPT_QUICK = 256, OPT_NO_STARTUP, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_DEVICE, OPT_ONLY,
+           OPT_PROBE, OPT_HELP };
+    static const struct option longs[] = {
+        {"quick", no_argument, NULL, OPT_QUICK},      {"no-startup", no_argument, NULL, OPT_NO_STARTUP},
+        {"repeat", required_argument, NULL, OPT_REPEAT}, {"json", required_argument, NULL, OPT_JSON},
+        {"csv", required_argument, NULL, OPT_CSV},    {"device", required_argument, NULL, OPT_DEVICE},
+        {"only", required_argument, NULL, OPT_ONLY},
+        /* Internal: the start-up probe's child process (an empty value: the default device). */
+        {"startup-probe", required_argument, NULL, OPT_PROBE},
+        {"help", no_argument, NULL, OPT_HELP},        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        switch (c) {
+        case 'h':
+        case OPT_HELP: fputs(help, stdout); return EXIT_OK;
+        case OPT_PROBE: return startup_probe(optarg[0] ? optarg : NULL);
+        case OPT_QUICK: quick = 1; break;
+        case OPT_NO_STARTUP: startup = 0; break;
+        case OPT_REPEAT:
+            if ((code = cli_int_option("bench", "--repeat", optarg, 1, 10000, &value)) != 0)
+                return code;
+            repeat = (int)value;
+            break;
+        case OPT_JSON: json = optarg; break;
+        case OPT_CSV: csv = optarg; break;
+        case OPT_DEVICE: device = optarg; break;
+        case OPT_ONLY:
+            only = optarg;
             if (!selects_any(only))
                 return cli_error(EXIT_USAGE,
                                  "bench: --only '%s' selects no case (want OP[:LAYOUT], OP one of "
                                  "varnorm2d, revin, revin-inverse; LAYOUT one of nchw, bld, bdl)",
                                  only);
-        } else {
-            return cli_error(EXIT_USAGE, "bench: unknown option '%s' (see clnorm bench --help)", a);
+            break;
+        default: return cli_option_error("bench", c, argv);
         }
     }
+    if ((code = cli_leftover("bench", argc, argv)) != 0)
+        return code;
     if (quick && repeat == 41)
         repeat = 5;
     rng_seed(rng_fresh_seed());
@@ -522,8 +532,7 @@ int cmd_bench(int argc, char **argv)
     if (startup)
         measure_startup("/proc/self/exe", device, &cold, &warm, &loaded);
     clnorm_context *ctx = NULL;
-    int code = cli_context(device, &ctx);
-    if (code)
+    if ((code = cli_context(device, &ctx)) != 0)
         return code;
     copier cp = {NULL, NULL, 0, 0};
     result results[sizeof cases / sizeof cases[0]];

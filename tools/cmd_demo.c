@@ -2,6 +2,7 @@
 /* cmd_demo.c: the demo subcommand: both layers on generated data, checked
  * element by element against the float64 reference, timed. */
 #define _POSIX_C_SOURCE 200809L
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,24 +57,31 @@ static void report(const char *name, size_t count, timing *t, double worst, size
 int cmd_demo(int argc, char **argv)
 {
     const char *device = NULL;
-    int quick = 0, repeat = 10;
-    for (int i = 1; i < argc; ++i) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(help, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--quick")) {
-            quick = 1;
-        } else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
-            device = argv[++i];
-        } else if (!strcmp(argv[i], "--repeat") && i + 1 < argc) {
-            repeat = atoi(argv[++i]);
-            if (repeat < 1 || repeat > 10000)
-                return cli_error(EXIT_USAGE, "demo: --repeat wants 1..10000, got '%s'", argv[i]);
-        } else {
-            return cli_error(EXIT_USAGE, "demo: unknown option '%s' (see clnorm demo --help)",
-                             argv[i]);
+    int quick = 0, repeat = 10, code;
+    long value;
+    enum { OPT_QUICK = 256, OPT_REPEAT, OPT_DEVICE, OPT_HELP };
+    static const struct option longs[] = {
+        {"quick", no_argument, NULL, OPT_QUICK},   {"repeat", required_argument, NULL, OPT_REPEAT},
+        {"device", required_argument, NULL, OPT_DEVICE}, {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        switch (c) {
+        case 'h':
+        case OPT_HELP: fputs(help, stdout); return EXIT_OK;
+        case OPT_QUICK: quick = 1; break;
+        case OPT_DEVICE: device = optarg; break;
+        case OPT_REPEAT:
+            if ((code = cli_int_option("demo", "--repeat", optarg, 1, 10000, &value)) != 0)
+                return code;
+            repeat = (int)value;
+            break;
+        default: return cli_option_error("demo", c, argv);
         }
     }
+    if ((code = cli_leftover("demo", argc, argv)) != 0)
+        return code;
     size_t vn[4] = {16, 64, 128, 128}, rv[3] = {8, 16000, 80};
     if (quick) {
         vn[0] = 2, vn[2] = vn[3] = 32;
@@ -90,7 +98,7 @@ int cmd_demo(int argc, char **argv)
     clnorm_varnorm2d *vlayer = NULL;
     clnorm_revin *rlayer = NULL;
     cl_mem in = NULL, out = NULL;
-    int code = 0;
+    code = 0;
     size_t failures = 0;
     if (!x || !y || !alpha || !sm || !ss || !ref || !tol || !rm || !rs || !t.ms) {
         code = cli_error(EXIT_DEVICE, "out of memory");

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cmd_devices.c: the devices subcommand: every platform and device, and
  * which one clnorm picks by default. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,17 +33,23 @@ static const char *type_name(cl_device_type t)
 
 int cmd_devices(int argc, char **argv)
 {
-    int json = 0;
-    for (int i = 1; i < argc; ++i) {
-        if (!strcmp(argv[i], "--json"))
-            json = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(help, stdout);
-            return EXIT_OK;
-        } else
-            return cli_error(EXIT_USAGE, "devices: unknown option '%s' (see clnorm devices --help)",
-                             argv[i]);
+    int json = 0, code;
+    enum { OPT_JSON = 256, OPT_HELP };
+    static const struct option longs[] = {{"json", no_argument, NULL, OPT_JSON},
+                                          {"help", no_argument, NULL, OPT_HELP},
+                                          {NULL, 0, NULL, 0}};
+    opterr = 0;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        switch (c) {
+        case 'h':
+        case OPT_HELP: fputs(help, stdout); return EXIT_OK;
+        case OPT_JSON: json = 1; break;
+        default: return cli_option_error("devices", c, argv);
+        }
     }
+    if ((code = cli_leftover("devices", argc, argv)) != 0)
+        return code;
     cl_platform_id platforms[16];
     cl_uint np = 0;
     cl_int err = clGetPlatformIDs(16, platforms, &np);

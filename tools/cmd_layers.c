@@ -50,17 +50,11 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, optio
         case OPT_PREFIX: o->prefix = optarg; break;
         case 'h':
         case OPT_HELP: fputs(help, stdout); return EXIT_OK;
-        case ':':
-            return cli_error(EXIT_USAGE, "%s: option '%s' needs a value (see clnorm %s --help)",
-                             cmd, argv[optind - 1], cmd);
-        default:
-            return cli_error(EXIT_USAGE, "%s: unknown option '%s' (see clnorm %s --help)", cmd,
-                             argv[optind - 1], cmd);
+        default: return cli_option_error(cmd, c, argv);
         }
     }
-    if (optind < argc)
-        return cli_error(EXIT_USAGE, "%s: unexpected argument '%s' (see clnorm %s --help)", cmd,
-                         argv[optind], cmd);
+    if ((c = cli_leftover(cmd, argc, argv)) != 0)
+        return c;
     if (!o->in || !o->out)
         return cli_error(EXIT_USAGE, "%s: %s is required (see clnorm %s --help)", cmd,
                          !o->in ? "-i IN.npy" : "-o OUT.npy", cmd);
