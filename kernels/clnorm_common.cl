@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* clnorm_common.cl: accumulator arithmetic shared by clnorm's kernels.
+/* clnorm_common.cl: vector types and the accumulator arithmetic shared by
+ * clnorm's kernels. Includes clnorm_abi.h (the embedding step inlines it).
  *
  * Build defines (set by the host, src/program.c):
  *   CLNORM_FP64  1: accumulate in double (cl_khr_fp64); 0: float-float pairs
@@ -15,6 +16,11 @@
  * need IEEE round-to-nearest adds and multiplies and no re-association, so the
  * host never builds with -cl-fast-relaxed-math or -cl-unsafe-math-optimizations,
  * and contraction is off: fma is written out where it is wanted. */
+
+#ifndef CLNORM_COMMON_CL
+#define CLNORM_COMMON_CL
+
+#include "clnorm_abi.h"
 
 #pragma OPENCL FP_CONTRACT OFF
 
@@ -196,3 +202,5 @@ inline void stats_merge(ulong *n, acc *mean, acc *m2, ulong nb, acc meanb, acc m
     *m2 = acc_add(acc_add(*m2, m2b), cross);
     *n = nt;
 }
+
+#endif /* CLNORM_COMMON_CL */

@@ -2,26 +2,44 @@
 /* clnorm_cpu.cl: the normalisation kernels of the CPU variant. PoCL runs a
  * work-group as a loop over its items, so these give one item long runs of
  * memory-order work and use no barrier and no local memory:
- *   norm_rows  contiguous rows (VarianceNorm2d, RevIN BDL), a run of rows per item
- *   norm_slab  strided rows (RevIN BLD), a run of (outer, column block) slabs per item
+ *   norm_rows  contiguous rows (VarianceNorm2d, RevIN BDL, LayerNorm), a run of rows per item
+ *   norm_slab  strided rows (RevIN BLD, TransposedLN), a run of (outer, column block) slabs per item
  * Both are software-pipelined: row (slab) r is normalised in the loop that
  * sums row (slab) r + 1, so reads and writes stream together as in a copy.
- * Built after clnorm_norm.cl, whose view, accumulators and finalisation
- * they use. */
+ * Includes clnorm_apply.cl. */
+#ifndef CLNORM_CPU_CL
+#define CLNORM_CPU_CL
 
-/* A contiguous row's per-lane sums about `piv` -> (hi, lo, sc) of its
- * normalisation (RevIN: its statistics stored too). */
-inline void row_finish(acc *s1, acc *s2, float piv, ulong n, int mode, ulong row, uint nchan,
-                       __global const float *pa, __global float *stat_m,
-                       __global float *stat_s, float *hi, float *lo, float *sc)
+#include "clnorm_apply.cl"
+
+/* A contiguous row's per-lane sums about `piv` -> its scaling (and its
+ * statistics stored, when the op keeps them). */
+inline scale1_t row_finish(const op_t *p, ulong row, __global const float *xq, ulong n,
+                           float piv, acc *s1, acc *s2)
 {
-    for (uint l = 1; l < VW; ++l) {
-        s1[0] = acc_add(s1[0], s1[l]);
-        s2[0] = acc_add(s2[0], s2[l]);
-    }
+    lanes_fold(s1, s2);
     acc mean, m2;
     moments(n, piv, s1[0], s2[0], &mean, &m2);
-    finalize_row(n, mean, m2, mode, row, nchan, pa, stat_m, stat_s, 1, hi, lo, sc);
+    float last = (p->op & CLNORM_OP_LAST) ? xq[n - 1] : 0.0f;
+    return row_scale(p, row, n, mean, m2, last, 1);
+}
+
+/* One loop over a row's whole vectors: normalise row xq into yq while
+ * summing the next row xn. `axis_on` is a constant at each call. */
+__attribute__((always_inline)) inline void rows_pipe(__global const float *xq,
+                                                     __global float *yq,
+                                                     __global const float *xn, ulong nvec,
+                                                     const scalev_t *s, const axis_t *ax,
+                                                     floatV piv, accv_t *a, const int axis_on)
+{
+    for (ulong t = 0; t < nvec; ++t) {
+        ulong k = t * VW;
+        accv_add(a, LOADV(xn + k), piv);
+        floatV r = apply_v(LOADV(xq + k), s);
+        if (axis_on)
+            r = r * LOADV(ax->w + k) + LOADV(ax->v + k);
+        STORE_GLOBAL(r, yq + k);
+    }
 }
 
 /* Short contiguous rows, `nparts` consecutive rows per work-item, no
@@ -35,20 +53,20 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
     if (first >= outer)
         return;
     ulong last = min(outer, first + nparts);
-    item_t it = {0, VW, n / VW, n / VW * VW, (uint)(n % VW)};
-    int affine = (mode & MODE_AFFINE) != 0;
-    float hi, lo, sc, piv = x[x_off + first * n];
+    op_t p = OP_OF_ARGS;
+    axis_t ax = axis_of(&p);
+    item_t it = whole_row(n);
+    __global const float *xq = x + x_off + first * n;
+    float piv = xq[0];
     acc s1[VW], s2[VW];
-    accumulate(x + x_off + first * n, &it, FILLV(piv), s1, s2);
-    row_finish(s1, s2, piv, n, mode, first, nchan, pa, stat_m, stat_s, &hi, &lo, &sc);
+    accumulate(xq, &it, FILLV(piv), s1, s2);
+    scale1_t sc = row_finish(&p, first, xq, n, piv, s1, s2);
     for (ulong row = first; row < last; ++row) {
-        __global const float *xq = x + x_off + row * n;
+        xq = x + x_off + row * n;
         __global float *yq = y + y_off + row * n;
-        floatV w = affine ? FILLV(pa[row % nchan]) : FILLV(1.0f);
-        floatV b = affine ? FILLV(pb[row % nchan]) : FILLV(0.0f);
-        floatV vh = FILLV(hi), vl = FILLV(lo), vs = FILLV(sc);
+        scalev_t s = splat(sc);
         if (row + 1 == last) {
-            apply_item(xq, yq, &it, vh, vl, vs, affine, w, b);
+            apply_item(xq, yq, &it, &s, &ax);
             break;
         }
         __global const float *xn = xq + n;
@@ -56,56 +74,18 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
         floatV vp = FILLV(piv);
         accv_t a;
         accv_init(&a);
-        for (ulong t = 0; t < it.nvec; ++t) {
-            accv_add(&a, LOADV(xn + t * VW), vp);
-            floatV r = ((LOADV(xq + t * VW) - vh) - vl) * vs;
-            if (affine)
-                r = r * w + b;
-            STORE_GLOBAL(r, yq + t * VW);
-        }
+        if (ax.on)
+            rows_pipe(xq, yq, xn, it.nvec, &s, &ax, vp, &a, 1);
+        else
+            rows_pipe(xq, yq, xn, it.nvec, &s, &ax, vp, &a, 0);
         if (it.tail)
             accv_add(&a, load_tail(xn + it.tail_at, it.tail, vp), vp);
         item_t tail_only = {0, VW, 0, it.tail_at, it.tail};
-        apply_item(xq, yq, &tail_only, vh, vl, vs, affine, w, b);
+        apply_item(xq, yq, &tail_only, &s, &ax);
         accv_lanes(&a, s1, s2);
-        row_finish(s1, s2, piv, n, mode, row + 1, nchan, pa, stat_m, stat_s, &hi, &lo, &sc);
+        sc = row_finish(&p, row + 1, xn, n, piv, s1, s2);
     }
 }
-
-/* Per-tile sums over the rows [0, n) of a slab as two streams, the halves read
- * side by side with their own sums, merged at the end: a CPU core keeps
- * more reads in flight for two streams than for one. */
-#define SLAB_SUMS(NT)                                                                          \
-    inline void slab_sums_##NT(__global const float *xg, ulong n, ulong stride,               \
-                               const floatV *piv, accv_t *sums)                               \
-    {                                                                                          \
-        accv_t a[NT], b[NT];                                                                   \
-        floatV p[NT];                                                                          \
-        ulong mid = n / 2;                                                                     \
-        for (uint t = 0; t < NT; ++t) {                                                        \
-            accv_init(&a[t]);                                                                  \
-            accv_init(&b[t]);                                                                  \
-            p[t] = piv[t];                                                                     \
-        }                                                                                      \
-        for (ulong r = 0; r < mid; ++r) {                                                      \
-            __global const float *xr = xg + r * stride, *xs = xr + mid * stride;              \
-            for (uint t = 0; t < NT; ++t) {                                                    \
-                accv_add(&a[t], LOADV(xr + t * VW), p[t]);                                     \
-                accv_add(&b[t], LOADV(xs + t * VW), p[t]);                                     \
-            }                                                                                  \
-        }                                                                                      \
-        for (ulong r = 2 * mid; r < n; ++r) /* odd n: the last row */                          \
-            for (uint t = 0; t < NT; ++t)                                                      \
-                accv_add(&a[t], LOADV(xg + r * stride + t * VW), p[t]);                        \
-        for (uint t = 0; t < NT; ++t) {                                                        \
-            accv_merge(&a[t], &b[t]);                                                          \
-            sums[t] = a[t];                                                                    \
-        }                                                                                      \
-    }
-SLAB_SUMS(1)
-SLAB_SUMS(2)
-SLAB_SUMS(4)
-SLAB_SUMS(5)
 
 /* A slab: one outer index o and a block of tiles x VW adjacent columns,
  * all n rows of it (CPU devices, strided views). */
@@ -115,99 +95,59 @@ typedef struct {
     ulong row0; /* statistics index of its first column */
 } slab_t;
 
-inline slab_t make_slab(ulong sb, KERNEL_ARGS)
+inline slab_t make_slab(ulong sb, __global const float *x, __global float *y, ulong n,
+                        ulong inner, uint tiles)
 {
     ulong width = (ulong)tiles * VW, blocks = inner / width;
     ulong o = sb / blocks, c0 = (sb % blocks) * width;
-    slab_t s = {x + x_off + o * n * inner + c0, y + y_off + o * n * inner + c0, o * inner + c0};
+    slab_t s = {x + o * n * inner + c0, y + o * n * inner + c0, o * inner + c0};
     return s;
 }
 
-/* A slab's sums (the pivots are its first row) -> shift, scale and
- * parameters per tile. */
-inline void slab_sums(const slab_t *s, KERNEL_ARGS, floatV *piv, accv_t *sums)
+/* The pivots of a slab (its first row) and cleared sums. */
+inline void slab_start(const slab_t *s, uint tiles, floatV *piv, accv_t *sums)
 {
-    accv_t more[MAXC / VW];
     for (uint t = 0; t < tiles; ++t) {
         piv[t] = LOADV(s->x + t * VW);
         accv_init(&sums[t]);
     }
-    switch (tiles) {
-    case 1: slab_sums_1(s->x, n, inner, piv, sums); break;
-    case 2: slab_sums_2(s->x, n, inner, piv, sums); break;
-    case 4: slab_sums_4(s->x, n, inner, piv, sums); break;
-    case 5: slab_sums_5(s->x, n, inner, piv, sums); break;
-    default: { /* the sums in private memory (cache); two streams all the same */
-        for (uint t = 0; t < tiles; ++t)
-            accv_init(&more[t]);
-        ulong mid = n / 2;
-        for (ulong r = 0; r < mid; ++r) {
-            __global const float *xr = s->x + r * inner, *xs = xr + mid * inner;
-            for (uint t = 0; t < tiles; ++t) {
-                accv_add(&sums[t], LOADV(xr + t * VW), piv[t]);
-                accv_add(&more[t], LOADV(xs + t * VW), piv[t]);
-            }
-        }
-        for (ulong r = 2 * mid; r < n; ++r)
-            for (uint t = 0; t < tiles; ++t)
-                accv_add(&sums[t], LOADV(s->x + r * inner + t * VW), piv[t]);
-        for (uint t = 0; t < tiles; ++t)
-            accv_merge(&sums[t], &more[t]);
-    }
-    }
 }
 
-/* Per-tile normalisation of a slab: y = ((x - hi) - lo) * sc [* w + b]. */
-typedef struct {
-    floatV hi[MAXC / VW], lo[MAXC / VW], sc[MAXC / VW], w[MAXC / VW], b[MAXC / VW];
-} slab_scale_t;
-
-inline void slab_finalize(const slab_t *s, const floatV *piv, const accv_t *sums, KERNEL_ARGS,
-                          slab_scale_t *k)
+/* A slab's sums -> each tile's scaling (and statistics stored). */
+inline void slab_finalize(const op_t *p, const slab_t *s, const floatV *piv, const accv_t *sums,
+                          ulong n, ulong inner, uint tiles, scalev_t *k)
 {
-    int affine = (mode & MODE_AFFINE) != 0;
     for (uint t = 0; t < tiles; ++t) {
         acc s1[VW], s2[VW];
-        float p[VW], h[VW], l[VW], c[VW];
+        float pv[VW];
+        scale1_t cols[VW];
         accv_lanes(&sums[t], s1, s2);
-        STOREV(piv[t], p);
+        STOREV(piv[t], pv);
         for (uint q = 0; q < VW; ++q) {
             acc mean, m2;
-            moments(n, p[q], s1[q], s2[q], &mean, &m2);
-            finalize_row(n, mean, m2, mode, s->row0 + t * VW + q, nchan, pa, stat_m, stat_s, 1,
-                         &h[q], &l[q], &c[q]);
+            moments(n, pv[q], s1[q], s2[q], &mean, &m2);
+            float last = (p->op & CLNORM_OP_LAST) ? s->x[(n - 1) * inner + t * VW + q] : 0.0f;
+            cols[q] = row_scale(p, s->row0 + t * VW + q, n, mean, m2, last, 1);
         }
-        k->hi[t] = LOADV(h);
-        k->lo[t] = LOADV(l);
-        k->sc[t] = LOADV(c);
-        k->w[t] = affine ? channel_vector(s->row0 + t * VW, pa, nchan) : FILLV(1.0f);
-        k->b[t] = affine ? channel_vector(s->row0 + t * VW, pb, nchan) : FILLV(0.0f);
+        k[t] = gather_tile(cols);
     }
-}
-
-inline floatV slab_scaled(const slab_scale_t *k, uint t, floatV v, int affine)
-{
-    floatV r = ((v - k->hi[t]) - k->lo[t]) * k->sc[t];
-    return affine ? r * k->w[t] + k->b[t] : r;
 }
 
 /* Normalises slab `cur` while summing slab `next` row by row: the reads of
  * both and the writes stream together, as in a copy. `nt` is the number of
  * tiles, a constant where the caller can make it one (registers). */
 __attribute__((always_inline)) inline void
-slab_pipe(const slab_t *cur, const slab_scale_t *k, const slab_t *next, const floatV *pivn,
-          accv_t *sums, ulong n, ulong inner, int affine, const uint nt)
+slab_pipe(const slab_t *cur, const scalev_t *k, const slab_t *next, const floatV *pivn,
+          accv_t *sums, ulong n, ulong inner, const axis_t *ax, const uint nt)
 {
     accv_t a[MAXC / VW];
     for (uint t = 0; t < nt; ++t)
         a[t] = sums[t];
     for (ulong r = 0; r < n; ++r) {
         ulong at = r * inner;
-        for (uint t = 0; t < nt; ++t) {
+        for (uint t = 0; t < nt; ++t)
             accv_add(&a[t], LOADV(next->x + at + t * VW), pivn[t]);
-            STORE_GLOBAL(slab_scaled(k, t, LOADV(cur->x + at + t * VW), affine),
-                         cur->y + at + t * VW);
-        }
+        apply_strided_row(cur->x + at, cur->y + at, k, ax, r, nt);
     }
     for (uint t = 0; t < nt; ++t)
         sums[t] = a[t];
@@ -215,9 +155,9 @@ slab_pipe(const slab_t *cur, const slab_scale_t *k, const slab_t *next, const fl
 
 /* A run of `nparts` slabs per work-item (CPU devices, strided views),
  * software-pipelined like norm_rows: slab s + 1 is summed in the loop that
- * normalises slab s; the first slab is only summed and the last only
- * normalised, last row first, while those rows are still in cache. No
- * barrier and no local memory: a group is one item. */
+ * normalises slab s; the first slab is only summed (two streams) and the
+ * last only normalised, last row first, while those rows are still in
+ * cache. No barrier and no local memory: a group is one item. */
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_ARGS)
 {
     ulong blocks = inner / ((ulong)tiles * VW), slabs = outer * blocks;
@@ -225,33 +165,34 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_AR
     if (first >= slabs)
         return;
     ulong last = min(slabs, first + nparts);
-    int affine = (mode & MODE_AFFINE) != 0;
+    op_t p = OP_OF_ARGS;
+    axis_t ax = axis_of(&p);
+    __global const float *xv = x + x_off;
+    __global float *yv = y + y_off;
     floatV piv[MAXC / VW];
     accv_t sums[MAXC / VW];
-    slab_scale_t k;
-    slab_t cur = make_slab(first, KERNEL_ARG_NAMES);
-    slab_sums(&cur, KERNEL_ARG_NAMES, piv, sums);
-    slab_finalize(&cur, piv, sums, KERNEL_ARG_NAMES, &k);
+    scalev_t k[MAXC / VW];
+    slab_t cur = make_slab(first, xv, yv, n, inner, tiles);
+    slab_start(&cur, tiles, piv, sums);
+    strided_sums_any(cur.x, n, inner, piv, sums, tiles, 2);
+    slab_finalize(&p, &cur, piv, sums, n, inner, tiles, k);
     for (ulong sb = first + 1; sb < last; ++sb) {
-        slab_t next = make_slab(sb, KERNEL_ARG_NAMES);
-        for (uint t = 0; t < tiles; ++t) {
-            piv[t] = LOADV(next.x + t * VW);
-            accv_init(&sums[t]);
-        }
+        slab_t next = make_slab(sb, xv, yv, n, inner, tiles);
+        slab_start(&next, tiles, piv, sums);
         switch (tiles) {
-        case 1: slab_pipe(&cur, &k, &next, piv, sums, n, inner, affine, 1); break;
-        case 2: slab_pipe(&cur, &k, &next, piv, sums, n, inner, affine, 2); break;
-        case 4: slab_pipe(&cur, &k, &next, piv, sums, n, inner, affine, 4); break;
-        case 5: slab_pipe(&cur, &k, &next, piv, sums, n, inner, affine, 5); break;
-        default: slab_pipe(&cur, &k, &next, piv, sums, n, inner, affine, tiles); break;
+        case 1: slab_pipe(&cur, k, &next, piv, sums, n, inner, &ax, 1); break;
+        case 2: slab_pipe(&cur, k, &next, piv, sums, n, inner, &ax, 2); break;
+        case 4: slab_pipe(&cur, k, &next, piv, sums, n, inner, &ax, 4); break;
+        case 5: slab_pipe(&cur, k, &next, piv, sums, n, inner, &ax, 5); break;
+        default: slab_pipe(&cur, k, &next, piv, sums, n, inner, &ax, tiles); break;
         }
-        slab_finalize(&next, piv, sums, KERNEL_ARG_NAMES, &k);
+        slab_finalize(&p, &next, piv, sums, n, inner, tiles, k);
         cur = next;
     }
     for (ulong r = n; r > 0; --r) {
         ulong at = (r - 1) * inner;
-        for (uint t = 0; t < tiles; ++t)
-            STORE_GLOBAL(slab_scaled(&k, t, LOADV(cur.x + at + t * VW), affine),
-                         cur.y + at + t * VW);
+        apply_strided_row(cur.x + at, cur.y + at, k, &ax, r - 1, tiles);
     }
 }
+
+#endif /* CLNORM_CPU_CL */

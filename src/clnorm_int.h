@@ -1,9 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* clnorm_int.h: internal declarations shared by the library's source files.
  *
- * Dependency order (never the other way): layers (varnorm2d.c, revin.c) use
- * launch.c and params.c, which use the context (context.c, program.c,
- * device.c), which uses clcall.c, cache.c and alloc.c. */
+ * Dependency order: a file calls only files of the levels below its own,
+ * never above or beside it (no two files of src/ call each other;
+ * tests/check_layers.sh checks this on the object files).
+ *   1  layers      varnorm2d.c, revin.c, layer_norm.c: the op of each (its
+ *                  view, op word and parameters) and its public functions
+ *   2  launch.c    the norm launcher: a layer's kernels, parameter block and
+ *                  scratch; enqueues the plan of a view
+ *   3  kernels.c   the kernel table: names, local sizes, the argument order of
+ *                  kernels/clnorm_abi.h, creating them, the warm-up
+ *      plan.c      the launch planner: (device limits, view, width) -> plan;
+ *                  a pure function, no OpenCL
+ *      runtime.c   the layer runtime every layer shares (creation, the last
+ *                  event, wait lists, argument and buffer checks, the event
+ *                  handed out); params.c, parameter blocks
+ *   4  context.c   creating and destroying a context
+ *   5  program.c   building the embedded kernels through the cache; device.c
+ *   6  cache.c     the on-disk program-binary cache
+ *   7  clcall.c, status.c, alloc.c, fault.c, sha256.c */
 #ifndef CLNORM_INT_H
 #define CLNORM_INT_H
 
@@ -12,6 +27,7 @@
 
 #include "alloc.h"
 #include "clnorm.h"
+#include "clnorm_abi.h"
 #include "fault.h"
 
 #define CLNORM_ERRMSG_SIZE 4096
@@ -131,15 +147,15 @@ clnorm_status clnorm__device_select(const clnorm_context *ctx, const char *spec,
 /* Kernel variants: one program per vector width (1, 2, 4, 8, 16). */
 #define CLNORM_VARIANT_COUNT 5
 
-typedef enum clnorm__kernel_id {
-    CLNORM_K_ROWS,
-    CLNORM_K_SLAB,
-    CLNORM_K_FUSED,
-    CLNORM_K_PARTIAL,
-    CLNORM_K_APPLY,
-    CLNORM_K_INVERSE,
-    CLNORM_K_COUNT
-} clnorm__kernel_id;
+/* What a launch plan needs to know of a device: from the context, or from
+ * a test's profile of another device (tests/test_plan.c). */
+typedef struct clnorm__limits {
+    int gpu_variant;        /* wide groups, interleaved items (GPUs, or forced) */
+    size_t work_group;      /* WG every group kernel is built for and launched with */
+    unsigned max_columns;   /* MAXC: columns one strided work-group may own */
+    unsigned contig_width;  /* vector width of contiguous rows */
+    unsigned target_groups; /* work-groups that keep the device busy */
+} clnorm__limits;
 
 struct clnorm_context {
     cl_context cl_ctx;
@@ -148,11 +164,7 @@ struct clnorm_context {
     unsigned flags;
     int use_fp64;
     clnorm__device_info info;
-    int gpu_variant;         /* wide groups, interleaved items (GPUs, or forced) */
-    size_t work_group;       /* WG every kernel is built for and launched with */
-    unsigned max_columns;    /* MAXC: columns one strided work-group may own */
-    unsigned contig_width;   /* vector width of contiguous rows */
-    unsigned target_groups;  /* work-groups that keep the device busy */
+    clnorm__limits limits;
     char *description;
     pthread_mutex_t lock;    /* guards programs[], counters and errmsg */
     cl_program programs[CLNORM_VARIANT_COUNT];
@@ -162,19 +174,131 @@ struct clnorm_context {
     cl_int last_cl_error;    /* behind errmsg: CL_SUCCESS unless an OpenCL call failed */
 };
 
-/* The program for vector width `width`, built or loaded on first use. */
-clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width, cl_program *program);
+/* ------------------------------------------------------------ programs (program.c) */
+
+/* Runs every kernel of a freshly built program once (kernels.c): PoCL
+ * compiles a kernel for its work-group size at first launch, and a binary
+ * saved afterwards keeps that code. */
+typedef clnorm_status (*clnorm__warm_up_fn)(clnorm_context *ctx, cl_program program,
+                                           unsigned width);
+
+/* The program for vector width `width`, built or loaded on first use; a
+ * program built from source is warmed up with `warm_up` before the cache
+ * stores it. */
+clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width,
+                                  clnorm__warm_up_fn warm_up, cl_program *program);
 /* CLNORM_INVALID_ARGUMENT unless every option in `extra` (CLNORM_BUILD_OPTIONS)
  * is one that cannot change what the kernels compute. */
 clnorm_status clnorm__check_build_options(const clnorm_context *ctx, const char *extra);
 /* Release every program of the context. */
 void clnorm__programs_release(clnorm_context *ctx);
-/* Kernel function names, indexed by clnorm__kernel_id. */
-extern const char *const clnorm__kernel_names[CLNORM_K_COUNT];
-/* The work-group size kernel `id` is built for (reqd_work_group_size). */
-size_t clnorm__kernel_local(const clnorm_context *ctx, clnorm__kernel_id id);
 
-/* ------------------------------------------------------------ launches */
+/* ------------------------------------------------------------ layer runtime (runtime.c) */
+
+/* What every layer shares, first member of each layer's struct. */
+typedef struct clnorm__layer {
+    clnorm_context *ctx;
+    cl_event last;    /* the layer's last command: its next one waits for it */
+    cl_event *waits;  /* a reusable wait list: the caller's plus `last` */
+    size_t waits_cap;
+} clnorm__layer;
+
+/* Room reserved at creation so that a forward never allocates for its wait list. */
+#define CLNORM_WAITS_RESERVED 16
+
+/* The start of every _create: checks `out` (set to NULL) and the context,
+ * allocates `size` zeroed bytes whose first member is a clnorm__layer, and
+ * reserves its wait list. `fn` names the call in messages. */
+clnorm_status clnorm__layer_new(clnorm_context *ctx, const char *fn, size_t size, void *out,
+                                void **layer);
+/* Releases what clnorm__layer_new made (and the last event); frees `layer`. */
+void clnorm__layer_free(void *layer);
+
+/* The checks of every forward over `count` floats in and out: buffers,
+ * offsets, sizes, in place or disjoint, the wait list. */
+clnorm_status clnorm__layer_check_io(const clnorm__layer *l, const char *fn, cl_mem in,
+                                     size_t in_offset, cl_mem out, size_t out_offset,
+                                     size_t count, cl_uint num_wait, const cl_event *wait_list);
+/* The caller's wait list plus the layer's last command (in the reusable array). */
+clnorm_status clnorm__layer_waits(clnorm__layer *l, cl_uint num_wait, const cl_event *wait_list,
+                                  cl_uint *count, const cl_event **list);
+/* `done` becomes the layer's last command; the caller gets its own reference
+ * when `event` is not NULL. */
+clnorm_status clnorm__layer_hand_out(clnorm__layer *l, cl_event done, cl_event *event);
+
+/* Validate a tensor argument: non-NULL buffer, 4-byte aligned offset, and
+ * CL_MEM_SIZE >= offset + count * 4. `what` names the argument. */
+clnorm_status clnorm__check_buffer(const clnorm_context *ctx, const char *what, cl_mem buf,
+                                   size_t offset, size_t count);
+/* *out = a * b, or CLNORM_SIZE_OVERFLOW. */
+clnorm_status clnorm__mul_size(const clnorm_context *ctx, size_t a, size_t b, size_t *out);
+
+/* ------------------------------------------------------------ parameters (params.c) */
+
+/* A device copy of host parameter arrays, laid out one after another in one
+ * buffer, re-uploaded when the host version changes. */
+#define CLNORM_PARAM_ARRAYS 8
+typedef struct clnorm__param_block {
+    cl_mem mem;
+    unsigned arrays;
+    size_t count[CLNORM_PARAM_ARRAYS];  /* floats per array */
+    size_t offset[CLNORM_PARAM_ARRAYS]; /* where each array starts in mem, in floats */
+    size_t total;
+    float *staging;  /* host copy of the whole block, allocated at creation */
+    uint64_t version;
+    int synced;
+    uint64_t uploads;
+} clnorm__param_block;
+
+/* Lay out `arrays` arrays of the given counts and allocate the staging copy. */
+clnorm_status clnorm__params_init(clnorm_context *ctx, clnorm__param_block *p, unsigned arrays,
+                                  const size_t *counts);
+/* Upload the host arrays when `version` differs from the last upload (or
+ * nothing was uploaded yet). The copy is complete when this returns (a new
+ * buffer made with CL_MEM_COPY_HOST_PTR), so the host memory may be reused at
+ * once; kernels enqueued earlier keep the old buffer alive until they finish.
+ * On failure the previous parameters stay in place. */
+clnorm_status clnorm__params_sync(clnorm_context *ctx, clnorm__param_block *p,
+                                  const float *const *host, uint64_t version);
+void clnorm__params_release(clnorm__param_block *p);
+
+/* ------------------------------------------------------------ launch planner (plan.c) */
+
+/* A view [outer][n][inner] of float32: rows are (o, i), reduced over n. */
+typedef struct clnorm__view {
+    size_t outer, n, inner;
+} clnorm__view;
+
+typedef enum clnorm__kernel_id {
+    CLNORM_K_ROWS,    /* norm_rows: CPU, contiguous rows, a run per item */
+    CLNORM_K_SLAB,    /* norm_slab: CPU, strided slabs, a run per item */
+    CLNORM_K_FUSED,   /* norm_fused: a group per row block */
+    CLNORM_K_PARTIAL, /* norm_partial then norm_apply: split rows */
+    CLNORM_K_APPLY,
+    CLNORM_K_SCALE,   /* norm_scale: elementwise */
+    CLNORM_K_COUNT
+} clnorm__kernel_id;
+
+/* One or two launches of the same geometry. */
+typedef struct clnorm__plan {
+    clnorm__kernel_id kernel[2]; /* the second is CLNORM_K_COUNT for one launch */
+    size_t groups;               /* work-groups per launch */
+    size_t local;                /* work-items per group */
+    cl_uint nparts;              /* chunks per row, or the run of rows/slabs per item */
+    cl_uint tiles;               /* vector tiles per strided column block */
+    size_t partial_bytes;        /* scratch for split rows' partial statistics */
+} clnorm__plan;
+
+/* The vector width for a view's rows: the context's for contiguous rows,
+ * the widest dividing `inner` for strided ones. */
+unsigned clnorm__plan_width(const clnorm__limits *lim, size_t inner);
+/* Statistics + normalisation of a view, and the elementwise pass. */
+void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
+                            clnorm__plan *plan);
+void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
+                        clnorm__plan *plan);
+
+/* ------------------------------------------------------------ kernel table (kernels.c) */
 
 /* The kernels of one vector width, owned by one layer (clSetKernelArg is not
  * thread-safe, so kernels are never shared between layers). */
@@ -183,104 +307,56 @@ typedef struct clnorm__kernels {
     cl_kernel k[CLNORM_K_COUNT];
 } clnorm__kernels;
 
-clnorm_status clnorm__kernels_create(clnorm_context *ctx, unsigned width, clnorm__kernels *ks);
-void clnorm__kernels_release(clnorm__kernels *ks);
-
-/* Run every kernel once on a tiny problem and wait: PoCL compiles a kernel
- * for its work-group size at first launch, and a binary saved afterwards
- * keeps that code. Used by program.c before it writes the cache. */
-clnorm_status clnorm__kernels_warm_up(clnorm_context *ctx, cl_program program, unsigned width);
-
-/* A view [outer][n][inner] of float32 with its buffers. */
-typedef struct clnorm__view {
-    size_t outer, n, inner;
-} clnorm__view;
-
-/* Everything one layer launch needs. Buffers not used by a mode are NULL. */
-typedef struct clnorm__launch {
+/* Everything a launch passes to its kernels (kernels/clnorm_abi.h). */
+typedef struct clnorm__args {
     clnorm__view view;
-    int mode;               /* kernel mode bits: 0 VN, 1 RevIN, 2 affine */
     cl_mem in, out;
     size_t in_off, out_off; /* in floats */
-    cl_mem param_a, param_b;
+    cl_uint op;             /* CLNORM_FIN_* | CLNORM_OP_* */
+    double eps;
     cl_uint nchan;
-    cl_mem stat_m, stat_s;
-} clnorm__launch;
+    cl_mem prm;
+    cl_uint poff[CLNORM_POFF_COUNT];
+    cl_mem labels, stat_m, stat_s, flags;
+} clnorm__args;
 
-/* Scratch a layer keeps between forwards (partials of split rows and a
- * reusable wait list). Grown when a larger shape comes, never per forward. */
-typedef struct clnorm__scratch {
+extern const char *const clnorm__kernel_names[CLNORM_K_COUNT];
+/* Work-items per group kernel `id` is built for (reqd_work_group_size). */
+size_t clnorm__kernel_local(const clnorm__limits *lim, clnorm__kernel_id id);
+clnorm_status clnorm__kernels_create(clnorm_context *ctx, unsigned width, clnorm__kernels *ks);
+void clnorm__kernels_release(clnorm__kernels *ks);
+/* Set every argument of kernel `k` for `a` with the plan's nparts and tiles. */
+clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k,
+                                      const clnorm__args *a, cl_uint nparts, cl_uint tiles,
+                                      cl_mem partials);
+
+/* ------------------------------------------------------------ norm launcher (launch.c) */
+
+/* What a layer built on clnorm's kernels holds: the runtime, its kernels,
+ * its parameter block and the scratch of split rows. First member of such a
+ * layer's struct. */
+typedef struct clnorm__norm {
+    clnorm__layer rt;
+    clnorm__kernels ks;
+    clnorm__param_block params;
     cl_mem partials;
     size_t partials_bytes;
-    cl_event *waits;
-    size_t waits_cap;
-} clnorm__scratch;
+} clnorm__norm;
 
-/* Room for `count` events in the wait list; layers reserve
- * CLNORM_WAITS_RESERVED at creation so a forward never allocates. */
-#define CLNORM_WAITS_RESERVED 16
-clnorm_status clnorm__scratch_reserve_waits(clnorm_context *ctx, clnorm__scratch *s,
-                                            size_t count);
-void clnorm__scratch_release(clnorm__scratch *s);
-
-/* Enqueue the statistics + normalisation of `l`: one launch (fused) or two
- * (partials, then apply) for long rows. `prior` (may be NULL) is an extra
- * event to wait for besides the caller's list. Returns the last event. */
-clnorm_status clnorm__enqueue_normalise(clnorm_context *ctx, clnorm__kernels *ks,
-                                        clnorm__scratch *scratch, const clnorm__launch *l,
-                                        cl_uint num_wait, const cl_event *wait_list,
-                                        cl_event prior, cl_event *done);
-
-/* Enqueue RevIN's inverse y = x * s + m. */
-clnorm_status clnorm__enqueue_inverse(clnorm_context *ctx, clnorm__kernels *ks,
-                                      clnorm__scratch *scratch, const clnorm__launch *l,
-                                      cl_uint num_wait, const cl_event *wait_list,
-                                      cl_event prior, cl_event *done);
-
-/* A layer's new last command `done` replaces *last (its next command waits
- * for it); the caller gets its own reference when `event` is not NULL. */
-clnorm_status clnorm__hand_out_event(clnorm_context *ctx, cl_event *last, cl_event done,
-                                     cl_event *event);
-
-/* ------------------------------------------------------------ checks */
-
-/* Validate a tensor argument: non-NULL buffer, 4-byte aligned offset, and
- * CL_MEM_SIZE >= offset + count * 4. `what` names the argument. */
-clnorm_status clnorm__check_buffer(const clnorm_context *ctx, const char *what, cl_mem buf,
-                                   size_t offset, size_t count);
-
-/* Input and output of `count` floats are either the same bytes (in place)
- * or disjoint, sub-buffers included; otherwise CLNORM_INVALID_ARGUMENT. */
-clnorm_status clnorm__check_in_out(const clnorm_context *ctx, const char *fn, cl_mem in,
-                                   size_t in_offset, cl_mem out, size_t out_offset, size_t count);
-
-/* *out = a * b, or CLNORM_SIZE_OVERFLOW. */
-clnorm_status clnorm__mul_size(const clnorm_context *ctx, size_t a, size_t b, size_t *out);
-
-/* Check the wait list arguments (NULL list with a non-zero count, ...). */
-clnorm_status clnorm__check_wait_list(const clnorm_context *ctx, cl_uint num_wait,
-                                      const cl_event *wait_list);
-
-/* ------------------------------------------------------------ parameters */
-
-/* A device copy of host parameters, re-uploaded when the host version changes. */
-typedef struct clnorm__param_buffer {
-    cl_mem mem[2];     /* alpha; or weight and bias */
-    size_t count;      /* floats per array */
-    unsigned arrays;   /* 1 or 2 */
-    uint64_t version;
-    int synced;
-    uint64_t uploads;
-} clnorm__param_buffer;
-
-/* Upload `arrays` host arrays of `count` floats when `version` differs from the
- * last upload (or nothing was uploaded yet). The copy is complete when this
- * returns (a new buffer made with CL_MEM_COPY_HOST_PTR), so the host memory
- * may be reused at once, and later kernels see it without extra ordering;
- * kernels enqueued earlier keep the old buffer alive until they finish.
- * On failure the previous parameters stay in place. */
-clnorm_status clnorm__params_sync(clnorm_context *ctx, clnorm__param_buffer *p,
-                                  const float *const *host, uint64_t version);
-void clnorm__params_release(clnorm__param_buffer *p);
+/* After clnorm__layer_new: the kernels of `width` and the parameter block
+ * (`arrays` arrays of `counts` floats; 0 for none). */
+clnorm_status clnorm__norm_init(clnorm__norm *nl, unsigned width, unsigned arrays,
+                                const size_t *counts);
+/* Release what clnorm__norm_init made and free the layer. Accepts NULL. */
+void clnorm__norm_free(clnorm__norm *nl);
+/* Enqueue the statistics + normalisation of a.view (one launch, or two for
+ * long rows), after the caller's wait list and the layer's last command;
+ * hand out the completion event. a.prm and a.poff are filled from the
+ * layer's parameter block. */
+clnorm_status clnorm__norm_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
+                                   const cl_event *wait_list, cl_event *event);
+/* The same for the elementwise pass (norm_scale). */
+clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
+                                    const cl_event *wait_list, cl_event *event);
 
 #endif /* CLNORM_INT_H */

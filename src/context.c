@@ -65,23 +65,25 @@ static void choose_geometry(clnorm_context *ctx)
         gpu = 1;
     else if (ctx->flags & CLNORM_CONTEXT_CPU_VARIANT)
         gpu = 0;
-    ctx->gpu_variant = gpu;
+    clnorm__limits *lim = &ctx->limits;
+    lim->gpu_variant = gpu;
     size_t wg = gpu ? 64 : 16;
     unsigned maxc = gpu ? 64 : 256;
-    /* local memory: two sums (8 bytes each) per item and column, 3 floats per column */
+    /* local memory: two sums (8 bytes each) per item and column, a scaling
+     * (16 bytes) per column */
     while (wg > 1 && (wg > d->max_work_group_size ||
-                      (cl_ulong)wg * maxc * 16 + maxc * 12 > d->local_mem_size / 2)) {
+                      (cl_ulong)wg * maxc * 16 + maxc * 16 > d->local_mem_size / 2)) {
         if (maxc > 16)
             maxc /= 2;
         else
             wg /= 2;
     }
-    ctx->work_group = wg;
-    ctx->max_columns = maxc;
+    lim->work_group = wg;
+    lim->max_columns = maxc;
     unsigned pref = d->preferred_vector_float ? d->preferred_vector_float : 4;
-    ctx->contig_width = gpu ? 4 : (pref >= 16 ? 16 : 8);
+    lim->contig_width = gpu ? 4 : (pref >= 16 ? 16 : 8);
     unsigned cu = d->compute_units ? d->compute_units : 1;
-    ctx->target_groups = cu * (gpu ? 8 : 4);
+    lim->target_groups = cu * (gpu ? 8 : 4);
 }
 
 /* Common second half of create and wrap: limits, geometry, description. */
@@ -204,20 +206,6 @@ clnorm_status clnorm_context_wrap(cl_context cl_ctx, cl_device_id device, cl_com
     if (st != CLNORM_OK)
         context_release_cl(ctx);
     return st;
-}
-
-clnorm_status clnorm_context_prepare(clnorm_context *ctx)
-{
-    if (!ctx)
-        return CLNORM_NULL_ARGUMENT;
-    if (!ctx->cl_ctx)
-        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "the context failed to initialise");
-    static const unsigned widths[] = {1, 2, 4, 8, 16};
-    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; ++i) {
-        cl_program p;
-        RETURN_IF_ERROR(clnorm__program_get(ctx, widths[i], &p));
-    }
-    return CLNORM_OK;
 }
 
 void clnorm_context_destroy(clnorm_context *ctx)

@@ -1,42 +1,61 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* params.c: device copies of the caller's host parameters, uploaded only when
- * the caller's version number changes. */
+/* params.c: a layer's parameter block: the caller's host arrays copied into
+ * one device buffer, uploaded only when the caller's version number changes. */
+#include <string.h>
+
 #include "clnorm_int.h"
 
-clnorm_status clnorm__params_sync(clnorm_context *ctx, clnorm__param_buffer *p,
+clnorm_status clnorm__params_init(clnorm_context *ctx, clnorm__param_block *p, unsigned arrays,
+                                  const size_t *counts)
+{
+    memset(p, 0, sizeof *p);
+    if (arrays > CLNORM_PARAM_ARRAYS)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "%u parameter arrays (at most %d)",
+                            arrays, CLNORM_PARAM_ARRAYS);
+    size_t total = 0;
+    for (unsigned i = 0; i < arrays; ++i) {
+        if (counts[i] > SIZE_MAX / sizeof(float) - total)
+            return clnorm__fail(ctx, CLNORM_SIZE_OVERFLOW, "the parameters' size overflows");
+        p->offset[i] = total;
+        p->count[i] = counts[i];
+        total += counts[i];
+    }
+    if (total > UINT32_MAX) /* the kernels take offsets into the block as uint */
+        return clnorm__fail(ctx, CLNORM_TOO_LARGE, "%zu floats of parameters (at most 2^32-1)",
+                            total);
+    p->arrays = arrays;
+    p->total = total;
+    if (total && !(p->staging = clnorm__malloc(total * sizeof(float))))
+        return clnorm__fail(ctx, CLNORM_OUT_OF_MEMORY, "allocating %zu floats of parameters",
+                            total);
+    return CLNORM_OK;
+}
+
+clnorm_status clnorm__params_sync(clnorm_context *ctx, clnorm__param_block *p,
                                   const float *const *host, uint64_t version)
 {
-    if (p->synced && p->version == version)
+    if (!p->total || (p->synced && p->version == version))
         return CLNORM_OK;
-    size_t bytes;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, p->count, sizeof(float), &bytes));
-    cl_mem fresh[2] = {NULL, NULL};
-    clnorm_status st = CLNORM_OK;
+    for (unsigned i = 0; i < p->arrays; ++i)
+        if (p->count[i])
+            memcpy(p->staging + p->offset[i], host[i], p->count[i] * sizeof(float));
     /* A new buffer made from the host copy: the copy is done when this
      * returns, and kernels already enqueued keep the old one alive. */
-    for (unsigned i = 0; i < p->arrays && st == CLNORM_OK; ++i)
-        st = clnorm__buffer_create(ctx, "a layer's parameters", CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
-                                   bytes, (void *)host[i], &fresh[i]);
-    if (st != CLNORM_OK) {
-        clnorm__release_mem(fresh[0]);
-        clnorm__release_mem(fresh[1]);
-        return st;
-    }
-    for (unsigned i = 0; i < p->arrays; ++i) {
-        clnorm__release_mem(p->mem[i]);
-        p->mem[i] = fresh[i];
-    }
+    cl_mem fresh = NULL;
+    RETURN_IF_ERROR(clnorm__buffer_create(ctx, "a layer's parameters",
+                                          CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                          p->total * sizeof(float), p->staging, &fresh));
+    clnorm__release_mem(p->mem);
+    p->mem = fresh;
     p->version = version;
     p->synced = 1;
     p->uploads++;
     return CLNORM_OK;
 }
 
-void clnorm__params_release(clnorm__param_buffer *p)
+void clnorm__params_release(clnorm__param_block *p)
 {
-    for (unsigned i = 0; i < 2; ++i) {
-        clnorm__release_mem(p->mem[i]);
-        p->mem[i] = NULL;
-    }
-    p->synced = 0;
+    clnorm__release_mem(p->mem);
+    clnorm__free(p->staging);
+    memset(p, 0, sizeof *p);
 }

@@ -17,14 +17,6 @@ struct clnorm__kernel_source {
 extern const struct clnorm__kernel_source clnorm__kernel_sources[];
 extern const size_t clnorm__kernel_source_count;
 
-const char *const clnorm__kernel_names[CLNORM_K_COUNT] = {
-    "norm_rows", "norm_slab", "norm_fused", "norm_partial", "norm_apply", "norm_inverse"};
-
-size_t clnorm__kernel_local(const clnorm_context *ctx, clnorm__kernel_id id)
-{
-    return id == CLNORM_K_SLAB ? 1 : ctx->work_group;
-}
-
 static int width_index(unsigned width)
 {
     switch (width) {
@@ -42,7 +34,7 @@ static int width_index(unsigned width)
  * is clang and which splits vstore16; elsewhere the portable vstoreN. */
 static int unaligned_stores(const clnorm_context *ctx)
 {
-    return !ctx->gpu_variant && strstr(ctx->info.platform_name, "Portable Computing Language");
+    return !ctx->limits.gpu_variant && strstr(ctx->info.platform_name, "Portable Computing Language");
 }
 
 /* CLNORM_BUILD_OPTIONS (for debugging a driver) may only add options that
@@ -101,7 +93,8 @@ static clnorm_status build_options(const clnorm_context *ctx, unsigned width, ch
     int n = snprintf(buf, size,
                      "-cl-std=CL1.2 -DCLNORM_FP64=%d -DVW=%u -DWG=%zu -DMAXC=%u "
                      "-DCLNORM_INTERLEAVE=%d -DCLNORM_UNALIGNED_VECTORS=%d %s",
-                     ctx->use_fp64, width, ctx->work_group, ctx->max_columns, ctx->gpu_variant,
+                     ctx->use_fp64, width, ctx->limits.work_group, ctx->limits.max_columns,
+                     ctx->limits.gpu_variant,
                      unaligned_stores(ctx), extra);
     if (n < 0 || (size_t)n >= size)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "CLNORM_BUILD_OPTIONS is too long");
@@ -229,7 +222,8 @@ static void store_cached(clnorm_context *ctx, cl_program program, const char *di
     clnorm__free(binary);
 }
 
-static clnorm_status program_create(clnorm_context *ctx, unsigned width, cl_program *out)
+static clnorm_status program_create(clnorm_context *ctx, unsigned width,
+                                    clnorm__warm_up_fn warm_up, cl_program *out)
 {
     char options[1024];
     RETURN_IF_ERROR(build_options(ctx, width, options, sizeof options));
@@ -252,7 +246,7 @@ static clnorm_status program_create(clnorm_context *ctx, unsigned width, cl_prog
         /* Save only after the kernels ran once at their work-group size: PoCL
          * compiles that code at first launch and a binary saved before it
          * would compile again in every process. */
-        clnorm_status st = clnorm__kernels_warm_up(ctx, program, width);
+        clnorm_status st = warm_up(ctx, program, width);
         if (st != CLNORM_OK) {
             clnorm__release_program(program);
             return st;
@@ -264,7 +258,8 @@ static clnorm_status program_create(clnorm_context *ctx, unsigned width, cl_prog
     return CLNORM_OK;
 }
 
-clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width, cl_program *program)
+clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width,
+                                  clnorm__warm_up_fn warm_up, cl_program *program)
 {
     int i = width_index(width);
     if (i < 0)
@@ -272,7 +267,7 @@ clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width, cl_progra
     pthread_mutex_lock(&ctx->lock);
     clnorm_status st = CLNORM_OK;
     if (!ctx->programs[i])
-        st = program_create(ctx, width, &ctx->programs[i]);
+        st = program_create(ctx, width, warm_up, &ctx->programs[i]);
     if (st == CLNORM_OK)
         *program = ctx->programs[i];
     pthread_mutex_unlock(&ctx->lock);

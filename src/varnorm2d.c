@@ -1,45 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* varnorm2d.c: ESPnet's VarianceNorm2d layer. */
+/* varnorm2d.c: ESPnet's VarianceNorm2d: per (n, c) plane, the unbiased
+ * variance; y = alpha[c] * x / sqrt(var + 1e-5). */
 #include "clnorm_int.h"
 
 struct clnorm_varnorm2d {
-    clnorm_context *ctx;
+    clnorm__norm nl; /* first: the runtime, kernels, alpha */
     size_t num_features;
-    clnorm__kernels ks;
-    clnorm__scratch scratch;
-    clnorm__param_buffer alpha;
-    cl_event last; /* the layer's last command: its next one waits for it */
 };
 
 clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
                                       clnorm_varnorm2d **out)
 {
-    if (!out)
-        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT, "varnorm2d_create: out is NULL");
-    *out = NULL;
-    if (!ctx)
-        return CLNORM_NULL_ARGUMENT;
-    if (!ctx->cl_ctx)
-        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "the context failed to initialise");
+    clnorm_varnorm2d *layer;
+    RETURN_IF_ERROR(
+        clnorm__layer_new(ctx, "varnorm2d_create", sizeof *layer, out, (void **)&layer));
+    clnorm_status st = CLNORM_OK;
     if (num_features == 0)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "varnorm2d_create: num_features is 0");
-    if (num_features > UINT32_MAX)
-        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
-                            "varnorm2d_create: num_features %zu exceeds 2^32-1", num_features);
-    clnorm_varnorm2d *layer = clnorm__calloc(1, sizeof *layer);
-    if (!layer)
-        return clnorm__fail(ctx, CLNORM_OUT_OF_MEMORY, "allocating a varnorm2d layer");
-    layer->ctx = ctx;
+        st = clnorm__fail(ctx, CLNORM_ZERO_SIZE, "varnorm2d_create: num_features is 0");
+    else if (num_features > UINT32_MAX)
+        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
+                          "varnorm2d_create: num_features %zu exceeds 2^32-1", num_features);
     layer->num_features = num_features;
-    layer->alpha.count = num_features;
-    layer->alpha.arrays = 1;
-    clnorm_status st =
-        clnorm__scratch_reserve_waits(ctx, &layer->scratch, CLNORM_WAITS_RESERVED);
     if (st == CLNORM_OK)
-        st = clnorm__kernels_create(ctx, ctx->contig_width, &layer->ks);
+        st = clnorm__norm_init(&layer->nl, ctx->limits.contig_width, 1, &num_features);
     if (st != CLNORM_OK) {
-        clnorm__scratch_release(&layer->scratch);
-        clnorm__free(layer);
+        clnorm__norm_free(&layer->nl);
         return st;
     }
     *out = layer;
@@ -48,13 +33,7 @@ clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
 
 void clnorm_varnorm2d_destroy(clnorm_varnorm2d *layer)
 {
-    if (!layer)
-        return;
-    clnorm__release_event(layer->last);
-    clnorm__params_release(&layer->alpha);
-    clnorm__scratch_release(&layer->scratch);
-    clnorm__kernels_release(&layer->ks);
-    clnorm__free(layer);
+    clnorm__norm_free(layer ? &layer->nl : NULL);
 }
 
 clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
@@ -66,7 +45,7 @@ clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
 {
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
-    clnorm_context *ctx = layer->ctx;
+    clnorm_context *ctx = layer->nl.rt.ctx;
     if (!params || !params->alpha)
         return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT, "varnorm2d_forward: %s is NULL",
                             params ? "params->alpha" : "params");
@@ -82,24 +61,24 @@ clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
     RETURN_IF_ERROR(clnorm__mul_size(ctx, n, c, &rows));
     RETURN_IF_ERROR(clnorm__mul_size(ctx, h, w, &plane));
     RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, plane, &count));
-    RETURN_IF_ERROR(clnorm__check_buffer(ctx, "varnorm2d input", input, input_offset, count));
-    RETURN_IF_ERROR(clnorm__check_buffer(ctx, "varnorm2d output", output, output_offset, count));
-    RETURN_IF_ERROR(clnorm__check_in_out(ctx, "varnorm2d_forward", input, input_offset, output,
-                                         output_offset, count));
-    RETURN_IF_ERROR(clnorm__check_wait_list(ctx, num_wait, wait_list));
-
+    RETURN_IF_ERROR(clnorm__layer_check_io(&layer->nl.rt, "varnorm2d_forward", input,
+                                           input_offset, output, output_offset, count, num_wait,
+                                           wait_list));
     const float *host[1] = {params->alpha};
-    RETURN_IF_ERROR(clnorm__params_sync(ctx, &layer->alpha, host, params->version));
-    clnorm__launch l = {{rows, plane, 1}, 0, input, output, input_offset / sizeof(float),
-                        output_offset / sizeof(float), layer->alpha.mem[0], NULL,
-                        (cl_uint)layer->num_features, NULL, NULL};
-    cl_event done = NULL;
-    RETURN_IF_ERROR(clnorm__enqueue_normalise(ctx, &layer->ks, &layer->scratch, &l, num_wait,
-                                              wait_list, layer->last, &done));
-    return clnorm__hand_out_event(ctx, &layer->last, done, event);
+    RETURN_IF_ERROR(clnorm__params_sync(ctx, &layer->nl.params, host, params->version));
+    clnorm__args a = {.view = {rows, plane, 1},
+                      .in = input,
+                      .out = output,
+                      .in_off = input_offset / sizeof(float),
+                      .out_off = output_offset / sizeof(float),
+                      .op = CLNORM_FIN_VARNORM | CLNORM_OP_GAMMA,
+                      .eps = 1e-5,
+                      .nchan = (cl_uint)c};
+    a.poff[CLNORM_POFF_GAMMA] = (cl_uint)layer->nl.params.offset[0];
+    return clnorm__norm_enqueue(&layer->nl, &a, num_wait, wait_list, event);
 }
 
 uint64_t clnorm_varnorm2d_upload_count(const clnorm_varnorm2d *layer)
 {
-    return layer ? layer->alpha.uploads : 0;
+    return layer ? layer->nl.params.uploads : 0;
 }

@@ -59,10 +59,10 @@ static void fault_on_first_call(void **state)
     clnorm_context *c = (clnorm_context *)&c;
     clnorm_test_fault_arm(1, 0);
     EXPECT(ctx, clnorm_varnorm2d_create(ctx, VC, &vn), CLNORM_OUT_OF_MEMORY,
-           "allocating a varnorm2d layer");
+           "varnorm2d_create: allocating the layer");
     clnorm_test_fault_arm(1, 0);
     EXPECT(ctx, clnorm_revin_create(ctx, RD, 0, &rv), CLNORM_OUT_OF_MEMORY,
-           "allocating a revin layer");
+           "revin_create: allocating the layer");
     clnorm_test_fault_arm(1, 0);
     assert_int_equal(clnorm_context_create(NULL, 0, &c), CLNORM_OUT_OF_MEMORY);
     clnorm_test_fault_arm(0, 0);

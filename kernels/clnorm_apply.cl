@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* clnorm_apply.cl: the one apply of every normalisation,
+ *     y = ((x - c) / d) * a + b   [then * w[k] + v[k] along the reduced axis]
+ * and the one place that turns a row's statistics and parameters into its
+ * c, a, b (row_scale): the op word of clnorm_abi.h says which formula.
+ * (x - c) stays first: folding it into x * a + b' would cancel
+ * catastrophically on offset data. c is kept as hi + lo (a float-float
+ * value), so that c = mean is exact to ~48 bits. Includes clnorm_stats.cl. */
+#ifndef CLNORM_APPLY_CL
+#define CLNORM_APPLY_CL
+
+#include "clnorm_stats.cl"
+
+/* The op and its parameters, as the kernel arguments give them. */
+typedef struct {
+    uint op;
+    acc eps;
+    uint nchan;
+    __global const float *prm;
+    uint8 poff;
+    __global const int *labels;
+    __global float *stat_m, *stat_s;
+    __global uint *flags;
+} op_t;
+
+inline op_t make_op(uint op, float2 eps, uint nchan, __global const float *prm, uint8 poff,
+                    __global const int *labels, __global float *stat_m, __global float *stat_s,
+                    __global uint *flags)
+{
+    op_t p;
+    p.op = op;
+#if CLNORM_FP64
+    p.eps = (double)eps.x + (double)eps.y;
+#else
+    p.eps = eps;
+#endif
+    p.nchan = nchan ? nchan : 1;
+    p.prm = prm;
+    p.poff = poff;
+    p.labels = labels;
+    p.stat_m = stat_m;
+    p.stat_s = stat_s;
+    p.flags = flags;
+    return p;
+}
+
+#define OP_OF_ARGS make_op(op, eps, nchan, prm, poff, labels, stat_m, stat_s, flags)
+
+/* Where row `row`'s per-row parameters are in the block: its channel, in
+ * its class's row of the table when the op has labels. A label outside
+ * [0, nclass) is clamped (never read outside the table) and reported. */
+inline ulong param_index(const op_t *p, ulong row)
+{
+    ulong ch = row % p->nchan;
+    if (!(p->op & CLNORM_OP_LABELS))
+        return ch;
+    int k = p->labels[row / p->nchan];
+    uint nclass = p->poff.s7;
+    if (k < 0 || (uint)k >= nclass) {
+        atomic_or(p->flags, CLNORM_FLAG_LABEL_RANGE);
+        k = k < 0 ? 0 : (int)nclass - 1;
+    }
+    return (ulong)k * p->poff.s4 + ch;
+}
+
+inline acc param_or(const op_t *p, uint flag, uint off, ulong idx, float dflt)
+{
+    return acc_from_float((p->op & flag) ? p->prm[off + idx] : dflt);
+}
+
+/* One row's scaling: y = ((x - hi) - lo) * sc + b. */
+typedef struct {
+    float hi, lo, sc, b;
+} scale1_t;
+
+inline scale1_t scale_of(acc c, acc a, acc b)
+{
+    scale1_t s = {acc_hi(c), acc_lo(c), acc_to_float(a), acc_to_float(b)};
+    return s;
+}
+
+/* A row's statistics (cnt elements, mean and M2 about it; `last` its last
+ * element) and parameters -> its scaling. Stores the row's centre and
+ * spread when the op says so and `store` (one group of a split row does). */
+inline scale1_t row_scale(const op_t *p, ulong row, ulong cnt, acc mean, acc m2, float last,
+                          int store)
+{
+    ulong idx = param_index(p, row);
+    acc g = param_or(p, CLNORM_OP_GAMMA, p->poff.s0, idx, 1.0f);
+    acc beta = param_or(p, CLNORM_OP_BETA, p->poff.s1, idx, 0.0f);
+    acc c = mean, s;
+    switch (p->op & CLNORM_FIN_MASK) {
+    case CLNORM_FIN_VARNORM: /* cnt == 1 divides 0 by 0: NaN, as torch.var gives */
+        c = acc_zero();
+        s = acc_sqrt(acc_add(acc_div(m2, acc_from_count(cnt - 1)), p->eps));
+        break;
+    case CLNORM_FIN_REVIN:
+        s = acc_add(acc_sqrt(acc_div(m2, acc_from_count(cnt))), p->eps);
+        break;
+    case CLNORM_FIN_TLN: /* no epsilon: a constant column gives inf or NaN, as PyTorch does */
+        c = acc_sub(mean, beta);
+        beta = acc_zero();
+        s = acc_sqrt(acc_div(m2, acc_from_count(cnt)));
+        break;
+    default: /* CLNORM_FIN_STANDARD */
+        if (p->op & CLNORM_OP_LAST)
+            c = acc_from_float(last);
+        s = acc_sqrt(acc_add(acc_div(m2, acc_from_count(cnt)), p->eps));
+        break;
+    }
+    if (store && (p->op & CLNORM_OP_STORE)) {
+        p->stat_m[row] = acc_to_float(c);
+        p->stat_s[row] = acc_to_float(s);
+    }
+    return scale_of(c, acc_div(g, s), beta);
+}
+
+/* The elementwise ops' scaling of a row, from parameters and stored
+ * statistics: y = ((x - hi) - lo) / d * sc + b (d == 1: no division). */
+inline scale1_t row_fixed(const op_t *p, ulong row, float *d)
+{
+    ulong idx = param_index(p, row);
+    acc g = param_or(p, CLNORM_OP_GAMMA, p->poff.s0, idx, 1.0f);
+    acc beta = param_or(p, CLNORM_OP_BETA, p->poff.s1, idx, 0.0f);
+    *d = 1.0f;
+    switch (p->op & CLNORM_FIN_MASK) {
+    case CLNORM_FIN_DENORM: /* (x - beta) / (g + eps), then * s + m */
+        if (p->op & (CLNORM_OP_GAMMA | CLNORM_OP_BETA))
+            *d = acc_to_float(acc_add(g, p->eps));
+        return scale_of(beta, acc_from_float(p->stat_s[row]), acc_from_float(p->stat_m[row]));
+    case CLNORM_FIN_FIXED: {
+        acc v = acc_from_float(p->prm[p->poff.s3 + idx]);
+        return scale_of(acc_from_float(p->prm[p->poff.s2 + idx]),
+                        acc_div(g, acc_sqrt(acc_add(v, p->eps))), beta);
+    }
+    default: /* CLNORM_FIN_AFFINE */
+        if (p->op & CLNORM_OP_STAT_SCALE)
+            g = acc_from_float(p->stat_s[row]);
+        return scale_of(acc_zero(), g, beta);
+    }
+}
+
+/* A scaling as vectors: one row's splat (contiguous), or a tile's VW columns. */
+typedef struct {
+    floatV hi, lo, sc, b;
+} scalev_t;
+
+inline scalev_t splat(scale1_t s)
+{
+    scalev_t v = {FILLV(s.hi), FILLV(s.lo), FILLV(s.sc), FILLV(s.b)};
+    return v;
+}
+
+inline floatV apply_v(floatV x, const scalev_t *s)
+{
+    return ((x - s->hi) - s->lo) * s->sc + s->b;
+}
+
+/* The weights and biases along the reduced axis, or none. */
+typedef struct {
+    int on;
+    __global const float *w, *v;
+} axis_t;
+
+inline axis_t axis_of(const op_t *p)
+{
+    axis_t a = {(p->op & CLNORM_OP_AXIS) != 0, p->prm + p->poff.s5, p->prm + p->poff.s6};
+    return a;
+}
+
+/* Contiguous rows: the element at k has its own weight (vectors along k). */
+inline floatV apply_at(floatV x, const scalev_t *s, const axis_t *ax, ulong k)
+{
+    floatV r = apply_v(x, s);
+    return ax->on ? r * LOADV(ax->w + k) + LOADV(ax->v + k) : r;
+}
+
+/* y = apply(x) over a contiguous item's vectors (offsets from the row's
+ * start, so an offset is also k), last first: the statistics pass just read
+ * them in order, so the most recent are the ones still in cache. */
+inline void apply_item(__global const float *xq, __global float *yq, const item_t *it,
+                       const scalev_t *s, const axis_t *ax)
+{
+    for (uint l = 0; l < it->tail; ++l) {
+        ulong k = it->tail_at + l;
+        float r = ((xq[k] - LANE0(s->hi)) - LANE0(s->lo)) * LANE0(s->sc) + LANE0(s->b);
+        yq[k] = ax->on ? r * ax->w[k] + ax->v[k] : r;
+    }
+    for (ulong u = it->nvec; u > 0; --u) {
+        ulong at = it->first + (u - 1) * it->step;
+        STORE_GLOBAL(apply_at(LOADV(xq + at), s, ax, at), yq + at);
+    }
+}
+
+/* Strided rows: row k of a block of `nt` tiles, each tile with its scaling;
+ * the axis weight of row k is the same for every column. */
+__attribute__((always_inline)) inline void apply_strided_row(__global const float *xr,
+                                                             __global float *yr,
+                                                             const scalev_t *s,
+                                                             const axis_t *ax, ulong k,
+                                                             const uint nt)
+{
+    floatV w = ax->on ? FILLV(ax->w[k]) : FILLV(1.0f), v = ax->on ? FILLV(ax->v[k]) : FILLV(0.0f);
+    for (uint t = 0; t < nt; ++t) {
+        floatV r = apply_v(LOADV(xr + t * VW), &s[t]);
+        STORE_GLOBAL(ax->on ? r * w + v : r, yr + t * VW);
+    }
+}
+
+/* The scalings of a strided block's tiles, from per-column scale1_t. */
+inline scalev_t gather_tile(const scale1_t *cols)
+{
+    float h[VW], l[VW], c[VW], b[VW];
+    for (uint q = 0; q < VW; ++q) {
+        h[q] = cols[q].hi;
+        l[q] = cols[q].lo;
+        c[q] = cols[q].sc;
+        b[q] = cols[q].b;
+    }
+    scalev_t v = {LOADV(h), LOADV(l), LOADV(c), LOADV(b)};
+    return v;
+}
+
+#endif /* CLNORM_APPLY_CL */

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* plan.c: the launch planner: from a device's limits, a view and a vector
+ * width to the kernels, groups and runs that cover it. A pure function of
+ * its arguments (no OpenCL), so that tests can plan for devices that are
+ * not there (tests/test_plan.c). */
+#include "clnorm_int.h"
+
+/* Rows shorter than this stay in one work-group (one launch): the row is read
+ * twice from cache rather than split over groups. */
+#define SPLIT_MIN_ROW 65536
+/* Elements per work-group chunk when a long row is split. */
+#define SPLIT_MIN_CHUNK 16384
+/* Upper bound of chunks per row (each apply group merges them all). */
+#define SPLIT_MAX_PARTS 256
+/* Elements per work-group for the elementwise pass. */
+#define SCALE_MIN_CHUNK 4096
+/* Contiguous rows up to this length get one work-item each on CPU devices:
+ * no barrier, no merge, the row stays in cache between its two passes. */
+#define ROWS_PER_ITEM_MAX 16384
+/* Most rows (slabs) one work-item normalises in a run (norm_rows' and
+ * norm_slab's pipelines). */
+#define RUN_MAX 64
+
+unsigned clnorm__plan_width(const clnorm__limits *lim, size_t inner)
+{
+    static const unsigned widths[] = {16, 8, 4, 2};
+    if (inner == 1)
+        return lim->contig_width;
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; ++i)
+        if (inner % widths[i] == 0)
+            return widths[i];
+    return 1;
+}
+
+/* Vector tiles one strided work-group owns: the most that divide the
+ * columns and fit MAXC, so a group reads whole rows of its block. */
+static cl_uint strided_tiles(const clnorm__limits *lim, size_t inner, unsigned width)
+{
+    size_t vectors = inner / width, best = 1;
+    for (size_t t = 1; t <= vectors && t * width <= lim->max_columns; ++t)
+        if (vectors % t == 0)
+            best = t;
+    return (cl_uint)best;
+}
+
+/* Row blocks of a view: rows, or (outer, block of tiles * width columns). */
+static size_t row_blocks(const clnorm__view *v, unsigned width, cl_uint tiles)
+{
+    return v->inner == 1 ? v->outer : v->outer * (v->inner / (width * tiles));
+}
+
+/* Runs of `units` (rows or slabs) for about `wanted` work-items, at most
+ * RUN_MAX long; *items is how many work-items that makes. */
+static size_t run_length(size_t units, size_t wanted, size_t *items)
+{
+    size_t run = (units + wanted - 1) / wanted;
+    if (run > RUN_MAX)
+        run = RUN_MAX;
+    *items = (units + run - 1) / run;
+    return run;
+}
+
+/* Short contiguous rows on a CPU-shaped device: rows, not groups, per work-item. */
+static int rows_per_item(const clnorm__limits *lim, const clnorm__view *v)
+{
+    return !lim->gpu_variant && v->inner == 1 && v->n <= ROWS_PER_ITEM_MAX;
+}
+
+/* Chunks per row: one unless there are too few rows to fill the device and
+ * the rows are long enough to share. */
+static cl_uint choose_parts(const clnorm__limits *lim, size_t blocks, size_t n)
+{
+    if (blocks >= lim->target_groups || n < SPLIT_MIN_ROW)
+        return 1;
+    size_t parts = (lim->target_groups + blocks - 1) / blocks;
+    if (parts > n / SPLIT_MIN_CHUNK)
+        parts = n / SPLIT_MIN_CHUNK;
+    if (parts > SPLIT_MAX_PARTS)
+        parts = SPLIT_MAX_PARTS;
+    return parts < 1 ? 1 : (cl_uint)parts;
+}
+
+static void plan_one(clnorm__plan *p, clnorm__kernel_id k, size_t groups, size_t local,
+                     size_t nparts, cl_uint tiles)
+{
+    p->kernel[0] = k;
+    p->kernel[1] = CLNORM_K_COUNT;
+    p->groups = groups;
+    p->local = local;
+    p->nparts = (cl_uint)nparts;
+    p->tiles = tiles;
+    p->partial_bytes = 0;
+}
+
+void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
+                            clnorm__plan *p)
+{
+    size_t wg = lim->work_group, items;
+    if (rows_per_item(lim, v)) {
+        /* Runs of rows per item: long enough for the pipeline, while half of
+         * target_groups groups of items still share the device. */
+        size_t run = run_length(v->outer, lim->target_groups * wg / 2, &items);
+        plan_one(p, CLNORM_K_ROWS, (items + wg - 1) / wg, wg, run, 1);
+        return;
+    }
+    cl_uint tiles = v->inner == 1 ? 1 : strided_tiles(lim, v->inner, width);
+    size_t blocks = row_blocks(v, width, tiles);
+    cl_uint parts = choose_parts(lim, blocks, v->n);
+    if (parts == 1 && v->inner > 1 && !lim->gpu_variant) {
+        /* Runs of slabs per item (norm_slab's pipeline), while
+         * 2 x target_groups items still share the device. */
+        size_t run = run_length(blocks, lim->target_groups * 2, &items);
+        plan_one(p, CLNORM_K_SLAB, items, 1, run, tiles);
+        return;
+    }
+    if (parts == 1) {
+        plan_one(p, CLNORM_K_FUSED, blocks, wg, 1, tiles);
+        return;
+    }
+    plan_one(p, CLNORM_K_PARTIAL, blocks * parts, wg, parts, tiles);
+    p->kernel[1] = CLNORM_K_APPLY;
+    p->partial_bytes = blocks * parts * lim->max_columns * 16; /* mean and M2 per chunk, column */
+}
+
+void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
+                        clnorm__plan *p)
+{
+    size_t wg = lim->work_group;
+    if (rows_per_item(lim, v)) { /* nparts == 0: one work-item per row */
+        plan_one(p, CLNORM_K_SCALE, (v->outer + wg - 1) / wg, wg, 0, 1);
+        return;
+    }
+    cl_uint tiles = v->inner == 1 ? 1 : strided_tiles(lim, v->inner, width);
+    size_t blocks = row_blocks(v, width, tiles), parts = 1;
+    if (blocks < lim->target_groups) {
+        parts = (lim->target_groups + blocks - 1) / blocks;
+        size_t by_len = v->n / SCALE_MIN_CHUNK;
+        if (parts > by_len)
+            parts = by_len ? by_len : 1;
+    }
+    plan_one(p, CLNORM_K_SCALE, blocks * parts, wg, parts, tiles);
+}
