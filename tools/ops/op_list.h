@@ -1,0 +1,7 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* op_list.h: every operation description, in the order the tool lists them
+ * (an X-macro list: OP(symbol of the op_desc)). No include guard: ops.c
+ * includes it twice. */
+OP(op_varnorm2d)
+OP(op_revin_input)
+OP(op_revin_output)

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* op_revin.c: ESPnet's ReversibleInstanceNorm1dInput and ...Output (RevIN),
+ * described once each (ops.h). They share the layout option, the view and
+ * the statistics: m and s, (B, D, 1), written by the input module, read by
+ * the output module. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ops.h"
+#include "reference.h"
+
+enum { TRANSPOSED, AFFINE };
+static const op_option options[] = {
+    {"transposed", OPT_FLAG, 0, NULL, "x is (B, D, L) instead of (B, L, D)"},
+    {"affine", OPT_FLAG, 0, NULL,
+     "the RevIN paper's affine mode (ESPnet holds norm.weight and norm.bias but does not use "
+     "them): y = y * weight + bias on input, x = (x - bias) / (weight + 1e-10) first on output"},
+};
+
+/* B, L, D of x's shape. */
+static void bld(const op_config *c, const size_t *shape, size_t *b, size_t *l, size_t *d)
+{
+    int t = c->v[TRANSPOSED] != 0;
+    *b = shape[0];
+    *l = t ? shape[2] : shape[1];
+    *d = t ? shape[1] : shape[2];
+}
+
+static int check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
+                       size_t err_size)
+{
+    char s[128];
+    if (ndim != 3) {
+        snprintf(err, err_size, "expected a 3-d %s array, found shape %s",
+                 c->v[TRANSPOSED] ? "(B, D, L)" : "(B, L, D)",
+                 op_shape_string(shape, ndim, s, sizeof s));
+        return -1;
+    }
+    return 0;
+}
+
+static void view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
+                 size_t *inner)
+{
+    (void)ndim;
+    size_t b, l, d;
+    bld(c, shape, &b, &l, &d);
+    *outer = c->v[TRANSPOSED] ? b * d : b;
+    *n = l;
+    *inner = c->v[TRANSPOSED] ? 1 : d;
+}
+
+static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
+{
+    (void)ndim;
+    if (!c->v[AFFINE])
+        return 0;
+    size_t b, l, d;
+    bld(c, shape, &b, &l, &d);
+    op_param w = {"norm.weight", PARAM_SCALE, 1, {d}, NULL};
+    op_param bias = {"norm.bias", PARAM_SHIFT, 1, {d}, NULL};
+    out[0] = w;
+    out[1] = bias;
+    return 2;
+}
+
+/* m and s, (B, D, 1): written by the input module, read by the output module. */
+static size_t stats_of(const op_config *c, const size_t *shape, int output, op_stat *out)
+{
+    size_t b, l, d;
+    bld(c, shape, &b, &l, &d);
+    op_stat m = {output ? "mean-out" : "mean", "m", 0, 3, {b, d, 1}};
+    op_stat s = {output ? "std-out" : "std", "s", 1, 3, {b, d, 1}};
+    out[0] = m;
+    out[1] = s;
+    return 2;
+}
+
+static size_t input_stats(const op_config *c, const size_t *shape, size_t ndim, int output,
+                          op_stat *out)
+{
+    (void)ndim;
+    return output ? stats_of(c, shape, 1, out) : 0;
+}
+
+static size_t output_stats(const op_config *c, const size_t *shape, size_t ndim, int output,
+                           op_stat *out)
+{
+    (void)ndim;
+    return output ? 0 : stats_of(c, shape, 0, out);
+}
+
+static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,
+                            size_t ndim, void **layer)
+{
+    (void)ndim;
+    size_t b, l, d;
+    bld(c, shape, &b, &l, &d);
+    unsigned flags = (c->v[TRANSPOSED] ? CLNORM_REVIN_TRANSPOSED : 0) |
+                     (c->v[AFFINE] ? CLNORM_REVIN_AFFINE : 0);
+    return clnorm_revin_create(ctx, d, flags, (clnorm_revin **)layer);
+}
+
+static clnorm_status run_input(const op_config *c, void *layer, const op_call *k,
+                               cl_event *event)
+{
+    clnorm_revin_params p = {k->params[0], k->params[1], k->version};
+    size_t b, l, d;
+    bld(c, k->shape, &b, &l, &d);
+    return clnorm_revin_forward(layer, &p, b, l, k->in, k->in_off, k->out, k->out_off,
+                                k->num_wait, k->wait_list, event);
+}
+
+static clnorm_status run_output(const op_config *c, void *layer, const op_call *k,
+                                cl_event *event)
+{
+    clnorm_revin_params p = {k->params[0], k->params[1], k->version};
+    size_t b, l, d;
+    bld(c, k->shape, &b, &l, &d);
+    return clnorm_revin_inverse(layer, &p, b, l, k->in, k->in_off, k->out, k->out_off,
+                                k->num_wait, k->wait_list, event);
+}
+
+static clnorm_status get_stats(const op_config *c, void *layer, const op_call *k,
+                               float *const *st)
+{
+    size_t b, l, d;
+    bld(c, k->shape, &b, &l, &d);
+    return clnorm_revin_read_stats(layer, st[0], st[1], b * d);
+}
+
+static clnorm_status set_stats(const op_config *c, void *layer, const op_call *k,
+                               const float *const *st)
+{
+    size_t b, l, d;
+    bld(c, k->shape, &b, &l, &d);
+    return clnorm_revin_set_stats(layer, b, st[0], st[1]);
+}
+
+static void destroy(void *layer)
+{
+    clnorm_revin_destroy(layer);
+}
+
+/* Channel d of element i of x, and its row (b, d). */
+static size_t channel_of(const op_config *c, const op_data *x, size_t i)
+{
+    size_t b, l, d;
+    bld(c, x->shape, &b, &l, &d);
+    return c->v[TRANSPOSED] ? i / l % d : i % d;
+}
+
+static size_t row_of(const op_config *c, const op_data *x, size_t i)
+{
+    size_t b, l, d;
+    bld(c, x->shape, &b, &l, &d);
+    return i / (l * d) * d + channel_of(c, x, i);
+}
+
+static void input_reference(const op_config *c, const op_data *x, double *y, double *const *st)
+{
+    size_t outer, n, inner;
+    view(c, x->shape, x->ndim, &outer, &n, &inner);
+    ref_revin(x->x, outer, n, inner, y, st[0], st[1]);
+    if (c->v[AFFINE])
+        for (size_t i = 0; i < x->count; ++i) {
+            size_t ch = channel_of(c, x, i);
+            y[i] = y[i] * x->params[0][ch] + x->params[1][ch];
+        }
+}
+
+static void input_tolerance(const op_config *c, const op_data *x, const double *y,
+                            double *const *st, double *tol, double *const *tol_st)
+{
+    size_t outer, n, inner, rows = x->count / (x->shape[c->v[TRANSPOSED] ? 2 : 1]);
+    view(c, x->shape, x->ndim, &outer, &n, &inner);
+    /* the normalised value's tolerance, from the unscaled reference */
+    double *plain = malloc(x->count * sizeof *plain);
+    for (size_t i = 0; i < x->count; ++i) {
+        size_t ch = channel_of(c, x, i);
+        plain[i] = c->v[AFFINE] ? (y[i] - x->params[1][ch]) / x->params[0][ch] : y[i];
+    }
+    tol_revin_y(plain, st[0], st[1], outer, n, inner, tol);
+    if (c->v[AFFINE]) /* then * w + bias: scaled, plus that product's and sum's roundings */
+        for (size_t i = 0; i < x->count; ++i) {
+            size_t ch = channel_of(c, x, i);
+            tol[i] = tol[i] * fabs((double)x->params[0][ch]) + 2.0 * ulp_of(plain[i] * x->params[0][ch]) +
+                     2.0 * ulp_of(y[i]);
+        }
+    free(plain);
+    tol_relative(st[0], rows, 1.0, tol_st[0]); /* PyTorch's m is correctly rounded: 0.5 ulp, twice */
+    tol_relative(st[1], rows, 2.0, tol_st[1]); /* sqrt, then + 1e-4: about 1 ulp, twice */
+}
+
+/* y = x * s + m (affine: x = (x - bias) / (weight + 1e-10) first). */
+static void output_reference(const op_config *c, const op_data *x, double *y, double *const *st)
+{
+    (void)st;
+    for (size_t i = 0; i < x->count; ++i) {
+        size_t ch = channel_of(c, x, i), r = row_of(c, x, i);
+        double v = x->x[i];
+        if (c->v[AFFINE])
+            v = (v - x->params[1][ch]) / ((double)x->params[0][ch] + 1e-10);
+        y[i] = v * x->stats_in[1][r] + x->stats_in[0][r];
+    }
+}
+
+/* PyTorch rounds x - bias, the division, x * s and the sum: half an ulp of
+ * each, carried to y; twice that. */
+static void output_tolerance(const op_config *c, const op_data *x, const double *y,
+                             double *const *st, double *tol, double *const *tol_st)
+{
+    (void)st, (void)tol_st;
+    for (size_t i = 0; i < x->count; ++i) {
+        size_t ch = channel_of(c, x, i), r = row_of(c, x, i);
+        double s = fabs((double)x->stats_in[1][r]), v = x->x[i], e = 0.0;
+        if (c->v[AFFINE]) {
+            double w = fabs((double)x->params[0][ch] + 1e-10);
+            double shifted = v - x->params[1][ch];
+            v = shifted / w;
+            e = ulp_of(shifted) * s / w + ulp_of(v) * s;
+        }
+        tol[i] = 2.0 * (e + ulp_of(v * s) + ulp_of(y[i]));
+    }
+}
+
+static const op_case input_bench[] = {
+    {"bld", {{0}}, 3, {32, 10, 5}, 1},
+    {"bld", {{0}}, 3, {8, 16000, 80}, 0},
+    {"bld", {{0}}, 3, {64, 1024, 256}, 0},
+    {"bdl", {{1}}, 3, {8, 80, 16000}, 0},
+};
+
+/* Lengths around vector and work-group boundaries, every layout and the
+ * widths with their own vector width (D = 8, 5, 1, 6, 48), affine or not. */
+static const op_case tests[] = {
+    {"bdl", {{1, 0}}, 3, {2, 3, 17}, 0},    {"bdl", {{1, 0}}, 3, {2, 3, 4097}, 0},
+    {"bld", {{0, 0}}, 3, {2, 65, 8}, 0},    {"bld", {{0, 0}}, 3, {3, 63, 5}, 0},
+    {"bld", {{0, 0}}, 3, {2, 16, 1}, 0},    {"bld", {{0, 0}}, 3, {1, 15, 6}, 0},
+    {"bld", {{0, 1}}, 3, {2, 300, 4}, 0},   {"bdl", {{1, 1}}, 3, {5, 37, 29}, 0},
+    {"bld", {{0, 1}}, 3, {40, 23, 48}, 0},  {"bld", {{0, 0}}, 3, {1, 1, 3}, 0},
+};
+
+const op_desc op_revin_input = {
+    .name = "ReversibleInstanceNorm1dInput",
+    .alias = "revin",
+    .formula = "ESPnet's ReversibleInstanceNorm1dInput: per (b, d) over L, m = mean,\n"
+               "s = sqrt(population variance) + 1e-4, y = (x - m) / s. IN is (B, L, D), or\n"
+               "(B, D, L) with --transposed; OUT has IN's shape. M and S receive ESPnet's m and\n"
+               "s as float32 (B, D, 1), for the output module.",
+    .options = options,
+    .option_count = sizeof options / sizeof options[0],
+    .check_shape = check_shape,
+    .view = view,
+    .params = params,
+    .stats = input_stats,
+    .create = create,
+    .run = run_input,
+    .get_stats = get_stats,
+    .destroy = destroy,
+    .reference = input_reference,
+    .tolerance = input_tolerance,
+    .bench = input_bench,
+    .bench_count = sizeof input_bench / sizeof input_bench[0],
+    .tests = tests,
+    .test_count = sizeof tests / sizeof tests[0],
+};
+
+static const op_case output_bench[] = {
+    {"bld", {{0}}, 3, {32, 10, 5}, 1},
+    {"bld", {{0}}, 3, {8, 16000, 80}, 0},
+    {"bld", {{0}}, 3, {64, 1024, 256}, 0},
+    {"bdl", {{1}}, 3, {8, 80, 16000}, 0},
+};
+
+const op_desc op_revin_output = {
+    .name = "ReversibleInstanceNorm1dOutput",
+    .alias = "revin-inverse",
+    .formula = "ESPnet's ReversibleInstanceNorm1dOutput: y = x * s + m with the statistics of\n"
+               "an input module's run. IN is (B, L, D), or (B, D, L) with --transposed; L may\n"
+               "differ from the input run's. M and S are (B, D, 1) with IN's B and D.",
+    .options = options,
+    .option_count = sizeof options / sizeof options[0],
+    .check_shape = check_shape,
+    .view = view,
+    .params = params,
+    .stats = output_stats,
+    .create = create,
+    .set_stats = set_stats,
+    .run = run_output,
+    .destroy = destroy,
+    .reference = output_reference,
+    .tolerance = output_tolerance,
+    .bench = output_bench,
+    .bench_count = sizeof output_bench / sizeof output_bench[0],
+    .tests = tests,
+    .test_count = sizeof tests / sizeof tests[0],
+};

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ops.c: the table of operation descriptions, and helpers for them. */
+#include "ops.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define OP(sym) extern const op_desc sym;
+#include "op_list.h"
+#undef OP
+
+const op_desc *const op_table[] = {
+#define OP(sym) &sym,
+#include "op_list.h"
+#undef OP
+};
+const size_t op_count = sizeof op_table / sizeof op_table[0];
+
+const op_desc *op_find(const char *name)
+{
+    for (size_t i = 0; i < op_count; ++i)
+        if (!strcmp(op_table[i]->name, name) ||
+            (op_table[i]->alias && !strcmp(op_table[i]->alias, name)))
+            return op_table[i];
+    return NULL;
+}
+
+void op_config_default(const op_desc *op, op_config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (size_t i = 0; i < op->option_count; ++i)
+        c->v[i] = op->options[i].dflt;
+}
+
+int op_option_index(const op_desc *op, const char *name)
+{
+    for (size_t i = 0; i < op->option_count; ++i)
+        if (!strcmp(op->options[i].name, name))
+            return (int)i;
+    return -1;
+}
+
+size_t op_shape_count(const size_t *shape, size_t ndim)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < ndim; ++i)
+        n *= shape[i];
+    return n;
+}
+
+const char *op_shape_string(const size_t *shape, size_t ndim, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "(");
+    for (size_t i = 0; i < ndim && used < size; ++i)
+        used += (size_t)snprintf(buf + used, size - used, "%s%zu", i ? ", " : "", shape[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, ndim == 1 ? ",)" : ")");
+    return buf;
+}

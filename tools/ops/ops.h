@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ops.h: each operation described once, and everything else iterating over
+ * the descriptions: the tool's subcommands, the tests (numeric sweeps,
+ * argument errors, fault loops, threads), the bench and the demo. The model
+ * is CLBlast's test/routines/level1/xaxpy.hpp: one routine description that
+ * its tests, its client and its bench all reuse.
+ *
+ * A description says: the PyTorch class name (the tool's subcommand) and its
+ * short name; the constructor options (the tool's class options); which
+ * input shapes it takes and how a shape maps to the reduction view
+ * [outer][n][inner]; its parameters by state_dict name with their shapes
+ * and defaults; the statistics it reads or writes besides y; how to create,
+ * run and destroy it on a context; its float64 reference and tolerance
+ * model; and its bench shapes. */
+#ifndef CLNORM_OPS_H
+#define CLNORM_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clnorm.h"
+
+#define OP_MAX_DIMS 8
+#define OP_MAX_OPTIONS 6
+#define OP_MAX_PARAMS 6
+#define OP_MAX_STATS 2
+
+/* ---- the class's constructor options ---- */
+typedef enum op_option_kind {
+    OPT_FLAG,   /* --name: 1 when given (default 0) */
+    OPT_COUNT,  /* --name N: a whole number >= 1 */
+    OPT_REAL,   /* --name E: a finite real > 0 */
+    OPT_CHOICE, /* --name WORD: the index of WORD in choices */
+} op_option_kind;
+
+typedef struct op_option {
+    const char *name; /* without the dashes: "transposed" */
+    op_option_kind kind;
+    double dflt;
+    const char *const *choices; /* OPT_CHOICE: NULL-terminated */
+    const char *help;           /* one line for the class's --help */
+} op_option;
+
+/* The options' values, in the order of op_desc.options. */
+typedef struct op_config {
+    double v[OP_MAX_OPTIONS];
+} op_config;
+
+/* ---- tensors the op reads besides x ---- */
+typedef enum op_param_kind {
+    PARAM_SCALE,    /* a weight, gamma, alpha, s: default 1 */
+    PARAM_SHIFT,    /* a bias, beta, m, running mean: default 0 */
+    PARAM_VARIANCE, /* a running variance: default 1, positive */
+    PARAM_TABLE,    /* an embedding table of class rows (conditional classes) */
+} op_param_kind;
+
+typedef struct op_param {
+    const char *name; /* the state_dict name: "alpha", "embed.weight" */
+    op_param_kind kind;
+    size_t ndim, shape[2];
+    const char *npy_option; /* also from a .npy file by this option ("alpha"), or NULL */
+} op_param;
+
+/* Statistics an op writes (the tool's --mean-out) or reads (--mean). */
+typedef struct op_stat {
+    const char *option; /* "mean-out", "mean" */
+    const char *name;   /* "m", the module's attribute */
+    int positive;       /* a spread or scale: tests draw it > 0 */
+    size_t ndim, shape[OP_MAX_DIMS];
+} op_stat;
+
+/* ---- one call of the forward, as data (tests change one field of it) ---- */
+typedef struct op_call {
+    size_t ndim, shape[OP_MAX_DIMS]; /* x's shape */
+    cl_mem in, out;
+    size_t in_off, out_off; /* bytes */
+    cl_uint num_wait;
+    const cl_event *wait_list;
+    const float *params[OP_MAX_PARAMS]; /* host arrays, in op_desc.params order */
+    uint64_t version;
+    cl_mem labels; /* int32 class per sample (conditional classes) */
+} op_call;
+
+/* Host data of a case: x, parameters, class labels, statistics read. */
+typedef struct op_data {
+    size_t ndim, shape[OP_MAX_DIMS], count;
+    const float *x;
+    const float *params[OP_MAX_PARAMS];
+    const int32_t *labels;
+    const float *stats_in[OP_MAX_STATS];
+} op_data;
+
+/* A case: a configuration and a shape. Bench cases: `quick` ones run in
+ * --quick. Test cases: shapes around vector and work-group boundaries, every
+ * configuration worth its own code path. */
+typedef struct op_case {
+    const char *layout; /* a word for tables and messages: "nchw", "bld" */
+    op_config config;   /* v[] in op_desc.options order */
+    size_t ndim, shape[4];
+    int quick;
+} op_case;
+
+typedef struct op_desc {
+    const char *name;    /* the PyTorch class name: "VarianceNorm2d" */
+    const char *alias;   /* the short name kept from before ("varnorm2d") or NULL */
+    const char *formula; /* for --help: what it computes, one paragraph */
+    const op_option *options;
+    size_t option_count;
+
+    /* Whether x's shape suits the configured op: 0, or -1 with err set. */
+    int (*check_shape)(const op_config *c, const size_t *shape, size_t ndim, char *err,
+                       size_t err_size);
+    /* The reduction view of a shape (fill_family draws rows along it). */
+    void (*view)(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
+                 size_t *inner);
+    /* The parameters the configured op reads for x's shape. */
+    size_t (*params)(const op_config *c, const size_t *shape, size_t ndim, op_param *out);
+    /* Statistics written (output != 0) or read besides y. */
+    size_t (*stats)(const op_config *c, const size_t *shape, size_t ndim, int output,
+                    op_stat *out);
+
+    /* The layer on a context. `create` knows x's shape for the sizes the
+     * constructor takes (C, D); `set_stats` hands it the statistics it
+     * reads; `run` enqueues one forward; `get_stats` reads the statistics
+     * it wrote (blocking). */
+    clnorm_status (*create)(clnorm_context *ctx, const op_config *c, const size_t *shape,
+                            size_t ndim, void **layer);
+    clnorm_status (*set_stats)(const op_config *c, void *layer, const op_call *call,
+                               const float *const *stats);
+    clnorm_status (*run)(const op_config *c, void *layer, const op_call *call, cl_event *event);
+    clnorm_status (*get_stats)(const op_config *c, void *layer, const op_call *call,
+                               float *const *stats);
+    void (*destroy)(void *layer);
+
+    /* The float64 reference: y and the statistics written. */
+    void (*reference)(const op_config *c, const op_data *d, double *y, double *const *stats);
+    /* The tolerance of each element of y and of the statistics, from the
+     * reference's values ("twice PyTorch float32's own error"). */
+    void (*tolerance)(const op_config *c, const op_data *d, const double *y,
+                      double *const *stats, double *tol_y, double *const *tol_stats);
+
+    const op_case *bench;
+    size_t bench_count;
+    const op_case *tests;
+    size_t test_count;
+} op_desc;
+
+/* ---- the table ---- */
+extern const op_desc *const op_table[];
+extern const size_t op_count;
+/* By class name or short name, NULL when none. */
+const op_desc *op_find(const char *name);
+
+/* ---- helpers for descriptions and their users ---- */
+void op_config_default(const op_desc *op, op_config *c);
+/* The index of option `name` in op->options, or -1. */
+int op_option_index(const op_desc *op, const char *name);
+size_t op_shape_count(const size_t *shape, size_t ndim);
+/* "(2, 3, 4)" into buf, as Python prints a tuple. */
+const char *op_shape_string(const size_t *shape, size_t ndim, char *buf, size_t size);
+
+#endif /* CLNORM_OPS_H */
