@@ -323,6 +323,56 @@ CLNORM_API clnorm_status clnorm_revin_set_stats(clnorm_revin *layer, size_t b,
  *  Threads: as the forward. */
 CLNORM_API uint64_t clnorm_revin_upload_count(const clnorm_revin *layer);
 
+/* ------------------------------------------------------------ the family */
+
+/** Weight and bias of the layers that have them (LayerNorm, GroupNorm, ...),
+ * owned by the caller, each as many floats as the layer says. Bump
+ * `version` after every change: a forward uploads them only when the version
+ * differs from the last one it uploaded, and copies them before it returns. */
+typedef struct clnorm_affine_params {
+    const float *weight; /**< the layer's weight (PyTorch's `weight`) */
+    const float *bias;   /**< the layer's bias (PyTorch's `bias`) */
+    uint64_t version;    /**< bump after every change of weight or bias */
+} clnorm_affine_params;
+
+/** Flags of the family's _create functions. */
+enum clnorm_layer_flag {
+    /** No weight and bias (PyTorch's elementwise_affine=False, affine=False):
+     *  the params of a forward may be NULL. */
+    CLNORM_NO_AFFINE = 1u << 0
+};
+
+/* ------------------------------------------------------------- LayerNorm */
+
+/** torch.nn.LayerNorm(d, eps, elementwise_affine) over the last axis (opaque):
+ *  each row of d contiguous floats,
+ *    y = (x - mean) / sqrt(var + eps) * weight[k] + bias[k]
+ *  var the biased (population) variance; weight and bias have d floats. */
+typedef struct clnorm_layer_norm clnorm_layer_norm;
+
+/** Create a LayerNorm over rows of `d` floats with PyTorch's `eps` (1e-5 is
+ *  its default); flags: CLNORM_NO_AFFINE or 0. Destroy it (NULL is fine).
+ *  Threads: as clnorm_varnorm2d_create and _destroy. */
+CLNORM_API clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps,
+                                                  unsigned flags, clnorm_layer_norm **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_layer_norm_destroy(clnorm_layer_norm *layer);
+/** Enqueue y = LayerNorm(x) over `rows` rows of d floats (x of any shape
+ *  (..., d) with rows = its element count / d). `params` gives weight and
+ *  bias (d floats each) unless the layer was made with CLNORM_NO_AFFINE.
+ *  Buffers, offsets, wait list and `event` as in clnorm_varnorm2d_forward:
+ *  the event handed back is the caller's to release.
+ *  Threads: as clnorm_varnorm2d_forward. */
+CLNORM_API clnorm_status clnorm_layer_norm_forward(clnorm_layer_norm *layer,
+                                                   const clnorm_affine_params *params,
+                                                   size_t rows, cl_mem input,
+                                                   size_t input_offset, cl_mem output,
+                                                   size_t output_offset, cl_uint num_wait,
+                                                   const cl_event *wait_list, cl_event *event);
+/** How many times this layer has uploaded weight and bias. Threads: as the forward. */
+CLNORM_API uint64_t clnorm_layer_norm_upload_count(const clnorm_layer_norm *layer);
+
 #ifdef __cplusplus
 }
 #endif

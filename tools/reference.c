@@ -78,8 +78,8 @@ void fill_family(float *x, size_t outer, size_t n, size_t inner, family f)
 
 /* ---------------------------------------------------------------- references */
 
-static void row_moments(const float *x, size_t n, size_t inner, size_t base, double *mean,
-                        double *m2)
+void ref_row_moments(const float *x, size_t n, size_t inner, size_t base, double *mean,
+                     double *m2)
 {
     double sum = 0.0;
     for (size_t k = 0; k < n; ++k)
@@ -100,7 +100,7 @@ void ref_revin(const float *x, size_t outer, size_t n, size_t inner, double *y, 
         for (size_t i = 0; i < inner; ++i) {
             size_t base = o * n * inner + i, row = o * inner + i;
             double mu, m2;
-            row_moments(x, n, inner, base, &mu, &m2);
+            ref_row_moments(x, n, inner, base, &mu, &m2);
             double sd = sqrt(m2 / (double)n) + 1e-4;
             m[row] = mu;
             s[row] = sd;
@@ -125,7 +125,7 @@ void ref_varnorm2d(const float *x, size_t rows, size_t plane, size_t c, const fl
 {
     for (size_t r = 0; r < rows; ++r) {
         double mu, m2;
-        row_moments(x, plane, 1, r * plane, &mu, &m2);
+        ref_row_moments(x, plane, 1, r * plane, &mu, &m2);
         double var = m2 / (double)(plane - 1); /* plane == 1: 0/0 = NaN, as torch.var */
         double scale = (double)alpha[r % c] / sqrt(var + 1e-5);
         for (size_t k = 0; k < plane; ++k)
@@ -173,4 +173,9 @@ void tol_relative(const double *ref, size_t count, double ulps, double *tol)
 {
     for (size_t i = 0; i < count; ++i)
         tol[i] = ulps * ulp_of(ref[i]);
+}
+
+double tol_affine(double tol_plain, double plain, double w, double y)
+{
+    return tol_plain * fabs(w) + 2.0 * ulp_of(plain * w) + 2.0 * ulp_of(y);
 }

@@ -28,6 +28,10 @@ double rng_uniform(void);
 void fill_family(float *x, size_t outer, size_t n, size_t inner, family f);
 
 /* ---- double-precision references over a view [outer][n][inner] ---- */
+/* Mean and sum of squared deviations (two passes, in double) of the n
+ * elements x[base + k * inner]. */
+void ref_row_moments(const float *x, size_t n, size_t inner, size_t base, double *mean,
+                     double *m2);
 /* RevIN input: y, and m, s per row (row = o * inner + i). */
 void ref_revin(const float *x, size_t outer, size_t n, size_t inner, double *y, double *m,
                double *s);
@@ -39,9 +43,16 @@ void ref_varnorm2d(const float *x, size_t rows, size_t plane, size_t c, const fl
                    double *y);
 
 /* The tolerance models ("twice PyTorch float32's own error", see tests/README). */
+/* y = (x - m) / s per row: the rounding of m carried through 1 / s, the
+ * output's rounding and an ulp of the row's largest |y|, twice. Every
+ * standardising op (RevIN, LayerNorm, instance and group norms) uses it on
+ * its unscaled y. */
 void tol_revin_y(const double *y, const double *m, const double *s, size_t outer, size_t n,
                  size_t inner, double *tol);
 void tol_relative(const double *ref, size_t count, double ulps, double *tol);
+/* The tolerance of y = plain * w + b from plain's: scaled by |w|, plus the
+ * product's and the sum's roundings, twice. */
+double tol_affine(double tol_plain, double plain, double w, double y);
 double ulp_of(double v);
 
 #endif

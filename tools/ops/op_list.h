@@ -5,3 +5,4 @@
 OP(op_varnorm2d)
 OP(op_revin_input)
 OP(op_revin_output)
+OP(op_layer_norm)

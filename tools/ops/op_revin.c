@@ -185,8 +185,7 @@ static void input_tolerance(const op_config *c, const op_data *x, const double *
     if (c->v[AFFINE]) /* then * w + bias: scaled, plus that product's and sum's roundings */
         for (size_t i = 0; i < x->count; ++i) {
             size_t ch = channel_of(c, x, i);
-            tol[i] = tol[i] * fabs((double)x->params[0][ch]) + 2.0 * ulp_of(plain[i] * x->params[0][ch]) +
-                     2.0 * ulp_of(y[i]);
+            tol[i] = tol_affine(tol[i], plain[i], x->params[0][ch], y[i]);
         }
     free(plain);
     tol_relative(st[0], rows, 1.0, tol_st[0]); /* PyTorch's m is correctly rounded: 0.5 ulp, twice */

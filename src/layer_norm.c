@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* layer_norm.c: torch.nn.LayerNorm over the last axis: each row of d
+ * contiguous floats standardised (biased variance, eps inside the square
+ * root), then weight[k] and bias[k] along the row. */
+#include <math.h>
+
+#include "clnorm_int.h"
+
+struct clnorm_layer_norm {
+    clnorm__norm nl; /* first: the runtime, kernels, weight and bias */
+    size_t d;
+    double eps;
+    unsigned flags;
+};
+
+clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps,
+                                       unsigned flags, clnorm_layer_norm **out)
+{
+    clnorm_layer_norm *layer;
+    RETURN_IF_ERROR(
+        clnorm__layer_new(ctx, "layer_norm_create", sizeof *layer, out, (void **)&layer));
+    clnorm_status st = CLNORM_OK;
+    if (d == 0)
+        st = clnorm__fail(ctx, CLNORM_ZERO_SIZE, "layer_norm_create: d is 0");
+    else if (d > UINT32_MAX)
+        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "layer_norm_create: d %zu exceeds 2^32-1",
+                          d);
+    else if (!(eps >= 0.0 && isfinite(eps)))
+        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
+                          "layer_norm_create: eps %g is not a finite number >= 0", eps);
+    else if (flags & ~(unsigned)CLNORM_NO_AFFINE)
+        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "layer_norm_create: unknown flags 0x%x",
+                          flags & ~(unsigned)CLNORM_NO_AFFINE);
+    layer->d = d;
+    layer->eps = eps;
+    layer->flags = flags;
+    size_t counts[2] = {d, d};
+    if (st == CLNORM_OK)
+        st = clnorm__norm_init(&layer->nl, ctx->limits.contig_width,
+                               (flags & CLNORM_NO_AFFINE) ? 0 : 2, counts);
+    if (st != CLNORM_OK) {
+        clnorm__norm_free(&layer->nl);
+        return st;
+    }
+    *out = layer;
+    return CLNORM_OK;
+}
+
+void clnorm_layer_norm_destroy(clnorm_layer_norm *layer)
+{
+    clnorm__norm_free(layer ? &layer->nl : NULL);
+}
+
+clnorm_status clnorm_layer_norm_forward(clnorm_layer_norm *layer,
+                                        const clnorm_affine_params *params, size_t rows,
+                                        cl_mem input, size_t input_offset, cl_mem output,
+                                        size_t output_offset, cl_uint num_wait,
+                                        const cl_event *wait_list, cl_event *event)
+{
+    if (!layer)
+        return CLNORM_NULL_ARGUMENT;
+    clnorm__norm *nl = &layer->nl;
+    clnorm_context *ctx = nl->rt.ctx;
+    int affine = !(layer->flags & CLNORM_NO_AFFINE);
+    if (affine && (!params || !params->weight || !params->bias))
+        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT,
+                            "layer_norm_forward: the layer is affine: params need weight and bias");
+    if (!rows)
+        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "layer_norm_forward: rows is 0");
+    size_t count;
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, layer->d, &count));
+    RETURN_IF_ERROR(clnorm__layer_check_io(&nl->rt, "layer_norm_forward", input, input_offset,
+                                           output, output_offset, count, num_wait, wait_list));
+    if (affine) {
+        const float *host[2] = {params->weight, params->bias};
+        RETURN_IF_ERROR(clnorm__params_sync(ctx, &nl->params, host, params->version));
+    }
+    clnorm__args a = {.view = {rows, layer->d, 1},
+                      .in = input,
+                      .out = output,
+                      .in_off = input_offset / sizeof(float),
+                      .out_off = output_offset / sizeof(float),
+                      .op = CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_AXIS : 0),
+                      .eps = layer->eps,
+                      .nchan = 1};
+    a.poff[CLNORM_POFF_AXW] = (cl_uint)nl->params.offset[0];
+    a.poff[CLNORM_POFF_AXB] = (cl_uint)nl->params.offset[1];
+    return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
+}
+
+uint64_t clnorm_layer_norm_upload_count(const clnorm_layer_norm *layer)
+{
+    return layer ? layer->nl.params.uploads : 0;
+}
