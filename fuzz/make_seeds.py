@@ -12,15 +12,20 @@ NPY = os.path.join(HERE, "corpus", "npy")
 FIXTURES = os.path.join(HERE, "..", "tests", "fixtures")
 
 
-def safetensors(path, tensors, metadata=None, pad=True):
-    """tensors: list of (name, dtype, shape, raw bytes), laid out in order."""
+def safetensors(path, tensors, metadata=None, pad=True, header_order=None):
+    """tensors: list of (name, dtype, shape, raw bytes), laid out in order, each
+    beginning where the one before ends, as the format requires. header_order:
+    the names in the order the header lists them (default: the same order)."""
     header, data = {}, b""
     if metadata is not None:
         header["__metadata__"] = metadata
+    entries = {}
     for name, dtype, shape, raw in tensors:
-        header[name] = {"dtype": dtype, "shape": shape,
-                        "data_offsets": [len(data), len(data) + len(raw)]}
+        entries[name] = {"dtype": dtype, "shape": shape,
+                         "data_offsets": [len(data), len(data) + len(raw)]}
         data += raw
+    for name in header_order or entries:
+        header[name] = entries[name]
     text = json.dumps(header, separators=(",", ":")).encode()
     if pad:  # the reference writer pads the header to 8 bytes with spaces
         text += b" " * (-len(text) % 8)
@@ -58,6 +63,13 @@ def main():
                  ("i", "I64", [1], struct.pack("<q", -3)), ("alpha", "F32", [2, 0], b""),
                  ("x.alpha", "F32", [1, 1, 2], f32(4, 5))])
     safetensors("unpadded.safetensors", [("alpha", "F64", [2, 1], f64(1e300, 1e-300))], pad=False)
+    # The header in another order than the data, as the reference writer makes
+    # it (it lays out by dtype alignment, then name); sub-byte and empty tensors.
+    safetensors("unsorted_header.safetensors",
+                [("x.alpha", "F64", [2], f64(2, -0.5)), ("alpha", "F32", [3], f32(1, 2, 3)),
+                 ("q", "F4", [2, 3], b"\x12\x34\x56"), ("e", "BF16", [0], b"")],
+                metadata={"format": "pt", "note": "\u00e9"},
+                header_order=["e", "q", "alpha", "x.alpha"])
     for name in ["varnorm2d_doc_2x3x4x4.alpha.npy", "varnorm2d_hw1_2x2x1x1.x.npy",
                  "revin_bld_L1_2x1x3.x.npy", "revin_output_bld_horizon_4x7x3.x.npy",
                  "varnorm2d_doc_2x3x4x4.x.npy"]:

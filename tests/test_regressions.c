@@ -17,10 +17,12 @@
 
 /* File names say which reader gets the input and what must come of it:
  *   npy-...          npy_read_memory
- *   st-...           st_read_tensor_memory, for each name below
+ *   st-...           st_read_tensor_memory and st_read_tensor (the file
+ *                    itself: same outcome, same message), for each name below
  * and, anywhere in the name, "-crash-" or "-bad-" marks an input that must be
- * refused (a crash the fuzzer found, now a clean error); every other input
- * must simply come back cleanly, as a success or an error. */
+ * refused (a crash the fuzzer found, now a clean error), "-ok-" one that must
+ * be read for at least one of the names; every other input must simply come
+ * back cleanly, as a success or an error. */
 static const char *const st_names[] = {"alpha", "x.alpha", "a", ""};
 
 /* The file's bytes in an exactly sized buffer, so over-reads are caught by
@@ -73,6 +75,7 @@ static void test_replay(void **state)
         char path[1024];
         snprintf(path, sizeof path, "%s/%s", CLNORM_REGRESSION_DIR, e->d_name);
         int must_fail = strstr(e->d_name, "-crash-") || strstr(e->d_name, "-bad-");
+        int must_read = strstr(e->d_name, "-ok-") != NULL, read = 0;
         size_t len;
         unsigned char *b = slurp(path, &len);
         char err[1024];
@@ -89,8 +92,19 @@ static void test_replay(void **state)
                 int rc = st_read_tensor_memory(b, len, st_names[i], &x, err, sizeof err);
                 /* A must-fail file fails for every name, a good tensor in it or not. */
                 check_outcome(e->d_name, rc, &x, err, must_fail);
+                read += rc == 0;
+                npy_array y;
+                char err2[1024] = "";
+                int rc2 = st_read_tensor(path, st_names[i], &y, err2, sizeof err2);
+                if (rc2 != rc || strcmp(err, err2) != 0 || x.count != y.count ||
+                    (x.count && memcmp(x.data, y.data, x.count * sizeof(float)) != 0))
+                    fail_msg("%s, '%s': from memory rc %d '%s', from the file rc %d '%s'",
+                             e->d_name, st_names[i], rc, err, rc2, err2);
                 npy_free(&x);
+                npy_free(&y);
             }
+            if (must_read && !read)
+                fail_msg("%s: no tensor could be read, but the file must be", e->d_name);
             st++;
         }
         free(b);
