@@ -13,77 +13,6 @@
 #include "op_check.h"
 #include "support.h"
 
-static float *draw(size_t count, double (*value)(void))
-{
-    float *p = malloc((count ? count : 1) * sizeof *p);
-    assert_non_null(p);
-    for (size_t i = 0; i < count; ++i)
-        p[i] = (float)value();
-    return p;
-}
-
-static double scale_value(void) { return 1.0 + 0.2 * rng_normal(); }
-static double shift_value(void) { return 0.5 * rng_normal(); }
-static double positive_value(void) { return 0.5 + 1.5 * rng_uniform(); }
-static double any_value(void) { return rng_normal(); }
-
-void op_case_data_make(const op_desc *op, const op_config *c, const size_t *shape, size_t ndim,
-                       family f, op_case_data *cd)
-{
-    memset(cd, 0, sizeof *cd);
-    cd->d.ndim = ndim;
-    memcpy(cd->d.shape, shape, ndim * sizeof *shape);
-    cd->d.count = op_shape_count(shape, ndim);
-    size_t outer, n, inner;
-    op->view(c, shape, ndim, &outer, &n, &inner);
-    cd->x = malloc((cd->d.count ? cd->d.count : 1) * sizeof *cd->x);
-    assert_non_null(cd->x);
-    fill_family(cd->x, outer, n, inner, f);
-    cd->d.x = cd->x;
-    cd->nparams = op->params(c, shape, ndim, cd->param);
-    for (size_t i = 0; i < cd->nparams; ++i) {
-        const op_param *p = &cd->param[i];
-        size_t count = op_shape_count(p->shape, p->ndim);
-        cd->params[i] = draw(count, p->kind == PARAM_SCALE      ? scale_value
-                                    : p->kind == PARAM_VARIANCE ? positive_value
-                                                                : shift_value);
-        cd->d.params[i] = cd->params[i];
-    }
-    cd->nstats_in = op->stats(c, shape, ndim, 0, cd->stat_in);
-    for (size_t i = 0; i < cd->nstats_in; ++i) {
-        const op_stat *s = &cd->stat_in[i];
-        cd->stats_in[i] = draw(op_shape_count(s->shape, s->ndim),
-                               s->positive ? positive_value : any_value);
-        cd->d.stats_in[i] = cd->stats_in[i];
-    }
-    cd->nstats_out = op->stats(c, shape, ndim, 1, cd->stat_out);
-}
-
-void op_case_data_free(op_case_data *cd)
-{
-    free(cd->x);
-    for (size_t i = 0; i < OP_MAX_PARAMS; ++i)
-        free(cd->params[i]);
-    for (size_t i = 0; i < OP_MAX_STATS; ++i)
-        free(cd->stats_in[i]);
-    free(cd->labels);
-    memset(cd, 0, sizeof *cd);
-}
-
-op_call op_case_call(const op_case_data *cd, cl_mem in, cl_mem out)
-{
-    op_call k;
-    memset(&k, 0, sizeof k);
-    k.ndim = cd->d.ndim;
-    memcpy(k.shape, cd->d.shape, sizeof k.shape);
-    k.in = in;
-    k.out = out;
-    for (size_t i = 0; i < cd->nparams; ++i)
-        k.params[i] = cd->params[i];
-    k.version = 1;
-    return k;
-}
-
 const char *op_case_name(const op_desc *op, const op_config *c, const size_t *shape, size_t ndim,
                          family f, clnorm_context *ctx, char *buf, size_t size)
 {
@@ -104,7 +33,7 @@ size_t op_check(clnorm_context *ctx, const op_desc *op, const op_config *c, cons
                 size_t ndim, family f)
 {
     op_case_data cd;
-    op_case_data_make(op, c, shape, ndim, f, &cd);
+    assert_int_equal(op_case_data_make(op, c, shape, ndim, f, &cd), 0);
     size_t count = cd.d.count;
     double *ref = malloc(count * sizeof *ref), *tol = malloc(count * sizeof *tol);
     float *y = malloc(count * sizeof *y);

@@ -12,7 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
+#include "op_data.h"
 #include "reference.h"
 
 static const char help[] =
@@ -27,8 +30,9 @@ static const char help[] =
     "reference in the same run. Start-up: context creation + the first forward of each\n"
     "layer in a new process, with the program caches cold and warm (-1 with --no-startup).\n"
     "Exits 1 when a result is outside the accuracy bar: speed bought with accuracy does\n"
-    "not count. --only runs the cases of one op (varnorm2d, revin, revin-inverse),\n"
-    "optionally of one layout (nchw, bld, bdl), e.g. --only revin:bdl.\n";
+    "not count. --only runs the cases of one op (its class name or short name, e.g.\n"
+    "LayerNorm or revin), optionally of one layout (nchw, bld, bdl, rows), e.g.\n"
+    "--only revin:bdl. The ops and their shapes are the operation table's (tools/ops).\n";
 
 /* Made from tools/bench_copy.cl at build time. */
 struct clnorm_tool__kernel_source {
@@ -38,44 +42,22 @@ struct clnorm_tool__kernel_source {
 };
 extern const struct clnorm_tool__kernel_source clnorm_tool__kernel_sources[];
 
-typedef enum op_kind { OP_VARNORM2D, OP_REVIN, OP_REVIN_INVERSE } op_kind;
-
+/* One bench case: an op of the table and one of its bench cases. */
 typedef struct bench_case {
-    op_kind op;
-    int transposed; /* RevIN: BDL */
-    size_t shape[4];
-    size_t ndim;
-    int quick;      /* part of --quick */
+    const op_desc *op;
+    const op_case *c;
 } bench_case;
 
-static const bench_case cases[] = {
-    {OP_VARNORM2D, 0, {10, 64, 32, 32}, 4, 1},
-    {OP_VARNORM2D, 0, {4, 128, 64, 64}, 4, 0},
-    {OP_VARNORM2D, 0, {16, 64, 128, 128}, 4, 0},
-    {OP_REVIN, 0, {32, 10, 5}, 3, 1},
-    {OP_REVIN, 0, {8, 16000, 80}, 3, 1},
-    {OP_REVIN, 0, {64, 1024, 256}, 3, 0},
-    {OP_REVIN, 1, {8, 80, 16000}, 3, 1},
-    {OP_REVIN_INVERSE, 0, {32, 10, 5}, 3, 0},
-    {OP_REVIN_INVERSE, 0, {8, 16000, 80}, 3, 1},
-    {OP_REVIN_INVERSE, 0, {64, 1024, 256}, 3, 0},
-    {OP_REVIN_INVERSE, 1, {8, 80, 16000}, 3, 0},
-};
-
 typedef struct result {
-    const bench_case *c;
+    bench_case bc;
     size_t count;
     double ms, gbps, copy_ms, ratio, max_rel_err, tol_ratio;
 } result;
 
-static const char *op_name(op_kind op)
+/* The op's short name when it has one (the names the bench always used). */
+static const char *op_label(const op_desc *op)
 {
-    return op == OP_VARNORM2D ? "varnorm2d" : op == OP_REVIN ? "revin" : "revin-inverse";
-}
-
-static const char *layout_name(const bench_case *c)
-{
-    return c->op == OP_VARNORM2D ? "nchw" : c->transposed ? "bdl" : "bld";
+    return op->alias ? op->alias : op->name;
 }
 
 /* The copy kernel, built once. */
@@ -127,27 +109,11 @@ static int copy_once(clnorm_context *ctx, copier *cp, cl_mem src, cl_mem dst, si
     return err == CL_SUCCESS ? 0 : cli_error(EXIT_DEVICE, "bench: copy kernel failed (%d)", (int)err);
 }
 
-/* The layers of one case, ready to run. */
-typedef struct layer_set {
-    clnorm_varnorm2d *vn;
-    clnorm_revin *rv;
-    float *alpha;
-} layer_set;
-
-static clnorm_status run_op(clnorm_context *ctx, const bench_case *c, layer_set *ls, cl_mem in,
-                            cl_mem out)
+/* One forward, finished. */
+static clnorm_status run_op(clnorm_context *ctx, const bench_case *b, void *layer,
+                            const op_call *k)
 {
-    clnorm_status st;
-    if (c->op == OP_VARNORM2D) {
-        clnorm_varnorm2d_params p = {ls->alpha, 1};
-        st = clnorm_varnorm2d_forward(ls->vn, &p, c->shape[0], c->shape[1], c->shape[2],
-                                      c->shape[3], in, 0, out, 0, 0, NULL, NULL);
-    } else {
-        size_t b = c->shape[0], l = c->transposed ? c->shape[2] : c->shape[1];
-        st = c->op == OP_REVIN
-                 ? clnorm_revin_forward(ls->rv, NULL, b, l, in, 0, out, 0, 0, NULL, NULL)
-                 : clnorm_revin_inverse(ls->rv, NULL, b, l, in, 0, out, 0, 0, NULL, NULL);
-    }
+    clnorm_status st = b->op->run(&b->c->config, layer, k, NULL);
     if (st == CLNORM_OK && clFinish(clnorm_context_queue(ctx)) != CL_SUCCESS)
         st = CLNORM_OPENCL_ERROR;
     return st;
@@ -175,113 +141,85 @@ static void accuracy(const float *got, const double *ref, const double *tol, siz
     *tol_ratio = worst;
 }
 
-static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *c, int repeat,
+static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int repeat,
                      result *r)
 {
-    size_t count = 1;
-    for (size_t i = 0; i < c->ndim; ++i)
-        count *= c->shape[i];
-    size_t b = c->shape[0], d = c->op == OP_VARNORM2D ? c->shape[1]
-                                : c->transposed        ? c->shape[1]
-                                                       : c->shape[2];
-    size_t l = c->op == OP_VARNORM2D ? c->shape[2] * c->shape[3]
-               : c->transposed      ? c->shape[2]
-                                    : c->shape[1];
-    size_t rows = b * d, outer = c->op == OP_VARNORM2D || c->transposed ? rows : b;
-    size_t inner = c->op == OP_VARNORM2D || c->transposed ? 1 : d;
-    float *x = malloc(count * 4), *y = malloc(count * 4), *sm = malloc(rows * 4),
-          *ss = malloc(rows * 4);
-    double *ref = malloc(count * 8), *tol = malloc(count * 8), *rm = malloc(rows * 8),
-           *rs = malloc(rows * 8), *t_op = malloc((size_t)repeat * 8),
-           *t_copy = malloc((size_t)repeat * 8);
-    layer_set ls = {NULL, NULL, malloc(d * 4)};
-    cl_mem in = NULL, out = NULL;
+    const op_desc *op = b->op;
+    const op_config *cfg = &b->c->config;
+    op_case_data cd;
     int code = 0;
+    if (op_case_data_make(op, cfg, b->c->shape, b->c->ndim, FAMILY_SCALES, &cd) != 0) {
+        op_case_data_free(&cd);
+        return cli_error(EXIT_DEVICE, "bench: out of memory");
+    }
+    size_t count = cd.d.count;
+    float *y = malloc(count * 4);
+    double *ref = malloc(count * 8), *tol = malloc(count * 8), *t_op = malloc((size_t)repeat * 8),
+           *t_copy = malloc((size_t)repeat * 8), *paired = malloc((size_t)repeat * 8);
+    double *sref[OP_MAX_STATS] = {NULL}, *stol[OP_MAX_STATS] = {NULL};
+    void *layer = NULL;
+    cl_mem in = NULL, out = NULL;
     clnorm_status st = CLNORM_OK;
-    if (!x || !y || !sm || !ss || !ref || !tol || !rm || !rs || !t_op || !t_copy || !ls.alpha) {
+    int ok = y && ref && tol && t_op && t_copy && paired;
+    for (size_t i = 0; i < cd.nstats_out && ok; ++i) {
+        size_t n = op_shape_count(cd.stat_out[i].shape, cd.stat_out[i].ndim);
+        ok = (sref[i] = malloc(n * 8)) && (stol[i] = malloc(n * 8));
+    }
+    if (!ok) {
         code = cli_error(EXIT_DEVICE, "bench: out of memory");
         goto done;
     }
-    fill_family(x, outer, l, inner, c->op == OP_REVIN_INVERSE ? FAMILY_NORMAL : FAMILY_SCALES);
-    for (size_t i = 0; i < d; ++i)
-        ls.alpha[i] = (float)(1.0 + 0.02 * rng_normal());
-    for (size_t i = 0; i < rows; ++i) { /* statistics for the inverse */
-        sm[i] = (float)(10.0 * rng_normal());
-        ss[i] = (float)(0.5 + rng_uniform());
-    }
-    if ((code = cli_upload(ctx, x, count, &in)) != 0 || (code = cli_upload(ctx, NULL, count, &out)) != 0)
+    if ((code = cli_upload(ctx, cd.x, count, &in)) != 0 ||
+        (code = cli_upload(ctx, NULL, count, &out)) != 0)
         goto done;
-    if (c->op == OP_VARNORM2D)
-        st = clnorm_varnorm2d_create(ctx, d, &ls.vn);
-    else
-        st = clnorm_revin_create(ctx, d, c->transposed ? CLNORM_REVIN_TRANSPOSED : 0, &ls.rv);
-    if (st == CLNORM_OK && c->op == OP_REVIN_INVERSE)
-        st = clnorm_revin_set_stats(ls.rv, b, sm, ss);
+    op_call k = op_case_call(&cd, in, out);
+    st = op->create(ctx, cfg, b->c->shape, b->c->ndim, &layer);
+    if (st == CLNORM_OK && cd.nstats_in)
+        st = op->set_stats(cfg, layer, &k, (const float *const *)cd.stats_in);
     for (int w = 0; w < 3 && st == CLNORM_OK; ++w) /* warm-up */
-        st = run_op(ctx, c, &ls, in, out);
-    if (st != CLNORM_OK) {
-        code = cli_library_error(ctx, st, "bench");
-        goto done;
-    }
+        st = run_op(ctx, b, layer, &k);
     for (int i = 0; i < repeat && st == CLNORM_OK && code == 0; ++i) {
         double a = cli_now_ms();
-        st = run_op(ctx, c, &ls, in, out);
+        st = run_op(ctx, b, layer, &k);
         double m = cli_now_ms();
         code = copy_once(ctx, cp, in, out, count);
         t_op[i] = m - a;
         t_copy[i] = cli_now_ms() - m;
     }
     if (st == CLNORM_OK && code == 0)
-        st = run_op(ctx, c, &ls, in, out); /* the output the accuracy is measured on */
+        st = run_op(ctx, b, layer, &k); /* the output the accuracy is measured on */
     if (st != CLNORM_OK) {
         code = cli_library_error(ctx, st, "bench");
         goto done;
     }
     if (code || (code = cli_download(ctx, out, y, count)) != 0)
         goto done;
-    if (c->op == OP_VARNORM2D) {
-        ref_varnorm2d(x, rows, l, d, ls.alpha, ref);
-        tol_relative(ref, count, 4.0, tol);
-    } else if (c->op == OP_REVIN) {
-        ref_revin(x, outer, l, inner, ref, rm, rs);
-        tol_revin_y(ref, rm, rs, outer, l, inner, tol);
-    } else {
-        ref_revin_inverse(x, outer, l, inner, sm, ss, ref);
-        for (size_t o = 0; o < outer; ++o)
-            for (size_t k = 0; k < l; ++k)
-                for (size_t i = 0; i < inner; ++i) {
-                    size_t idx = (o * l + k) * inner + i;
-                    tol[idx] = ulp_of((double)x[idx] * ss[o * inner + i]) + ulp_of(ref[idx]);
-                }
-    }
-    r->c = c;
+    op->reference(cfg, &cd.d, ref, sref);
+    op->tolerance(cfg, &cd.d, ref, sref, tol, stol);
+    r->bc = *b;
     r->count = count;
     /* The ratio is the median of each repeat's own ratio (the copy ran right
      * after the op): the machine's bandwidth drifts over seconds, and a
      * ratio of two medians would mix moments. Both are taken before the
      * medians sort the times. */
-    double *paired = malloc((size_t)repeat * 8);
-    if (!paired) {
-        code = cli_error(EXIT_DEVICE, "bench: out of memory");
-        goto done;
-    }
     for (int i = 0; i < repeat; ++i)
         paired[i] = t_copy[i] / t_op[i];
     r->ratio = cli_median(paired, repeat);
-    free(paired);
     r->ms = cli_median(t_op, repeat);
     r->copy_ms = cli_median(t_copy, repeat);
     r->gbps = 2.0 * (double)count * 4 / (r->ms * 1e-3) / 1e9;
     accuracy(y, ref, tol, count, &r->max_rel_err, &r->tol_ratio);
 done:
+    if (layer)
+        op->destroy(layer);
     if (in)
         clReleaseMemObject(in);
     if (out)
         clReleaseMemObject(out);
-    clnorm_varnorm2d_destroy(ls.vn);
-    clnorm_revin_destroy(ls.rv);
-    free(x), free(y), free(sm), free(ss), free(ref), free(tol), free(rm), free(rs), free(t_op),
-        free(t_copy), free(ls.alpha);
+    for (size_t i = 0; i < OP_MAX_STATS; ++i)
+        free(sref[i]), free(stol[i]);
+    free(y), free(ref), free(tol), free(t_op), free(t_copy), free(paired);
+    op_case_data_free(&cd);
     return code;
 }
 
@@ -298,34 +236,38 @@ static int startup_probe(const char *device)
     int code = cli_context(device, &ctx);
     if (code)
         return code;
-    static const bench_case probe[] = {
-        {OP_VARNORM2D, 0, {2, 8, 16, 16}, 4, 0},
-        {OP_REVIN, 0, {2, 64, 80}, 3, 0},
-        {OP_REVIN, 1, {2, 80, 64}, 3, 0},
-    };
-    size_t count = 2 * 64 * 80;
+    /* Each op on its first test case (small shapes): the programs and
+     * kernels every op needs, made and run once. */
+    size_t count = 0;
+    for (size_t i = 0; i < op_count; ++i)
+        if (op_table[i]->test_count) {
+            const op_case *c = &op_table[i]->tests[0];
+            size_t n = op_shape_count(c->shape, c->ndim);
+            count = n > count ? n : count;
+        }
     cl_mem buf = NULL;
     code = cli_upload(ctx, NULL, count, &buf);
-    float alpha[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    for (size_t i = 0; i < 3 && code == 0; ++i) {
-        layer_set ls = {NULL, NULL, alpha};
-        const bench_case *c = &probe[i];
-        clnorm_status st = c->op == OP_VARNORM2D
-                               ? clnorm_varnorm2d_create(ctx, c->shape[1], &ls.vn)
-                               : clnorm_revin_create(ctx, c->transposed ? c->shape[1] : c->shape[2],
-                                                     c->transposed ? CLNORM_REVIN_TRANSPOSED : 0,
-                                                     &ls.rv);
-        if (st == CLNORM_OK)
-            st = run_op(ctx, c, &ls, buf, buf);
-        if (st == CLNORM_OK && c->op == OP_REVIN) {
-            bench_case inv = *c;
-            inv.op = OP_REVIN_INVERSE;
-            st = run_op(ctx, &inv, &ls, buf, buf);
+    for (size_t i = 0; i < op_count && code == 0; ++i) {
+        const op_desc *op = op_table[i];
+        if (!op->test_count)
+            continue;
+        bench_case b = {op, &op->tests[0]};
+        op_case_data cd;
+        void *layer = NULL;
+        clnorm_status st = CLNORM_OUT_OF_MEMORY;
+        if (op_case_data_make(op, &b.c->config, b.c->shape, b.c->ndim, FAMILY_NORMAL, &cd) == 0) {
+            op_call k = op_case_call(&cd, buf, buf);
+            st = op->create(ctx, &b.c->config, b.c->shape, b.c->ndim, &layer);
+            if (st == CLNORM_OK && cd.nstats_in)
+                st = op->set_stats(&b.c->config, layer, &k, (const float *const *)cd.stats_in);
+            if (st == CLNORM_OK)
+                st = run_op(ctx, &b, layer, &k);
         }
         if (st != CLNORM_OK)
             code = cli_library_error(ctx, st, "bench startup");
-        clnorm_varnorm2d_destroy(ls.vn);
-        clnorm_revin_destroy(ls.rv);
+        if (layer)
+            op->destroy(layer);
+        op_case_data_free(&cd);
     }
     if (buf)
         clReleaseMemObject(buf);
@@ -389,94 +331,107 @@ static void measure_startup(const char *self, const char *device, double *cold, 
         fprintf(stderr, "clnorm: warning: could not remove %s\n", root);
 }
 
-static void shape_string(const bench_case *c, char *buf, size_t size)
+/* "10x64x32x32" */
+static void shape_string(const op_case *c, char *buf, size_t size)
 {
-    size_t used = (size_t)snprintf(buf, size, "[");
+    size_t used = 0;
+    buf[0] = '\0';
     for (size_t i = 0; i < c->ndim && used < size; ++i)
-        used += (size_t)snprintf(buf + used, size - used, "%s%zu", i ? ", " : "", c->shape[i]);
-    if (used < size)
-        snprintf(buf + used, size - used, "]");
+        used += (size_t)snprintf(buf + used, size - used, "%s%zu", i ? "x" : "", c->shape[i]);
 }
 
-static int write_reports(const char *json, const char *csv, clnorm_context *ctx,
-                         double copy_gbps, const result *r, size_t n, double cold, double warm)
+/* JSON has no NaN or infinity: null for them. */
+static cJSON *json_number(double x)
+{
+    return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull();
+}
+
+static int write_json(const char *path, clnorm_context *ctx, double copy_gbps, const result *r,
+                      size_t n, double cold, double warm)
 {
     cl_device_id dev = clnorm_context_device(ctx);
     char name[256] = "", driver[128] = "";
     clGetDeviceInfo(dev, CL_DEVICE_NAME, sizeof name, name, NULL);
     clGetDeviceInfo(dev, CL_DRIVER_VERSION, sizeof driver, driver, NULL);
-    if (json) {
-        FILE *f = fopen(json, "w");
-        if (!f)
-            return cli_error(EXIT_USAGE, "bench: --json '%s': cannot write", json);
-        fputs("{\"device\": ", f);
-        cli_json_string(f, name);
-        fputs(", \"driver\": ", f);
-        cli_json_string(f, driver);
-        fputs(", \"copy_gbps\": ", f);
-        cli_json_number(f, "%.4f", copy_gbps);
-        fputs(", \"results\": [", f);
-        for (size_t i = 0; i < n; ++i) {
-            char shape[96];
-            shape_string(r[i].c, shape, sizeof shape);
-            fprintf(f, "%s\n  {\"op\": \"%s\", \"layout\": \"%s\", \"shape\": %s, \"bytes\": %zu",
-                    i ? "," : "", op_name(r[i].c->op), layout_name(r[i].c), shape,
-                    2 * r[i].count * 4);
-            fputs(", \"ms\": ", f);
-            cli_json_number(f, "%.6f", r[i].ms);
-            fputs(", \"gbps\": ", f);
-            cli_json_number(f, "%.4f", r[i].gbps);
-            fputs(", \"ratio_to_copy\": ", f);
-            cli_json_number(f, "%.4f", r[i].ratio);
-            fputs(", \"max_rel_err\": ", f);
-            cli_json_number(f, "%.3e", r[i].max_rel_err);
-            fputc('}', f);
-        }
-        fprintf(f, "\n], \"startup\": {\"cold_ms\": %.3f, \"warm_ms\": %.3f}}\n", cold, warm);
-        if (fclose(f) != 0)
-            return cli_error(EXIT_USAGE, "bench: --json '%s': write failed", json);
+    cJSON *root = cJSON_CreateObject(), *results = cJSON_CreateArray(),
+          *startup = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "device", name);
+    cJSON_AddStringToObject(root, "driver", driver);
+    cJSON_AddItemToObject(root, "copy_gbps", json_number(copy_gbps));
+    cJSON_AddItemToObject(root, "results", results);
+    for (size_t i = 0; i < n; ++i) {
+        cJSON *e = cJSON_CreateObject(), *shape = cJSON_CreateArray();
+        for (size_t d = 0; d < r[i].bc.c->ndim; ++d)
+            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)r[i].bc.c->shape[d]));
+        cJSON_AddStringToObject(e, "op", op_label(r[i].bc.op));
+        cJSON_AddStringToObject(e, "class", r[i].bc.op->name);
+        cJSON_AddStringToObject(e, "layout", r[i].bc.c->layout);
+        cJSON_AddItemToObject(e, "shape", shape);
+        cJSON_AddNumberToObject(e, "bytes", (double)(2 * r[i].count * 4));
+        cJSON_AddItemToObject(e, "ms", json_number(r[i].ms));
+        cJSON_AddItemToObject(e, "gbps", json_number(r[i].gbps));
+        cJSON_AddItemToObject(e, "ratio_to_copy", json_number(r[i].ratio));
+        cJSON_AddItemToObject(e, "max_rel_err", json_number(r[i].max_rel_err));
+        cJSON_AddItemToArray(results, e);
     }
-    if (csv) {
-        FILE *f = fopen(csv, "w");
-        if (!f)
-            return cli_error(EXIT_USAGE, "bench: --csv '%s': cannot write", csv);
-        fprintf(f, "op,layout,shape,bytes,ms,gbps,copy_ms,copy_gbps,ratio_to_copy,max_rel_err\n");
-        for (size_t i = 0; i < n; ++i) {
-            char shape[96];
-            shape_string(r[i].c, shape, sizeof shape);
-            char *w = shape; /* "[10, 64]" -> "[10x64]" */
-            for (const char *p = shape; *p; ++p)
-                if (*p != ' ')
-                    *w++ = *p == ',' ? 'x' : *p;
-            *w = '\0';
-            double cg = 2.0 * (double)r[i].count * 4 / (r[i].copy_ms * 1e-3) / 1e9;
-            fprintf(f, "%s,%s,\"%s\",%zu,%.6f,%.4f,%.6f,%.4f,%.4f,%.3e\n", op_name(r[i].c->op),
-                    layout_name(r[i].c), shape, 2 * r[i].count * 4, r[i].ms, r[i].gbps,
-                    r[i].copy_ms, cg, r[i].ratio, r[i].max_rel_err);
-        }
-        if (fclose(f) != 0)
-            return cli_error(EXIT_USAGE, "bench: --csv '%s': write failed", csv);
+    cJSON_AddItemToObject(startup, "cold_ms", json_number(cold));
+    cJSON_AddItemToObject(startup, "warm_ms", json_number(warm));
+    cJSON_AddItemToObject(root, "startup", startup);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    FILE *f = text ? fopen(path, "w") : NULL;
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    cJSON_free(text);
+    return ok ? 0 : cli_error(EXIT_USAGE, "bench: --json '%s': cannot write", path);
+}
+
+static int write_csv(const char *path, const result *r, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return cli_error(EXIT_USAGE, "bench: --csv '%s': cannot write", path);
+    fprintf(f, "op,layout,shape,bytes,ms,gbps,copy_ms,copy_gbps,ratio_to_copy,max_rel_err\n");
+    for (size_t i = 0; i < n; ++i) {
+        char shape[96];
+        shape_string(r[i].bc.c, shape, sizeof shape);
+        double cg = 2.0 * (double)r[i].count * 4 / (r[i].copy_ms * 1e-3) / 1e9;
+        fprintf(f, "%s,%s,\"[%s]\",%zu,%.6f,%.4f,%.6f,%.4f,%.4f,%.3e\n", op_label(r[i].bc.op),
+                r[i].bc.c->layout, shape, 2 * r[i].count * 4, r[i].ms, r[i].gbps, r[i].copy_ms,
+                cg, r[i].ratio, r[i].max_rel_err);
     }
+    if (fclose(f) != 0)
+        return cli_error(EXIT_USAGE, "bench: --csv '%s': write failed", path);
     return 0;
 }
 
-/* --only OP[:LAYOUT] */
-static int case_selected(const bench_case *c, const char *only)
+/* --only OP[:LAYOUT]: OP the class name or the short name. */
+static int case_selected(const bench_case *b, const char *only)
 {
     const char *colon = strchr(only, ':');
     size_t oplen = colon ? (size_t)(colon - only) : strlen(only);
-    const char *op = op_name(c->op);
-    if (strlen(op) != oplen || strncmp(op, only, oplen) != 0)
-        return 0;
-    return !colon || !strcmp(colon + 1, layout_name(c));
+    const char *names[2] = {b->op->name, b->op->alias};
+    int named = 0;
+    for (int i = 0; i < 2; ++i)
+        named |= names[i] && strlen(names[i]) == oplen && !strncmp(names[i], only, oplen);
+    return named && (!colon || !strcmp(colon + 1, b->c->layout));
 }
 
-static int selects_any(const char *only)
+/* Every op's bench cases, in the table's order (`quick` ones only with --quick). */
+static size_t select_cases(const char *only, int quick, bench_case *out, size_t cap)
 {
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i)
-        if (case_selected(&cases[i], only))
-            return 1;
-    return 0;
+    size_t n = 0;
+    for (size_t i = 0; i < op_count; ++i)
+        for (size_t j = 0; j < op_table[i]->bench_count; ++j) {
+            bench_case b = {op_table[i], &op_table[i]->bench[j]};
+            if ((quick && !b.c->quick) || (only && !case_selected(&b, only)))
+                continue;
+            if (n < cap)
+                out[n] = b;
+            n++;
+        }
+    return n;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -514,10 +469,11 @@ int cmd_bench(int argc, char **argv)
         case OPT_DEVICE: device = optarg; break;
         case OPT_ONLY:
             only = optarg;
-            if (!selects_any(only))
+            if (!select_cases(only, 0, NULL, 0))
                 return cli_error(EXIT_USAGE,
-                                 "bench: --only '%s' selects no case (want OP[:LAYOUT], OP one of "
-                                 "varnorm2d, revin, revin-inverse; LAYOUT one of nchw, bld, bdl)",
+                                 "bench: --only '%s' selects no case (want OP[:LAYOUT], OP a "
+                                 "class name or short name as 'clnorm --help' lists them, LAYOUT "
+                                 "one of its bench layouts, e.g. revin:bdl)",
                                  only);
             break;
         default: return cli_option_error("bench", c, argv);
@@ -535,25 +491,29 @@ int cmd_bench(int argc, char **argv)
     if ((code = cli_context(device, &ctx)) != 0)
         return code;
     copier cp = {NULL, NULL, 0, 0};
-    result results[sizeof cases / sizeof cases[0]];
-    size_t n = 0;
+    size_t ncases = select_cases(only, quick, NULL, 0), n = 0;
+    bench_case *cases = malloc((ncases ? ncases : 1) * sizeof *cases);
+    result *results = malloc((ncases ? ncases : 1) * sizeof *results);
+    if (!cases || !results) {
+        code = cli_error(EXIT_DEVICE, "bench: out of memory");
+        goto done;
+    }
+    select_cases(only, quick, cases, ncases);
     if ((code = copier_init(ctx, &cp)) != 0)
         goto done;
     printf("clnorm %s bench on %s\n", clnorm_version_string(),
            clnorm_context_device_description(ctx));
     printf("%-14s %-5s %-20s %10s %9s %9s %9s %10s %8s\n", "op", "lay", "shape", "MiB", "ms",
            "GB/s", "copy", "of copy", "rel.err");
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
-        if ((quick && !cases[i].quick) || (only && !case_selected(&cases[i], only)))
-            continue;
+    for (size_t i = 0; i < ncases; ++i) {
         if ((code = bench_one(ctx, &cp, &cases[i], repeat, &results[n])) != 0)
             goto done;
         const result *r = &results[n++];
         char shape[96];
-        shape_string(r->c, shape, sizeof shape);
+        shape_string(r->bc.c, shape, sizeof shape);
         double cg = 2.0 * (double)r->count * 4 / (r->copy_ms * 1e-3) / 1e9;
-        printf("%-14s %-5s %-20s %10.2f %9.3f %9.2f %9.2f %10.2f %8.1e%s\n", op_name(r->c->op),
-               layout_name(r->c), shape, 2.0 * (double)r->count * 4 / (1 << 20), r->ms, r->gbps,
+        printf("%-14s %-5s %-20s %10.2f %9.3f %9.2f %9.2f %10.2f %8.1e%s\n", op_label(r->bc.op),
+               r->bc.c->layout, shape, 2.0 * (double)r->count * 4 / (1 << 20), r->ms, r->gbps,
                cg, r->ratio, r->max_rel_err, r->tol_ratio <= 1.0 ? "" : "  OUT OF TOLERANCE");
         fflush(stdout);
     }
@@ -572,7 +532,10 @@ int cmd_bench(int argc, char **argv)
                "  of which loading the OpenCL platforms (clGetPlatformIDs, before any clnorm "
                "call): %.0f ms\n",
                cold, warm, loaded);
-    code = write_reports(json, csv, ctx, copy_gbps, results, n, cold, warm);
+    if (json)
+        code = write_json(json, ctx, copy_gbps, results, n, cold, warm);
+    if (csv && !code)
+        code = write_csv(csv, results, n);
     size_t inaccurate = 0;
     for (size_t i = 0; i < n; ++i)
         inaccurate += !(results[i].tol_ratio <= 1.0);
@@ -581,5 +544,7 @@ int cmd_bench(int argc, char **argv)
 done:
     copier_release(&cp);
     clnorm_context_destroy(ctx);
+    free(cases);
+    free(results);
     return code;
 }

@@ -226,9 +226,9 @@ static void output_tolerance(const op_config *c, const op_data *x, const double 
 
 static const op_case input_bench[] = {
     {"bld", {{0}}, 3, {32, 10, 5}, 1},
-    {"bld", {{0}}, 3, {8, 16000, 80}, 0},
+    {"bld", {{0}}, 3, {8, 16000, 80}, 1},
     {"bld", {{0}}, 3, {64, 1024, 256}, 0},
-    {"bdl", {{1}}, 3, {8, 80, 16000}, 0},
+    {"bdl", {{1}}, 3, {8, 80, 16000}, 1},
 };
 
 /* Lengths around vector and work-group boundaries, every layout and the
@@ -267,8 +267,8 @@ const op_desc op_revin_input = {
 };
 
 static const op_case output_bench[] = {
-    {"bld", {{0}}, 3, {32, 10, 5}, 1},
-    {"bld", {{0}}, 3, {8, 16000, 80}, 0},
+    {"bld", {{0}}, 3, {32, 10, 5}, 0},
+    {"bld", {{0}}, 3, {8, 16000, 80}, 1},
     {"bld", {{0}}, 3, {64, 1024, 256}, 0},
     {"bdl", {{1}}, 3, {8, 80, 16000}, 0},
 };

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* op_data.c: a case's host data drawn at random for any operation: x from an
+ * input family along the op's view, parameters and statistics by their kind.
+ * The tests, the bench and the demo share it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "op_data.h"
+
+static double scale_value(void) { return 1.0 + 0.2 * rng_normal(); }
+static double shift_value(void) { return 0.5 * rng_normal(); }
+static double positive_value(void) { return 0.5 + 1.5 * rng_uniform(); }
+static double any_value(void) { return rng_normal(); }
+
+static float *draw(size_t count, double (*value)(void))
+{
+    float *p = malloc((count ? count : 1) * sizeof *p);
+    if (p)
+        for (size_t i = 0; i < count; ++i)
+            p[i] = (float)value();
+    return p;
+}
+
+int op_case_data_make(const op_desc *op, const op_config *c, const size_t *shape, size_t ndim,
+                      family f, op_case_data *cd)
+{
+    memset(cd, 0, sizeof *cd);
+    cd->d.ndim = ndim;
+    memcpy(cd->d.shape, shape, ndim * sizeof *shape);
+    cd->d.count = op_shape_count(shape, ndim);
+    size_t outer, n, inner;
+    op->view(c, shape, ndim, &outer, &n, &inner);
+    if (!(cd->x = malloc((cd->d.count ? cd->d.count : 1) * sizeof *cd->x)))
+        return -1;
+    fill_family(cd->x, outer, n, inner, f);
+    cd->d.x = cd->x;
+    cd->nparams = op->params(c, shape, ndim, cd->param);
+    for (size_t i = 0; i < cd->nparams; ++i) {
+        const op_param *p = &cd->param[i];
+        cd->params[i] = draw(op_shape_count(p->shape, p->ndim),
+                             p->kind == PARAM_SCALE      ? scale_value
+                             : p->kind == PARAM_VARIANCE ? positive_value
+                                                         : shift_value);
+        if (!cd->params[i])
+            return -1;
+        cd->d.params[i] = cd->params[i];
+    }
+    cd->nstats_in = op->stats(c, shape, ndim, 0, cd->stat_in);
+    for (size_t i = 0; i < cd->nstats_in; ++i) {
+        const op_stat *s = &cd->stat_in[i];
+        cd->stats_in[i] =
+            draw(op_shape_count(s->shape, s->ndim), s->positive ? positive_value : any_value);
+        if (!cd->stats_in[i])
+            return -1;
+        cd->d.stats_in[i] = cd->stats_in[i];
+    }
+    cd->nstats_out = op->stats(c, shape, ndim, 1, cd->stat_out);
+    return 0;
+}
+
+void op_case_data_free(op_case_data *cd)
+{
+    free(cd->x);
+    for (size_t i = 0; i < OP_MAX_PARAMS; ++i)
+        free(cd->params[i]);
+    for (size_t i = 0; i < OP_MAX_STATS; ++i)
+        free(cd->stats_in[i]);
+    free(cd->labels);
+    memset(cd, 0, sizeof *cd);
+}
+
+op_call op_case_call(const op_case_data *cd, cl_mem in, cl_mem out)
+{
+    op_call k;
+    memset(&k, 0, sizeof k);
+    k.ndim = cd->d.ndim;
+    memcpy(k.shape, cd->d.shape, sizeof k.shape);
+    k.in = in;
+    k.out = out;
+    for (size_t i = 0; i < cd->nparams; ++i)
+        k.params[i] = cd->params[i];
+    k.version = 1;
+    return k;
+}
