@@ -72,6 +72,18 @@ const char *work_path(const char *name)
 
 /* ---------------------------------------------------------------- running */
 
+static const char *binary;
+
+void tool_set_binary(const char *path)
+{
+    binary = path;
+}
+
+const char *tool_binary(void)
+{
+    return binary ? binary : CLNORM_TOOL_PATH;
+}
+
 static char capture[64]; /* stdout and stderr of the last run, outside any work dir */
 
 static void capture_cleanup(void)
@@ -106,7 +118,7 @@ void tool_run(tool_result *r, long fsize_limit, const char *const *args)
     }
     snprintf(out_path, sizeof out_path, "%s/stdout", capture);
     snprintf(err_path, sizeof err_path, "%s/stderr", capture);
-    argv[argc++] = CLNORM_TOOL_PATH;
+    argv[argc++] = tool_binary();
     for (; *args; ++args) {
         assert_true(argc < 63);
         argv[argc++] = *args;
@@ -128,7 +140,7 @@ void tool_run(tool_result *r, long fsize_limit, const char *const *args)
             if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
                 _exit(126);
         }
-        execv(CLNORM_TOOL_PATH, (char *const *)argv);
+        execv(tool_binary(), (char *const *)argv);
         _exit(127);
     }
     for (long waited_ms = 0;; waited_ms += 2) {
@@ -149,7 +161,7 @@ void tool_run(tool_result *r, long fsize_limit, const char *const *args)
     r->out = read_text(out_path);
     r->err = read_text(err_path);
     if (r->code == 126 || r->code == 127)
-        fail_msg("could not start %s (exit %d): %s", CLNORM_TOOL_PATH, r->code, r->err);
+        fail_msg("could not start %s (exit %d): %s", tool_binary(), r->code, r->err);
 }
 
 void tool_result_free(tool_result *r)

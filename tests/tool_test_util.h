@@ -24,7 +24,12 @@ typedef struct tool_result {
     char *err;   /* everything written on stderr, NUL-terminated */
 } tool_result;
 
-/* Runs CLNORM_TOOL_PATH with args (NULL-terminated, without the program
+/* The binary tool_run starts: CLNORM_TOOL_PATH, or path after
+ * tool_set_binary(path) (NULL goes back to CLNORM_TOOL_PATH). */
+void tool_set_binary(const char *path);
+const char *tool_binary(void);
+
+/* Runs tool_binary() with args (NULL-terminated, without the program
  * name), stdin from /dev/null, stdout and stderr captured in files. With
  * fsize_limit >= 0 the child runs under setrlimit(RLIMIT_FSIZE) with SIGXFSZ
  * ignored. Fails the test if the tool cannot be started or runs for more

@@ -1,19 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cli.c: the tool's shared plumbing (errors, loading, staged outputs, buffers). */
+/* cli.c: the tool's shared plumbing (errors, loading, buffers). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 int cli_error(int code, const char *fmt, ...)
 {
@@ -110,119 +107,6 @@ int cli_context(const char *device, clnorm_context **ctx)
         return code;
     }
     return 0;
-}
-
-/* A new empty temporary file beside `path`: "<dir>/.<name>.clnorm-XXXXXX". */
-static char *temp_beside(const char *path)
-{
-    char *a = strdup(path), *b = strdup(path);
-    char *t = NULL;
-    if (a && b) {
-        const char *dir = dirname(a), *base = basename(b);
-        size_t n = strlen(dir) + strlen(base) + 32;
-        t = malloc(n);
-        if (t) {
-            snprintf(t, n, "%s/.%s.clnorm-XXXXXX", dir, base);
-            int fd = mkstemp(t);
-            if (fd < 0) {
-                free(t);
-                t = NULL;
-            } else {
-                close(fd);
-            }
-        }
-    }
-    free(a);
-    free(b);
-    return t;
-}
-
-/* Whether two paths name the same directory entry: same directory (by
- * device and inode, so "./a" and "a" match) and the same last component. */
-static int same_entry(const char *a, const char *b)
-{
-    char *da = strdup(a), *db = strdup(b), *ba = strdup(a), *bb = strdup(b);
-    int same = 0;
-    if (da && db && ba && bb && strcmp(basename(ba), basename(bb)) == 0) {
-        struct stat sa, sb;
-        same = stat(dirname(da), &sa) == 0 && stat(dirname(db), &sb) == 0 &&
-               sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-    }
-    free(da), free(db), free(ba), free(bb);
-    return same;
-}
-
-int cli_distinct_outputs(const char *const *options, const char *const *paths, size_t count)
-{
-    for (size_t i = 0; i < count; ++i)
-        for (size_t j = i + 1; j < count; ++j)
-            if (paths[i] && paths[j] && same_entry(paths[i], paths[j]))
-                return cli_error(EXIT_USAGE, "%s and %s both name '%s'", options[i], options[j],
-                                 paths[j]);
-    return 0;
-}
-
-int cli_stage(cli_outputs *o, const char *option, const char *path, const size_t *shape,
-              size_t ndim, const float *data)
-{
-    if (o->count == CLI_MAX_OUTPUTS)
-        return cli_error(EXIT_USAGE, "too many outputs");
-    /* rename() cannot put a file over a directory or at a name ending in '/':
-     * refuse those now, before cli_commit has renamed any output into place. */
-    struct stat st;
-    size_t len = strlen(path);
-    if (len == 0)
-        return cli_error(EXIT_USAGE, "%s: the file name is empty", option);
-    if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-        return cli_error(EXIT_USAGE, "%s '%s': names a directory, not a file", option, path);
-    char *temp = temp_beside(path);
-    if (!temp)
-        return cli_error(EXIT_USAGE, "%s '%s': cannot create a file in its directory: %s",
-                         option, path, strerror(errno));
-    char err[512];
-    if (npy_write_file(temp, shape, ndim, data, err, sizeof err) != 0) {
-        unlink(temp);
-        free(temp);
-        return cli_error(EXIT_USAGE, "%s '%s': %s", option, path, err);
-    }
-    char *final = strdup(path);
-    if (!final) {
-        unlink(temp);
-        free(temp);
-        return cli_error(EXIT_DEVICE, "out of memory");
-    }
-    o->final[o->count] = final;
-    o->temp[o->count] = temp;
-    o->count++;
-    return 0;
-}
-
-int cli_commit(cli_outputs *o)
-{
-    for (size_t i = 0; i < o->count; ++i) {
-        if (rename(o->temp[i], o->final[i]) != 0) {
-            int code = cli_error(EXIT_USAGE, "cannot write '%s': %s", o->final[i],
-                                 strerror(errno));
-            cli_discard(o);
-            return code;
-        }
-        free(o->temp[i]);
-        o->temp[i] = NULL;
-    }
-    cli_discard(o);
-    return 0;
-}
-
-void cli_discard(cli_outputs *o)
-{
-    for (size_t i = 0; i < o->count; ++i) {
-        if (o->temp[i])
-            unlink(o->temp[i]);
-        free(o->temp[i]);
-        free(o->final[i]);
-        o->temp[i] = o->final[i] = NULL;
-    }
-    o->count = 0;
 }
 
 int cli_upload(clnorm_context *ctx, const float *data, size_t count, cl_mem *out)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* cli.h: what the clnorm tool's subcommands share: exit codes, the one-line
- * error report, option helpers, opening a context, and outputs that appear
- * only when everything succeeded. */
+ * error report, option helpers, opening a context, buffers. (Outputs, which
+ * appear together or not at all, are outputs.h's.) */
 #ifndef CLNORM_CLI_H
 #define CLNORM_CLI_H
 
@@ -45,21 +45,6 @@ int cli_int_option(const char *cmd, const char *option, const char *text, long m
 
 /* Open a context on `device` (NULL: default); reports failures itself. */
 int cli_context(const char *device, clnorm_context **ctx);
-
-/* Outputs staged as temporary files beside their destinations and renamed
- * into place together at the end: a failed run creates or changes nothing. */
-#define CLI_MAX_OUTPUTS 4
-typedef struct cli_outputs {
-    size_t count;
-    char *final[CLI_MAX_OUTPUTS];
-    char *temp[CLI_MAX_OUTPUTS];
-} cli_outputs;
-/* Refuse two outputs that name one file (the last would silently win). */
-int cli_distinct_outputs(const char *const *options, const char *const *paths, size_t count);
-int cli_stage(cli_outputs *o, const char *option, const char *path, const size_t *shape,
-              size_t ndim, const float *data);
-int cli_commit(cli_outputs *o);
-void cli_discard(cli_outputs *o);
 
 /* Buffers on the context's device, and back. Report failures themselves. */
 int cli_upload(clnorm_context *ctx, const float *data, size_t count, cl_mem *out);

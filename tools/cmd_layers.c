@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "outputs.h"
 #include "safetensors.h"
 
 enum { OPT_ALPHA = 256, OPT_DEVICE, OPT_TRANSPOSED, OPT_MEAN_OUT, OPT_STD_OUT, OPT_MEAN, OPT_STD,
@@ -103,6 +104,15 @@ static int load_params(const char *option, const char *path, const char *prefix,
     return 0;
 }
 
+/* What every layer command's help says about its outputs. */
+#define OUTPUTS_HELP                                                                          \
+    "\n"                                                                                      \
+    "Each output must be new, a regular file, or a symbolic link to one (the link stays and\n" \
+    "its target is replaced); a directory, device, FIFO or socket is refused before any work.\n" \
+    "The outputs appear together when the run succeeds, or not at all: an error, or SIGINT,\n"  \
+    "SIGTERM or SIGHUP before the end, leaves every output as it was. A new output gets mode\n" \
+    "0666 & ~umask; a replaced one keeps its mode.\n"
+
 static const char varnorm2d_help[] =
     "usage: clnorm varnorm2d -i IN.npy -o OUT.npy [--alpha A.npy] [--device SPEC]\n"
     "       clnorm varnorm2d -i IN.npy -o OUT.npy --params M.safetensors [--prefix P]\n"
@@ -114,7 +124,8 @@ static const char varnorm2d_help[] =
     "\n"
     "--params reads alpha from a .safetensors checkpoint instead of A.npy: the tensor named\n"
     "P + \"alpha\" (the prefix P defaults to \"\"; for example --prefix model.norm. reads\n"
-    "model.norm.alpha), dtype F32 or F64, shape (C,). --alpha and --params exclude each other.\n";
+    "model.norm.alpha), dtype F32 or F64, shape (C,). --alpha and --params exclude each other.\n"
+    OUTPUTS_HELP;
 
 int cmd_varnorm2d(int argc, char **argv)
 {
@@ -124,12 +135,13 @@ int cmd_varnorm2d(int argc, char **argv)
         code = only("varnorm2d", &o, 1, 0, 0);
     if (code >= 0)
         return code;
+    if ((code = outputs_add("-o", o.out)) != 0)
+        return code;
     npy_array x = {0}, a = {0};
     float *ones = NULL, *y = NULL;
     clnorm_context *ctx = NULL;
     clnorm_varnorm2d *layer = NULL;
     cl_mem buf = NULL;
-    cli_outputs outs = {0};
     char s1[128], s2[128];
     if ((code = cli_load("-i", o.in, &x)) != 0)
         goto done;
@@ -195,11 +207,11 @@ int cmd_varnorm2d(int argc, char **argv)
         goto done;
     }
     if ((code = cli_download(ctx, buf, y, x.count)) != 0 ||
-        (code = cli_stage(&outs, "-o", o.out, x.shape, 4, y)) != 0)
+        (code = outputs_write(0, x.shape, 4, y)) != 0)
         goto done;
-    code = cli_commit(&outs);
+    code = outputs_commit();
 done:
-    cli_discard(&outs);
+    outputs_discard();
     if (buf)
         clReleaseMemObject(buf);
     clnorm_varnorm2d_destroy(layer);
@@ -218,7 +230,8 @@ static const char revin_help[] =
     "ESPnet's ReversibleInstanceNorm1dInput: per (b, d) over L, m = mean,\n"
     "s = sqrt(population variance) + 1e-4, y = (x - m) / s. IN is float32 (or float64)\n"
     "(B, L, D), or (B, D, L) with --transposed; OUT has IN's shape. M and S receive ESPnet's\n"
-    "m and s as float32 (B, D, 1), for revin-inverse.\n";
+    "m and s as float32 (B, D, 1), for revin-inverse.\n"
+    OUTPUTS_HELP;
 
 static const char revin_inverse_help[] =
     "usage: clnorm revin-inverse -i IN.npy -o OUT.npy --mean M.npy --std S.npy\n"
@@ -226,7 +239,8 @@ static const char revin_inverse_help[] =
     "\n"
     "ESPnet's ReversibleInstanceNorm1dOutput: y = x * s + m with the statistics of a revin\n"
     "run. IN is (B, L, D), or (B, D, L) with --transposed; L may differ from the revin\n"
-    "run's. M and S are (B, D, 1) with IN's B and D.\n";
+    "run's. M and S are (B, D, 1) with IN's B and D.\n"
+    OUTPUTS_HELP;
 
 /* B, L, D of a RevIN input per layout. */
 static int revin_dims(const char *cmd, const char *path, const npy_array *x, int transposed,
@@ -271,17 +285,18 @@ static int run_revin(int argc, char **argv, int inverse)
     if (inverse && (!o.mean || !o.std))
         return cli_error(EXIT_USAGE, "revin-inverse: %s is required (see clnorm revin-inverse --help)",
                          !o.mean ? "--mean M.npy" : "--std S.npy");
-    const char *out_options[3] = {"-o", "--mean-out", "--std-out"};
-    const char *out_paths[3] = {o.out, o.mean_out, o.std_out};
-    if ((code = cli_distinct_outputs(out_options, out_paths, 3)) != 0)
-        return code;
     npy_array x = {0}, m = {0}, s = {0};
     float *y = NULL, *sm = NULL, *ss = NULL;
     clnorm_context *ctx = NULL;
     clnorm_revin *layer = NULL;
     cl_mem buf = NULL;
-    cli_outputs outs = {0};
     size_t b = 0, l = 0, d = 0;
+    /* Every output checked, and its temporary made, before any work. */
+    size_t n_out = 1, mean_at = 0, std_at = 0;
+    if ((code = outputs_add("-o", o.out)) != 0 ||
+        (o.mean_out && (mean_at = n_out++, code = outputs_add("--mean-out", o.mean_out)) != 0) ||
+        (o.std_out && (std_at = n_out++, code = outputs_add("--std-out", o.std_out)) != 0))
+        goto done;
     if ((code = cli_load("-i", o.in, &x)) != 0 ||
         (code = revin_dims(cmd, o.in, &x, o.transposed, &b, &l, &d)) != 0)
         goto done;
@@ -314,13 +329,13 @@ static int run_revin(int argc, char **argv, int inverse)
     }
     size_t stat_shape[3] = {b, d, 1};
     if ((code = cli_download(ctx, buf, y, x.count)) != 0 ||
-        (code = cli_stage(&outs, "-o", o.out, x.shape, 3, y)) != 0 ||
-        (o.mean_out && (code = cli_stage(&outs, "--mean-out", o.mean_out, stat_shape, 3, sm)) != 0) ||
-        (o.std_out && (code = cli_stage(&outs, "--std-out", o.std_out, stat_shape, 3, ss)) != 0))
+        (code = outputs_write(0, x.shape, 3, y)) != 0 ||
+        (o.mean_out && (code = outputs_write(mean_at, stat_shape, 3, sm)) != 0) ||
+        (o.std_out && (code = outputs_write(std_at, stat_shape, 3, ss)) != 0))
         goto done;
-    code = cli_commit(&outs);
+    code = outputs_commit();
 done:
-    cli_discard(&outs);
+    outputs_discard();
     if (buf)
         clReleaseMemObject(buf);
     clnorm_revin_destroy(layer);

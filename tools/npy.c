@@ -439,24 +439,46 @@ static int write_contents(int fd, const size_t *shape, size_t ndim, const float 
     return 0;
 }
 
-int npy_write_file(const char *path, const size_t *shape, size_t ndim, const float *data,
-                   char *err, size_t err_size)
+/* The checks both writers make on what they are asked to write; the number of values in *count. */
+static int check_write(const size_t *shape, size_t ndim, const float *data, size_t *count,
+                       char *err, size_t err_size)
 {
-    char shape_buf[256], *tmp;
-    const char *slash;
-    size_t count, bytes, dirlen;
-    int fd, rc;
-    if (!path || !*path)
-        return fail(err, err_size, "no file name given");
+    char shape_buf[256];
+    size_t bytes;
     if (ndim > NPY_MAX_DIMS)
         return fail(err, err_size, "%zu dimensions (at most %d are supported)", ndim, NPY_MAX_DIMS);
     if (ndim > 0 && !shape)
         return fail(err, err_size, "no shape given for %zu dimensions", ndim);
-    if (shape_bytes(shape, ndim, sizeof(float), &count, &bytes))
+    if (shape_bytes(shape, ndim, sizeof(float), count, &bytes))
         return fail(err, err_size, "shape %s is too large",
                     format_shape(shape_buf, sizeof shape_buf, shape, ndim));
-    if (count > 0 && !data)
-        return fail(err, err_size, "no data given for %zu values", count);
+    if (*count > 0 && !data)
+        return fail(err, err_size, "no data given for %zu values", *count);
+    return 0;
+}
+
+int npy_write_fd(int fd, const size_t *shape, size_t ndim, const float *data, char *err,
+                 size_t err_size)
+{
+    size_t count;
+    if (fd < 0)
+        return fail(err, err_size, "no file given");
+    if (check_write(shape, ndim, data, &count, err, err_size))
+        return -1;
+    return write_contents(fd, shape, ndim, data, count, err, err_size);
+}
+
+int npy_write_file(const char *path, const size_t *shape, size_t ndim, const float *data,
+                   char *err, size_t err_size)
+{
+    char *tmp;
+    const char *slash;
+    size_t count, dirlen;
+    int fd, rc;
+    if (!path || !*path)
+        return fail(err, err_size, "no file name given");
+    if (check_write(shape, ndim, data, &count, err, err_size))
+        return -1;
 
     /* The temporary file shares the destination's directory, and so its file
      * system, for rename to be atomic. */

@@ -44,6 +44,12 @@ void npy_free(npy_array *a);
 int npy_write_file(const char *path, const size_t *shape, size_t ndim, const float *data,
                    char *err, size_t err_size);
 
+/* The same file's bytes written at fd's current position, for a caller that
+ * makes its own file (and fsyncs, closes and renames it itself). Nothing is
+ * written when the arguments are wrong; a failed write may leave part. */
+int npy_write_fd(int fd, const size_t *shape, size_t ndim, const float *data, char *err,
+                 size_t err_size);
+
 #ifdef __cplusplus
 }
 #endif
