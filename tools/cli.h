@@ -59,11 +59,10 @@ void cli_json_string(FILE *f, const char *s);
 /* x as a JSON number, or null when it is not finite (JSON has no NaN). */
 void cli_json_number(FILE *f, const char *format, double x);
 
-/* Subcommands. */
+/* Subcommands; cmd_op runs an operation of the table (tools/ops/ops.h) as `cmd`. */
+struct op_desc;
+int cmd_op(const struct op_desc *op, const char *cmd, int argc, char **argv);
 int cmd_devices(int argc, char **argv);
-int cmd_varnorm2d(int argc, char **argv);
-int cmd_revin(int argc, char **argv);
-int cmd_revin_inverse(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 

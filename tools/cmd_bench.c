@@ -162,8 +162,7 @@ static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int r
     clnorm_status st = CLNORM_OK;
     int ok = y && ref && tol && t_op && t_copy && paired;
     for (size_t i = 0; i < cd.nstats_out && ok; ++i) {
-        size_t n = op_shape_count(cd.stat_out[i].shape, cd.stat_out[i].ndim);
-        ok = (sref[i] = malloc(n * 8)) && (stol[i] = malloc(n * 8));
+        ok = (sref[i] = malloc(cd.stat_count * 8)) && (stol[i] = malloc(cd.stat_count * 8));
     }
     if (!ok) {
         code = cli_error(EXIT_DEVICE, "bench: out of memory");

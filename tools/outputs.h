@@ -31,8 +31,9 @@
  * and a destination that an earlier output names already. A symbolic link to
  * a regular file stays: its target is replaced. A new output gets mode
  * 0666 & ~umask; a replaced one keeps its permission bits (and, where
- * permitted, its owner and group). Returns 0, or an exit code after
- * reporting the error. */
+ * permitted, its owner and group). `option` and `path` are kept, not
+ * copied: they must stay valid until outputs_commit or outputs_discard.
+ * Returns 0, or an exit code after reporting the error. */
 int outputs_add(const char *option, const char *path);
 
 /* Writes output `index` (0, 1, ... in the order added) as a float32 .npy

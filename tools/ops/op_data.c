@@ -45,16 +45,19 @@ int op_case_data_make(const op_desc *op, const op_config *c, const size_t *shape
             return -1;
         cd->d.params[i] = cd->params[i];
     }
-    cd->nstats_in = op->stats(c, shape, ndim, 0, cd->stat_in);
+    cd->nstats_in = op->stats_in_count;
+    cd->nstats_out = op->stats_out_count;
+    if (op->stat_shape) {
+        op->stat_shape(c, shape, ndim, &cd->stat_ndim, cd->stat_shape);
+        cd->stat_count = op_shape_count(cd->stat_shape, cd->stat_ndim);
+    }
     for (size_t i = 0; i < cd->nstats_in; ++i) {
-        const op_stat *s = &cd->stat_in[i];
         cd->stats_in[i] =
-            draw(op_shape_count(s->shape, s->ndim), s->positive ? positive_value : any_value);
+            draw(cd->stat_count, op->stats_in[i].positive ? positive_value : any_value);
         if (!cd->stats_in[i])
             return -1;
         cd->d.stats_in[i] = cd->stats_in[i];
     }
-    cd->nstats_out = op->stats(c, shape, ndim, 1, cd->stat_out);
     return 0;
 }
 

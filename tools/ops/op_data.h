@@ -13,8 +13,8 @@ typedef struct op_case_data {
     int32_t *labels;
     op_param param[OP_MAX_PARAMS];
     size_t nparams;
-    op_stat stat_in[OP_MAX_STATS], stat_out[OP_MAX_STATS];
     size_t nstats_in, nstats_out;
+    size_t stat_ndim, stat_shape[OP_MAX_DIMS], stat_count; /* every statistic's shape */
 } op_case_data;
 
 /* x from family f along the op's view; parameters by kind (scales near 1,

@@ -37,18 +37,11 @@ static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_pa
 {
     if (c->v[NO_AFFINE])
         return 0;
-    op_param w = {"weight", PARAM_SCALE, 1, {shape[ndim - 1]}, NULL};
-    op_param b = {"bias", PARAM_SHIFT, 1, {shape[ndim - 1]}, NULL};
+    op_param w = {"weight", PARAM_SCALE, 1, {shape[ndim - 1]}, "D, the last axis of -i", NULL};
+    op_param b = {"bias", PARAM_SHIFT, 1, {shape[ndim - 1]}, "D, the last axis of -i", NULL};
     out[0] = w;
     out[1] = b;
     return 2;
-}
-
-static size_t stats(const op_config *c, const size_t *shape, size_t ndim, int output,
-                    op_stat *out)
-{
-    (void)c, (void)shape, (void)ndim, (void)output, (void)out;
-    return 0;
 }
 
 static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,
@@ -139,7 +132,6 @@ const op_desc op_layer_norm = {
     .check_shape = check_shape,
     .view = view,
     .params = params,
-    .stats = stats,
     .create = create,
     .run = run,
     .destroy = destroy,

@@ -58,37 +58,27 @@ static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_pa
         return 0;
     size_t b, l, d;
     bld(c, shape, &b, &l, &d);
-    op_param w = {"norm.weight", PARAM_SCALE, 1, {d}, NULL};
-    op_param bias = {"norm.bias", PARAM_SHIFT, 1, {d}, NULL};
+    op_param w = {"norm.weight", PARAM_SCALE, 1, {d}, "D of -i", NULL};
+    op_param bias = {"norm.bias", PARAM_SHIFT, 1, {d}, "D of -i", NULL};
     out[0] = w;
     out[1] = bias;
     return 2;
 }
 
 /* m and s, (B, D, 1): written by the input module, read by the output module. */
-static size_t stats_of(const op_config *c, const size_t *shape, int output, op_stat *out)
+static const op_stat stats_written[] = {{"mean-out", "m", 0}, {"std-out", "s", 1}};
+static const op_stat stats_read[] = {{"mean", "m", 0}, {"std", "s", 1}};
+
+static void stat_shape(const op_config *c, const size_t *shape, size_t ndim, size_t *sndim,
+                       size_t *sshape)
 {
+    (void)ndim;
     size_t b, l, d;
     bld(c, shape, &b, &l, &d);
-    op_stat m = {output ? "mean-out" : "mean", "m", 0, 3, {b, d, 1}};
-    op_stat s = {output ? "std-out" : "std", "s", 1, 3, {b, d, 1}};
-    out[0] = m;
-    out[1] = s;
-    return 2;
-}
-
-static size_t input_stats(const op_config *c, const size_t *shape, size_t ndim, int output,
-                          op_stat *out)
-{
-    (void)ndim;
-    return output ? stats_of(c, shape, 1, out) : 0;
-}
-
-static size_t output_stats(const op_config *c, const size_t *shape, size_t ndim, int output,
-                           op_stat *out)
-{
-    (void)ndim;
-    return output ? 0 : stats_of(c, shape, 0, out);
+    *sndim = 3;
+    sshape[0] = b;
+    sshape[1] = d;
+    sshape[2] = 1;
 }
 
 static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,
@@ -253,7 +243,10 @@ const op_desc op_revin_input = {
     .check_shape = check_shape,
     .view = view,
     .params = params,
-    .stats = input_stats,
+    .stats_out = stats_written,
+    .stats_out_count = 2,
+    .stat_shape_doc = "(B, D, 1) from -i",
+    .stat_shape = stat_shape,
     .create = create,
     .run = run_input,
     .get_stats = get_stats,
@@ -284,7 +277,10 @@ const op_desc op_revin_output = {
     .check_shape = check_shape,
     .view = view,
     .params = params,
-    .stats = output_stats,
+    .stats_in = stats_read,
+    .stats_in_count = 2,
+    .stat_shape_doc = "(B, D, 1) from -i",
+    .stat_shape = stat_shape,
     .create = create,
     .set_stats = set_stats,
     .run = run_output,

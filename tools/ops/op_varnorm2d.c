@@ -34,16 +34,9 @@ static void view(const op_config *c, const size_t *shape, size_t ndim, size_t *o
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
 {
     (void)c, (void)ndim;
-    op_param alpha = {"alpha", PARAM_SCALE, 1, {shape[1]}, "alpha"};
+    op_param alpha = {"alpha", PARAM_SCALE, 1, {shape[1]}, "C of -i", "alpha"};
     out[0] = alpha;
     return 1;
-}
-
-static size_t stats(const op_config *c, const size_t *shape, size_t ndim, int output,
-                    op_stat *out)
-{
-    (void)c, (void)shape, (void)ndim, (void)output, (void)out;
-    return 0;
 }
 
 static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,
@@ -104,7 +97,6 @@ const op_desc op_varnorm2d = {
     .check_shape = check_shape,
     .view = view,
     .params = params,
-    .stats = stats,
     .create = create,
     .run = run,
     .destroy = destroy,

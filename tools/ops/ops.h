@@ -58,15 +58,16 @@ typedef struct op_param {
     const char *name; /* the state_dict name: "alpha", "embed.weight" */
     op_param_kind kind;
     size_t ndim, shape[2];
+    const char *shape_doc;  /* the shape in words for messages: "C of -i" */
     const char *npy_option; /* also from a .npy file by this option ("alpha"), or NULL */
 } op_param;
 
-/* Statistics an op writes (the tool's --mean-out) or reads (--mean). */
+/* Statistics an op writes (the tool's --mean-out) or reads (--mean); an
+ * op's statistics all have one shape (op_desc.stat_shape). */
 typedef struct op_stat {
     const char *option; /* "mean-out", "mean" */
     const char *name;   /* "m", the module's attribute */
     int positive;       /* a spread or scale: tests draw it > 0 */
-    size_t ndim, shape[OP_MAX_DIMS];
 } op_stat;
 
 /* ---- one call of the forward, as data (tests change one field of it) ---- */
@@ -115,9 +116,13 @@ typedef struct op_desc {
                  size_t *inner);
     /* The parameters the configured op reads for x's shape. */
     size_t (*params)(const op_config *c, const size_t *shape, size_t ndim, op_param *out);
-    /* Statistics written (output != 0) or read besides y. */
-    size_t (*stats)(const op_config *c, const size_t *shape, size_t ndim, int output,
-                    op_stat *out);
+    /* Statistics written and read besides y, and their shape for x's
+     * (NULL without statistics). */
+    const op_stat *stats_out, *stats_in;
+    size_t stats_out_count, stats_in_count;
+    const char *stat_shape_doc; /* "(B, D, 1) from -i" */
+    void (*stat_shape)(const op_config *c, const size_t *shape, size_t ndim, size_t *sndim,
+                       size_t *sshape);
 
     /* The layer on a context. `create` knows x's shape for the sizes the
      * constructor takes (C, D); `set_stats` hands it the statistics it
