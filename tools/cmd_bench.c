@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
-#include "op_data.h"
+#include "case_run.h"
 #include "reference.h"
 
 static const char help[] =
@@ -109,116 +109,51 @@ static int copy_once(clnorm_context *ctx, copier *cp, cl_mem src, cl_mem dst, si
     return err == CL_SUCCESS ? 0 : cli_error(EXIT_DEVICE, "bench: copy kernel failed (%d)", (int)err);
 }
 
-/* One forward, finished. */
-static clnorm_status run_op(clnorm_context *ctx, const bench_case *b, void *layer,
-                            const op_call *k)
-{
-    clnorm_status st = b->op->run(&b->c->config, layer, k, NULL);
-    if (st == CLNORM_OK && clFinish(clnorm_context_queue(ctx)) != CL_SUCCESS)
-        st = CLNORM_OPENCL_ERROR;
-    return st;
-}
-
-/* max |got - ref| / max |ref|, and the worst |got - ref| / tolerance. */
-static void accuracy(const float *got, const double *ref, const double *tol, size_t n,
-                     double *rel, double *tol_ratio)
-{
-    double scale = 0.0, err = 0.0, worst = 0.0;
-    for (size_t i = 0; i < n; ++i)
-        if (isfinite(ref[i]))
-            scale = fmax(scale, fabs(ref[i]));
-    for (size_t i = 0; i < n; ++i) {
-        if (!isfinite(ref[i]))
-            continue;
-        double e = fabs((double)got[i] - ref[i]);
-        err = fmax(err, e);
-        if (tol[i] > 0)
-            worst = fmax(worst, e / tol[i]);
-        else if (e > 0)
-            worst = INFINITY;
-    }
-    *rel = scale > 0 ? err / scale : err;
-    *tol_ratio = worst;
-}
-
 static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int repeat,
                      result *r)
 {
-    const op_desc *op = b->op;
-    const op_config *cfg = &b->c->config;
-    op_case_data cd;
-    int code = 0;
-    if (op_case_data_make(op, cfg, b->c->shape, b->c->ndim, FAMILY_SCALES, &cd) != 0) {
-        op_case_data_free(&cd);
-        return cli_error(EXIT_DEVICE, "bench: out of memory");
-    }
-    size_t count = cd.d.count;
-    float *y = malloc(count * 4);
-    double *ref = malloc(count * 8), *tol = malloc(count * 8), *t_op = malloc((size_t)repeat * 8),
-           *t_copy = malloc((size_t)repeat * 8), *paired = malloc((size_t)repeat * 8);
-    double *sref[OP_MAX_STATS] = {NULL}, *stol[OP_MAX_STATS] = {NULL};
-    void *layer = NULL;
-    cl_mem in = NULL, out = NULL;
+    case_run cr;
+    double *t_op = malloc((size_t)repeat * 8), *t_copy = malloc((size_t)repeat * 8),
+           *paired = malloc((size_t)repeat * 8);
+    int code = t_op && t_copy && paired ? 0 : cli_error(EXIT_DEVICE, "bench: out of memory");
+    if (!code)
+        code = case_run_open(ctx, b->op, b->c, FAMILY_SCALES, &cr);
+    else
+        memset(&cr, 0, sizeof cr);
     clnorm_status st = CLNORM_OK;
-    int ok = y && ref && tol && t_op && t_copy && paired;
-    for (size_t i = 0; i < cd.nstats_out && ok; ++i) {
-        ok = (sref[i] = malloc(cd.stat_count * 8)) && (stol[i] = malloc(cd.stat_count * 8));
-    }
-    if (!ok) {
-        code = cli_error(EXIT_DEVICE, "bench: out of memory");
-        goto done;
-    }
-    if ((code = cli_upload(ctx, cd.x, count, &in)) != 0 ||
-        (code = cli_upload(ctx, NULL, count, &out)) != 0)
-        goto done;
-    op_call k = op_case_call(&cd, in, out);
-    st = op->create(ctx, cfg, b->c->shape, b->c->ndim, &layer);
-    if (st == CLNORM_OK && cd.nstats_in)
-        st = op->set_stats(cfg, layer, &k, (const float *const *)cd.stats_in);
-    for (int w = 0; w < 3 && st == CLNORM_OK; ++w) /* warm-up */
-        st = run_op(ctx, b, layer, &k);
-    for (int i = 0; i < repeat && st == CLNORM_OK && code == 0; ++i) {
+    for (int w = 0; w < 3 && !code && st == CLNORM_OK; ++w) /* warm-up */
+        st = case_run_once(ctx, &cr);
+    for (int i = 0; i < repeat && !code && st == CLNORM_OK; ++i) {
         double a = cli_now_ms();
-        st = run_op(ctx, b, layer, &k);
+        st = case_run_once(ctx, &cr);
         double m = cli_now_ms();
-        code = copy_once(ctx, cp, in, out, count);
+        code = copy_once(ctx, cp, cr.in, cr.out, cr.cd.d.count);
         t_op[i] = m - a;
         t_copy[i] = cli_now_ms() - m;
     }
-    if (st == CLNORM_OK && code == 0)
-        st = run_op(ctx, b, layer, &k); /* the output the accuracy is measured on */
-    if (st != CLNORM_OK) {
+    if (!code && st == CLNORM_OK)
+        st = case_run_once(ctx, &cr); /* the output the accuracy is measured on */
+    if (!code && st != CLNORM_OK)
         code = cli_library_error(ctx, st, "bench");
-        goto done;
+    size_t bad = 0;
+    if (!code)
+        code = case_run_check(ctx, &cr, &r->max_rel_err, &r->tol_ratio, &bad);
+    if (!code) {
+        r->bc = *b;
+        r->count = cr.cd.d.count;
+        /* The ratio is the median of each repeat's own ratio (the copy ran
+         * right after the op): the machine's bandwidth drifts over seconds,
+         * and a ratio of two medians would mix moments. Both are taken
+         * before the medians sort the times. */
+        for (int i = 0; i < repeat; ++i)
+            paired[i] = t_copy[i] / t_op[i];
+        r->ratio = cli_median(paired, repeat);
+        r->ms = cli_median(t_op, repeat);
+        r->copy_ms = cli_median(t_copy, repeat);
+        r->gbps = 2.0 * (double)r->count * 4 / (r->ms * 1e-3) / 1e9;
     }
-    if (code || (code = cli_download(ctx, out, y, count)) != 0)
-        goto done;
-    op->reference(cfg, &cd.d, ref, sref);
-    op->tolerance(cfg, &cd.d, ref, sref, tol, stol);
-    r->bc = *b;
-    r->count = count;
-    /* The ratio is the median of each repeat's own ratio (the copy ran right
-     * after the op): the machine's bandwidth drifts over seconds, and a
-     * ratio of two medians would mix moments. Both are taken before the
-     * medians sort the times. */
-    for (int i = 0; i < repeat; ++i)
-        paired[i] = t_copy[i] / t_op[i];
-    r->ratio = cli_median(paired, repeat);
-    r->ms = cli_median(t_op, repeat);
-    r->copy_ms = cli_median(t_copy, repeat);
-    r->gbps = 2.0 * (double)count * 4 / (r->ms * 1e-3) / 1e9;
-    accuracy(y, ref, tol, count, &r->max_rel_err, &r->tol_ratio);
-done:
-    if (layer)
-        op->destroy(layer);
-    if (in)
-        clReleaseMemObject(in);
-    if (out)
-        clReleaseMemObject(out);
-    for (size_t i = 0; i < OP_MAX_STATS; ++i)
-        free(sref[i]), free(stol[i]);
-    free(y), free(ref), free(tol), free(t_op), free(t_copy), free(paired);
-    op_case_data_free(&cd);
+    case_run_close(&cr);
+    free(t_op), free(t_copy), free(paired);
     return code;
 }
 
@@ -237,39 +172,17 @@ static int startup_probe(const char *device)
         return code;
     /* Each op on its first test case (small shapes): the programs and
      * kernels every op needs, made and run once. */
-    size_t count = 0;
-    for (size_t i = 0; i < op_count; ++i)
-        if (op_table[i]->test_count) {
-            const op_case *c = &op_table[i]->tests[0];
-            size_t n = op_shape_count(c->shape, c->ndim);
-            count = n > count ? n : count;
-        }
-    cl_mem buf = NULL;
-    code = cli_upload(ctx, NULL, count, &buf);
     for (size_t i = 0; i < op_count && code == 0; ++i) {
         const op_desc *op = op_table[i];
+        case_run cr;
         if (!op->test_count)
             continue;
-        bench_case b = {op, &op->tests[0]};
-        op_case_data cd;
-        void *layer = NULL;
-        clnorm_status st = CLNORM_OUT_OF_MEMORY;
-        if (op_case_data_make(op, &b.c->config, b.c->shape, b.c->ndim, FAMILY_NORMAL, &cd) == 0) {
-            op_call k = op_case_call(&cd, buf, buf);
-            st = op->create(ctx, &b.c->config, b.c->shape, b.c->ndim, &layer);
-            if (st == CLNORM_OK && cd.nstats_in)
-                st = op->set_stats(&b.c->config, layer, &k, (const float *const *)cd.stats_in);
-            if (st == CLNORM_OK)
-                st = run_op(ctx, &b, layer, &k);
-        }
+        code = case_run_open(ctx, op, &op->tests[0], FAMILY_NORMAL, &cr);
+        clnorm_status st = code ? CLNORM_OK : case_run_once(ctx, &cr);
         if (st != CLNORM_OK)
             code = cli_library_error(ctx, st, "bench startup");
-        if (layer)
-            op->destroy(layer);
-        op_case_data_free(&cd);
+        case_run_close(&cr);
     }
-    if (buf)
-        clReleaseMemObject(buf);
     clnorm_context_destroy(ctx);
     if (code == 0)
         printf("%.3f %.3f\n", cli_now_ms() - t0, loaded);
