@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* clcall.c: the OpenCL call wrapper's bookkeeping: error names, recording
- * failures in the context, releases that accept NULL. */
+ * failures in the context and reading them back (clnorm_errmsg,
+ * clnorm_last_cl_error), releases that accept NULL. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -207,4 +208,25 @@ void clnorm__release_device(cl_device_id d)
         clnorm__live(-1);
         clReleaseDevice(d);
     }
+}
+
+cl_int clnorm_last_cl_error(const clnorm_context *ctx)
+{
+    if (!ctx || !ctx->errmsg)
+        return CL_SUCCESS;
+    clnorm_context *c = (clnorm_context *)ctx; /* the lock is mutable state */
+    pthread_mutex_lock(&c->err_lock);
+    cl_int err = c->last_cl_error;
+    pthread_mutex_unlock(&c->err_lock);
+    return err;
+}
+
+static const char no_context_message[] =
+    "no context (it could not be allocated, or a NULL context was passed)";
+
+const char *clnorm_errmsg(const clnorm_context *ctx)
+{
+    if (!ctx || !ctx->errmsg)
+        return no_context_message;
+    return ctx->errmsg;
 }

@@ -2,23 +2,27 @@
 /* clnorm_int.h: internal declarations shared by the library's source files.
  *
  * Dependency order: a file calls only files of the levels below its own,
- * never above or beside it (no two files of src/ call each other;
- * tests/check_layers.sh checks this on the object files).
- *   1  layers      varnorm2d.c, revin.c, layer_norm.c: the op of each (its
- *                  view, op word and parameters) and its public functions
- *   2  launch.c    the norm launcher: a layer's kernels, parameter block and
- *                  scratch; enqueues the plan of a view
- *   3  kernels.c   the kernel table: names, local sizes, the argument order of
- *                  kernels/clnorm_abi.h, creating them, the warm-up
- *      plan.c      the launch planner: (device limits, view, width) -> plan;
- *                  a pure function, no OpenCL
- *      runtime.c   the layer runtime every layer shares (creation, the last
- *                  event, wait lists, argument and buffer checks, the event
- *                  handed out); params.c, parameter blocks
- *   4  context.c   creating and destroying a context
- *   5  program.c   building the embedded kernels through the cache; device.c
- *   6  cache.c     the on-disk program-binary cache
- *   7  clcall.c, status.c, alloc.c, fault.c, sha256.c */
+ * never above or beside it, so no two files of src/ call each other
+ * (tests/check_layers.sh checks it on the object files). Levels, with the
+ * files of each (a file not listed is a layer, level 1):
+ *   1  the layers (varnorm2d.c, revin.c, layer_norm.c, ...): each op's view,
+ *      op word and parameters, and its public functions
+ *   2  launch.c       the norm launcher: a layer's kernels, parameter block
+ *                     and scratch; enqueues the plan of a view
+ *   3  kernels.c      the kernel table: names, local sizes, the argument order
+ *                     of kernels/clnorm_abi.h, creating them, the warm-up
+ *   3  plan.c         the launch planner: (device limits, view, width) -> plan;
+ *                     a pure function, no OpenCL
+ *   3  runtime.c      the layer runtime every layer shares (creation, the last
+ *                     event, wait lists, argument and buffer checks, the event
+ *                     handed out)
+ *   3  params.c       parameter blocks
+ *   4  context.c      creating and destroying a context
+ *   5  program.c      building the embedded kernels through the cache
+ *   5  device.c       finding devices, their limits
+ *   6  cache.c        the on-disk program-binary cache
+ *   7  clcall.c       the OpenCL call wrapper, errors in the context
+ *   8  status.c alloc.c fault.c sha256.c */
 #ifndef CLNORM_INT_H
 #define CLNORM_INT_H
 

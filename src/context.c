@@ -6,8 +6,6 @@
 
 #include "clnorm_int.h"
 
-static const char no_context_message[] =
-    "no context (it could not be allocated, or a NULL context was passed)";
 
 /* A context that can hold an error message and nothing else yet. */
 static clnorm_context *context_alloc(void)
@@ -219,23 +217,7 @@ void clnorm_context_destroy(clnorm_context *ctx)
     clnorm__free(ctx);
 }
 
-const char *clnorm_errmsg(const clnorm_context *ctx)
-{
-    if (!ctx || !ctx->errmsg)
-        return no_context_message;
-    return ctx->errmsg;
-}
 
-cl_int clnorm_last_cl_error(const clnorm_context *ctx)
-{
-    if (!ctx || !ctx->errmsg)
-        return CL_SUCCESS;
-    clnorm_context *c = (clnorm_context *)ctx; /* the lock is mutable state */
-    pthread_mutex_lock(&c->err_lock);
-    cl_int err = c->last_cl_error;
-    pthread_mutex_unlock(&c->err_lock);
-    return err;
-}
 
 cl_context clnorm_context_cl_context(const clnorm_context *ctx)
 {

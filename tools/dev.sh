@@ -22,9 +22,10 @@ esac
 # cJSON for safetensors headers, NumPy for the .npy cross-checks.
 packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
     libcmocka-dev libcjson-dev python3-numpy)
-# The test run also goes through valgrind (tools/check.sh) and doxygen (the
-# API reference is checked for undocumented symbols, tests/check_docs.sh).
-if [ "$what" = test ]; then packages+=(valgrind doxygen); fi
+# The test run also goes through valgrind (tools/check.sh), doxygen (the
+# API reference is checked for undocumented symbols, tests/check_docs.sh) and
+# clang (every kernel file compiles on its own, tests/check_kernels.sh).
+if [ "$what" = test ]; then packages+=(valgrind doxygen clang); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
