@@ -13,6 +13,11 @@
 size_t op_check(clnorm_context *ctx, const op_desc *op, const op_config *c, const size_t *shape,
                 size_t ndim, family f);
 
+/* The same, without cmocka's asserts, from any thread: a library error
+ * counts as a failure (with a message). */
+size_t op_check_quiet(clnorm_context *ctx, const op_desc *op, const op_config *c,
+                      const size_t *shape, size_t ndim, family f);
+
 /* "LayerNorm bld (2, 3, 4) offset fp64=1" */
 const char *op_case_name(const op_desc *op, const op_config *c, const size_t *shape, size_t ndim,
                          family f, clnorm_context *ctx, char *buf, size_t size);

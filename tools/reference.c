@@ -10,7 +10,8 @@
 
 /* ---------------------------------------------------------------- random */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+/* Per thread: the thread tests draw their cases concurrently. */
+static _Thread_local uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 void rng_seed(uint64_t seed)
 {

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_op_calls.c: what every operation of the table owes its callers,
+ * checked on each op's first test case:
+ * - a bad argument (buffers, offsets, sizes, overlaps, wait lists, shapes,
+ *   parameters) is refused with its status and a message, enqueues nothing
+ *   (the output stays poisoned) and leaves the event untouched;
+ * - a failure injected at every OpenCL call and allocation of create + run
+ *   in turn gives a clean status, releases every OpenCL object, and the
+ *   next attempt computes the right numbers;
+ * - threads running different ops on one shared context, and on a context
+ *   each, all compute the right numbers. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fault.h" /* the countdown and the live-object tally (test builds) */
+#include "op_check.h"
+#include "support.h"
+
+#define POISON_BITS 0xffu /* buffer_poisoned(): every float a NaN of these bytes */
+#define SENTINEL ((cl_event)(uintptr_t)0x5eed)
+
+static clnorm_context *ctx;
+
+/* Every float of `buf` still the poison buffer_poisoned() wrote. */
+static int still_poisoned(cl_mem buf, size_t count)
+{
+    float *h = malloc(count * sizeof *h);
+    assert_non_null(h);
+    finish(ctx);
+    buffer_read(ctx, buf, 0, h, count);
+    cl_mem fresh = buffer_poisoned(ctx, count);
+    float *want = malloc(count * sizeof *want);
+    assert_non_null(want);
+    buffer_read(ctx, fresh, 0, want, count);
+    int same = memcmp(h, want, count * sizeof *h) == 0;
+    clReleaseMemObject(fresh);
+    free(h), free(want);
+    return same;
+}
+
+/* Buffers a bad call may use: one a float too small, one a float too big. */
+typedef struct spare {
+    cl_mem small, big;
+} spare;
+
+/* One bad call, as data: a change to a good call, and what it must give. */
+typedef struct bad_call {
+    const char *what;
+    clnorm_status want;
+    const char *needle;
+    void (*change)(op_call *k, const spare *s, const cl_event *events);
+    int needs_params; /* only for ops that read parameters */
+} bad_call;
+
+static void no_input(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->in = NULL; }
+static void no_output(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->out = NULL; }
+static void odd_in_off(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->in_off = 2; }
+static void odd_out_off(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->out_off = 6; }
+static void small_in(op_call *k, const spare *s, const cl_event *e) { (void)e, k->in = s->small; }
+static void small_out(op_call *k, const spare *s, const cl_event *e) { (void)e, k->out = s->small; }
+static void overlap(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)e;
+    k->in = k->out = s->big; /* the output a float further on: neither in place nor disjoint */
+    k->in_off = 0;
+    k->out_off = 4;
+}
+static void null_list(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->num_wait = 1; }
+static void list_no_count(op_call *k, const spare *s, const cl_event *e) { (void)s, k->wait_list = e; }
+static void null_event(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s;
+    (void)e;
+    static const cl_event none[2] = {NULL, NULL};
+    k->num_wait = 2, k->wait_list = none;
+}
+static void zero_dim(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->shape[0] = 0; }
+static void no_params(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s, (void)e;
+    for (size_t i = 0; i < OP_MAX_PARAMS; ++i)
+        k->params[i] = NULL;
+}
+
+static const bad_call bad_calls[] = {
+    {"input NULL", CLNORM_NULL_ARGUMENT, "input buffer is NULL", no_input, 0},
+    {"output NULL", CLNORM_NULL_ARGUMENT, "output buffer is NULL", no_output, 0},
+    {"input offset 2", CLNORM_MISALIGNED_OFFSET, "offset 2 bytes is not a multiple of 4",
+     odd_in_off, 0},
+    {"output offset 6", CLNORM_MISALIGNED_OFFSET, "offset 6 bytes is not a multiple of 4",
+     odd_out_off, 0},
+    {"input too small", CLNORM_BUFFER_TOO_SMALL, "input buffer has", small_in, 0},
+    {"output too small", CLNORM_BUFFER_TOO_SMALL, "output buffer has", small_out, 0},
+    {"overlap", CLNORM_INVALID_ARGUMENT, "overlap", overlap, 0},
+    {"wait list NULL", CLNORM_NULL_ARGUMENT, "wait_list is NULL", null_list, 0},
+    {"wait list, no count", CLNORM_INVALID_ARGUMENT, "num_wait 0", list_no_count, 0},
+    {"NULL event in the list", CLNORM_NULL_ARGUMENT, "wait_list[0] is NULL", null_event, 0},
+    {"zero dimension", CLNORM_ZERO_SIZE, "", zero_dim, 0},
+    {"no parameters", CLNORM_NULL_ARGUMENT, "", no_params, 1},
+};
+
+static void argument_errors(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < op_count; ++t) {
+        const op_desc *op = op_table[t];
+        const op_case *tc = &op->tests[0];
+        op_case_data cd;
+        assert_int_equal(op_case_data_make(op, &tc->config, tc->shape, tc->ndim, FAMILY_NORMAL,
+                                           &cd),
+                         0);
+        size_t count = cd.d.count;
+        cl_mem in = buffer_from(ctx, cd.x, count, 0), out = buffer_poisoned(ctx, count);
+        spare sp = {buffer_poisoned(ctx, count - 1), buffer_poisoned(ctx, count + 1)};
+        cl_event ue = clCreateUserEvent(clnorm_context_cl_context(ctx), NULL);
+        assert_int_equal(clSetUserEventStatus(ue, CL_COMPLETE), CL_SUCCESS);
+        void *layer = NULL;
+        assert_int_equal(op->create(ctx, &tc->config, tc->shape, tc->ndim, &layer), CLNORM_OK);
+        op_call good = op_case_call(&cd, in, out);
+        if (cd.nstats_in)
+            assert_int_equal(op->set_stats(&tc->config, layer, &good,
+                                           (const float *const *)cd.stats_in),
+                             CLNORM_OK);
+        for (size_t i = 0; i < sizeof bad_calls / sizeof bad_calls[0]; ++i) {
+            const bad_call *b = &bad_calls[i];
+            if (b->needs_params && !cd.nparams)
+                continue;
+            op_call k = good;
+            b->change(&k, &sp, &ue);
+            cl_event ev = SENTINEL;
+            clnorm_status st = op->run(&tc->config, layer, &k, &ev);
+            const char *msg = clnorm_errmsg(ctx);
+            if (st != b->want || !strstr(msg, b->needle) || ev != SENTINEL) {
+                print_error("%s, %s: returned %s \"%s\"; expected %s with \"%s\"\n", op->name,
+                            b->what, clnorm_status_name(st), msg, clnorm_status_name(b->want),
+                            b->needle);
+                fail();
+            }
+            if (!still_poisoned(out, count) || !still_poisoned(sp.small, count - 1) ||
+                !still_poisoned(sp.big, count + 1)) {
+                print_error("%s, %s: the refused call wrote its output\n", op->name, b->what);
+                fail();
+            }
+        }
+        assert_int_equal(op->run(&tc->config, NULL, &good, NULL), CLNORM_NULL_ARGUMENT);
+        /* and the good call still works */
+        assert_int_equal(op->run(&tc->config, layer, &good, NULL), CLNORM_OK);
+        assert_false(still_poisoned(out, count));
+        op->destroy(layer);
+        op->destroy(NULL); /* _destroy accepts NULL */
+        clReleaseEvent(ue);
+        clReleaseMemObject(in), clReleaseMemObject(out);
+        clReleaseMemObject(sp.small), clReleaseMemObject(sp.big);
+        op_case_data_free(&cd);
+    }
+}
+
+/* Fail call N = 1, 2, ... of create + statistics + run on a fresh layer
+ * until it completes without the countdown firing; every failure is a
+ * clean status, and every OpenCL object is released after each round. */
+static void fault_loops(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < op_count; ++t) {
+        const op_desc *op = op_table[t];
+        const op_case *tc = &op->tests[0];
+        const op_config *c = &tc->config;
+        op_case_data cd;
+        assert_int_equal(op_case_data_make(op, c, tc->shape, tc->ndim, FAMILY_NORMAL, &cd), 0);
+        cl_mem in = buffer_from(ctx, cd.x, cd.d.count, 0), out = buffer_poisoned(ctx, cd.d.count);
+        finish(ctx);
+        long live = clnorm_test_live_objects();
+        unsigned long n;
+        for (n = 1;; ++n) {
+            void *layer = NULL;
+            op_call k = op_case_call(&cd, in, out);
+            cl_event ev = NULL;
+            clnorm_test_fault_arm(n, CL_OUT_OF_RESOURCES);
+            clnorm_status st = op->create(ctx, c, tc->shape, tc->ndim, &layer);
+            if (st == CLNORM_OK && cd.nstats_in)
+                st = op->set_stats(c, layer, &k, (const float *const *)cd.stats_in);
+            if (st == CLNORM_OK)
+                st = op->run(c, layer, &k, &ev);
+            int fired = clnorm_test_fault_fired();
+            clnorm_test_fault_arm(0, 0);
+            if (fired && st != CLNORM_OPENCL_ERROR && st != CLNORM_OUT_OF_MEMORY &&
+                st != CLNORM_BUILD_FAILED) {
+                print_error("%s: fault at call %lu (%s) gave %s\n", op->name, n,
+                            clnorm_test_fault_site(), clnorm_status_name(st));
+                fail();
+            }
+            if (!fired)
+                assert_int_equal(st, CLNORM_OK);
+            if (ev)
+                clWaitForEvents(1, &ev), clReleaseEvent(ev);
+            if (layer)
+                op->destroy(layer);
+            finish(ctx);
+            if (clnorm_test_live_objects() != live) {
+                print_error("%s: fault at call %lu: %ld OpenCL references left\n", op->name, n,
+                            clnorm_test_live_objects() - live);
+                fail();
+            }
+            if (!fired)
+                break;
+        }
+        printf("# %s: %lu calls, each failed in turn\n", op->name, n - 1);
+        assert_true(n > 3);
+        clReleaseMemObject(in), clReleaseMemObject(out);
+        op_case_data_free(&cd);
+        /* after all that, the numbers */
+        assert_int_equal(op_check(ctx, op, c, tc->shape, tc->ndim, FAMILY_OFFSET), 0);
+    }
+}
+
+/* ---- threads ---- */
+
+typedef struct worker {
+    clnorm_context *shared; /* NULL: a context of its own */
+    size_t first_op, rounds, bad;
+    uint64_t seed;
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    rng_seed(w->seed);
+    clnorm_context *own = NULL;
+    clnorm_context *c = w->shared;
+    if (!c && clnorm_context_create(NULL, 0, &own) != CLNORM_OK) {
+        w->bad = 1;
+        clnorm_context_destroy(own);
+        return NULL;
+    }
+    c = c ? c : own;
+    for (size_t r = 0; r < w->rounds; ++r) {
+        const op_desc *op = op_table[(w->first_op + r) % op_count];
+        const op_case *tc = &op->tests[r % op->test_count];
+        w->bad += op_check_quiet(c, op, &tc->config, tc->shape, tc->ndim,
+                                 (family)(r % FAMILY_COUNT));
+    }
+    clnorm_context_destroy(own);
+    return NULL;
+}
+
+static void run_workers(clnorm_context *shared)
+{
+    enum { THREADS = 4 };
+    pthread_t th[THREADS];
+    worker w[THREADS];
+    for (size_t i = 0; i < THREADS; ++i) {
+        worker wi = {shared, i, 3 * op_count, 0, 1000 + i};
+        w[i] = wi;
+        assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
+    }
+    size_t bad = 0;
+    for (size_t i = 0; i < THREADS; ++i) {
+        pthread_join(th[i], NULL);
+        bad += w[i].bad;
+    }
+    assert_int_equal(bad, 0);
+}
+
+static void threads_shared_context(void **state)
+{
+    (void)state;
+    run_workers(ctx);
+}
+
+static void threads_own_contexts(void **state)
+{
+    (void)state;
+    run_workers(NULL);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return clnorm_context_create(NULL, 0, &ctx) == CLNORM_OK ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    clnorm_context_destroy(ctx);
+    long live = clnorm_test_live_objects();
+    if (live != 0) {
+        print_error("%ld OpenCL object reference(s) never released\n", live);
+        return -1;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    test_seed_from_clock();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(argument_errors),
+        cmocka_unit_test(fault_loops),
+        cmocka_unit_test(threads_shared_context),
+        cmocka_unit_test(threads_own_contexts),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
