@@ -21,7 +21,7 @@ if command -v doxygen >/dev/null; then
         bad "doxygen reports undocumented or badly documented public symbols (above)"
     fi
 else
-    bad "doxygen is not installed (tools/dev.sh test installs it)"
+    bad "doxygen is not installed (tools/scripts/dev.sh test installs it)"
 fi
 
 read_vars=$(grep -rhoE 'getenv\("[A-Z_]+"\)' "$src/src" "$src/tools" | sed -E 's/getenv\("([A-Z_]+)"\)/\1/' |

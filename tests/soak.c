@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* soak.c: many forwards of every layer in one process; host memory (RSS) and
- * live OpenCL objects must stay flat. Run by tools/soak.sh, not by ctest. */
+ * live OpenCL objects must stay flat. Run by tools/scripts/soak.sh, not by ctest. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* support.c: comparisons, device helpers and fixtures shared by the
- * numeric tests (references and families are in tools/reference.c). */
+ * numeric tests (references and families are in tools/ops/reference.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "support.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_npy_read.c: cmocka tests of tools/npy.c's reader: versions, dtypes, malformed headers, truncation, fuzz. */
+/* test_npy_read.c: cmocka tests of tools/formats/npy.c's reader: versions, dtypes, malformed headers, truncation, fuzz. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_npy_write.c: cmocka tests of tools/npy.c's writer: round trips, alignment, NumPy interop, atomic failures. */
+/* test_npy_write.c: cmocka tests of tools/formats/npy.c's writer: round trips, alignment, NumPy interop, atomic failures. */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_threads.c: 8 threads, one shared context or one each: checked forwards, layer churn. */
-/* Every result is compared with the double references of tools/reference.h.
+/* Every result is compared with the double references of tools/ops/reference.h.
  * Worker threads never call cmocka's assert_* (it longjmps, which is only
  * valid on the thread that runs the test): they count failures and keep the
  * first message, and the test thread asserts on the totals.
@@ -9,7 +9,7 @@
  * threads ask for it at once: the counts prove the lock in program.c even
  * without TSan (without it, 8 threads built 14 programs for 5 variants).
  *
- * TSan (CLNORM_SANITIZE=thread, tools/check.sh) is usable with PoCL 3.1 as it
+ * TSan (CLNORM_SANITIZE=thread, tools/scripts/check.sh) is usable with PoCL 3.1 as it
  * is: libpocl, its LLVM and the ICD loader are not instrumented, so TSan sees
  * none of their memory accesses (no reports from inside them) but does see
  * their pthread locks and condition variables through its interceptors; it

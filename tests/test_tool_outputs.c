@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_tool_outputs.c: the tool's outputs (tools/outputs.c) end to end:
+/* test_tool_outputs.c: the tool's outputs (tools/clnorm/outputs.c) end to end:
  * what may be replaced (regular files, symbolic links to them; never a
  * device or a FIFO), several outputs committed as one (a rename failing half
  * way through puts back what it replaced: tools/CMakeLists.txt's

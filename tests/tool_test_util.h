@@ -60,7 +60,7 @@ void snapshot_free(tree_snapshot *s);
  * byte (shape_text such as "(2, 3)"), so that it can be anything at all. */
 void npy_put_raw(const char *path, const char *descr, int fortran_order, const char *shape_text,
                  const void *data, size_t data_size);
-/* Good files: float32 through tools/npy.c; float64 through npy_put_raw. */
+/* Good files: float32 through tools/formats/npy.c; float64 through npy_put_raw. */
 void npy_put_f32(const char *path, const size_t *shape, size_t ndim, const float *data);
 void npy_put_f64(const char *path, const size_t *shape, size_t ndim, const double *data);
 /* A float32 output of the tool: asserts the file is a C-order '<f4' .npy

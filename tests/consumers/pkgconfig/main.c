@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* main.c: a consumer built with plain cc and `pkg-config --cflags --libs
- * clnorm` (tools/check_consumers.sh): clnorm picks the device; the program's
+ * clnorm` (tools/scripts/check_consumers.sh): clnorm picks the device; the program's
  * own OpenCL calls make and read the buffers, so -lOpenCL must come from
  * clnorm.pc. VarianceNorm2d, checked against a float64 reference. */
 #define CL_TARGET_OPENCL_VERSION 120

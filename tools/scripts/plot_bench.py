@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Plot a `clnorm bench --csv` file: GB/s against tensor size, copy kernel as the ceiling.
 
-Usage: /usr/bin/python3 tools/plot_bench.py bench.csv bench.png [--title TEXT]
+Usage: /usr/bin/python3 tools/scripts/plot_bench.py bench.csv bench.png [--title TEXT]
 
 One line per layer and layout (varnorm2d nchw, revin bld, revin bdl, revin-inverse bld,
 ...). The copy kernel was timed interleaved with every row on the same bytes (the

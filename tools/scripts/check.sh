@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # check.sh: after the normal suite: ASan/UBSan, PoCL work-group methods, valgrind, TSan.
-#   bash tools/check.sh                     # every step, in this order
-#   bash tools/check.sh asan wg valgrind tsan   # or some of them
+#   bash tools/scripts/check.sh                     # every step, in this order
+#   bash tools/scripts/check.sh asan wg valgrind tsan   # or some of them
 # BUILD_DIR (default: build) is the normal build (made here if missing); the
 # sanitizer builds are build-asan and build-tsan beside it. Each step prints a
 # header and its time; the script fails if any step failed.
 set -uo pipefail
 
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 root=$(pwd)
 supp=$root/tests/sanitizers
 build=${BUILD_DIR:-build}

@@ -34,7 +34,7 @@ static const char help[] =
     "LayerNorm or revin), optionally of one layout (nchw, bld, bdl, rows), e.g.\n"
     "--only revin:bdl. The ops and their shapes are the operation table's (tools/ops).\n";
 
-/* Made from tools/bench_copy.cl at build time. */
+/* Made from tools/clnorm/bench_copy.cl at build time. */
 struct clnorm_tool__kernel_source {
     const char *name;
     const char *text;

@@ -5,9 +5,9 @@
 # then builds and runs a find_package(clnorm) consumer on OpenCL 3.0 headers,
 # a plain-cc consumer through pkg-config, an add_subdirectory consumer, and
 # the installed tool.
-#   bash tools/check_consumers.sh [BUILD_DIR]      (ctest runs it as `consumers`)
+#   bash tools/scripts/check_consumers.sh [BUILD_DIR]      (ctest runs it as `consumers`)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/clnorm-consumers.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT

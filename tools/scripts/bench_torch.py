@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Compare `clnorm bench` with PyTorch on the CPU running ESPnet's formulas.
 
-Usage: /usr/bin/python3 tools/bench_torch.py [--clnorm PATH] [--quick] [--json FILE]
+Usage: /usr/bin/python3 tools/scripts/bench_torch.py [--clnorm PATH] [--quick] [--json FILE]
                                              [--repeat N] [--device SPEC] [--fresh-memory]
 
 Runs `clnorm bench --json` once, times the same rows (op, layout, shape) with PyTorch
@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 KEEP_MEMORY = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
 REEXEC_MARK = "CLNORM_BENCH_TORCH_REEXEC"  # holds the caller's GLIBC_TUNABLES (maybe empty)
 LARGE_BYTES = 32 << 20  # the issue's "large": input + output >= 32 MiB

@@ -2,17 +2,17 @@
 # SPDX-License-Identifier: Apache-2.0
 # dev.sh: install what is missing (Debian 12), build, then run the demo or the
 # whole test suite.
-#   bash tools/dev.sh demo   # set-up, build, `clnorm demo` on the default device
-#   bash tools/dev.sh test   # set-up, build, every test (ctest), then tools/check.sh
+#   bash tools/scripts/dev.sh demo   # set-up, build, `clnorm demo` on the default device
+#   bash tools/scripts/dev.sh test   # set-up, build, every test (ctest), then tools/scripts/check.sh
 # BUILD_DIR (default: build) and BUILD_TYPE (default: RelWithDebInfo) may be set.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 what=${1:-demo}
 case "$what" in
 demo | test) ;;
 *)
-    echo "usage: bash tools/dev.sh demo|test" >&2
+    echo "usage: bash tools/scripts/dev.sh demo|test" >&2
     exit 2
     ;;
 esac
@@ -22,7 +22,7 @@ esac
 # cJSON for safetensors headers, NumPy for the .npy cross-checks.
 packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
     libcmocka-dev libcjson-dev python3-numpy)
-# The test run also goes through valgrind (tools/check.sh), doxygen (the
+# The test run also goes through valgrind (tools/scripts/check.sh), doxygen (the
 # API reference is checked for undocumented symbols, tests/check_docs.sh) and
 # clang (every kernel file compiles on its own, tests/check_kernels.sh).
 if [ "$what" = test ]; then packages+=(valgrind doxygen clang); fi
@@ -46,6 +46,6 @@ if [ "$what" = demo ]; then
     exec "$build/tools/clnorm" demo
 fi
 # The suite, then the reliability checks on the same build: ASan/UBSan,
-# PoCL's work-group methods, valgrind and TSan (tools/check.sh).
+# PoCL's work-group methods, valgrind and TSan (tools/scripts/check.sh).
 (cd "$build" && ctest --output-on-failure)
-BUILD_DIR="$build" exec bash tools/check.sh
+BUILD_DIR="$build" exec bash tools/scripts/check.sh
