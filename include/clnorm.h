@@ -183,6 +183,22 @@ CLNORM_API const char *clnorm_errmsg(const clnorm_context *ctx);
  *  Threads: as clnorm_errmsg. */
 CLNORM_API cl_int clnorm_last_cl_error(const clnorm_context *ctx);
 
+/** How many OpenCL devices there are, in the order "P:D" device specs count
+ *  them (platforms, then each platform's devices).
+ *  Threads: any number of calls at once. */
+CLNORM_API clnorm_status clnorm_device_count(size_t *count);
+
+/** Device `index` (0 <= index < clnorm_device_count) of that list: its handle
+ *  (the platform's: nothing to release), its "P:D" spec, whether clnorm
+ *  accumulates in fp64 on it (the device has fp64 with fma; otherwise
+ *  compensated float-float), and whether it is the device a context made
+ *  with a NULL spec uses ($CLNORM_DEVICE, else the first GPU, accelerator,
+ *  CPU). Any output pointer may be NULL. CLNORM_INVALID_ARGUMENT for an
+ *  index past the list. Threads: as clnorm_device_count. */
+CLNORM_API clnorm_status clnorm_device_get(size_t index, cl_device_id *device,
+                                           unsigned *platform_index, unsigned *device_index,
+                                           int *fp64, int *is_default);
+
 /** The OpenCL objects in use (borrowed: do not release them).
  *  Threads: these accessors and program_counts, from any thread at any time
  *  before clnorm_context_destroy. */

@@ -186,6 +186,59 @@ done:
     return st;
 }
 
+/* The fp64 clnorm uses: fma, all rounding modes, inf/nan and denormals (the
+ * OpenCL 1.2 minimum of cl_khr_fp64; emulated or partial fp64 lacks fma). */
+static int usable_fp64(cl_device_fp_config config)
+{
+    return (config & CL_FP_FMA) != 0;
+}
+
+clnorm_status clnorm_device_count(size_t *count)
+{
+    if (!count)
+        return CLNORM_NULL_ARGUMENT;
+    *count = 0;
+    device_entry *list = clnorm__malloc(sizeof *list * MAX_DEVICES);
+    if (!list)
+        return CLNORM_OUT_OF_MEMORY;
+    clnorm_status st = list_devices(NULL, list, MAX_DEVICES, count);
+    clnorm__free(list);
+    return st;
+}
+
+clnorm_status clnorm_device_get(size_t index, cl_device_id *device, unsigned *platform_index,
+                                unsigned *device_index, int *fp64, int *is_default)
+{
+    device_entry *list = clnorm__malloc(sizeof *list * MAX_DEVICES);
+    if (!list)
+        return CLNORM_OUT_OF_MEMORY;
+    size_t n = 0;
+    clnorm_status st = list_devices(NULL, list, MAX_DEVICES, &n);
+    cl_device_fp_config config = 0;
+    cl_platform_id dp = NULL;
+    cl_device_id dd = NULL;
+    if (st == CLNORM_OK && index >= n)
+        st = CLNORM_INVALID_ARGUMENT;
+    if (st == CLNORM_OK)
+        CL_CALL(NULL, st, clGetDeviceInfo,
+                (list[index].device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof config, &config, NULL));
+    if (st == CLNORM_OK && is_default) /* the device a NULL spec picks; none is fine */
+        *is_default = clnorm__device_select(NULL, NULL, &dp, &dd) == CLNORM_OK &&
+                      dd == list[index].device;
+    if (st == CLNORM_OK) {
+        if (device)
+            *device = list[index].device;
+        if (platform_index)
+            *platform_index = list[index].pi;
+        if (device_index)
+            *device_index = list[index].di;
+        if (fp64)
+            *fp64 = usable_fp64(config);
+    }
+    clnorm__free(list);
+    return st;
+}
+
 clnorm_status clnorm__device_query(const clnorm_context *ctx, cl_device_id device,
                                    clnorm__device_info *info)
 {
@@ -220,7 +273,6 @@ clnorm_status clnorm__device_query(const clnorm_context *ctx, cl_device_id devic
     CL_CALL(ctx, st, clGetPlatformInfo,
             (platform, CL_PLATFORM_NAME, sizeof info->platform_name, info->platform_name, NULL));
     RETURN_IF_ERROR(st);
-    /* fp64 needs at least fma, all rounding modes, inf/nan and denormals (1.2 minimum). */
-    info->has_fp64 = (fp64 & CL_FP_FMA) != 0;
+    info->has_fp64 = usable_fp64(fp64);
     return CLNORM_OK;
 }

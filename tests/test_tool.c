@@ -307,17 +307,12 @@ static void test_devices(void **state)
     assert_int_equal(r.code, 0);
     assert_string_equal(r.err, "");
     assert_true(starts_with(r.out, "["));
-    assert_non_null(strstr(r.out, "\"platform\": \"Portable Computing Language\""));
-    size_t defaults = 0;
-    for (const char *p = r.out; (p = strstr(p, "\"default\": true")) != NULL; ++p)
-        defaults++;
-    assert_int_equal(defaults, 1);
 #ifdef TEST_TOOL_HAVE_CJSON
     cJSON *root = cJSON_Parse(r.out);
     if (!root)
         fail_msg("devices --json is not JSON: %s", r.out);
     assert_true(cJSON_IsArray(root));
-    int n = cJSON_GetArraySize(root), pocl_cpus = 0;
+    int n = cJSON_GetArraySize(root), pocl_cpus = 0, defaults = 0;
     assert_true(n >= 1);
     for (int i = 0; i < n; ++i) {
         const cJSON *d = cJSON_GetArrayItem(root, i);
@@ -330,6 +325,7 @@ static void test_devices(void **state)
         assert_true(cJSON_IsNumber(mem) && mem->valuedouble > 0);
         assert_true(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(d, "fp64")));
         assert_true(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(d, "default")));
+        defaults += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "default"));
         const char *spec = cJSON_GetObjectItemCaseSensitive(d, "spec")->valuestring;
         unsigned pi, di;
         char tail;
@@ -340,6 +336,7 @@ static void test_devices(void **state)
             pocl_cpus++;
     }
     assert_true(pocl_cpus >= 1);
+    assert_int_equal(defaults, 1);
     cJSON_Delete(root);
 #else
     size_t n = strlen(r.out);
