@@ -53,16 +53,6 @@ int cli_load(const char *option, const char *path, npy_array *out)
     return 0;
 }
 
-const char *cli_shape(const size_t *shape, size_t ndim, char *buf, size_t size)
-{
-    size_t used = 0;
-    used += (size_t)snprintf(buf, size, "(");
-    for (size_t i = 0; i < ndim && used < size; ++i)
-        used += (size_t)snprintf(buf + used, size - used, "%s%zu", i ? ", " : "", shape[i]);
-    if (used < size)
-        snprintf(buf + used, size - used, ndim == 1 ? ",)" : ")");
-    return buf;
-}
 
 int cli_option_error(const char *cmd, int c, char **argv)
 {

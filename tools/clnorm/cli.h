@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "clnorm.h"
+#include "fmt.h"
 #include "npy.h"
 
 enum { EXIT_OK = 0, EXIT_DEVICE = 1, EXIT_USAGE = 2 };
@@ -29,8 +30,6 @@ int cli_library_error(const clnorm_context *ctx, clnorm_status st, const char *w
 /* Read a .npy file as float32; on failure report it (naming the file and
  * the option it came from) and return non-zero. */
 int cli_load(const char *option, const char *path, npy_array *out);
-/* "(2, 3, 4)" into buf. */
-const char *cli_shape(const size_t *shape, size_t ndim, char *buf, size_t size);
 
 /* Option parsing, one way for every subcommand (getopt_long: "--opt=value"
  * and "--opt value" alike). cli_option_error reports what getopt_long

@@ -50,7 +50,7 @@ static int demo_one(clnorm_context *ctx, const op_desc *op, const op_case *c, in
     if (!code) {
         char name[128], shape[96];
         snprintf(name, sizeof name, "%s %s", op->alias ? op->alias : op->name,
-                 op_shape_string(c->shape, c->ndim, shape, sizeof shape));
+                 fmt_shape(c->shape, c->ndim, shape, sizeof shape));
         double med = cli_median(ms, repeat), bytes = 2.0 * (double)cr.cd.d.count * 4;
         printf("  %-40s %9.3f ms %8.2f GB/s   max error %.2f of tolerance  %s\n", name, med,
                bytes / (med * 1e-3) / 1e9, worst, bad ? "FAILED" : "ok");

@@ -246,8 +246,8 @@ static int load_param(const char *cmd, const given *g, st_file *sf, const op_par
         int rc = st_read(sf, name, out, err, sizeof err);
         if (rc == 0 && (out->ndim != p->ndim || memcmp(out->shape, p->shape, p->ndim * sizeof *p->shape)))
             rc = cli_error(EXIT_USAGE, "%s: --params '%s': tensor '%s': expected shape %s (%s), "
-                           "found %s", cmd, g->params, name, cli_shape(p->shape, p->ndim, s1, sizeof s1),
-                           p->shape_doc, cli_shape(out->shape, out->ndim, s2, sizeof s2));
+                           "found %s", cmd, g->params, name, fmt_shape(p->shape, p->ndim, s1, sizeof s1),
+                           p->shape_doc, fmt_shape(out->shape, out->ndim, s2, sizeof s2));
         else if (rc != 0)
             rc = cli_error(EXIT_USAGE, "%s: --params '%s': %s", cmd, g->params, err);
         free(name);
@@ -259,8 +259,8 @@ static int load_param(const char *cmd, const given *g, st_file *sf, const op_par
         int rc = cli_load(option, g->extra_value[e], out);
         if (rc == 0 && (out->ndim != p->ndim || memcmp(out->shape, p->shape, p->ndim * sizeof *p->shape)))
             rc = cli_error(EXIT_USAGE, "%s: %s '%s': expected shape %s (%s), found %s", cmd,
-                           option, g->extra_value[e], cli_shape(p->shape, p->ndim, s1, sizeof s1),
-                           p->shape_doc, cli_shape(out->shape, out->ndim, s2, sizeof s2));
+                           option, g->extra_value[e], fmt_shape(p->shape, p->ndim, s1, sizeof s1),
+                           p->shape_doc, fmt_shape(out->shape, out->ndim, s2, sizeof s2));
         return rc;
     }
     if (p->kind == PARAM_TABLE)
@@ -384,7 +384,7 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
     }
     if (x.count == 0) {
         code = cli_error(EXIT_USAGE, "%s: -i '%s': shape %s has a zero dimension", cmd, g.in,
-                         cli_shape(x.shape, x.ndim, s1, sizeof s1));
+                         fmt_shape(x.shape, x.ndim, s1, sizeof s1));
         goto done;
     }
     size_t sndim = 0, sshape[OP_MAX_DIMS], scount = 0;
@@ -400,8 +400,8 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
             goto done;
         if (st_in[i].ndim != sndim || memcmp(st_in[i].shape, sshape, sndim * sizeof *sshape)) {
             code = cli_error(EXIT_USAGE, "%s: %s '%s': expected shape %s %s, found %s", cmd,
-                             option, path, cli_shape(sshape, sndim, s1, sizeof s1),
-                             op->stat_shape_doc, cli_shape(st_in[i].shape, st_in[i].ndim, s2, sizeof s2));
+                             option, path, fmt_shape(sshape, sndim, s1, sizeof s1),
+                             op->stat_shape_doc, fmt_shape(st_in[i].shape, st_in[i].ndim, s2, sizeof s2));
             goto done;
         }
     }

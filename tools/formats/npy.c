@@ -5,6 +5,7 @@
 #endif
 
 #include "npy.h"
+#include "fmt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,46 +24,10 @@ static const char magic[6] = {'\x93', 'N', 'U', 'M', 'P', 'Y'};
 #define NPY_ALIGN 64
 #define TMP_NAME ".npy-tmp-XXXXXX"
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err && err_size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-/* fail() with "what: strerror(errno)". */
+/* fmt_error() with "what: strerror(errno)". */
 static int sys_fail(char *err, size_t err_size, const char *what)
 {
-    return fail(err, err_size, "%s: %s", what, strerror(errno));
-}
-
-/* A bounded, printable rendering of untrusted bytes, so that messages stay
- * one short readable line whatever the file holds. dst_size must be >= 8. */
-static const char *echo(char *dst, size_t dst_size, const char *s, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n && i < dst_size - 4; i++)
-        dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    strcpy(dst + i, i < n ? "..." : "");
-    return dst;
-}
-
-/* "(2, 3)", "(3,)" or "()", as Python prints a tuple. */
-static const char *format_shape(char *out, size_t out_size, const size_t *shape, size_t ndim)
-{
-    size_t used = (size_t)snprintf(out, out_size, "(");
-    for (size_t i = 0; i < ndim && used < out_size; i++)
-        used += (size_t)snprintf(out + used, out_size - used, "%s%zu", i ? ", " : "", shape[i]);
-    if (used < out_size)
-        snprintf(out + used, out_size - used, ndim == 1 ? ",)" : ")");
-    return out;
+    return fmt_error(err, err_size, "%s: %s", what, strerror(errno));
 }
 
 /* Count and byte size of a shape. The product of the nonzero dims times
@@ -117,10 +82,10 @@ static int malformed(const parser *ps, const char *expected)
 {
     char buf[32];
     if (ps->p >= ps->end)
-        return fail(ps->err, ps->err_size,
+        return fmt_error(ps->err, ps->err_size,
                     "malformed header dict: expected %s, found the end of the header", expected);
-    return fail(ps->err, ps->err_size, "malformed header dict: expected %s, found '%s'", expected,
-                echo(buf, sizeof buf, ps->p, (size_t)(ps->end - ps->p)));
+    return fmt_error(ps->err, ps->err_size, "malformed header dict: expected %s, found '%s'", expected,
+                fmt_echo(buf, sizeof buf, ps->p, (size_t)(ps->end - ps->p)));
 }
 
 /* A '...' or "..." string without escapes (NumPy never writes any). */
@@ -129,10 +94,10 @@ static int parse_string(parser *ps, const char **s, size_t *n)
     char quote = *ps->p++;
     for (*s = ps->p; ps->p < ps->end && *ps->p != quote && *ps->p != '\n'; ps->p++)
         if (*ps->p == '\\')
-            return fail(ps->err, ps->err_size,
+            return fmt_error(ps->err, ps->err_size,
                         "malformed header dict: escape sequences in strings are not supported");
     if (!eat(ps, quote))
-        return fail(ps->err, ps->err_size, "malformed header dict: unterminated string");
+        return fmt_error(ps->err, ps->err_size, "malformed header dict: unterminated string");
     *n = (size_t)(ps->p - 1 - *s);
     return 0;
 }
@@ -140,7 +105,7 @@ static int parse_string(parser *ps, const char **s, size_t *n)
 static int parse_descr(parser *ps)
 {
     if (peek(ps, '['))
-        return fail(ps->err, ps->err_size, "structured dtypes (a list in 'descr') are not supported");
+        return fmt_error(ps->err, ps->err_size, "structured dtypes (a list in 'descr') are not supported");
     if (!at_quote(ps))
         return malformed(ps, "a quoted string for 'descr'");
     return parse_string(ps, &ps->descr, &ps->descr_len);
@@ -186,9 +151,9 @@ static int parse_shape(parser *ps)
             v = v * 10 + d; /* unsigned: wraps harmlessly once too_big is set */
         }
         if (negative || too_big)
-            return fail(ps->err, ps->err_size, negative ? "negative dimension %s in shape"
+            return fmt_error(ps->err, ps->err_size, negative ? "negative dimension %s in shape"
                         : "dimension %s in shape is too large",
-                        echo(buf, sizeof buf, start, (size_t)(ps->p - start)));
+                        fmt_echo(buf, sizeof buf, start, (size_t)(ps->p - start)));
         if (nd < NPY_MAX_DIMS)
             ps->shape[nd] = v;
         nd++; /* keep counting past the limit to report the real number */
@@ -197,7 +162,7 @@ static int parse_shape(parser *ps)
             return malformed(ps, "',' or ')' in 'shape'");
     }
     if (nd > NPY_MAX_DIMS)
-        return fail(ps->err, ps->err_size, "shape has %zu dimensions (at most %d are supported)",
+        return fmt_error(ps->err, ps->err_size, "shape has %zu dimensions (at most %d are supported)",
                     nd, NPY_MAX_DIMS);
     ps->ndim = nd;
     return 0;
@@ -222,10 +187,10 @@ static int parse_header(parser *ps)
             if (strlen(key_names[i]) == kn && memcmp(key_names[i], k, kn) == 0)
                 key = i;
         if (key < 0)
-            return fail(ps->err, ps->err_size, "unknown key '%s' in header dict",
-                        echo(buf, sizeof buf, k, kn));
+            return fmt_error(ps->err, ps->err_size, "unknown key '%s' in header dict",
+                        fmt_echo(buf, sizeof buf, k, kn));
         if (seen[key]++)
-            return fail(ps->err, ps->err_size, "duplicate key '%s' in header dict", key_names[key]);
+            return fmt_error(ps->err, ps->err_size, "duplicate key '%s' in header dict", key_names[key]);
         skip_ws(ps);
         snprintf(what, sizeof what, "':' after '%s'", key_names[key]);
         if (!eat(ps, ':'))
@@ -245,7 +210,7 @@ static int parse_header(parser *ps)
         return malformed(ps, "nothing after the closing '}'");
     for (int i = 0; i < KEY_COUNT; i++)
         if (!seen[i])
-            return fail(ps->err, ps->err_size, "missing key '%s' in header dict", key_names[i]);
+            return fmt_error(ps->err, ps->err_size, "missing key '%s' in header dict", key_names[i]);
     return 0;
 }
 
@@ -255,7 +220,7 @@ static int check_descr(const char *d, size_t n, size_t *itemsize, char *err, siz
     char buf[32];
     const uint16_t one = 1;
     const int host_le = *(const unsigned char *)&one == 1;
-    const char *shown = echo(buf, sizeof buf, d, n);
+    const char *shown = fmt_echo(buf, sizeof buf, d, n);
     int is_float = n == 3 && d[1] == 'f' && (d[2] == '4' || d[2] == '8');
     int native = n > 0 && (d[0] == '=' || d[0] == '|'); /* NumPy reads '|f4' as native too */
     if (is_float && (d[0] == '<' || (native && host_le))) {
@@ -263,10 +228,10 @@ static int check_descr(const char *d, size_t n, size_t *itemsize, char *err, siz
         return 0;
     }
     if (is_float && (d[0] == '>' || native))
-        return fail(err, err_size, "big-endian data '%s' is not supported", shown);
+        return fmt_error(err, err_size, "big-endian data '%s' is not supported", shown);
     if (n > 0 && (d[0] == 'O' || (n > 1 && d[1] == 'O' && (d[0] == '<' || d[0] == '>' || native))))
-        return fail(err, err_size, "object arrays ('%s') are not supported", shown);
-    return fail(err, err_size, "unsupported dtype '%s' (expected float32 '<f4' or float64 '<f8')",
+        return fmt_error(err, err_size, "object arrays ('%s') are not supported", shown);
+    return fmt_error(err, err_size, "unsupported dtype '%s' (expected float32 '<f4' or float64 '<f8')",
                 shown);
 }
 
@@ -287,25 +252,25 @@ int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err,
     char shape_buf[256];
     parser ps;
     if (!out)
-        return fail(err, err_size, "no output array given");
+        return fmt_error(err, err_size, "no output array given");
     memset(out, 0, sizeof *out);
     if (length == 0)
-        return fail(err, err_size, "empty file");
+        return fmt_error(err, err_size, "empty file");
     if (!b)
-        return fail(err, err_size, "no input bytes given");
+        return fmt_error(err, err_size, "no input bytes given");
     if (memcmp(b, magic, length < sizeof magic ? length : sizeof magic) != 0)
-        return fail(err, err_size, "not a .npy file (bad magic)");
+        return fmt_error(err, err_size, "not a .npy file (bad magic)");
     if (length >= 8 && (b[7] != 0 || b[6] < 1 || b[6] > 3))
-        return fail(err, err_size, "unsupported .npy format version %u.%u (expected 1.0, 2.0 or 3.0)",
+        return fmt_error(err, err_size, "unsupported .npy format version %u.%u (expected 1.0, 2.0 or 3.0)",
                     (unsigned)b[6], (unsigned)b[7]);
     start = length >= 8 && b[6] > 1 ? 12 : 10; /* 1.0 has a 2-byte header length, 2.0/3.0 4 */
     if (length < start)
-        return fail(err, err_size, "truncated header (the file is only %zu bytes)", length);
+        return fmt_error(err, err_size, "truncated header (the file is only %zu bytes)", length);
     hlen = (size_t)b[8] | (size_t)b[9] << 8;
     if (start == 12)
         hlen |= (size_t)b[10] << 16 | (size_t)b[11] << 24;
     if (hlen > length - start)
-        return fail(err, err_size, "truncated header: header length %zu goes past the end of the "
+        return fmt_error(err, err_size, "truncated header: header length %zu goes past the end of the "
                     "file (%zu bytes follow the prefix)", hlen, length - start);
 
     ps = (parser){.p = (const char *)b + start, .end = (const char *)b + start + hlen,
@@ -313,17 +278,17 @@ int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err,
     if (parse_header(&ps) || check_descr(ps.descr, ps.descr_len, &itemsize, err, err_size))
         return -1;
     if (ps.fortran)
-        return fail(err, err_size, "Fortran-order arrays are not supported");
+        return fmt_error(err, err_size, "Fortran-order arrays are not supported");
     if (shape_bytes(ps.shape, ps.ndim, itemsize, &count, &need))
-        return fail(err, err_size, "shape %s is too large",
-                    format_shape(shape_buf, sizeof shape_buf, ps.shape, ps.ndim));
+        return fmt_error(err, err_size, "shape %s is too large",
+                    fmt_shape(ps.shape, ps.ndim, shape_buf, sizeof shape_buf));
     avail = length - start - hlen;
     if (need != avail)
-        return fail(err, err_size, "header says %zu bytes of data but the file has %zu", need, avail);
+        return fmt_error(err, err_size, "header says %zu bytes of data but the file has %zu", need, avail);
 
     /* count * 4 <= avail <= length now, so this allocation is bounded by the input. */
     if (!(out->data = malloc((count ? count : 1) * sizeof(float))))
-        return fail(err, err_size, "out of memory (%zu floats)", count);
+        return fmt_error(err, err_size, "out of memory (%zu floats)", count);
     b += start + hlen;
     for (size_t i = 0; i < count; i++, b += itemsize) {
         uint64_t u = 0; /* assembled from little-endian bytes: right on any host */
@@ -348,7 +313,7 @@ int npy_read_file(const char *path, npy_array *out, char *err, size_t err_size)
     if (out)
         memset(out, 0, sizeof *out);
     if (!path)
-        return fail(err, err_size, "no file name given");
+        return fmt_error(err, err_size, "no file name given");
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return sys_fail(err, err_size, "cannot open");
     /* One spare byte lets a regular file be read in one pass, EOF included;
@@ -362,7 +327,7 @@ int npy_read_file(const char *path, npy_array *out, char *err, size_t err_size)
             unsigned char *bigger = !buf ? malloc(cap)
                                     : cap <= SIZE_MAX / 2 ? realloc(buf, cap *= 2) : NULL;
             if (!bigger) {
-                fail(err, err_size, "out of memory reading the file");
+                fmt_error(err, err_size, "out of memory reading the file");
                 goto done;
             }
             buf = bigger;
@@ -400,7 +365,7 @@ static int write_all(int fd, const void *p, size_t n, char *err, size_t err_size
             continue;
         if (put <= 0)
             return put < 0 ? sys_fail(err, err_size, "write failed")
-                           : fail(err, err_size, "write failed: no progress");
+                           : fmt_error(err, err_size, "write failed: no progress");
         q += put;
         n -= (size_t)put;
     }
@@ -416,7 +381,7 @@ static int write_contents(int fd, const size_t *shape, size_t ndim, const float 
     memcpy(header, "\x93NUMPY\x01", 8); /* magic, version 1.0 (2-byte header length) */
     total = 10 + (size_t)snprintf(header + 10, sizeof header - 10,
                                   "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }",
-                                  format_shape(shape_buf, sizeof shape_buf, shape, ndim));
+                                  fmt_shape(shape, ndim, shape_buf, sizeof shape_buf));
     /* Pad with spaces and a final newline so the data starts 64-aligned, as NumPy does. */
     while ((total + 1) % NPY_ALIGN != 0)
         header[total++] = ' ';
@@ -446,14 +411,14 @@ static int check_write(const size_t *shape, size_t ndim, const float *data, size
     char shape_buf[256];
     size_t bytes;
     if (ndim > NPY_MAX_DIMS)
-        return fail(err, err_size, "%zu dimensions (at most %d are supported)", ndim, NPY_MAX_DIMS);
+        return fmt_error(err, err_size, "%zu dimensions (at most %d are supported)", ndim, NPY_MAX_DIMS);
     if (ndim > 0 && !shape)
-        return fail(err, err_size, "no shape given for %zu dimensions", ndim);
+        return fmt_error(err, err_size, "no shape given for %zu dimensions", ndim);
     if (shape_bytes(shape, ndim, sizeof(float), count, &bytes))
-        return fail(err, err_size, "shape %s is too large",
-                    format_shape(shape_buf, sizeof shape_buf, shape, ndim));
+        return fmt_error(err, err_size, "shape %s is too large",
+                    fmt_shape(shape, ndim, shape_buf, sizeof shape_buf));
     if (*count > 0 && !data)
-        return fail(err, err_size, "no data given for %zu values", *count);
+        return fmt_error(err, err_size, "no data given for %zu values", *count);
     return 0;
 }
 
@@ -462,7 +427,7 @@ int npy_write_fd(int fd, const size_t *shape, size_t ndim, const float *data, ch
 {
     size_t count;
     if (fd < 0)
-        return fail(err, err_size, "no file given");
+        return fmt_error(err, err_size, "no file given");
     if (check_write(shape, ndim, data, &count, err, err_size))
         return -1;
     return write_contents(fd, shape, ndim, data, count, err, err_size);
@@ -476,7 +441,7 @@ int npy_write_file(const char *path, const size_t *shape, size_t ndim, const flo
     size_t count, dirlen;
     int fd, rc;
     if (!path || !*path)
-        return fail(err, err_size, "no file name given");
+        return fmt_error(err, err_size, "no file name given");
     if (check_write(shape, ndim, data, &count, err, err_size))
         return -1;
 
@@ -485,11 +450,11 @@ int npy_write_file(const char *path, const size_t *shape, size_t ndim, const flo
     slash = strrchr(path, '/');
     dirlen = slash ? (size_t)(slash - path) + 1 : 0;
     if (!(tmp = malloc(dirlen + sizeof TMP_NAME)))
-        return fail(err, err_size, "out of memory");
+        return fmt_error(err, err_size, "out of memory");
     memcpy(tmp, path, dirlen);
     memcpy(tmp + dirlen, TMP_NAME, sizeof TMP_NAME);
     if ((fd = mkstemp(tmp)) < 0) {
-        fail(err, err_size, "cannot create a temporary file in '%.*s': %s",
+        fmt_error(err, err_size, "cannot create a temporary file in '%.*s': %s",
              dirlen > 1 ? (int)dirlen - 1 : 1, dirlen ? path : ".", strerror(errno));
         free(tmp);
         return -1;

@@ -6,6 +6,9 @@
 #define _FILE_OFFSET_BITS 64
 
 #include "safetensors.h"
+#include "fmt.h"
+
+_Static_assert(FMT_SHAPE_DIMS == NPY_MAX_DIMS, "shapes are shown as far as they are kept");
 
 #include <cJSON.h>
 #include <errno.h>
@@ -27,29 +30,11 @@ _Static_assert(sizeof(off_t) >= 8, "64-bit file offsets expected");
 #define NAME_SHOWN 48     /* characters of a name shown in a message */
 #define CHUNK (1u << 20)  /* bytes read at a time: a multiple of every item size */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static int fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    if (err && err_size > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 /* A bounded, printable copy of an untrusted name, so messages stay one short
  * line whatever the header holds. dst must have room for NAME_SHOWN + 4. */
 static const char *echo(char *dst, const char *s)
 {
-    size_t i;
-    for (i = 0; s[i] && i < NAME_SHOWN; i++)
-        dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-    strcpy(dst + i, s[i] ? "..." : "");
-    return dst;
+    return fmt_echo(dst, NAME_SHOWN + 4, s, strlen(s));
 }
 
 /* The dtypes the format defines, with their sizes in bits. */
@@ -87,14 +72,7 @@ struct st_file {
 /* "(2, 3)", "(3,)" or "()", as Python prints a tuple (and as npy.c does). */
 static const char *format_shape(char *out, size_t out_size, const entry *e)
 {
-    size_t shown = e->ndim < NPY_MAX_DIMS ? e->ndim : NPY_MAX_DIMS;
-    size_t used = (size_t)snprintf(out, out_size, "(");
-    for (size_t i = 0; i < shown && used < out_size; i++)
-        used += (size_t)snprintf(out + used, out_size - used, "%s%zu", i ? ", " : "", e->shape[i]);
-    if (used < out_size)
-        snprintf(out + used, out_size - used, "%s)",
-                 e->ndim > shown ? ", ..." : e->ndim == 1 ? "," : "");
-    return out;
+    return fmt_shape(e->shape, e->ndim, out, out_size);
 }
 
 /* ---- The raw header, before the JSON parser sees it. ---- */
@@ -159,9 +137,9 @@ static int scan_header(const unsigned char *h, size_t n, char *err, size_t err_s
     size_t values = 1, str = 0; /* str: where the current string's text begins */
     int in_string = 0;
     if (n == 0)
-        return fail(err, err_size, "malformed JSON header (it is empty)");
+        return fmt_error(err, err_size, "malformed JSON header (it is empty)");
     if (h[0] != '{')
-        return fail(err, err_size, "the JSON header is not an object: it must begin with '{' "
+        return fmt_error(err, err_size, "the JSON header is not an object: it must begin with '{' "
                     "(byte 0x%02x here%s)", h[0],
                     h[0] == ' ' || h[0] == '\t' || h[0] == '\n' || h[0] == '\r'
                         ? ": the format allows whitespace only at the end" : "");
@@ -170,24 +148,24 @@ static int scan_header(const unsigned char *h, size_t n, char *err, size_t err_s
         if (c >= 0x80) {
             size_t len = utf8_length(h + i, n - i);
             if (!len)
-                return fail(err, err_size, "the header is not valid UTF-8 (byte 0x%02x at byte "
+                return fmt_error(err, err_size, "the header is not valid UTF-8 (byte 0x%02x at byte "
                             "%zu of %zu)", c, i, n);
             i += len - 1;
         } else if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r'))) {
-            return fail(err, err_size, "malformed JSON header (control character 0x%02x %s at "
+            return fmt_error(err, err_size, "malformed JSON header (control character 0x%02x %s at "
                         "byte %zu)", c, in_string ? "in a string" : "outside strings", i);
         } else if (!in_string) {
             if (c == '"')
                 in_string = 1, str = i + 1;
             else if ((c == ',' || c == '[' || c == '{') && ++values > ST_MAX_JSON_VALUES)
-                return fail(err, err_size, "the header holds more than %u JSON values",
+                return fmt_error(err, err_size, "the header holds more than %u JSON values",
                             ST_MAX_JSON_VALUES);
         } else if (c == '"') {
             in_string = 0;
         } else if (c == '\\' && i + 1 < n) {
             long u = h[i + 1] == 'u' ? hex4(h + i + 2, n - i - 2) : -1;
             if (u == 0)
-                return fail(err, err_size, "the header string \"%s\" (at byte %zu) holds \\u0000, "
+                return fmt_error(err, err_size, "the header string \"%s\" (at byte %zu) holds \\u0000, "
                             "a NUL character, which is refused (the JSON parser would cut the "
                             "string there)", echo_raw(sb, h + str, n - str), str);
             if (u >= 0xd800 && u <= 0xdbff) { /* must be followed by a low surrogate */
@@ -199,7 +177,7 @@ static int scan_header(const unsigned char *h, size_t n, char *err, size_t err_s
                     i += 6;
             }
             if (u >= 0xdc00 && u <= 0xdfff)
-                return fail(err, err_size, "the header string \"%s\" (at byte %zu) holds a lone "
+                return fmt_error(err, err_size, "the header string \"%s\" (at byte %zu) holds a lone "
                             "UTF-16 surrogate escape (\\u%.4s), which is not valid UTF-8",
                             echo_raw(sb, h + str, n - str), str, (const char *)h + i + 2);
             if (u >= 0)
@@ -238,33 +216,33 @@ static int check_entry(const cJSON *item, entry *e, char *err, size_t err_size)
     const char *n = echo(nb, e->name);
     const cJSON *v;
     if (!cJSON_IsObject(item))
-        return fail(err, err_size, "tensor '%s': its header entry is not a JSON object", n);
+        return fmt_error(err, err_size, "tensor '%s': its header entry is not a JSON object", n);
     /* cJSON finds the first of two equal keys, a strict parser refuses them. */
     for (size_t k = 0; k < 3; k++) {
         int seen = 0;
         cJSON_ArrayForEach(v, item) seen += strcmp(v->string, fields[k]) == 0;
         if (seen > 1)
-            return fail(err, err_size, "tensor '%s': \"%s\" appears %d times in its entry", n,
+            return fmt_error(err, err_size, "tensor '%s': \"%s\" appears %d times in its entry", n,
                         fields[k], seen);
     }
 
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(item, "dtype");
     if (!dt)
-        return fail(err, err_size, "tensor '%s': missing \"dtype\"", n);
+        return fmt_error(err, err_size, "tensor '%s': missing \"dtype\"", n);
     if (!cJSON_IsString(dt) || !dt->valuestring)
-        return fail(err, err_size, "tensor '%s': \"dtype\" is not a string", n);
+        return fmt_error(err, err_size, "tensor '%s': \"dtype\" is not a string", n);
     for (e->dtype = 0; e->dtype < NDTYPES; e->dtype++)
         if (strcmp(dt->valuestring, dtypes[e->dtype].name) == 0)
             break;
     if (e->dtype == NDTYPES)
-        return fail(err, err_size, "tensor '%s': unknown dtype '%s'", n,
+        return fmt_error(err, err_size, "tensor '%s': unknown dtype '%s'", n,
                     echo(db, dt->valuestring));
 
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(item, "shape");
     if (!sh)
-        return fail(err, err_size, "tensor '%s': missing \"shape\"", n);
+        return fmt_error(err, err_size, "tensor '%s': missing \"shape\"", n);
     if (!cJSON_IsArray(sh))
-        return fail(err, err_size, "tensor '%s': \"shape\" is not an array", n);
+        return fmt_error(err, err_size, "tensor '%s': \"shape\" is not an array", n);
     /* The product of the nonzero dims, times 8, must fit: then no later size
      * computation on this entry can overflow. */
     size_t nonzero = 1, dim;
@@ -272,7 +250,7 @@ static int check_entry(const cJSON *item, entry *e, char *err, size_t err_size)
     e->ndim = 0;
     cJSON_ArrayForEach(v, sh) {
         if (as_size(v, &dim))
-            return fail(err, err_size,
+            return fmt_error(err, err_size,
                         "tensor '%s': \"shape\" holds something other than an integer in "
                         "[0, 2^53)", n);
         if (e->ndim < NPY_MAX_DIMS)
@@ -281,7 +259,7 @@ static int check_entry(const cJSON *item, entry *e, char *err, size_t err_size)
         if (dim == 0)
             has_zero = 1;
         else if (nonzero > SIZE_MAX / 8 / dim)
-            return fail(err, err_size, "tensor '%s': the element count of shape %s overflows", n,
+            return fmt_error(err, err_size, "tensor '%s': the element count of shape %s overflows", n,
                         format_shape(sb, sizeof sb, e));
         else
             nonzero *= dim;
@@ -290,24 +268,24 @@ static int check_entry(const cJSON *item, entry *e, char *err, size_t err_size)
 
     const cJSON *off = cJSON_GetObjectItemCaseSensitive(item, "data_offsets");
     if (!off)
-        return fail(err, err_size, "tensor '%s': missing \"data_offsets\"", n);
+        return fmt_error(err, err_size, "tensor '%s': missing \"data_offsets\"", n);
     if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 || as_size(off->child, &e->begin) ||
         as_size(off->child->next, &e->end))
-        return fail(err, err_size,
+        return fmt_error(err, err_size,
                     "tensor '%s': \"data_offsets\" is not an array of two integers in "
                     "[0, 2^53)", n);
     if (e->begin > e->end)
-        return fail(err, err_size, "tensor '%s': data_offsets [%zu, %zu] are out of order", n,
+        return fmt_error(err, err_size, "tensor '%s': data_offsets [%zu, %zu] are out of order", n,
                     e->begin, e->end);
     /* count * bits cannot overflow: count * 8 fits, and bits % 8 != 0 means 4 or 6. */
     unsigned bits = dtypes[e->dtype].bits;
     if (bits % 8 && e->count * bits % 8)
-        return fail(err, err_size, "tensor '%s': shape %s of %s is %zu bits, not a whole number "
+        return fmt_error(err, err_size, "tensor '%s': shape %s of %s is %zu bits, not a whole number "
                     "of bytes", n, format_shape(sb, sizeof sb, e), dtypes[e->dtype].name,
                     e->count * bits);
     size_t bytes = bits % 8 ? e->count * bits / 8 : e->count * (bits / 8);
     if (e->end - e->begin != bytes)
-        return fail(err, err_size,
+        return fmt_error(err, err_size,
                     "tensor '%s': data_offsets span %zu bytes but shape %s of %s needs %zu", n,
                     e->end - e->begin, format_shape(sb, sizeof sb, e), dtypes[e->dtype].name,
                     bytes);
@@ -323,10 +301,10 @@ static int check_metadata(const cJSON *m, char *err, size_t err_size)
     if (cJSON_IsNull(m))
         return 0;
     if (!cJSON_IsObject(m))
-        return fail(err, err_size, "\"__metadata__\" is not a JSON object (of strings)");
+        return fmt_error(err, err_size, "\"__metadata__\" is not a JSON object (of strings)");
     cJSON_ArrayForEach(v, m)
         if (!cJSON_IsString(v))
-            return fail(err, err_size, "\"__metadata__\" holds a value that is not a string (at "
+            return fmt_error(err, err_size, "\"__metadata__\" holds a value that is not a string (at "
                         "key '%s')", echo(kb, v->string));
     return 0;
 }
@@ -356,37 +334,37 @@ static int check_layout(const st_file *f, size_t data_len, char *err, size_t err
     size_t at = 0;
     int rc = 0;
     if (!order)
-        return fail(err, err_size, "out of memory (%zu tensors)", f->count);
+        return fmt_error(err, err_size, "out of memory (%zu tensors)", f->count);
     for (size_t i = 0; i < f->count; i++)
         order[i] = &f->entries[i];
     qsort(order, f->count, sizeof *order, by_offsets);
     for (size_t i = 0; i < f->count && rc == 0; i++) {
         const entry *e = order[i];
         if (e->begin != at && !prev)
-            rc = fail(err, err_size, "tensor '%s' comes first in the data region but its "
+            rc = fmt_error(err, err_size, "tensor '%s' comes first in the data region but its "
                       "data_offsets [%zu, %zu] do not begin at 0: %zu bytes belong to no tensor",
                       echo(nb, e->name), e->begin, e->end, e->begin);
         else if (e->begin > at)
-            rc = fail(err, err_size, "%zu bytes of the data region belong to no tensor: tensor "
+            rc = fmt_error(err, err_size, "%zu bytes of the data region belong to no tensor: tensor "
                       "'%s' ends at %zu, the next, '%s', has data_offsets [%zu, %zu]",
                       e->begin - at, echo(pb, prev->name), at, echo(nb, e->name), e->begin,
                       e->end);
         else if (e->begin < at)
-            rc = fail(err, err_size, "tensors '%s' (data_offsets [%zu, %zu]) and '%s' "
+            rc = fmt_error(err, err_size, "tensors '%s' (data_offsets [%zu, %zu]) and '%s' "
                       "(data_offsets [%zu, %zu]) overlap", echo(pb, prev->name), prev->begin,
                       prev->end, echo(nb, e->name), e->begin, e->end);
         at = e->end;
         prev = e;
     }
     if (rc == 0 && at > data_len)
-        rc = fail(err, err_size, "tensor '%s': data_offsets [%zu, %zu] go past the end of the "
+        rc = fmt_error(err, err_size, "tensor '%s': data_offsets [%zu, %zu] go past the end of the "
                   "data region (%zu bytes)", echo(nb, prev->name), prev->begin, prev->end,
                   data_len);
     else if (rc == 0 && at < data_len && !prev)
-        rc = fail(err, err_size, "the header holds no tensors but %zu bytes of data follow it",
+        rc = fmt_error(err, err_size, "the header holds no tensors but %zu bytes of data follow it",
                   data_len);
     else if (rc == 0 && at < data_len)
-        rc = fail(err, err_size, "%zu bytes at the end of the data region belong to no tensor "
+        rc = fmt_error(err, err_size, "%zu bytes at the end of the data region belong to no tensor "
                   "(the last, '%s', has data_offsets [%zu, %zu]; the region has %zu bytes)",
                   data_len - at, echo(nb, prev->name), prev->begin, prev->end, data_len);
     free(order);
@@ -402,7 +380,7 @@ static int parse_header(st_file *f, const unsigned char *h, size_t n, char *err,
      * length (CVE-2023-53154); a terminator stops such a scan in our buffer. */
     char *text = malloc(n + 1);
     if (!text)
-        return fail(err, err_size, "out of memory (a %zu-byte header)", n);
+        return fmt_error(err, err_size, "out of memory (a %zu-byte header)", n);
     memcpy(text, h, n);
     text[n] = '\0';
     const char *end = NULL;
@@ -414,7 +392,7 @@ static int parse_header(st_file *f, const unsigned char *h, size_t n, char *err,
         size_t at = end && end >= text && end <= text + n ? (size_t)(end - text) : n;
         cJSON_Delete(root);
         free(text);
-        return fail(err, err_size, "malformed JSON header (%s at byte %zu of %zu)",
+        return fmt_error(err, err_size, "malformed JSON header (%s at byte %zu of %zu)",
                     root ? "trailing data" : "syntax error", at, n);
     }
     int rc = 0;
@@ -422,7 +400,7 @@ static int parse_header(st_file *f, const unsigned char *h, size_t n, char *err,
     const cJSON *it;
     char *name;
     if (!cJSON_IsObject(root)) {
-        rc = fail(err, err_size, "the JSON header is not an object");
+        rc = fmt_error(err, err_size, "the JSON header is not an object");
         goto done;
     }
     cJSON_ArrayForEach(it, root) {
@@ -434,14 +412,14 @@ static int parse_header(st_file *f, const unsigned char *h, size_t n, char *err,
         }
     }
     if (metas > 1) {
-        rc = fail(err, err_size, "duplicate \"__metadata__\" in the header");
+        rc = fmt_error(err, err_size, "duplicate \"__metadata__\" in the header");
         goto done;
     }
     f->entries = calloc(f->count ? f->count : 1, sizeof *f->entries);
     f->by_name = malloc((f->count ? f->count : 1) * sizeof *f->by_name);
     f->names = name = malloc(names_len ? names_len : 1);
     if (!f->entries || !f->by_name || !f->names) {
-        rc = fail(err, err_size, "out of memory (%zu header entries)", f->count);
+        rc = fmt_error(err, err_size, "out of memory (%zu header entries)", f->count);
         goto done;
     }
     cJSON_ArrayForEach(it, root) {
@@ -463,7 +441,7 @@ static int parse_header(st_file *f, const unsigned char *h, size_t n, char *err,
     for (size_t i = 1; i < f->count && rc == 0; i++)
         if (strcmp(f->by_name[i - 1]->name, f->by_name[i]->name) == 0) {
             char nb[NAME_SHOWN + 4];
-            rc = fail(err, err_size, "duplicate tensor name '%s' in the header",
+            rc = fmt_error(err, err_size, "duplicate tensor name '%s' in the header",
                       echo(nb, f->by_name[i]->name));
         }
 done:
@@ -494,9 +472,9 @@ static int missing(const st_file *f, const char *name, char *err, size_t err_siz
     if (f->count > shown && used < sizeof list)
         snprintf(list + used, sizeof list - used, ", ... and %zu more", f->count - shown);
     if (f->count == 0)
-        return fail(err, err_size, "no tensor '%s' in the file (it holds no tensors)",
+        return fmt_error(err, err_size, "no tensor '%s' in the file (it holds no tensors)",
                     echo(nb, name));
-    return fail(err, err_size, "no tensor '%s' in the file (it has %zu tensor%s: %s)",
+    return fmt_error(err, err_size, "no tensor '%s' in the file (it has %zu tensor%s: %s)",
                 echo(nb, name), f->count, f->count == 1 ? "" : "s", list);
 }
 
@@ -526,15 +504,15 @@ static int header_length(const unsigned char b[8], size_t have, size_t after, si
 {
     uint64_t n = 0;
     if (have < 8)
-        return fail(err, err_size, "too short for a .safetensors file (%zu bytes; the header "
+        return fmt_error(err, err_size, "too short for a .safetensors file (%zu bytes; the header "
                     "length alone takes 8)", have);
     for (int i = 7; i >= 0; i--)
         n = n << 8 | b[i];
     if (n > ST_MAX_HEADER_BYTES)
-        return fail(err, err_size, "header length %llu is absurd (more than %u bytes): not a "
+        return fmt_error(err, err_size, "header length %llu is absurd (more than %u bytes): not a "
                     ".safetensors file?", (unsigned long long)n, ST_MAX_HEADER_BYTES);
     if (n > after)
-        return fail(err, err_size, "header length %llu goes past the end of the file (%zu bytes "
+        return fmt_error(err, err_size, "header length %llu goes past the end of the file (%zu bytes "
                     "follow it)", (unsigned long long)n, after);
     *hlen = (size_t)n;
     return 0;
@@ -566,13 +544,13 @@ int st_open_memory(const void *bytes, size_t len, st_file **out, char *err, size
     const unsigned char *b = bytes;
     size_t hlen;
     if (!out)
-        return fail(err, err_size, "no output given");
+        return fmt_error(err, err_size, "no output given");
     *out = NULL;
     if (header_length(b, b ? len : 0, len >= 8 ? len - 8 : 0, &hlen, err, err_size))
         return -1;
     st_file *f = new_file();
     if (!f)
-        return fail(err, err_size, "out of memory");
+        return fmt_error(err, err_size, "out of memory");
     f->data = b + 8 + hlen;
     if (parse_header(f, b + 8, hlen, err, err_size) ||
         check_layout(f, len - 8 - hlen, err, err_size)) {
@@ -591,14 +569,14 @@ static int open_stream(st_file *f, char *err, size_t err_size)
     unsigned char len8[8], *h, extra;
     size_t got, hlen, need = 0;
     if (read_full(f->fd, len8, 8, -1, &got))
-        return fail(err, err_size, "read failed: %s", strerror(errno));
+        return fmt_error(err, err_size, "read failed: %s", strerror(errno));
     if (header_length(len8, got, SIZE_MAX, &hlen, err, err_size))
         return -1;
     if (!(h = malloc(hlen ? hlen : 1)))
-        return fail(err, err_size, "out of memory (a %zu-byte header)", hlen);
+        return fmt_error(err, err_size, "out of memory (a %zu-byte header)", hlen);
     int rc = read_full(f->fd, h, hlen, -1, &got);
     if (rc)
-        rc = fail(err, err_size, "read failed: %s", strerror(errno));
+        rc = fmt_error(err, err_size, "read failed: %s", strerror(errno));
     else if (got < hlen)
         rc = header_length(len8, 8, got, &hlen, err, err_size);
     else
@@ -615,18 +593,18 @@ static int open_stream(st_file *f, char *err, size_t err_size)
             cap = need - cap > cap + CHUNK ? cap + cap + CHUNK : need;
             unsigned char *bigger = realloc(f->owned, cap);
             if (!bigger)
-                return fail(err, err_size, "out of memory (%zu bytes of tensor data)", cap);
+                return fmt_error(err, err_size, "out of memory (%zu bytes of tensor data)", cap);
             f->owned = bigger;
         }
         if (read_full(f->fd, f->owned + have, cap - have, -1, &got))
-            return fail(err, err_size, "read failed: %s", strerror(errno));
+            return fmt_error(err, err_size, "read failed: %s", strerror(errno));
         if (got < cap - have)
             return check_layout(f, have + got, err, err_size); /* "go past the end" */
     }
     if (read_full(f->fd, &extra, 1, -1, &got))
-        return fail(err, err_size, "read failed: %s", strerror(errno));
+        return fmt_error(err, err_size, "read failed: %s", strerror(errno));
     if (got)
-        return fail(err, err_size, "more bytes follow the end of the last tensor (at byte %zu of "
+        return fmt_error(err, err_size, "more bytes follow the end of the last tensor (at byte %zu of "
                     "the data region): they belong to no tensor", need);
     f->data = f->owned;
     close(f->fd);
@@ -643,19 +621,19 @@ static int open_regular(st_file *f, const struct stat *st, char *err, size_t err
     f->file_size = st->st_size;
     f->ctime = st->st_ctim;
     if (read_full(f->fd, len8, 8, 0, &got))
-        return fail(err, err_size, "read failed: %s", strerror(errno));
+        return fmt_error(err, err_size, "read failed: %s", strerror(errno));
     if (got < 8 && got < size)
-        return fail(err, err_size, "the file changed while it was read: it had %zu bytes, but "
+        return fmt_error(err, err_size, "the file changed while it was read: it had %zu bytes, but "
                     "only %zu could be read", size, got);
     if (header_length(len8, got, size >= 8 ? size - 8 : 0, &hlen, err, err_size))
         return -1;
     if (!(h = malloc(hlen ? hlen : 1)))
-        return fail(err, err_size, "out of memory (a %zu-byte header)", hlen);
+        return fmt_error(err, err_size, "out of memory (a %zu-byte header)", hlen);
     int rc = read_full(f->fd, h, hlen, 8, &got);
     if (rc)
-        fail(err, err_size, "read failed: %s", strerror(errno));
+        fmt_error(err, err_size, "read failed: %s", strerror(errno));
     else if (got < hlen)
-        rc = fail(err, err_size, "the file changed while it was read: its %zu-byte header ended "
+        rc = fmt_error(err, err_size, "the file changed while it was read: its %zu-byte header ended "
                   "after %zu bytes", hlen, got);
     else
         rc = parse_header(f, h, hlen, err, err_size);
@@ -671,17 +649,17 @@ int st_open(const char *path, st_file **out, char *err, size_t err_size)
     struct stat st;
     int rc;
     if (!out)
-        return fail(err, err_size, "no output given");
+        return fmt_error(err, err_size, "no output given");
     *out = NULL;
     if (!path)
-        return fail(err, err_size, "no file name given");
+        return fmt_error(err, err_size, "no file name given");
     st_file *f = new_file();
     if (!f)
-        return fail(err, err_size, "out of memory");
+        return fmt_error(err, err_size, "out of memory");
     if ((f->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-        rc = fail(err, err_size, "cannot open: %s", strerror(errno));
+        rc = fmt_error(err, err_size, "cannot open: %s", strerror(errno));
     else if (fstat(f->fd, &st) != 0)
-        rc = fail(err, err_size, "cannot stat: %s", strerror(errno));
+        rc = fmt_error(err, err_size, "cannot stat: %s", strerror(errno));
     else if (S_ISREG(st.st_mode))
         rc = open_regular(f, &st, err, err_size);
     else /* a pipe, a device; a directory fails in read(), with EISDIR */
@@ -742,17 +720,17 @@ static int read_converted(st_file *f, const entry *e, size_t item_size, float *d
     size_t total = e->end - e->begin, chunk = total < CHUNK ? total : CHUNK, got;
     unsigned char *buf = malloc(chunk ? chunk : 1);
     if (!buf)
-        return fail(err, err_size, "out of memory (%zu bytes)", chunk);
+        return fmt_error(err, err_size, "out of memory (%zu bytes)", chunk);
     for (size_t done = 0; done < total; done += chunk) {
         size_t want = total - done < chunk ? total - done : chunk;
         off_t at = (off_t)(f->data_start + e->begin + done);
         if (read_full(f->fd, buf, want, at, &got)) {
             free(buf);
-            return fail(err, err_size, "read failed: %s", strerror(errno));
+            return fmt_error(err, err_size, "read failed: %s", strerror(errno));
         }
         if (got < want) {
             free(buf);
-            return fail(err, err_size, "the file changed while it was read: tensor '%s' "
+            return fmt_error(err, err_size, "the file changed while it was read: tensor '%s' "
                         "(data_offsets [%zu, %zu]) ends at byte %ju of the file, but the file "
                         "now ends at byte %ju", echo(nb, e->name), e->begin, e->end,
                         (uintmax_t)(f->data_start + e->end), (uintmax_t)at + got);
@@ -761,13 +739,13 @@ static int read_converted(st_file *f, const entry *e, size_t item_size, float *d
     }
     free(buf);
     if (fstat(f->fd, &st) != 0)
-        return fail(err, err_size, "cannot stat: %s", strerror(errno));
+        return fmt_error(err, err_size, "cannot stat: %s", strerror(errno));
     if (st.st_size != f->file_size)
-        return fail(err, err_size, "the file changed while it was read: it had %jd bytes, as its "
+        return fmt_error(err, err_size, "the file changed while it was read: it had %jd bytes, as its "
                     "header says, and now has %jd", (intmax_t)f->file_size, (intmax_t)st.st_size);
     /* Written to since it was opened: the bytes may be another file's. */
     if (st.st_ctim.tv_sec != f->ctime.tv_sec || st.st_ctim.tv_nsec != f->ctime.tv_nsec)
-        return fail(err, err_size, "the file changed while it was read: it was modified after "
+        return fmt_error(err, err_size, "the file changed while it was read: it was modified after "
                     "it was opened (its size is the same, its status-change time is not)");
     return 0;
 }
@@ -776,29 +754,29 @@ int st_read(st_file *f, const char *name, npy_array *out, char *err, size_t err_
 {
     char nb[NAME_SHOWN + 4];
     if (!out)
-        return fail(err, err_size, "no output array given");
+        return fmt_error(err, err_size, "no output array given");
     memset(out, 0, sizeof *out);
     if (!f)
-        return fail(err, err_size, "no file given");
+        return fmt_error(err, err_size, "no file given");
     if (!name)
-        return fail(err, err_size, "no tensor name given");
+        return fmt_error(err, err_size, "no tensor name given");
     const entry *e = find(f, name);
     if (!e)
         return missing(f, name, err, err_size);
     const char *dtype = dtypes[e->dtype].name;
     size_t item_size = strcmp(dtype, "F32") == 0 ? 4 : strcmp(dtype, "F64") == 0 ? 8 : 0;
     if (!item_size)
-        return fail(err, err_size,
+        return fmt_error(err, err_size,
                     "tensor '%s' has dtype %s, which is not supported (expected F32 or F64)",
                     echo(nb, e->name), dtype);
     if (e->ndim > NPY_MAX_DIMS)
-        return fail(err, err_size, "tensor '%s' has %zu dimensions (at most %d are supported)",
+        return fmt_error(err, err_size, "tensor '%s' has %zu dimensions (at most %d are supported)",
                     echo(nb, e->name), e->ndim, NPY_MAX_DIMS);
     /* count * item_size == end - begin <= the data region's length: a
      * bounded allocation (the file's size, or the bytes in memory). */
     float *data = malloc((e->count ? e->count : 1) * sizeof(float));
     if (!data)
-        return fail(err, err_size, "out of memory (%zu floats)", e->count);
+        return fmt_error(err, err_size, "out of memory (%zu floats)", e->count);
     if (f->fd < 0) {
         if (e->count) /* f->data is NULL when a stream had no tensor bytes */
             convert(f->data + e->begin, e->count, item_size, data);

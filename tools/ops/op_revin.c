@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fmt.h"
 #include "ops.h"
 #include "reference.h"
 
@@ -34,7 +35,7 @@ static int check_shape(const op_config *c, const size_t *shape, size_t ndim, cha
     if (ndim != 3) {
         snprintf(err, err_size, "expected a 3-d %s array, found shape %s",
                  c->v[TRANSPOSED] ? "(B, D, L)" : "(B, L, D)",
-                 op_shape_string(shape, ndim, s, sizeof s));
+                 fmt_shape(shape, ndim, s, sizeof s));
         return -1;
     }
     return 0;

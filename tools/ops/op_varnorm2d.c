@@ -2,6 +2,7 @@
 /* op_varnorm2d.c: ESPnet's VarianceNorm2d, described once (ops.h). */
 #include <stdio.h>
 
+#include "fmt.h"
 #include "ops.h"
 #include "reference.h"
 
@@ -16,7 +17,7 @@ static int check_shape(const op_config *c, const size_t *shape, size_t ndim, cha
     char s[128];
     if (ndim != 4) {
         snprintf(err, err_size, "expected a 4-d (N, C, H, W) array, found shape %s",
-                 op_shape_string(shape, ndim, s, sizeof s));
+                 fmt_shape(shape, ndim, s, sizeof s));
         return -1;
     }
     return 0;

@@ -48,12 +48,3 @@ size_t op_shape_count(const size_t *shape, size_t ndim)
     return n;
 }
 
-const char *op_shape_string(const size_t *shape, size_t ndim, char *buf, size_t size)
-{
-    size_t used = (size_t)snprintf(buf, size, "(");
-    for (size_t i = 0; i < ndim && used < size; ++i)
-        used += (size_t)snprintf(buf + used, size - used, "%s%zu", i ? ", " : "", shape[i]);
-    if (used < size)
-        snprintf(buf + used, size - used, ndim == 1 ? ",)" : ")");
-    return buf;
-}

@@ -161,7 +161,5 @@ void op_config_default(const op_desc *op, op_config *c);
 /* The index of option `name` in op->options, or -1. */
 int op_option_index(const op_desc *op, const char *name);
 size_t op_shape_count(const size_t *shape, size_t ndim);
-/* "(2, 3, 4)" into buf, as Python prints a tuple. */
-const char *op_shape_string(const size_t *shape, size_t ndim, char *buf, size_t size);
 
 #endif /* CLNORM_OPS_H */
