@@ -20,7 +20,7 @@ const char *op_case_name(const op_desc *op, const op_config *c, const size_t *sh
     char s[128];
     size_t used = (size_t)snprintf(buf, size, "%s %s", op->name,
                                    fmt_shape(shape, ndim, s, sizeof s));
-    for (size_t i = 0; i < op->option_count && used < size; ++i)
+    for (size_t i = 0; i < op->options_count && used < size; ++i)
         if (c->v[i] != op->options[i].dflt)
             used += (size_t)snprintf(buf + used, size - used, " --%s=%g", op->options[i].name,
                                      c->v[i]);

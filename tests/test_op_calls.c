@@ -243,7 +243,7 @@ static void *work(void *arg)
     c = c ? c : own;
     for (size_t r = 0; r < w->rounds; ++r) {
         const op_desc *op = op_table[(w->first_op + r) % op_count];
-        const op_case *tc = &op->tests[r % op->test_count];
+        const op_case *tc = &op->tests[r % op->tests_count];
         w->bad += op_check_quiet(c, op, &tc->config, tc->shape, tc->ndim,
                                  (family)(r % FAMILY_COUNT));
     }

@@ -18,7 +18,7 @@ static void every_op(void **state)
     size_t bad = 0;
     for (size_t i = 0; i < op_count; ++i) {
         const op_desc *op = op_table[i];
-        for (size_t t = 0; t < op->test_count; ++t)
+        for (size_t t = 0; t < op->tests_count; ++t)
             for (int f = 0; f < FAMILY_COUNT; ++f)
                 bad += op_check(ctx, op, &op->tests[t].config, op->tests[t].shape,
                                 op->tests[t].ndim, (family)f);

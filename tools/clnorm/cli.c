@@ -54,24 +54,50 @@ int cli_load(const char *option, const char *path, npy_array *out)
 }
 
 
-int cli_option_error(const char *cmd, int c, char **argv)
+int cli_options_begin(void)
 {
-    if (c == ':')
-        return cli_error(EXIT_USAGE, "%s: option '%s' needs a value (see clnorm %s --help)", cmd,
-                         argv[optind - 1], cmd);
-    if (optopt >= 256) /* our long options' ids: "--flag=value" on a flag */
-        return cli_error(EXIT_USAGE, "%s: option '%s' takes no value (see clnorm %s --help)",
-                         cmd, argv[optind - 1], cmd);
-    return cli_error(EXIT_USAGE, "%s: unknown option '%s' (see clnorm %s --help)", cmd,
-                     argv[optind - 1], cmd);
+    opterr = 0;
+    optind = 1;
+    return -1;
 }
 
-int cli_leftover(const char *cmd, int argc, char **argv)
+int cli_next_option(const char *cmd, const char *help, int argc, char **argv,
+                    const struct option *longs, int *code)
 {
-    if (optind < argc)
-        return cli_error(EXIT_USAGE, "%s: unexpected argument '%s' (see clnorm %s --help)", cmd,
-                         argv[optind], cmd);
-    return 0;
+    /* The short options are the long ones whose id is a character (-i, -o, -h). */
+    char shorts[64] = ":";
+    size_t n = 1;
+    for (const struct option *o = longs; o->name && n + 3 < sizeof shorts; ++o)
+        if (o->val > 0 && o->val < 128) {
+            shorts[n++] = (char)o->val;
+            if (o->has_arg == required_argument)
+                shorts[n++] = ':';
+        }
+    shorts[n] = '\0';
+    int c = getopt_long(argc, argv, shorts, longs, NULL);
+    if (c == 'h') {
+        fputs(help, stdout);
+        *code = EXIT_OK;
+        return -1;
+    }
+    if (c == -1) {
+        if (optind < argc)
+            *code = cli_error(EXIT_USAGE, "%s: unexpected argument '%s' (see clnorm %s --help)",
+                              cmd, argv[optind], cmd);
+        return -1;
+    }
+    if (c == ':')
+        *code = cli_error(EXIT_USAGE, "%s: option '%s' needs a value (see clnorm %s --help)",
+                          cmd, argv[optind - 1], cmd);
+    else if (c == '?' && optopt >= 256) /* our long options' ids: "--flag=value" on a flag */
+        *code = cli_error(EXIT_USAGE, "%s: option '%s' takes no value (see clnorm %s --help)",
+                          cmd, argv[optind - 1], cmd);
+    else if (c == '?')
+        *code = cli_error(EXIT_USAGE, "%s: unknown option '%s' (see clnorm %s --help)", cmd,
+                          argv[optind - 1], cmd);
+    else
+        return c;
+    return -1;
 }
 
 int cli_int_option(const char *cmd, const char *option, const char *text, long min, long max,

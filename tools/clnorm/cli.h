@@ -5,6 +5,7 @@
 #ifndef CLNORM_CLI_H
 #define CLNORM_CLI_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 #include <stdio.h>
@@ -32,11 +33,21 @@ int cli_library_error(const clnorm_context *ctx, clnorm_status st, const char *w
 int cli_load(const char *option, const char *path, npy_array *out);
 
 /* Option parsing, one way for every subcommand (getopt_long: "--opt=value"
- * and "--opt value" alike). cli_option_error reports what getopt_long
- * returned as ':' (a value is missing) or anything unknown, and returns
- * EXIT_USAGE; cli_leftover refuses a non-option argument (0 when there is none). */
-int cli_option_error(const char *cmd, int c, char **argv);
-int cli_leftover(const char *cmd, int argc, char **argv);
+ * and "--opt value" alike):
+ *     int code = cli_options_begin();
+ *     for (int c; (c = cli_next_option("demo", help, argc, argv, longs, &code)) != -1;)
+ *         switch (c) { ... }
+ *     if (code >= 0)
+ *         return code;
+ * `longs` ends with a zeroed entry and includes {"help", no_argument, NULL,
+ * 'h'}; an option whose id is a character is also that short option (-h,
+ * -i); -h and --help print `help`. cli_next_option returns the next
+ * option's id, or -1 at the end: then *code is -1 to go on, or the exit code
+ * (0 after --help; EXIT_USAGE, reported, for an unknown option, a missing
+ * value, a value given to a flag, or an argument that is not an option). */
+int cli_options_begin(void);
+int cli_next_option(const char *cmd, const char *help, int argc, char **argv,
+                    const struct option *longs, int *code);
 /* A whole decimal integer in [min, max] ("5x", "", " 5", "1e3" are refused),
  * or 0; anything else is reported and gives EXIT_USAGE. */
 int cli_int_option(const char *cmd, const char *option, const char *text, long min, long max,

@@ -3,7 +3,6 @@
  * a copy kernel on the same bytes (interleaved, medians), its accuracy in the
  * same run, start-up cold and warm; a table, JSON and CSV. */
 #define _POSIX_C_SOURCE 200809L
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,7 +174,7 @@ static int startup_probe(const char *device)
     for (size_t i = 0; i < op_count && code == 0; ++i) {
         const op_desc *op = op_table[i];
         case_run cr;
-        if (!op->test_count)
+        if (!op->tests_count)
             continue;
         code = case_run_open(ctx, op, &op->tests[0], FAMILY_NORMAL, &cr);
         clnorm_status st = code ? CLNORM_OK : case_run_once(ctx, &cr);
@@ -350,10 +349,10 @@ int cmd_bench(int argc, char **argv)
 {
     const char *device = NULL, *json = NULL, *csv = NULL;
     const char *only = NULL;
-    int quick = 0, repeat = 41, startup = 1, code;
+    int quick = 0, repeat = 41, startup = 1;
     long value;
     enum { OPT_QUICK = 256, OPT_NO_STARTUP, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_DEVICE, OPT_ONLY,
-           OPT_PROBE, OPT_HELP };
+           OPT_PROBE };
     static const struct option longs[] = {
         {"quick", no_argument, NULL, OPT_QUICK},      {"no-startup", no_argument, NULL, OPT_NO_STARTUP},
         {"repeat", required_argument, NULL, OPT_REPEAT}, {"json", required_argument, NULL, OPT_JSON},
@@ -361,25 +360,22 @@ int cmd_bench(int argc, char **argv)
         {"only", required_argument, NULL, OPT_ONLY},
         /* Internal: the start-up probe's child process (an empty value: the default device). */
         {"startup-probe", required_argument, NULL, OPT_PROBE},
-        {"help", no_argument, NULL, OPT_HELP},        {NULL, 0, NULL, 0}};
-    opterr = 0;
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
+        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+    int code = cli_options_begin();
+    for (int c; (c = cli_next_option("bench", help, argc, argv, longs, &code)) != -1;) {
         switch (c) {
-        case 'h':
-        case OPT_HELP: fputs(help, stdout); return EXIT_OK;
         case OPT_PROBE: return startup_probe(optarg[0] ? optarg : NULL);
         case OPT_QUICK: quick = 1; break;
         case OPT_NO_STARTUP: startup = 0; break;
         case OPT_REPEAT:
-            if ((code = cli_int_option("bench", "--repeat", optarg, 1, 10000, &value)) != 0)
-                return code;
+            if (cli_int_option("bench", "--repeat", optarg, 1, 10000, &value) != 0)
+                return EXIT_USAGE;
             repeat = (int)value;
             break;
         case OPT_JSON: json = optarg; break;
         case OPT_CSV: csv = optarg; break;
         case OPT_DEVICE: device = optarg; break;
-        case OPT_ONLY:
+        default: /* OPT_ONLY */
             only = optarg;
             if (!select_cases(only, 0, NULL, 0))
                 return cli_error(EXIT_USAGE,
@@ -387,11 +383,9 @@ int cmd_bench(int argc, char **argv)
                                  "class name or short name as 'clnorm --help' lists them, LAYOUT "
                                  "one of its bench layouts, e.g. revin:bdl)",
                                  only);
-            break;
-        default: return cli_option_error("bench", c, argv);
         }
     }
-    if ((code = cli_leftover("bench", argc, argv)) != 0)
+    if (code >= 0)
         return code;
     if (quick && repeat == 41)
         repeat = 5;

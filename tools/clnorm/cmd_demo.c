@@ -2,7 +2,6 @@
 /* cmd_demo.c: the demo subcommand: every operation of the table on generated
  * data, checked element by element against the float64 reference, timed. */
 #define _POSIX_C_SOURCE 200809L
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,7 @@ static const op_case *demo_case(const op_desc *op, int quick)
     for (size_t i = 0; i < op->bench_count; ++i)
         if (quick ? op->bench[i].quick : op_shape_count(op->bench[i].shape, op->bench[i].ndim) >= (1u << 22))
             return &op->bench[i];
-    return op->test_count ? &op->tests[0] : op->bench_count ? &op->bench[0] : NULL;
+    return op->tests_count ? &op->tests[0] : op->bench_count ? &op->bench[0] : NULL;
 }
 
 static int demo_one(clnorm_context *ctx, const op_desc *op, const op_case *c, int repeat,
@@ -63,30 +62,25 @@ static int demo_one(clnorm_context *ctx, const op_desc *op, const op_case *c, in
 int cmd_demo(int argc, char **argv)
 {
     const char *device = NULL;
-    int quick = 0, repeat = 10, code;
+    int quick = 0, repeat = 10;
     long value;
-    enum { OPT_QUICK = 256, OPT_REPEAT, OPT_DEVICE, OPT_HELP };
+    enum { OPT_QUICK = 256, OPT_REPEAT, OPT_DEVICE };
     static const struct option longs[] = {
         {"quick", no_argument, NULL, OPT_QUICK},   {"repeat", required_argument, NULL, OPT_REPEAT},
-        {"device", required_argument, NULL, OPT_DEVICE}, {"help", no_argument, NULL, OPT_HELP},
+        {"device", required_argument, NULL, OPT_DEVICE}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    opterr = 0;
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
-        switch (c) {
-        case 'h':
-        case OPT_HELP: fputs(help, stdout); return EXIT_OK;
-        case OPT_QUICK: quick = 1; break;
-        case OPT_DEVICE: device = optarg; break;
-        case OPT_REPEAT:
-            if ((code = cli_int_option("demo", "--repeat", optarg, 1, 10000, &value)) != 0)
-                return code;
+    int code = cli_options_begin();
+    for (int c; (c = cli_next_option("demo", help, argc, argv, longs, &code)) != -1;) {
+        if (c == OPT_QUICK)
+            quick = 1;
+        else if (c == OPT_DEVICE)
+            device = optarg;
+        else if (cli_int_option("demo", "--repeat", optarg, 1, 10000, &value) != 0)
+            return EXIT_USAGE;
+        else
             repeat = (int)value;
-            break;
-        default: return cli_option_error("demo", c, argv);
-        }
     }
-    if ((code = cli_leftover("demo", argc, argv)) != 0)
+    if (code >= 0)
         return code;
     double *ms = malloc((size_t)repeat * sizeof *ms);
     if (!ms)

@@ -2,7 +2,6 @@
 /* cmd_devices.c: the devices subcommand: every device of the library's own
  * list (clnorm_device_count/get: the order of "P:D" specs, the fp64 clnorm
  * uses, the default device), as a table or as JSON. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,22 +83,14 @@ static void print_json(const device_row *rows, size_t n)
 
 int cmd_devices(int argc, char **argv)
 {
-    int json = 0, code;
-    enum { OPT_JSON = 256, OPT_HELP };
-    static const struct option longs[] = {{"json", no_argument, NULL, OPT_JSON},
-                                          {"help", no_argument, NULL, OPT_HELP},
+    int json = 0;
+    static const struct option longs[] = {{"json", no_argument, NULL, 256},
+                                          {"help", no_argument, NULL, 'h'},
                                           {NULL, 0, NULL, 0}};
-    opterr = 0;
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, ":h", longs, NULL)) != -1;) {
-        switch (c) {
-        case 'h':
-        case OPT_HELP: fputs(help, stdout); return EXIT_OK;
-        case OPT_JSON: json = 1; break;
-        default: return cli_option_error("devices", c, argv);
-        }
-    }
-    if ((code = cli_leftover("devices", argc, argv)) != 0)
+    int code = cli_options_begin();
+    while (cli_next_option("devices", help, argc, argv, longs, &code) != -1)
+        json = 1; /* --json, the one option */
+    if (code >= 0)
         return code;
     size_t n = 0;
     clnorm_status st = clnorm_device_count(&n);

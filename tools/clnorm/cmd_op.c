@@ -18,7 +18,7 @@
 /* Long options: the common ones, then every op's class options, statistics
  * options and .npy parameter options (each name once), so that an option of
  * another class is "does not apply" rather than "unknown". */
-enum { OPT_DEVICE = 256, OPT_PARAMS, OPT_PREFIX, OPT_LABELS, OPT_HELP, OPT_EXTRA };
+enum { OPT_DEVICE = 256, OPT_PARAMS, OPT_PREFIX, OPT_LABELS, OPT_EXTRA };
 #define MAX_EXTRA 64
 
 typedef struct given {
@@ -51,7 +51,7 @@ static int extra_index(const given *g, const char *name)
     return -1;
 }
 
-static int parse(const char *cmd, int argc, char **argv, given *g, int *help)
+static int parse(const char *cmd, const char *help, int argc, char **argv, given *g)
 {
     static struct option longs[MAX_EXTRA + 16];
     size_t n = 0;
@@ -61,7 +61,7 @@ static int parse(const char *cmd, int argc, char **argv, given *g, int *help)
         {"params", required_argument, NULL, OPT_PARAMS},
         {"prefix", required_argument, NULL, OPT_PREFIX},
         {"labels", required_argument, NULL, OPT_LABELS},
-        {"help", no_argument, NULL, OPT_HELP},
+        {"help", no_argument, NULL, 'h'},
     };
     memset(g, 0, sizeof *g);
     for (size_t i = 0; i < sizeof common / sizeof common[0]; ++i)
@@ -69,7 +69,7 @@ static int parse(const char *cmd, int argc, char **argv, given *g, int *help)
     for (size_t t = 0; t < op_count; ++t) {
         const op_desc *o = op_table[t];
         int bad = 0;
-        for (size_t i = 0; i < o->option_count; ++i)
+        for (size_t i = 0; i < o->options_count; ++i)
             bad |= add_extra(g, longs, &n, o->options[i].name,
                              o->options[i].kind == OPT_FLAG ? no_argument : required_argument);
         for (size_t i = 0; i < o->stats_out_count; ++i)
@@ -93,10 +93,8 @@ static int parse(const char *cmd, int argc, char **argv, given *g, int *help)
     }
     struct option end = {NULL, 0, NULL, 0};
     longs[n] = end;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":i:o:h", longs, NULL)) != -1) {
+    int code = cli_options_begin();
+    for (int c; (c = cli_next_option(cmd, help, argc, argv, longs, &code)) != -1;) {
         switch (c) {
         case 'i': g->in = optarg; break;
         case 'o': g->out = optarg; break;
@@ -104,18 +102,12 @@ static int parse(const char *cmd, int argc, char **argv, given *g, int *help)
         case OPT_PARAMS: g->params = optarg; break;
         case OPT_PREFIX: g->prefix = optarg; break;
         case OPT_LABELS: g->labels = optarg; break;
-        case 'h':
-        case OPT_HELP: *help = 1; return EXIT_OK;
-        default:
-            if (c >= OPT_EXTRA && c < OPT_EXTRA + (int)g->extra_count) {
-                g->extra_given[c - OPT_EXTRA] = 1;
-                g->extra_value[c - OPT_EXTRA] = optarg;
-                break;
-            }
-            return cli_option_error(cmd, c, argv);
+        default: /* an extra option */
+            g->extra_given[c - OPT_EXTRA] = 1;
+            g->extra_value[c - OPT_EXTRA] = optarg;
         }
     }
-    return cli_leftover(cmd, argc, argv);
+    return code;
 }
 
 /* ---- what applies to the op ---- */
@@ -144,7 +136,7 @@ static int configure(const char *cmd, const op_desc *op, const given *g, op_conf
         return cli_error(EXIT_USAGE, "%s: %s is required (see clnorm %s --help)", cmd,
                          !g->in ? "-i IN.npy" : "-o OUT.npy", cmd);
     op_config_default(op, c);
-    for (size_t i = 0; i < op->option_count; ++i) {
+    for (size_t i = 0; i < op->options_count; ++i) {
         const op_option *o = &op->options[i];
         int e = extra_index(g, o->name);
         if (e < 0 || !g->extra_given[e])
@@ -279,18 +271,18 @@ static int load_param(const char *cmd, const given *g, st_file *sf, const op_par
 
 /* ---- help ---- */
 
-static void print_help(const op_desc *op, const char *cmd)
+static void print_help(FILE *f, const op_desc *op, const char *cmd)
 {
     op_config c;
     op_config_default(op, &c);
     op_param ps[OP_MAX_PARAMS];
-    printf("usage: clnorm %s -i IN.npy -o OUT.npy [options] [--device SPEC]\n", cmd);
+    fprintf(f, "usage: clnorm %s -i IN.npy -o OUT.npy [options] [--device SPEC]\n", cmd);
     if (op->alias)
-        printf("       (the same as clnorm %s)\n", !strcmp(cmd, op->name) ? op->alias : op->name);
-    printf("\n%s\n", op->formula);
-    if (op->option_count || op->stats_out_count || op->stats_in_count)
-        printf("\noptions:\n");
-    for (size_t i = 0; i < op->option_count; ++i) {
+        fprintf(f, "       (the same as clnorm %s)\n", !strcmp(cmd, op->name) ? op->alias : op->name);
+    fprintf(f, "\n%s\n", op->formula);
+    if (op->options_count || op->stats_out_count || op->stats_in_count)
+        fprintf(f, "\noptions:\n");
+    for (size_t i = 0; i < op->options_count; ++i) {
         const op_option *o = &op->options[i];
         char left[64];
         snprintf(left, sizeof left, "--%s%s", o->name,
@@ -298,43 +290,43 @@ static void print_help(const op_desc *op, const char *cmd)
                  : o->kind == OPT_COUNT ? " N"
                  : o->kind == OPT_REAL  ? " E"
                                         : " WORD");
-        printf("  %-20s %s\n", left, o->help);
+        fprintf(f, "  %-20s %s\n", left, o->help);
         if (o->kind == OPT_CHOICE) {
-            printf("  %-20s one of:", "");
+            fprintf(f, "  %-20s one of:", "");
             for (int k = 0; o->choices[k]; ++k)
-                printf(" %s", o->choices[k]);
-            printf("\n");
+                fprintf(f, " %s", o->choices[k]);
+            fprintf(f, "\n");
         }
     }
     for (size_t i = 0; i < op->stats_out_count; ++i)
-        printf("  --%-18s receives %s as float32 %s\n", op->stats_out[i].option,
+        fprintf(f, "  --%-18s receives %s as float32 %s\n", op->stats_out[i].option,
                op->stats_out[i].name, op->stat_shape_doc);
     for (size_t i = 0; i < op->stats_in_count; ++i)
-        printf("  --%-18s %s, float32 %s (required)\n", op->stats_in[i].option,
+        fprintf(f, "  --%-18s %s, float32 %s (required)\n", op->stats_in[i].option,
                op->stats_in[i].name, op->stat_shape_doc);
     size_t np = op_params(op, &c, NULL, ps);
     if (np) {
-        printf("\nparameters (the module's state_dict names; --params MODEL.safetensors reads\n"
+        fprintf(f, "\nparameters (the module's state_dict names; --params MODEL.safetensors reads\n"
                "P + name, F32 or F64, with --prefix P; otherwise the default):\n");
         for (size_t i = 0; i < np; ++i)
-            printf("  %-20s (%s)%s%s%s\n", ps[i].name, ps[i].shape_doc,
+            fprintf(f, "  %-20s (%s)%s%s%s\n", ps[i].name, ps[i].shape_doc,
                    ps[i].kind == PARAM_TABLE   ? ", no default"
                    : ps[i].kind == PARAM_SHIFT ? ", default 0"
                                                : ", default 1",
                    ps[i].npy_option ? ", or --" : "", ps[i].npy_option ? ps[i].npy_option : "");
         for (size_t i = 0; i < np; ++i)
             if (ps[i].npy_option)
-                printf("  --%s FILE.npy gives %s from a .npy file instead; it and --params\n"
+                fprintf(f, "  --%s FILE.npy gives %s from a .npy file instead; it and --params\n"
                        "  exclude each other.\n", ps[i].npy_option, ps[i].name);
     }
-    printf("\nIN is float32 (or float64, converted), C order; OUT is float32 of IN's shape.\n");
+    fprintf(f, "\nIN is float32 (or float64, converted), C order; OUT is float32 of IN's shape.\n");
     fputs("\n"
           "Each output must be new, a regular file, or a symbolic link to one (the link stays and\n"
           "its target is replaced); a directory, device, FIFO or socket is refused before any work.\n"
           "The outputs appear together when the run succeeds, or not at all: an error, or SIGINT,\n"
           "SIGTERM or SIGHUP before the end, leaves every output as it was. A new output gets mode\n"
           "0666 & ~umask; a replaced one keeps its mode.\n",
-          stdout);
+          f);
 }
 
 /* ---- the command ---- */
@@ -342,12 +334,15 @@ static void print_help(const op_desc *op, const char *cmd)
 int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
 {
     given g;
-    int help = 0, code = parse(cmd, argc, argv, &g, &help);
-    if (help) {
-        print_help(op, cmd);
-        return EXIT_OK;
-    }
-    if (code)
+    char *help = NULL;
+    size_t help_size = 0;
+    FILE *f = open_memstream(&help, &help_size);
+    if (!f)
+        return cli_error(EXIT_DEVICE, "out of memory");
+    print_help(f, op, cmd);
+    int code = fclose(f) == 0 ? parse(cmd, help, argc, argv, &g) : cli_error(EXIT_DEVICE, "out of memory");
+    free(help);
+    if (code >= 0)
         return code;
     op_config cfg;
     if ((code = configure(cmd, op, &g, &cfg)) >= 0)

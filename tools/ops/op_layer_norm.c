@@ -127,8 +127,7 @@ const op_desc op_layer_norm = {
     .formula = "torch.nn.LayerNorm(D) over the last axis: per row of D elements,\n"
                "y = (x - mean) / sqrt(var_b + eps) * weight + bias, var_b the biased variance.\n"
                "IN has any shape (..., D); reads weight and bias (D,) (default 1 and 0).",
-    .options = options,
-    .option_count = sizeof options / sizeof options[0],
+    OP_ARRAY(options, options),
     .check_shape = check_shape,
     .view = view,
     .params = params,
@@ -137,8 +136,6 @@ const op_desc op_layer_norm = {
     .destroy = destroy,
     .reference = reference,
     .tolerance = tolerance,
-    .bench = bench,
-    .bench_count = sizeof bench / sizeof bench[0],
-    .tests = tests,
-    .test_count = sizeof tests / sizeof tests[0],
+    OP_ARRAY(bench, bench),
+    OP_ARRAY(tests, tests),
 };

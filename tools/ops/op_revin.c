@@ -215,7 +215,7 @@ static void output_tolerance(const op_config *c, const op_data *x, const double 
     }
 }
 
-static const op_case input_bench[] = {
+static const op_case bench[] = {
     {"bld", {{0}}, 3, {32, 10, 5}, 1},
     {"bld", {{0}}, 3, {8, 16000, 80}, 1},
     {"bld", {{0}}, 3, {64, 1024, 256}, 0},
@@ -239,13 +239,11 @@ const op_desc op_revin_input = {
                "s = sqrt(population variance) + 1e-4, y = (x - m) / s. IN is (B, L, D), or\n"
                "(B, D, L) with --transposed; OUT has IN's shape. M and S receive ESPnet's m and\n"
                "s as float32 (B, D, 1), for the output module.",
-    .options = options,
-    .option_count = sizeof options / sizeof options[0],
+    OP_ARRAY(options, options),
     .check_shape = check_shape,
     .view = view,
     .params = params,
-    .stats_out = stats_written,
-    .stats_out_count = 2,
+    OP_ARRAY(stats_out, stats_written),
     .stat_shape_doc = "(B, D, 1) from -i",
     .stat_shape = stat_shape,
     .create = create,
@@ -254,17 +252,8 @@ const op_desc op_revin_input = {
     .destroy = destroy,
     .reference = input_reference,
     .tolerance = input_tolerance,
-    .bench = input_bench,
-    .bench_count = sizeof input_bench / sizeof input_bench[0],
-    .tests = tests,
-    .test_count = sizeof tests / sizeof tests[0],
-};
-
-static const op_case output_bench[] = {
-    {"bld", {{0}}, 3, {32, 10, 5}, 0},
-    {"bld", {{0}}, 3, {8, 16000, 80}, 1},
-    {"bld", {{0}}, 3, {64, 1024, 256}, 0},
-    {"bdl", {{1}}, 3, {8, 80, 16000}, 0},
+    OP_ARRAY(bench, bench),
+    OP_ARRAY(tests, tests),
 };
 
 const op_desc op_revin_output = {
@@ -273,13 +262,11 @@ const op_desc op_revin_output = {
     .formula = "ESPnet's ReversibleInstanceNorm1dOutput: y = x * s + m with the statistics of\n"
                "an input module's run. IN is (B, L, D), or (B, D, L) with --transposed; L may\n"
                "differ from the input run's. M and S are (B, D, 1) with IN's B and D.",
-    .options = options,
-    .option_count = sizeof options / sizeof options[0],
+    OP_ARRAY(options, options),
     .check_shape = check_shape,
     .view = view,
     .params = params,
-    .stats_in = stats_read,
-    .stats_in_count = 2,
+    OP_ARRAY(stats_in, stats_read),
     .stat_shape_doc = "(B, D, 1) from -i",
     .stat_shape = stat_shape,
     .create = create,
@@ -288,8 +275,6 @@ const op_desc op_revin_output = {
     .destroy = destroy,
     .reference = output_reference,
     .tolerance = output_tolerance,
-    .bench = output_bench,
-    .bench_count = sizeof output_bench / sizeof output_bench[0],
-    .tests = tests,
-    .test_count = sizeof tests / sizeof tests[0],
+    OP_ARRAY(bench, bench),
+    OP_ARRAY(tests, tests),
 };

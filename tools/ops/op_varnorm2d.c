@@ -103,8 +103,6 @@ const op_desc op_varnorm2d = {
     .destroy = destroy,
     .reference = reference,
     .tolerance = tolerance,
-    .bench = bench,
-    .bench_count = sizeof bench / sizeof bench[0],
-    .tests = tests,
-    .test_count = sizeof tests / sizeof tests[0],
+    OP_ARRAY(bench, bench),
+    OP_ARRAY(tests, tests),
 };

@@ -28,13 +28,13 @@ const op_desc *op_find(const char *name)
 void op_config_default(const op_desc *op, op_config *c)
 {
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < op->option_count; ++i)
+    for (size_t i = 0; i < op->options_count; ++i)
         c->v[i] = op->options[i].dflt;
 }
 
 int op_option_index(const op_desc *op, const char *name)
 {
-    for (size_t i = 0; i < op->option_count; ++i)
+    for (size_t i = 0; i < op->options_count; ++i)
         if (!strcmp(op->options[i].name, name))
             return (int)i;
     return -1;

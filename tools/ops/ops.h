@@ -106,7 +106,7 @@ typedef struct op_desc {
     const char *alias;   /* the short name kept from before ("varnorm2d") or NULL */
     const char *formula; /* for --help: what it computes, one paragraph */
     const op_option *options;
-    size_t option_count;
+    size_t options_count;
 
     /* Whether x's shape suits the configured op: 0, or -1 with err set. */
     int (*check_shape)(const op_config *c, const size_t *shape, size_t ndim, char *err,
@@ -147,8 +147,12 @@ typedef struct op_desc {
     const op_case *bench;
     size_t bench_count;
     const op_case *tests;
-    size_t test_count;
+    size_t tests_count;
 } op_desc;
+
+/* In a description's initializer: an array and its count,
+ * `.options = options, .options_count = 2` as OP_ARRAY(options, options). */
+#define OP_ARRAY(field, array) .field = (array), .field##_count = sizeof(array) / sizeof((array)[0])
 
 /* ---- the table ---- */
 extern const op_desc *const op_table[];
