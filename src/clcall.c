@@ -8,6 +8,14 @@
 
 #include "clnorm_int.h"
 
+clnorm_status clnorm__mul_size(const clnorm_context *ctx, size_t a, size_t b, size_t *out)
+{
+    if (b != 0 && a > SIZE_MAX / b)
+        return clnorm__fail(ctx, CLNORM_SIZE_OVERFLOW, "%zu * %zu overflows size_t", a, b);
+    *out = a * b;
+    return CLNORM_OK;
+}
+
 const char *clnorm__cl_error_name(cl_int err)
 {
     switch (err) {

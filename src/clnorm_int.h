@@ -17,6 +17,7 @@
  *                     event, wait lists, argument and buffer checks, the event
  *                     handed out)
  *   3  params.c       parameter blocks
+ *   3  stats.c        statistics kept on the device between calls
  *   4  context.c      creating and destroying a context
  *   5  program.c      building the embedded kernels through the cache
  *   5  device.c       finding devices, their limits
@@ -44,6 +45,9 @@ clnorm_status clnorm__fail(const clnorm_context *ctx, clnorm_status status, cons
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* *out = a * b, or CLNORM_SIZE_OVERFLOW. */
+clnorm_status clnorm__mul_size(const clnorm_context *ctx, size_t a, size_t b, size_t *out);
 
 #define RETURN_IF_ERROR(expr)                                                                  \
     do {                                                                                       \
@@ -230,12 +234,26 @@ clnorm_status clnorm__layer_waits(clnorm__layer *l, cl_uint num_wait, const cl_e
  * when `event` is not NULL. */
 clnorm_status clnorm__layer_hand_out(clnorm__layer *l, cl_event done, cl_event *event);
 
+/* The arguments every layer's constructor checks, as data. */
+typedef struct clnorm__dim {
+    const char *name; /* the argument's name in messages: "num_features" */
+    size_t value;     /* must be in [1, 2^32) */
+} clnorm__dim;
+#define CLNORM_CREATE_DIMS 4
+typedef struct clnorm__create_args {
+    const char *fn;                       /* "layer_norm_create", for messages */
+    clnorm__dim dims[CLNORM_CREATE_DIMS]; /* the sizes given (unused ones: name NULL) */
+    unsigned flags, known;                /* the flags given, and those the layer knows */
+    int has_eps;                          /* the layer takes an epsilon: */
+    double eps;                           /* finite and >= 0 */
+} clnorm__create_args;
+/* CLNORM_ZERO_SIZE, CLNORM_INVALID_ARGUMENT with a message, or CLNORM_OK. */
+clnorm_status clnorm__check_create_args(const clnorm_context *ctx, const clnorm__create_args *a);
+
 /* Validate a tensor argument: non-NULL buffer, 4-byte aligned offset, and
  * CL_MEM_SIZE >= offset + count * 4. `what` names the argument. */
 clnorm_status clnorm__check_buffer(const clnorm_context *ctx, const char *what, cl_mem buf,
                                    size_t offset, size_t count);
-/* *out = a * b, or CLNORM_SIZE_OVERFLOW. */
-clnorm_status clnorm__mul_size(const clnorm_context *ctx, size_t a, size_t b, size_t *out);
 
 /* ------------------------------------------------------------ parameters (params.c) */
 
@@ -265,6 +283,28 @@ clnorm_status clnorm__params_init(clnorm_context *ctx, clnorm__param_block *p, u
 clnorm_status clnorm__params_sync(clnorm_context *ctx, clnorm__param_block *p,
                                   const float *const *host, uint64_t version);
 void clnorm__params_release(clnorm__param_block *p);
+
+/* ------------------------------------------------------------ statistics (stats.c) */
+
+/* Statistics a layer keeps on the device for a later call: one float per
+ * row in each of two buffers (RevIN's m and s). */
+typedef struct clnorm__stats {
+    const char *m_name, *s_name; /* for messages: "the RevIN mean" */
+    cl_mem m, s;
+    size_t capacity; /* rows the buffers hold */
+    size_t rows;     /* rows of the statistics held; 0: none yet */
+} clnorm__stats;
+
+/* Room for `rows` rows: new buffers when the old are too small (the
+ * statistics held are gone then: rows becomes 0). */
+clnorm_status clnorm__stats_reserve(clnorm_context *ctx, clnorm__stats *st, size_t rows);
+/* The statistics of `rows` rows from host arrays, copied before the return. */
+clnorm_status clnorm__stats_set(clnorm_context *ctx, clnorm__stats *st, size_t rows,
+                                const float *m, const float *s);
+/* Blocking reads of st->rows floats each (m or s may be NULL), after `after`. */
+clnorm_status clnorm__stats_read(clnorm_context *ctx, const clnorm__stats *st, cl_event after,
+                                 float *m, float *s);
+void clnorm__stats_release(clnorm__stats *st);
 
 /* ------------------------------------------------------------ launch planner (plan.c) */
 
@@ -347,10 +387,14 @@ typedef struct clnorm__norm {
     size_t partials_bytes;
 } clnorm__norm;
 
-/* After clnorm__layer_new: the kernels of `width` and the parameter block
- * (`arrays` arrays of `counts` floats; 0 for none). */
-clnorm_status clnorm__norm_init(clnorm__norm *nl, unsigned width, unsigned arrays,
-                                const size_t *counts);
+/* Every norm layer's _create: `out` set to NULL, the context and the
+ * arguments checked, the layer of `size` bytes (a clnorm__norm first) made
+ * with its kernels for rows of `inner` columns (1: contiguous rows) and its
+ * parameter block of `arrays` arrays of `counts` floats (0 for none). On
+ * failure nothing is left. The caller fills in its own fields, then *out. */
+clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args,
+                                  size_t size, size_t inner, unsigned arrays,
+                                  const size_t *counts, void *out, void **layer);
 /* Release what clnorm__norm_init made and free the layer. Accepts NULL. */
 void clnorm__norm_free(clnorm__norm *nl);
 /* Enqueue the statistics + normalisation of a.view (one launch, or two for

@@ -4,12 +4,22 @@
  * enqueueing the plan of a view after the caller's wait list. */
 #include "clnorm_int.h"
 
-clnorm_status clnorm__norm_init(clnorm__norm *nl, unsigned width, unsigned arrays,
-                                const size_t *counts)
+clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args,
+                                  size_t size, size_t inner, unsigned arrays,
+                                  const size_t *counts, void *out, void **layer)
 {
-    clnorm_context *ctx = nl->rt.ctx;
-    RETURN_IF_ERROR(clnorm__params_init(ctx, &nl->params, arrays, counts));
-    return clnorm__kernels_create(ctx, width, &nl->ks);
+    RETURN_IF_ERROR(clnorm__layer_new(ctx, args->fn, size, out, layer));
+    clnorm__norm *nl = *layer;
+    clnorm_status st = clnorm__check_create_args(ctx, args);
+    if (st == CLNORM_OK)
+        st = clnorm__params_init(ctx, &nl->params, arrays, counts);
+    if (st == CLNORM_OK)
+        st = clnorm__kernels_create(ctx, clnorm__plan_width(&ctx->limits, inner), &nl->ks);
+    if (st != CLNORM_OK) {
+        clnorm__norm_free(nl);
+        *layer = NULL;
+    }
+    return st;
 }
 
 void clnorm__norm_free(clnorm__norm *nl)

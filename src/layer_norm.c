@@ -2,8 +2,6 @@
 /* layer_norm.c: torch.nn.LayerNorm over the last axis: each row of d
  * contiguous floats standardised (biased variance, eps inside the square
  * root), then weight[k] and bias[k] along the row. */
-#include <math.h>
-
 #include "clnorm_int.h"
 
 struct clnorm_layer_norm {
@@ -17,31 +15,19 @@ clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps
                                        unsigned flags, clnorm_layer_norm **out)
 {
     clnorm_layer_norm *layer;
-    RETURN_IF_ERROR(
-        clnorm__layer_new(ctx, "layer_norm_create", sizeof *layer, out, (void **)&layer));
-    clnorm_status st = CLNORM_OK;
-    if (d == 0)
-        st = clnorm__fail(ctx, CLNORM_ZERO_SIZE, "layer_norm_create: d is 0");
-    else if (d > UINT32_MAX)
-        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "layer_norm_create: d %zu exceeds 2^32-1",
-                          d);
-    else if (!(eps >= 0.0 && isfinite(eps)))
-        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
-                          "layer_norm_create: eps %g is not a finite number >= 0", eps);
-    else if (flags & ~(unsigned)CLNORM_NO_AFFINE)
-        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "layer_norm_create: unknown flags 0x%x",
-                          flags & ~(unsigned)CLNORM_NO_AFFINE);
+    const clnorm__create_args args = {.fn = "layer_norm_create",
+                                      .dims = {{"d", d}},
+                                      .flags = flags,
+                                      .known = CLNORM_NO_AFFINE,
+                                      .has_eps = 1,
+                                      .eps = eps};
+    size_t counts[2] = {d, d};
+    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1,
+                                        (flags & CLNORM_NO_AFFINE) ? 0 : 2, counts, out,
+                                        (void **)&layer));
     layer->d = d;
     layer->eps = eps;
     layer->flags = flags;
-    size_t counts[2] = {d, d};
-    if (st == CLNORM_OK)
-        st = clnorm__norm_init(&layer->nl, ctx->limits.contig_width,
-                               (flags & CLNORM_NO_AFFINE) ? 0 : 2, counts);
-    if (st != CLNORM_OK) {
-        clnorm__norm_free(&layer->nl);
-        return st;
-    }
     *out = layer;
     return CLNORM_OK;
 }

@@ -8,9 +8,7 @@ struct clnorm_revin {
     clnorm__norm nl; /* first: the runtime, kernels, affine weight and bias */
     size_t d;
     unsigned flags;
-    cl_mem stat_m, stat_s; /* ESPnet's m and s, (B, D, 1) */
-    size_t stat_capacity;  /* rows the stat buffers hold */
-    size_t stat_b;         /* B of the statistics held; 0: none yet */
+    clnorm__stats stats;   /* ESPnet's m and s, (B, D, 1): B * D rows; none yet: 0 */
 };
 
 /* The view of (B, L, D) or (B, D, L) as [outer][n][inner] over L. */
@@ -28,27 +26,19 @@ clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags,
                                   clnorm_revin **out)
 {
     clnorm_revin *layer;
-    RETURN_IF_ERROR(clnorm__layer_new(ctx, "revin_create", sizeof *layer, out, (void **)&layer));
-    unsigned known = CLNORM_REVIN_TRANSPOSED | CLNORM_REVIN_AFFINE;
-    clnorm_status st = CLNORM_OK;
-    if (d == 0)
-        st = clnorm__fail(ctx, CLNORM_ZERO_SIZE, "revin_create: d is 0");
-    else if (d > UINT32_MAX)
-        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "revin_create: d %zu exceeds 2^32-1", d);
-    else if (flags & ~known)
-        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "revin_create: unknown flags 0x%x",
-                          flags & ~known);
+    const clnorm__create_args args = {.fn = "revin_create",
+                                      .dims = {{"d", d}},
+                                      .flags = flags,
+                                      .known = CLNORM_REVIN_TRANSPOSED | CLNORM_REVIN_AFFINE};
+    size_t counts[2] = {d, d}; /* weight, bias: only with CLNORM_REVIN_AFFINE */
+    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer,
+                                        revin_view(d, flags, 1, 1).inner,
+                                        (flags & CLNORM_REVIN_AFFINE) ? 2 : 0, counts, out,
+                                        (void **)&layer));
     layer->d = d;
     layer->flags = flags;
-    size_t counts[2] = {d, d}; /* weight, bias: only with CLNORM_REVIN_AFFINE */
-    if (st == CLNORM_OK)
-        st = clnorm__norm_init(&layer->nl,
-                               clnorm__plan_width(&ctx->limits, revin_view(d, flags, 1, 1).inner),
-                               (flags & CLNORM_REVIN_AFFINE) ? 2 : 0, counts);
-    if (st != CLNORM_OK) {
-        clnorm__norm_free(&layer->nl);
-        return st;
-    }
+    layer->stats.m_name = "the RevIN mean";
+    layer->stats.s_name = "the RevIN std";
     *out = layer;
     return CLNORM_OK;
 }
@@ -57,8 +47,7 @@ void clnorm_revin_destroy(clnorm_revin *layer)
 {
     if (!layer)
         return;
-    clnorm__release_mem(layer->stat_m);
-    clnorm__release_mem(layer->stat_s);
+    clnorm__stats_release(&layer->stats);
     clnorm__norm_free(&layer->nl);
 }
 
@@ -103,37 +92,11 @@ static clnorm_status make_args(clnorm_revin *layer, const clnorm_revin_params *p
                        .op = fin | (affine ? CLNORM_OP_GAMMA | CLNORM_OP_BETA : 0),
                        .eps = eps,
                        .nchan = (cl_uint)layer->d,
-                       .stat_m = layer->stat_m,
-                       .stat_s = layer->stat_s};
+                       .stat_m = layer->stats.m,
+                       .stat_s = layer->stats.s};
     la.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[0];
     la.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[1];
     *a = la;
-    return CLNORM_OK;
-}
-
-/* Stat buffers for `rows` rows; new buffers (enqueued readers keep the old). */
-static clnorm_status ensure_stats(clnorm_revin *layer, size_t rows)
-{
-    if (layer->stat_m && layer->stat_capacity >= rows)
-        return CLNORM_OK;
-    clnorm_context *ctx = layer->nl.rt.ctx;
-    cl_mem m = NULL, s = NULL;
-    clnorm_status st;
-    st = clnorm__buffer_create(ctx, "the RevIN mean", CL_MEM_READ_WRITE, rows * sizeof(float),
-                               NULL, &m);
-    if (st == CLNORM_OK)
-        st = clnorm__buffer_create(ctx, "the RevIN std", CL_MEM_READ_WRITE, rows * sizeof(float),
-                                   NULL, &s);
-    if (st != CLNORM_OK) {
-        clnorm__release_mem(m);
-        return st;
-    }
-    clnorm__release_mem(layer->stat_m);
-    clnorm__release_mem(layer->stat_s);
-    layer->stat_m = m;
-    layer->stat_s = s;
-    layer->stat_capacity = rows;
-    layer->stat_b = 0; /* the old statistics are gone */
     return CLNORM_OK;
 }
 
@@ -147,12 +110,12 @@ clnorm_status clnorm_revin_forward(clnorm_revin *layer, const clnorm_revin_param
     size_t rows;
     RETURN_IF_ERROR(check_call(layer, "revin_forward", params, b, l, input, input_offset, output,
                                output_offset, num_wait, wait_list, &rows));
-    RETURN_IF_ERROR(ensure_stats(layer, rows));
+    RETURN_IF_ERROR(clnorm__stats_reserve(layer->nl.rt.ctx, &layer->stats, rows));
     clnorm__args a;
     RETURN_IF_ERROR(make_args(layer, params, CLNORM_FIN_REVIN | CLNORM_OP_STORE, 1e-4, b, l,
                               input, input_offset, output, output_offset, &a));
     RETURN_IF_ERROR(clnorm__norm_enqueue(&layer->nl, &a, num_wait, wait_list, event));
-    layer->stat_b = b;
+    layer->stats.rows = rows;
     return CLNORM_OK;
 }
 
@@ -164,17 +127,18 @@ clnorm_status clnorm_revin_inverse(clnorm_revin *layer, const clnorm_revin_param
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
     clnorm_context *ctx = layer->nl.rt.ctx;
-    if (layer->stat_b == 0)
+    size_t stat_b = layer->stats.rows / layer->d;
+    if (stat_b == 0)
         return clnorm__fail(ctx, CLNORM_NO_STATISTICS,
                             "revin_inverse: no statistics yet: run revin_forward (or "
                             "revin_set_stats) first");
     if (!b || !l)
         return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "revin_inverse: B = %zu, L = %zu has a zero",
                             b, l);
-    if (b != layer->stat_b)
+    if (b != stat_b)
         return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
                             "revin_inverse: B = %zu but the statistics are for B = %zu (D = %zu)",
-                            b, layer->stat_b, layer->d);
+                            b, stat_b, layer->d);
     size_t rows;
     RETURN_IF_ERROR(check_call(layer, "revin_inverse", params, b, l, input, input_offset, output,
                                output_offset, num_wait, wait_list, &rows));
@@ -190,24 +154,15 @@ clnorm_status clnorm_revin_read_stats(clnorm_revin *layer, float *mean, float *s
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
     clnorm_context *ctx = layer->nl.rt.ctx;
-    if (layer->stat_b == 0)
+    size_t rows = layer->stats.rows;
+    if (rows == 0)
         return clnorm__fail(ctx, CLNORM_NO_STATISTICS,
                             "revin_read_stats: no statistics yet: run revin_forward first");
-    size_t rows = layer->stat_b * layer->d;
     if (count != rows)
         return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
                             "revin_read_stats: count %zu but the statistics hold B*D = %zu*%zu",
-                            count, layer->stat_b, layer->d);
-    clnorm_status st = CLNORM_OK;
-    cl_uint nw = layer->nl.rt.last ? 1 : 0;
-    const cl_event *w = layer->nl.rt.last ? &layer->nl.rt.last : NULL;
-    if (mean)
-        CL_CALL(ctx, st, clEnqueueReadBuffer,
-                (ctx->queue, layer->stat_m, CL_TRUE, 0, rows * sizeof(float), mean, nw, w, NULL));
-    if (st == CLNORM_OK && std)
-        CL_CALL(ctx, st, clEnqueueReadBuffer,
-                (ctx->queue, layer->stat_s, CL_TRUE, 0, rows * sizeof(float), std, nw, w, NULL));
-    return st;
+                            count, rows / layer->d, layer->d);
+    return clnorm__stats_read(ctx, &layer->stats, layer->nl.rt.last, mean, std);
 }
 
 clnorm_status clnorm_revin_set_stats(clnorm_revin *layer, size_t b, const float *mean,
@@ -221,29 +176,9 @@ clnorm_status clnorm_revin_set_stats(clnorm_revin *layer, size_t b, const float 
                             !mean ? "mean" : "std");
     if (!b)
         return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "revin_set_stats: B is 0");
-    size_t rows, bytes;
+    size_t rows;
     RETURN_IF_ERROR(clnorm__mul_size(ctx, b, layer->d, &rows));
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, sizeof(float), &bytes));
-    /* New buffers from the host copies: complete on return, and commands
-     * already enqueued keep reading the old ones. */
-    cl_mem m = NULL, s = NULL;
-    clnorm_status st;
-    st = clnorm__buffer_create(ctx, "the RevIN mean", CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                               bytes, (void *)mean, &m);
-    if (st == CLNORM_OK)
-        st = clnorm__buffer_create(ctx, "the RevIN std", CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
-                                   bytes, (void *)std, &s);
-    if (st != CLNORM_OK) {
-        clnorm__release_mem(m);
-        return st;
-    }
-    clnorm__release_mem(layer->stat_m);
-    clnorm__release_mem(layer->stat_s);
-    layer->stat_m = m;
-    layer->stat_s = s;
-    layer->stat_capacity = rows;
-    layer->stat_b = b;
-    return CLNORM_OK;
+    return clnorm__stats_set(ctx, &layer->stats, rows, mean, std);
 }
 
 uint64_t clnorm_revin_upload_count(const clnorm_revin *layer)

@@ -3,6 +3,7 @@
  * it: creation on a context, the argument and buffer checks of a forward,
  * the wait list (the caller's plus the layer's last command) and the event
  * handed out. */
+#include <float.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,11 +45,21 @@ void clnorm__layer_free(void *layer)
     clnorm__free(l);
 }
 
-clnorm_status clnorm__mul_size(const clnorm_context *ctx, size_t a, size_t b, size_t *out)
+clnorm_status clnorm__check_create_args(const clnorm_context *ctx, const clnorm__create_args *a)
 {
-    if (b != 0 && a > SIZE_MAX / b)
-        return clnorm__fail(ctx, CLNORM_SIZE_OVERFLOW, "%zu * %zu overflows size_t", a, b);
-    *out = a * b;
+    for (size_t i = 0; i < CLNORM_CREATE_DIMS && a->dims[i].name; ++i) {
+        if (a->dims[i].value == 0)
+            return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "%s: %s is 0", a->fn, a->dims[i].name);
+        if (a->dims[i].value > UINT32_MAX)
+            return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "%s: %s %zu exceeds 2^32-1", a->fn,
+                                a->dims[i].name, a->dims[i].value);
+    }
+    if (a->flags & ~a->known)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "%s: unknown flags 0x%x", a->fn,
+                            a->flags & ~a->known);
+    if (a->has_eps && !(a->eps >= 0.0 && a->eps <= DBL_MAX))
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
+                            "%s: eps %g is not a finite number >= 0", a->fn, a->eps);
     return CLNORM_OK;
 }
 

@@ -12,21 +12,11 @@ clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
                                       clnorm_varnorm2d **out)
 {
     clnorm_varnorm2d *layer;
-    RETURN_IF_ERROR(
-        clnorm__layer_new(ctx, "varnorm2d_create", sizeof *layer, out, (void **)&layer));
-    clnorm_status st = CLNORM_OK;
-    if (num_features == 0)
-        st = clnorm__fail(ctx, CLNORM_ZERO_SIZE, "varnorm2d_create: num_features is 0");
-    else if (num_features > UINT32_MAX)
-        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
-                          "varnorm2d_create: num_features %zu exceeds 2^32-1", num_features);
+    const clnorm__create_args args = {.fn = "varnorm2d_create",
+                                      .dims = {{"num_features", num_features}}};
+    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1, 1, &num_features, out,
+                                        (void **)&layer));
     layer->num_features = num_features;
-    if (st == CLNORM_OK)
-        st = clnorm__norm_init(&layer->nl, ctx->limits.contig_width, 1, &num_features);
-    if (st != CLNORM_OK) {
-        clnorm__norm_free(&layer->nl);
-        return st;
-    }
     *out = layer;
     return CLNORM_OK;
 }

@@ -128,12 +128,8 @@ const op_desc op_layer_norm = {
                "y = (x - mean) / sqrt(var_b + eps) * weight + bias, var_b the biased variance.\n"
                "IN has any shape (..., D); reads weight and bias (D,) (default 1 and 0).",
     OP_ARRAY(options, options),
-    .check_shape = check_shape,
-    .view = view,
-    .params = params,
-    .create = create,
+    OP_FUNCTIONS,
     .run = run,
-    .destroy = destroy,
     .reference = reference,
     .tolerance = tolerance,
     OP_ARRAY(bench, bench),

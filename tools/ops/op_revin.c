@@ -232,6 +232,11 @@ static const op_case tests[] = {
     {"bld", {{0, 1}}, 3, {40, 23, 48}, 0},  {"bld", {{0, 0}}, 3, {1, 1, 3}, 0},
 };
 
+/* What the input and the output module share. */
+#define REVIN_COMMON                                                                         \
+    OP_FUNCTIONS, OP_ARRAY(options, options), .stat_shape_doc = "(B, D, 1) from -i",         \
+    .stat_shape = stat_shape, OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
+
 const op_desc op_revin_input = {
     .name = "ReversibleInstanceNorm1dInput",
     .alias = "revin",
@@ -239,21 +244,12 @@ const op_desc op_revin_input = {
                "s = sqrt(population variance) + 1e-4, y = (x - m) / s. IN is (B, L, D), or\n"
                "(B, D, L) with --transposed; OUT has IN's shape. M and S receive ESPnet's m and\n"
                "s as float32 (B, D, 1), for the output module.",
-    OP_ARRAY(options, options),
-    .check_shape = check_shape,
-    .view = view,
-    .params = params,
+    REVIN_COMMON,
     OP_ARRAY(stats_out, stats_written),
-    .stat_shape_doc = "(B, D, 1) from -i",
-    .stat_shape = stat_shape,
-    .create = create,
     .run = run_input,
     .get_stats = get_stats,
-    .destroy = destroy,
     .reference = input_reference,
     .tolerance = input_tolerance,
-    OP_ARRAY(bench, bench),
-    OP_ARRAY(tests, tests),
 };
 
 const op_desc op_revin_output = {
@@ -262,19 +258,10 @@ const op_desc op_revin_output = {
     .formula = "ESPnet's ReversibleInstanceNorm1dOutput: y = x * s + m with the statistics of\n"
                "an input module's run. IN is (B, L, D), or (B, D, L) with --transposed; L may\n"
                "differ from the input run's. M and S are (B, D, 1) with IN's B and D.",
-    OP_ARRAY(options, options),
-    .check_shape = check_shape,
-    .view = view,
-    .params = params,
+    REVIN_COMMON,
     OP_ARRAY(stats_in, stats_read),
-    .stat_shape_doc = "(B, D, 1) from -i",
-    .stat_shape = stat_shape,
-    .create = create,
     .set_stats = set_stats,
     .run = run_output,
-    .destroy = destroy,
     .reference = output_reference,
     .tolerance = output_tolerance,
-    OP_ARRAY(bench, bench),
-    OP_ARRAY(tests, tests),
 };

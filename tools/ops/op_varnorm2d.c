@@ -95,12 +95,8 @@ const op_desc op_varnorm2d = {
     .formula = "ESPnet's VarianceNorm2d: y = alpha[c] * x / sqrt(var + 1e-5), var the unbiased\n"
                "variance of each (n, c) plane. IN is (N, C, H, W); alpha is (C,), default all\n"
                "ones. H*W == 1 gives NaN, as PyTorch does.",
-    .check_shape = check_shape,
-    .view = view,
-    .params = params,
-    .create = create,
+    OP_FUNCTIONS,
     .run = run,
-    .destroy = destroy,
     .reference = reference,
     .tolerance = tolerance,
     OP_ARRAY(bench, bench),

@@ -154,6 +154,12 @@ typedef struct op_desc {
  * `.options = options, .options_count = 2` as OP_ARRAY(options, options). */
 #define OP_ARRAY(field, array) .field = (array), .field##_count = sizeof(array) / sizeof((array)[0])
 
+/* In a description's initializer: the functions every op has, by the names
+ * its file gives them. */
+#define OP_FUNCTIONS                                                                         \
+    .check_shape = check_shape, .view = view, .params = params, .create = create,            \
+    .destroy = destroy
+
 /* ---- the table ---- */
 extern const op_desc *const op_table[];
 extern const size_t op_count;
