@@ -26,22 +26,7 @@ int run_tool_error_tests(void);
 
 /* Any exit code but 0 and the signals: for failures that are neither bad
  * usage nor a device's (a write refused by the system). */
-#define NONZERO (-1)
-
-/* s with every '@' replaced by "<work>/". */
-static void expand(char *out, size_t size, const char *s)
-{
-    size_t n = 0;
-    for (; *s && n + 1 < size; ++s) {
-        if (*s == '@')
-            n += (size_t)snprintf(out + n, size - n, "%s/", work_dir());
-        else
-            out[n++] = *s;
-        if (n >= size)
-            n = size - 1;
-    }
-    out[n] = '\0';
-}
+#define NONZERO TOOL_NONZERO
 
 /* Runs the tool (under an RLIMIT_FSIZE of fsize unless it is negative) and
  * expects: exit `code`, nothing on stdout, exactly one stderr line
@@ -51,39 +36,12 @@ static void expand(char *out, size_t size, const char *s)
 static void fails_limited(long fsize, int code, const char *const *needles,
                           const char *const *args)
 {
-    static char a[32][1024];
-    const char *argv[33];
-    char what[2048] = "clnorm";
-    size_t n = 0;
-    for (; args[n]; ++n) {
-        assert_true(n < 32);
-        expand(a[n], sizeof a[n], args[n]);
-        argv[n] = a[n];
-        size_t w = strlen(what);
-        snprintf(what + w, sizeof what - w, " %s", args[n]);
-    }
-    argv[n] = NULL;
+    char what[2048];
     tree_snapshot before;
     snapshot_take(&before, work_dir());
-    tool_result r;
-    tool_run(&r, fsize, argv);
-    if (code == NONZERO ? r.code == 0 || r.code >= 128 : r.code != code)
-        fail_msg("%s: exit %d, expected %d; stderr: %s", what, r.code, code, r.err);
-    if (r.out[0])
-        fail_msg("%s: stdout is not empty: %s", what, r.out);
-    size_t len = strlen(r.err);
-    if (strncmp(r.err, "clnorm: error: ", 15) != 0 || len < 16 || r.err[len - 1] != '\n' ||
-        strchr(r.err, '\n') != r.err + len - 1)
-        fail_msg("%s: stderr is not one 'clnorm: error:' line: '%s'", what, r.err);
-    for (; *needles; ++needles) {
-        char needle[1200];
-        expand(needle, sizeof needle, *needles);
-        if (!strstr(r.err, needle))
-            fail_msg("%s: stderr lacks \"%s\": %s", what, needle, r.err);
-    }
+    tool_fails(fsize, code, needles, args, what, sizeof what);
     snapshot_expect_same(&before, work_dir(), what);
     snapshot_free(&before);
-    tool_result_free(&r);
 }
 
 #define FAILS(code, needles, ...) fails_limited(-1, code, needles, ARGS(__VA_ARGS__))

@@ -92,21 +92,6 @@ static int setup(void **state)
     return mkdir(work_path("special"), 0755) || mkdir(work_path("links"), 0755);
 }
 
-/* Expands '@' to "<work>/". */
-static void expand(char *out, size_t size, const char *s)
-{
-    size_t n = 0;
-    for (; *s && n + 1 < size; ++s) {
-        if (*s == '@')
-            n += (size_t)snprintf(out + n, size - n, "%s/", work_dir());
-        else
-            out[n++] = *s;
-        if (n >= size)
-            n = size - 1;
-    }
-    out[n] = '\0';
-}
-
 /* The names, types and inodes of a directory's entries, sorted: what a
  * run must leave as it was where the entries cannot be read (a FIFO). */
 static void listing(const char *dir, char *out, size_t size)
@@ -139,39 +124,13 @@ static void listing(const char *dir, char *out, size_t size)
  * special/ and links/ entry for entry, and no temporary anywhere. */
 static void fails(int code, const char *const *needles, const char *const *args)
 {
-    static char a[32][1024];
-    const char *argv[33];
-    char what[2048] = "clnorm";
-    size_t n = 0;
-    for (; args[n]; ++n) {
-        assert_true(n < 32);
-        expand(a[n], sizeof a[n], args[n]);
-        argv[n] = a[n];
-        size_t w = strlen(what);
-        snprintf(what + w, sizeof what - w, " %s", args[n]);
-    }
-    argv[n] = NULL;
+    char what[2048];
     tree_snapshot before;
     char special[4096], links[4096], special2[4096], links2[4096];
     snapshot_take(&before, work_path("out"));
     listing(work_path("special"), special, sizeof special);
     listing(work_path("links"), links, sizeof links);
-    tool_result r;
-    tool_run(&r, -1, argv);
-    if (r.code != code)
-        fail_msg("%s: exit %d, expected %d; stderr: %s", what, r.code, code, r.err);
-    if (r.out[0])
-        fail_msg("%s: stdout is not empty: %s", what, r.out);
-    size_t len = strlen(r.err);
-    if (strncmp(r.err, "clnorm: error: ", 15) != 0 || len < 16 || r.err[len - 1] != '\n' ||
-        strchr(r.err, '\n') != r.err + len - 1)
-        fail_msg("%s: stderr is not one 'clnorm: error:' line: '%s'", what, r.err);
-    for (; *needles; ++needles) {
-        char needle[1200];
-        expand(needle, sizeof needle, *needles);
-        if (!strstr(r.err, needle))
-            fail_msg("%s: stderr lacks \"%s\": %s", what, needle, r.err);
-    }
+    tool_fails(-1, code, needles, args, what, sizeof what);
     snapshot_expect_same(&before, work_path("out"), what);
     listing(work_path("special"), special2, sizeof special2);
     listing(work_path("links"), links2, sizeof links2);
@@ -184,7 +143,6 @@ static void fails(int code, const char *const *needles, const char *const *args)
     expect_no_leftovers(work_path("special"), what);
     expect_no_leftovers(work_path("links"), what);
     snapshot_free(&before);
-    tool_result_free(&r);
 }
 
 #define FAILS(code, needles, ...) fails(code, needles, ARGS(__VA_ARGS__))

@@ -405,3 +405,51 @@ size_t compare_within(const char *what, const float *got, const double *want, si
         *max_err = worst;
     return bad;
 }
+
+void tool_expand(char *out, size_t size, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 1 < size; ++s) {
+        if (*s == '@')
+            n += (size_t)snprintf(out + n, size - n, "%s/", work_dir());
+        else
+            out[n++] = *s;
+        if (n >= size)
+            n = size - 1;
+    }
+    out[n] = '\0';
+}
+
+void tool_fails(long fsize_limit, int code, const char *const *needles, const char *const *args,
+                char *what, size_t what_size)
+{
+    static char a[32][1024];
+    const char *argv[33];
+    size_t n = 0;
+    snprintf(what, what_size, "clnorm");
+    for (; args[n]; ++n) {
+        assert_true(n < 32);
+        tool_expand(a[n], sizeof a[n], args[n]);
+        argv[n] = a[n];
+        size_t w = strlen(what);
+        snprintf(what + w, what_size - w, " %s", args[n]);
+    }
+    argv[n] = NULL;
+    tool_result r;
+    tool_run(&r, fsize_limit, argv);
+    if (code == TOOL_NONZERO ? r.code == 0 || r.code >= 128 : r.code != code)
+        fail_msg("%s: exit %d, expected %d; stderr: %s", what, r.code, code, r.err);
+    if (r.out[0])
+        fail_msg("%s: stdout is not empty: %s", what, r.out);
+    size_t len = strlen(r.err);
+    if (strncmp(r.err, "clnorm: error: ", 15) != 0 || len < 16 || r.err[len - 1] != '\n' ||
+        strchr(r.err, '\n') != r.err + len - 1)
+        fail_msg("%s: stderr is not one 'clnorm: error:' line: '%s'", what, r.err);
+    for (; *needles; ++needles) {
+        char needle[1200];
+        tool_expand(needle, sizeof needle, *needles);
+        if (!strstr(r.err, needle))
+            fail_msg("%s: stderr lacks \"%s\": %s", what, needle, r.err);
+    }
+    tool_result_free(&r);
+}

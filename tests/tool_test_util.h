@@ -39,6 +39,17 @@ void tool_result_free(tool_result *r);
 /* Runs the tool and asserts exit 0 and an empty stderr. */
 void tool_ok(const char *const *args);
 
+/* s with every '@' replaced by "<work>/". */
+void tool_expand(char *out, size_t size, const char *s);
+/* Runs the tool on args (each '@' expanded; under RLIMIT_FSIZE fsize_limit
+ * unless it is negative) and expects exit `code` (TOOL_NONZERO: any failure
+ * but a signal's), nothing on stdout and exactly one "clnorm: error:" line
+ * on stderr holding every needle ('@' expanded). `what` receives "clnorm
+ * ARGS" for the caller's further messages. */
+#define TOOL_NONZERO (-1)
+void tool_fails(long fsize_limit, int code, const char *const *needles, const char *const *args,
+                char *what, size_t what_size);
+
 /* ---- a tree's names and bytes, to prove a failed run changed nothing ---- */
 typedef struct tree_snapshot {
     size_t count;
