@@ -24,6 +24,15 @@ inline scale1_t row_finish(const op_t *p, ulong row, __global const float *xq, u
     return row_scale(p, row, n, mean, m2, last, 1);
 }
 
+/* The run of `nparts` units (rows, slabs) work-item get_global_id(0) owns:
+ * [*first, *last); 0 when it has none. */
+inline int item_run(ulong units, uint nparts, ulong *first, ulong *last)
+{
+    *first = get_global_id(0) * nparts;
+    *last = min(units, *first + nparts);
+    return *first < units;
+}
+
 /* One loop over a row's whole vectors: normalise row xq into yq while
  * summing the next row xn. `axis_on` is a constant at each call. */
 __attribute__((always_inline)) inline void rows_pipe(__global const float *xq,
@@ -49,10 +58,9 @@ __attribute__((always_inline)) inline void rows_pipe(__global const float *xq,
  * write pass per row. */
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_ARGS)
 {
-    ulong first = get_global_id(0) * nparts;
-    if (first >= outer)
+    ulong first, last;
+    if (!item_run(outer, nparts, &first, &last))
         return;
-    ulong last = min(outer, first + nparts);
     op_t p = OP_OF_ARGS;
     axis_t ax = axis_of(&p);
     item_t it = whole_row(n);
@@ -160,11 +168,9 @@ slab_pipe(const slab_t *cur, const scalev_t *k, const slab_t *next, const floatV
  * cache. No barrier and no local memory: a group is one item. */
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_ARGS)
 {
-    ulong blocks = inner / ((ulong)tiles * VW), slabs = outer * blocks;
-    ulong first = get_global_id(0) * nparts;
-    if (first >= slabs)
+    ulong first, last;
+    if (!item_run(outer * (inner / ((ulong)tiles * VW)), nparts, &first, &last))
         return;
-    ulong last = min(slabs, first + nparts);
     op_t p = OP_OF_ARGS;
     axis_t ax = axis_of(&p);
     __global const float *xv = x + x_off;

@@ -259,17 +259,21 @@ clnorm_status clnorm__device_query(const clnorm_context *ctx, cl_device_id devic
     Q_(CL_DEVICE_PLATFORM, platform);
     Q_(CL_DEVICE_DOUBLE_FP_CONFIG, fp64);
 #undef Q_
-    CL_CALL(ctx, st, clGetDeviceInfo, (device, CL_DEVICE_NAME, sizeof info->name, info->name, NULL));
-    RETURN_IF_ERROR(st);
-    CL_CALL(ctx, st, clGetDeviceInfo,
-            (device, CL_DEVICE_VENDOR, sizeof info->vendor, info->vendor, NULL));
-    RETURN_IF_ERROR(st);
-    CL_CALL(ctx, st, clGetDeviceInfo,
-            (device, CL_DRIVER_VERSION, sizeof info->driver_version, info->driver_version, NULL));
-    RETURN_IF_ERROR(st);
-    CL_CALL(ctx, st, clGetDeviceInfo,
-            (device, CL_DEVICE_VERSION, sizeof info->device_version, info->device_version, NULL));
-    RETURN_IF_ERROR(st);
+    const struct {
+        cl_device_info param;
+        char *text;
+        size_t size;
+    } strings[] = {
+        {CL_DEVICE_NAME, info->name, sizeof info->name},
+        {CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor},
+        {CL_DRIVER_VERSION, info->driver_version, sizeof info->driver_version},
+        {CL_DEVICE_VERSION, info->device_version, sizeof info->device_version},
+    };
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; ++i) {
+        CL_CALL(ctx, st, clGetDeviceInfo,
+                (device, strings[i].param, strings[i].size, strings[i].text, NULL));
+        RETURN_IF_ERROR(st);
+    }
     CL_CALL(ctx, st, clGetPlatformInfo,
             (platform, CL_PLATFORM_NAME, sizeof info->platform_name, info->platform_name, NULL));
     RETURN_IF_ERROR(st);

@@ -100,23 +100,49 @@ static clnorm_status make_args(clnorm_revin *layer, const clnorm_revin_params *p
     return CLNORM_OK;
 }
 
+/* A forward (statistics kept) or an inverse (the kept statistics used). */
+static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revin_params *params,
+                             size_t b, size_t l, cl_mem input, size_t input_offset,
+                             cl_mem output, size_t output_offset, cl_uint num_wait,
+                             const cl_event *wait_list, cl_event *event)
+{
+    if (!layer)
+        return CLNORM_NULL_ARGUMENT;
+    clnorm_context *ctx = layer->nl.rt.ctx;
+    const char *fn = inverse ? "revin_inverse" : "revin_forward";
+    size_t stat_b = layer->stats.rows / layer->d, rows;
+    if (inverse && stat_b == 0)
+        return clnorm__fail(ctx, CLNORM_NO_STATISTICS,
+                            "revin_inverse: no statistics yet: run revin_forward (or "
+                            "revin_set_stats) first");
+    if (inverse && b && l && b != stat_b)
+        return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
+                            "revin_inverse: B = %zu but the statistics are for B = %zu (D = %zu)",
+                            b, stat_b, layer->d);
+    RETURN_IF_ERROR(check_call(layer, fn, params, b, l, input, input_offset, output,
+                               output_offset, num_wait, wait_list, &rows));
+    if (!inverse)
+        RETURN_IF_ERROR(clnorm__stats_reserve(ctx, &layer->stats, rows));
+    /* the inverse: x = (x - bias) / (weight + 1e-10) first in affine mode */
+    clnorm__args a;
+    RETURN_IF_ERROR(make_args(layer, params,
+                              inverse ? CLNORM_FIN_DENORM : CLNORM_FIN_REVIN | CLNORM_OP_STORE,
+                              inverse ? 1e-10 : 1e-4, b, l, input, input_offset, output,
+                              output_offset, &a));
+    if (inverse)
+        return clnorm__scale_enqueue(&layer->nl, &a, num_wait, wait_list, event);
+    RETURN_IF_ERROR(clnorm__norm_enqueue(&layer->nl, &a, num_wait, wait_list, event));
+    layer->stats.rows = rows;
+    return CLNORM_OK;
+}
+
 clnorm_status clnorm_revin_forward(clnorm_revin *layer, const clnorm_revin_params *params,
                                    size_t b, size_t l, cl_mem input, size_t input_offset,
                                    cl_mem output, size_t output_offset, cl_uint num_wait,
                                    const cl_event *wait_list, cl_event *event)
 {
-    if (!layer)
-        return CLNORM_NULL_ARGUMENT;
-    size_t rows;
-    RETURN_IF_ERROR(check_call(layer, "revin_forward", params, b, l, input, input_offset, output,
-                               output_offset, num_wait, wait_list, &rows));
-    RETURN_IF_ERROR(clnorm__stats_reserve(layer->nl.rt.ctx, &layer->stats, rows));
-    clnorm__args a;
-    RETURN_IF_ERROR(make_args(layer, params, CLNORM_FIN_REVIN | CLNORM_OP_STORE, 1e-4, b, l,
-                              input, input_offset, output, output_offset, &a));
-    RETURN_IF_ERROR(clnorm__norm_enqueue(&layer->nl, &a, num_wait, wait_list, event));
-    layer->stats.rows = rows;
-    return CLNORM_OK;
+    return enqueue(layer, 0, params, b, l, input, input_offset, output, output_offset, num_wait,
+                   wait_list, event);
 }
 
 clnorm_status clnorm_revin_inverse(clnorm_revin *layer, const clnorm_revin_params *params,
@@ -124,29 +150,8 @@ clnorm_status clnorm_revin_inverse(clnorm_revin *layer, const clnorm_revin_param
                                    cl_mem output, size_t output_offset, cl_uint num_wait,
                                    const cl_event *wait_list, cl_event *event)
 {
-    if (!layer)
-        return CLNORM_NULL_ARGUMENT;
-    clnorm_context *ctx = layer->nl.rt.ctx;
-    size_t stat_b = layer->stats.rows / layer->d;
-    if (stat_b == 0)
-        return clnorm__fail(ctx, CLNORM_NO_STATISTICS,
-                            "revin_inverse: no statistics yet: run revin_forward (or "
-                            "revin_set_stats) first");
-    if (!b || !l)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "revin_inverse: B = %zu, L = %zu has a zero",
-                            b, l);
-    if (b != stat_b)
-        return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
-                            "revin_inverse: B = %zu but the statistics are for B = %zu (D = %zu)",
-                            b, stat_b, layer->d);
-    size_t rows;
-    RETURN_IF_ERROR(check_call(layer, "revin_inverse", params, b, l, input, input_offset, output,
-                               output_offset, num_wait, wait_list, &rows));
-    /* x = (x - bias) / (weight + 1e-10) first in affine mode */
-    clnorm__args a;
-    RETURN_IF_ERROR(make_args(layer, params, CLNORM_FIN_DENORM, 1e-10, b, l, input,
-                              input_offset, output, output_offset, &a));
-    return clnorm__scale_enqueue(&layer->nl, &a, num_wait, wait_list, event);
+    return enqueue(layer, 1, params, b, l, input, input_offset, output, output_offset, num_wait,
+                   wait_list, event);
 }
 
 clnorm_status clnorm_revin_read_stats(clnorm_revin *layer, float *mean, float *std, size_t count)

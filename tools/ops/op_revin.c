@@ -93,24 +93,31 @@ static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_
     return clnorm_revin_create(ctx, d, flags, (clnorm_revin **)layer);
 }
 
-static clnorm_status run_input(const op_config *c, void *layer, const op_call *k,
-                               cl_event *event)
+/* The forward or the inverse (they take the same arguments). */
+typedef clnorm_status (*revin_fn)(clnorm_revin *, const clnorm_revin_params *, size_t, size_t,
+                                  cl_mem, size_t, cl_mem, size_t, cl_uint, const cl_event *,
+                                  cl_event *);
+
+static clnorm_status run_with(revin_fn fn, const op_config *c, void *layer, const op_call *k,
+                              cl_event *event)
 {
     clnorm_revin_params p = {k->params[0], k->params[1], k->version};
     size_t b, l, d;
     bld(c, k->shape, &b, &l, &d);
-    return clnorm_revin_forward(layer, &p, b, l, k->in, k->in_off, k->out, k->out_off,
-                                k->num_wait, k->wait_list, event);
+    return fn(layer, &p, b, l, k->in, k->in_off, k->out, k->out_off, k->num_wait, k->wait_list,
+              event);
+}
+
+static clnorm_status run_input(const op_config *c, void *layer, const op_call *k,
+                               cl_event *event)
+{
+    return run_with(clnorm_revin_forward, c, layer, k, event);
 }
 
 static clnorm_status run_output(const op_config *c, void *layer, const op_call *k,
                                 cl_event *event)
 {
-    clnorm_revin_params p = {k->params[0], k->params[1], k->version};
-    size_t b, l, d;
-    bld(c, k->shape, &b, &l, &d);
-    return clnorm_revin_inverse(layer, &p, b, l, k->in, k->in_off, k->out, k->out_off,
-                                k->num_wait, k->wait_list, event);
+    return run_with(clnorm_revin_inverse, c, layer, k, event);
 }
 
 static clnorm_status get_stats(const op_config *c, void *layer, const op_call *k,
