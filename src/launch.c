@@ -2,6 +2,8 @@
 /* launch.c: the norm launcher: what a layer built on clnorm's kernels holds
  * (its kernels, its parameter block, the scratch of split rows), and
  * enqueueing the plan of a view after the caller's wait list. */
+#include <string.h>
+
 #include "clnorm_int.h"
 
 clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args,
@@ -18,8 +20,10 @@ clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args
     if (st != CLNORM_OK) {
         clnorm__norm_free(nl);
         *layer = NULL;
+        return st;
     }
-    return st;
+    memcpy(out, layer, sizeof *layer); /* *out = the layer, whatever its type */
+    return CLNORM_OK;
 }
 
 void clnorm__norm_free(clnorm__norm *nl)

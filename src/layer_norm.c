@@ -28,7 +28,6 @@ clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps
     layer->d = d;
     layer->eps = eps;
     layer->flags = flags;
-    *out = layer;
     return CLNORM_OK;
 }
 

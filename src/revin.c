@@ -39,7 +39,6 @@ clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags,
     layer->flags = flags;
     layer->stats.m_name = "the RevIN mean";
     layer->stats.s_name = "the RevIN std";
-    *out = layer;
     return CLNORM_OK;
 }
 

@@ -17,7 +17,6 @@ clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
     RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1, 1, &num_features, out,
                                         (void **)&layer));
     layer->num_features = num_features;
-    *out = layer;
     return CLNORM_OK;
 }
 

@@ -46,20 +46,6 @@ static void fails_limited(long fsize, int code, const char *const *needles,
 
 #define FAILS(code, needles, ...) fails_limited(-1, code, needles, ARGS(__VA_ARGS__))
 
-static void put_f32_shape(const char *name, size_t ndim, size_t d0, size_t d1, size_t d2, size_t d3)
-{
-    const size_t shape[4] = {d0, d1, d2, d3};
-    size_t count = 1;
-    for (size_t i = 0; i < ndim; ++i)
-        count *= shape[i];
-    float *v = malloc((count ? count : 1) * sizeof *v);
-    assert_non_null(v);
-    for (size_t i = 0; i < count; ++i)
-        v[i] = 0.5f + (float)(rng() % 1000) / 100.0f; /* positive: fine as std too */
-    npy_put_f32(work_path(name), shape, ndim, v);
-    free(v);
-}
-
 /* The work directory: good inputs, bad files, and outputs that already exist. */
 static int setup_inputs(void **state)
 {

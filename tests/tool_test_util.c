@@ -453,3 +453,27 @@ void tool_fails(long fsize_limit, int code, const char *const *needles, const ch
     }
     tool_result_free(&r);
 }
+
+void put_f32_shape(const char *name, size_t ndim, size_t d0, size_t d1, size_t d2, size_t d3)
+{
+    const size_t shape[4] = {d0, d1, d2, d3};
+    size_t count = 1;
+    for (size_t i = 0; i < ndim; ++i)
+        count *= shape[i];
+    float *v = malloc((count ? count : 1) * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < count; ++i)
+        v[i] = 0.5f + (float)(rng() % 1000) / 100.0f;
+    npy_put_f32(work_path(name), shape, ndim, v);
+    free(v);
+}
+
+void expect_same_bytes(const char *a, const char *b)
+{
+    size_t na, nb;
+    unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+    if (na != nb || memcmp(x, y, na) != 0)
+        fail_msg("%s and %s differ (%zu and %zu bytes)", a, b, na, nb);
+    free(x);
+    free(y);
+}

@@ -74,6 +74,11 @@ void npy_put_raw(const char *path, const char *descr, int fortran_order, const c
 /* Good files: float32 through tools/formats/npy.c; float64 through npy_put_raw. */
 void npy_put_f32(const char *path, const size_t *shape, size_t ndim, const float *data);
 void npy_put_f64(const char *path, const size_t *shape, size_t ndim, const double *data);
+/* "<work>/name": a float32 .npy of shape (d0, ..., d_ndim-1) of positive
+ * values drawn from rng() (so that it serves as a std too). */
+void put_f32_shape(const char *name, size_t ndim, size_t d0, size_t d1, size_t d2, size_t d3);
+/* The files at a and b hold the same bytes. */
+void expect_same_bytes(const char *a, const char *b);
 /* A float32 output of the tool: asserts the file is a C-order '<f4' .npy
  * whose size is exactly its header plus 4 bytes per value, and returns it. */
 void npy_get_output(const char *path, npy_array *a);

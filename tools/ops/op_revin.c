@@ -108,17 +108,14 @@ static clnorm_status run_with(revin_fn fn, const op_config *c, void *layer, cons
               event);
 }
 
-static clnorm_status run_input(const op_config *c, void *layer, const op_call *k,
-                               cl_event *event)
-{
-    return run_with(clnorm_revin_forward, c, layer, k, event);
-}
-
-static clnorm_status run_output(const op_config *c, void *layer, const op_call *k,
-                                cl_event *event)
-{
-    return run_with(clnorm_revin_inverse, c, layer, k, event);
-}
+#define RUN_WITH(name, fn)                                                                   \
+    static clnorm_status name(const op_config *c, void *layer, const op_call *k,           \
+                              cl_event *event)                                               \
+    {                                                                                        \
+        return run_with(fn, c, layer, k, event);                                             \
+    }
+RUN_WITH(run_input, clnorm_revin_forward)
+RUN_WITH(run_output, clnorm_revin_inverse)
 
 static clnorm_status get_stats(const op_config *c, void *layer, const op_call *k,
                                float *const *st)
