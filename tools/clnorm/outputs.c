@@ -702,6 +702,22 @@ static void sync_dir(const char *path)
     }
 }
 
+/* One rename of the commit, with the signals held off so that the handler
+ * sees a slot's state and the file system agree: 0, or the errno. */
+static int step(slot *s, const char *site, const char *from, const char *to, int done)
+{
+    sigset_t old;
+    int e = 0;
+    (void)site; /* only the test builds fail a named site */
+    block(&old);
+    if (FAULT(site) || rename(from, to) != 0)
+        e = errno;
+    else
+        s->state = done;
+    unblock(&old);
+    return e;
+}
+
 int outputs_commit(void)
 {
     /* 1. Every check, and every backup, before the first rename. */
@@ -715,25 +731,10 @@ int outputs_commit(void)
     /* 2. The renames, back to back. */
     for (size_t i = 0; i < count; ++i) {
         slot *s = &slots[i];
-        sigset_t old;
         int e = 0;
-        if (s->backup == BK_ASIDE) {
-            block(&old);
-            if (FAULT("aside") || rename(s->dest, s->old) != 0)
-                e = errno;
-            else
-                s->state = ST_ASIDE;
-            unblock(&old);
-            if (e)
-                return roll_back(i, e, "cannot move the old file aside");
-        }
-        block(&old);
-        if (FAULT("rename") || rename(s->temp, s->dest) != 0)
-            e = errno;
-        else
-            s->state = ST_PLACED;
-        unblock(&old);
-        if (e)
+        if (s->backup == BK_ASIDE && (e = step(s, "aside", s->dest, s->old, ST_ASIDE)) != 0)
+            return roll_back(i, e, "cannot move the old file aside");
+        if ((e = step(s, "rename", s->temp, s->dest, ST_PLACED)) != 0)
             return roll_back(i, e, "cannot rename the new file into place");
     }
     sigset_t old;

@@ -128,10 +128,5 @@ const op_desc op_layer_norm = {
                "y = (x - mean) / sqrt(var_b + eps) * weight + bias, var_b the biased variance.\n"
                "IN has any shape (..., D); reads weight and bias (D,) (default 1 and 0).",
     OP_ARRAY(options, options),
-    OP_FUNCTIONS,
-    .run = run,
-    .reference = reference,
-    .tolerance = tolerance,
-    OP_ARRAY(bench, bench),
-    OP_ARRAY(tests, tests),
+    OP_DEFAULTS,
 };

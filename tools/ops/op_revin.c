@@ -248,12 +248,8 @@ const op_desc op_revin_input = {
                "s = sqrt(population variance) + 1e-4, y = (x - m) / s. IN is (B, L, D), or\n"
                "(B, D, L) with --transposed; OUT has IN's shape. M and S receive ESPnet's m and\n"
                "s as float32 (B, D, 1), for the output module.",
-    REVIN_COMMON,
-    OP_ARRAY(stats_out, stats_written),
-    .run = run_input,
-    .get_stats = get_stats,
-    .reference = input_reference,
-    .tolerance = input_tolerance,
+    REVIN_COMMON, OP_ARRAY(stats_out, stats_written), .get_stats = get_stats,
+    .run = run_input, .reference = input_reference, .tolerance = input_tolerance,
 };
 
 const op_desc op_revin_output = {
@@ -262,10 +258,6 @@ const op_desc op_revin_output = {
     .formula = "ESPnet's ReversibleInstanceNorm1dOutput: y = x * s + m with the statistics of\n"
                "an input module's run. IN is (B, L, D), or (B, D, L) with --transposed; L may\n"
                "differ from the input run's. M and S are (B, D, 1) with IN's B and D.",
-    REVIN_COMMON,
-    OP_ARRAY(stats_in, stats_read),
-    .set_stats = set_stats,
-    .run = run_output,
-    .reference = output_reference,
-    .tolerance = output_tolerance,
+    REVIN_COMMON, OP_ARRAY(stats_in, stats_read), .set_stats = set_stats,
+    .run = run_output, .reference = output_reference, .tolerance = output_tolerance,
 };

@@ -95,10 +95,5 @@ const op_desc op_varnorm2d = {
     .formula = "ESPnet's VarianceNorm2d: y = alpha[c] * x / sqrt(var + 1e-5), var the unbiased\n"
                "variance of each (n, c) plane. IN is (N, C, H, W); alpha is (C,), default all\n"
                "ones. H*W == 1 gives NaN, as PyTorch does.",
-    OP_FUNCTIONS,
-    .run = run,
-    .reference = reference,
-    .tolerance = tolerance,
-    OP_ARRAY(bench, bench),
-    OP_ARRAY(tests, tests),
+    OP_DEFAULTS,
 };

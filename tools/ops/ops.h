@@ -160,6 +160,12 @@ typedef struct op_desc {
     .check_shape = check_shape, .view = view, .params = params, .create = create,            \
     .destroy = destroy
 
+/* ... and, for a file that names them so, the usual run, reference,
+ * tolerance, bench and test cases. */
+#define OP_DEFAULTS                                                                          \
+    OP_FUNCTIONS, .run = run, .reference = reference, .tolerance = tolerance,                \
+    OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
+
 /* ---- the table ---- */
 extern const op_desc *const op_table[];
 extern const size_t op_count;
