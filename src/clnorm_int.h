@@ -398,6 +398,18 @@ clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args
                                   const size_t *counts, void *out, void **layer);
 /* Release what clnorm__norm_init made and free the layer. Accepts NULL. */
 void clnorm__norm_free(clnorm__norm *nl);
+/* The public functions every norm layer `clnorm_NAME` (whose struct begins
+ * with a clnorm__norm `nl`) defines the same way: _destroy and _upload_count. */
+#define CLNORM__NORM_LAYER_COMMON(NAME)                                                      \
+    void clnorm_##NAME##_destroy(clnorm_##NAME *layer)                                       \
+    {                                                                                        \
+        clnorm__norm_free(layer ? &layer->nl : NULL);                                        \
+    }                                                                                        \
+    uint64_t clnorm_##NAME##_upload_count(const clnorm_##NAME *layer)                        \
+    {                                                                                        \
+        return layer ? layer->nl.params.uploads : 0;                                         \
+    }
+
 /* Enqueue the statistics + normalisation of a.view (one launch, or two for
  * long rows), after the caller's wait list and the layer's last command;
  * hand out the completion event. a.prm and a.poff are filled from the

@@ -31,10 +31,7 @@ clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps
     return CLNORM_OK;
 }
 
-void clnorm_layer_norm_destroy(clnorm_layer_norm *layer)
-{
-    clnorm__norm_free(layer ? &layer->nl : NULL);
-}
+CLNORM__NORM_LAYER_COMMON(layer_norm)
 
 clnorm_status clnorm_layer_norm_forward(clnorm_layer_norm *layer,
                                         const clnorm_affine_params *params, size_t rows,
@@ -71,9 +68,4 @@ clnorm_status clnorm_layer_norm_forward(clnorm_layer_norm *layer,
     a.poff[CLNORM_POFF_AXW] = (cl_uint)nl->params.offset[0];
     a.poff[CLNORM_POFF_AXB] = (cl_uint)nl->params.offset[1];
     return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
-}
-
-uint64_t clnorm_layer_norm_upload_count(const clnorm_layer_norm *layer)
-{
-    return layer ? layer->nl.params.uploads : 0;
 }

@@ -20,10 +20,7 @@ clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
     return CLNORM_OK;
 }
 
-void clnorm_varnorm2d_destroy(clnorm_varnorm2d *layer)
-{
-    clnorm__norm_free(layer ? &layer->nl : NULL);
-}
+CLNORM__NORM_LAYER_COMMON(varnorm2d)
 
 clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
                                        const clnorm_varnorm2d_params *params, size_t n,
@@ -65,9 +62,4 @@ clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
                       .nchan = (cl_uint)c};
     a.poff[CLNORM_POFF_GAMMA] = (cl_uint)layer->nl.params.offset[0];
     return clnorm__norm_enqueue(&layer->nl, &a, num_wait, wait_list, event);
-}
-
-uint64_t clnorm_varnorm2d_upload_count(const clnorm_varnorm2d *layer)
-{
-    return layer ? layer->nl.params.uploads : 0;
 }

@@ -508,11 +508,7 @@ static double now_ms(void)
 static pid_t spawn(const char *const *args)
 {
     const char *argv[16];
-    size_t n = 0;
-    argv[n++] = tool_binary();
-    for (; *args; ++args)
-        argv[n++] = *args;
-    argv[n] = NULL;
+    tool_argv(args, argv, sizeof argv / sizeof argv[0]);
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);

@@ -118,12 +118,7 @@ void tool_run(tool_result *r, long fsize_limit, const char *const *args)
     }
     snprintf(out_path, sizeof out_path, "%s/stdout", capture);
     snprintf(err_path, sizeof err_path, "%s/stderr", capture);
-    argv[argc++] = tool_binary();
-    for (; *args; ++args) {
-        assert_true(argc < 63);
-        argv[argc++] = *args;
-    }
-    argv[argc] = NULL;
+    argc = tool_argv(args, argv, sizeof argv / sizeof argv[0]);
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -476,4 +471,16 @@ void expect_same_bytes(const char *a, const char *b)
         fail_msg("%s and %s differ (%zu and %zu bytes)", a, b, na, nb);
     free(x);
     free(y);
+}
+
+size_t tool_argv(const char *const *args, const char **argv, size_t cap)
+{
+    size_t n = 0;
+    argv[n++] = tool_binary();
+    for (; *args; ++args) {
+        assert_true(n + 1 < cap);
+        argv[n++] = *args;
+    }
+    argv[n] = NULL;
+    return n;
 }

@@ -36,6 +36,9 @@ const char *tool_binary(void);
  * than two minutes. Free the result with tool_result_free(). */
 void tool_run(tool_result *r, long fsize_limit, const char *const *args);
 void tool_result_free(tool_result *r);
+/* argv for execv: the tool (tool_binary()), then args, then NULL; at most
+ * cap entries in all. Returns the count before the NULL. */
+size_t tool_argv(const char *const *args, const char **argv, size_t cap);
 /* Runs the tool and asserts exit 0 and an empty stderr. */
 void tool_ok(const char *const *args);
 
