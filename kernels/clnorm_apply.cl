@@ -51,6 +51,8 @@ inline op_t make_op(uint op, float2 eps, uint nchan, __global const float *prm, 
  * [0, nclass) is clamped (never read outside the table) and reported. */
 inline ulong param_index(const op_t *p, ulong row)
 {
+    if (!(p->op & (CLNORM_OP_GAMMA | CLNORM_OP_BETA))) /* none to look up: skip the % */
+        return 0;
     ulong ch = row % p->nchan;
     if (!(p->op & CLNORM_OP_LABELS))
         return ch;
@@ -128,9 +130,10 @@ inline scale1_t row_fixed(const op_t *p, ulong row, float *d)
         if (p->op & (CLNORM_OP_GAMMA | CLNORM_OP_BETA))
             *d = acc_to_float(acc_add(g, p->eps));
         return scale_of(beta, acc_from_float(p->stat_s[row]), acc_from_float(p->stat_m[row]));
-    case CLNORM_FIN_FIXED: {
-        acc v = acc_from_float(p->prm[p->poff.s3 + idx]);
-        return scale_of(acc_from_float(p->prm[p->poff.s2 + idx]),
+    case CLNORM_FIN_FIXED: { /* running statistics: by channel, whatever the labels */
+        ulong ch = row % p->nchan;
+        acc v = acc_from_float(p->prm[p->poff.s3 + ch]);
+        return scale_of(acc_from_float(p->prm[p->poff.s2 + ch]),
                         acc_div(g, acc_sqrt(acc_add(v, p->eps))), beta);
     }
     default: /* CLNORM_FIN_AFFINE */
@@ -151,9 +154,22 @@ inline scalev_t splat(scale1_t s)
     return v;
 }
 
-inline floatV apply_v(floatV x, const scalev_t *s)
+/* How an apply is made; a constant at each hot loop's call, so that an op
+ * pays only for what it uses: FORM_BIAS adds b, FORM_AXIS then scales by a
+ * weight and adds a bias along the reduced axis. */
+#define FORM_BIAS 1
+#define FORM_AXIS 2
+
+inline int form_of(const op_t *p)
 {
-    return ((x - s->hi) - s->lo) * s->sc + s->b;
+    int biased = (p->op & CLNORM_OP_BETA) || (p->op & CLNORM_FIN_MASK) == CLNORM_FIN_DENORM;
+    return (biased ? FORM_BIAS : 0) | ((p->op & CLNORM_OP_AXIS) ? FORM_AXIS : 0);
+}
+
+__attribute__((always_inline)) inline floatV apply_v(floatV x, const scalev_t *s, const int form)
+{
+    floatV r = ((x - s->hi) - s->lo) * s->sc;
+    return (form & FORM_BIAS) ? r + s->b : r;
 }
 
 /* The weights and biases along the reduced axis, or none. */
@@ -169,42 +185,56 @@ inline axis_t axis_of(const op_t *p)
 }
 
 /* Contiguous rows: the element at k has its own weight (vectors along k). */
-inline floatV apply_at(floatV x, const scalev_t *s, const axis_t *ax, ulong k)
+__attribute__((always_inline)) inline floatV apply_at(floatV x, const scalev_t *s, const axis_t *ax, ulong k,
+                                                     const int form)
 {
-    floatV r = apply_v(x, s);
-    return ax->on ? r * LOADV(ax->w + k) + LOADV(ax->v + k) : r;
+    floatV r = apply_v(x, s, form);
+    return (form & FORM_AXIS) ? r * LOADV(ax->w + k) + LOADV(ax->v + k) : r;
 }
 
 /* y = apply(x) over a contiguous item's vectors (offsets from the row's
  * start, so an offset is also k), last first: the statistics pass just read
  * them in order, so the most recent are the ones still in cache. */
-inline void apply_item(__global const float *xq, __global float *yq, const item_t *it,
-                       const scalev_t *s, const axis_t *ax)
+__attribute__((always_inline)) inline void apply_item_with(__global const float *xq,
+                                                           __global float *yq,
+                                                           const item_t *it,
+                                                           const scalev_t *s,
+                                                           const axis_t *ax, const int form)
 {
     for (uint l = 0; l < it->tail; ++l) {
         ulong k = it->tail_at + l;
-        float r = ((xq[k] - LANE0(s->hi)) - LANE0(s->lo)) * LANE0(s->sc) + LANE0(s->b);
-        yq[k] = ax->on ? r * ax->w[k] + ax->v[k] : r;
+        float r = ((xq[k] - LANE0(s->hi)) - LANE0(s->lo)) * LANE0(s->sc);
+        if (form & FORM_BIAS)
+            r += LANE0(s->b);
+        yq[k] = (form & FORM_AXIS) ? r * ax->w[k] + ax->v[k] : r;
     }
     for (ulong u = it->nvec; u > 0; --u) {
         ulong at = it->first + (u - 1) * it->step;
-        STORE_GLOBAL(apply_at(LOADV(xq + at), s, ax, at), yq + at);
+        STORE_GLOBAL(apply_at(LOADV(xq + at), s, ax, at, form), yq + at);
     }
 }
 
-/* Strided rows: row k of a block of `nt` tiles, each tile with its scaling;
- * the axis weight of row k is the same for every column. */
-__attribute__((always_inline)) inline void apply_strided_row(__global const float *xr,
-                                                             __global float *yr,
-                                                             const scalev_t *s,
-                                                             const axis_t *ax, ulong k,
-                                                             const uint nt)
+inline void apply_item(__global const float *xq, __global float *yq, const item_t *it,
+                       const scalev_t *s, const axis_t *ax, int form)
 {
-    floatV w = ax->on ? FILLV(ax->w[k]) : FILLV(1.0f), v = ax->on ? FILLV(ax->v[k]) : FILLV(0.0f);
-    for (uint t = 0; t < nt; ++t) {
-        floatV r = apply_v(LOADV(xr + t * VW), &s[t]);
-        STORE_GLOBAL(ax->on ? r * w + v : r, yr + t * VW);
-    }
+    apply_item_with(xq, yq, it, s, ax, form);
+}
+
+/* Strided rows: tile t of row k, its columns with their scalings; the axis
+ * weight w, v of row k is the same for every column. */
+__attribute__((always_inline)) inline void apply_tile(__global const float *x,
+                                                      __global float *y, const scalev_t *s,
+                                                      floatV w, floatV v, const int form)
+{
+    floatV r = apply_v(LOADV(x), s, form);
+    STORE_GLOBAL((form & FORM_AXIS) ? r * w + v : r, y);
+}
+
+/* The axis weight and bias of row k of a strided block (1 and 0 without). */
+inline void axis_row(const axis_t *ax, ulong k, const int form, floatV *w, floatV *v)
+{
+    *w = (form & FORM_AXIS) ? FILLV(ax->w[k]) : FILLV(1.0f);
+    *v = (form & FORM_AXIS) ? FILLV(ax->v[k]) : FILLV(0.0f);
 }
 
 /* The scalings of a strided block's tiles, from per-column scale1_t. */

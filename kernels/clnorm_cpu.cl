@@ -34,18 +34,20 @@ inline int item_run(ulong units, uint nparts, ulong *first, ulong *last)
 }
 
 /* One loop over a row's whole vectors: normalise row xq into yq while
- * summing the next row xn. `axis_on` is a constant at each call. */
-__attribute__((always_inline)) inline void rows_pipe(__global const float *xq,
+ * summing the next row xn. One copy of the loop, `form` tested inside it
+ * (loop-invariant): copies specialised per form measured 25-30% slower on
+ * PoCL (the kernel grows), and adding b even when it is 0 costs nothing. */
+inline void rows_pipe(__global const float *xq,
                                                      __global float *yq,
                                                      __global const float *xn, ulong nvec,
                                                      const scalev_t *s, const axis_t *ax,
-                                                     floatV piv, accv_t *a, const int axis_on)
+                                                     floatV piv, accv_t *a, const int form)
 {
     for (ulong t = 0; t < nvec; ++t) {
         ulong k = t * VW;
         accv_add(a, LOADV(xn + k), piv);
-        floatV r = apply_v(LOADV(xq + k), s);
-        if (axis_on)
+        floatV r = apply_v(LOADV(xq + k), s, form);
+        if (form & FORM_AXIS)
             r = r * LOADV(ax->w + k) + LOADV(ax->v + k);
         STORE_GLOBAL(r, yq + k);
     }
@@ -63,6 +65,7 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
         return;
     op_t p = OP_OF_ARGS;
     axis_t ax = axis_of(&p);
+    int form = form_of(&p);
     item_t it = whole_row(n);
     __global const float *xq = x + x_off + first * n;
     float piv = xq[0];
@@ -74,7 +77,7 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
         __global float *yq = y + y_off + row * n;
         scalev_t s = splat(sc);
         if (row + 1 == last) {
-            apply_item(xq, yq, &it, &s, &ax);
+            apply_item(xq, yq, &it, &s, &ax, form);
             break;
         }
         __global const float *xn = xq + n;
@@ -82,14 +85,11 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
         floatV vp = FILLV(piv);
         accv_t a;
         accv_init(&a);
-        if (ax.on)
-            rows_pipe(xq, yq, xn, it.nvec, &s, &ax, vp, &a, 1);
-        else
-            rows_pipe(xq, yq, xn, it.nvec, &s, &ax, vp, &a, 0);
+        rows_pipe(xq, yq, xn, it.nvec, &s, &ax, vp, &a, form | FORM_BIAS);
         if (it.tail)
             accv_add(&a, load_tail(xn + it.tail_at, it.tail, vp), vp);
         item_t tail_only = {0, VW, 0, it.tail_at, it.tail};
-        apply_item(xq, yq, &tail_only, &s, &ax);
+        apply_item(xq, yq, &tail_only, &s, &ax, form);
         accv_lanes(&a, s1, s2);
         sc = row_finish(&p, row + 1, xn, n, piv, s1, s2);
     }
@@ -141,27 +141,124 @@ inline void slab_finalize(const op_t *p, const slab_t *s, const floatV *piv, con
     }
 }
 
-/* Normalises slab `cur` while summing slab `next` row by row: the reads of
- * both and the writes stream together, as in a copy. `nt` is the number of
- * tiles, a constant where the caller can make it one (registers). */
+/* Normalises slab `cur` while summing slab `next` row by row, tile by
+ * tile: the reads of both and the writes stream together, as in a copy.
+ * `nt` (the number of tiles) and `form` are constants where the caller can
+ * make them (registers). */
 __attribute__((always_inline)) inline void
 slab_pipe(const slab_t *cur, const scalev_t *k, const slab_t *next, const floatV *pivn,
-          accv_t *sums, ulong n, ulong inner, const axis_t *ax, const uint nt)
+          accv_t *sums, ulong n, ulong inner, const axis_t *ax, const int form, const uint nt)
 {
-    accv_t a[MAXC / VW];
+    accv_t a[REG_TILES];
     for (uint t = 0; t < nt; ++t)
         a[t] = sums[t];
     for (ulong r = 0; r < n; ++r) {
         ulong at = r * inner;
-        for (uint t = 0; t < nt; ++t)
+        floatV w, v;
+        axis_row(ax, r, form, &w, &v);
+        for (uint t = 0; t < nt; ++t) {
             accv_add(&a[t], LOADV(next->x + at + t * VW), pivn[t]);
-        apply_strided_row(cur->x + at, cur->y + at, k, ax, r, nt);
+            apply_tile(cur->x + at + t * VW, cur->y + at + t * VW, &k[t], w, v, form);
+        }
     }
     for (uint t = 0; t < nt; ++t)
         sums[t] = a[t];
 }
 
+/* The same for any number of tiles, the sums in memory (cache). */
+inline void slab_pipe_many(const slab_t *cur, const scalev_t *k, const slab_t *next,
+                           const floatV *pivn, accv_t *sums, ulong n, ulong inner,
+                           const axis_t *ax, const int form, uint nt)
+{
+    for (ulong r = 0; r < n; ++r) {
+        ulong at = r * inner;
+        floatV w, v;
+        axis_row(ax, r, form, &w, &v);
+        for (uint t = 0; t < nt; ++t) {
+            accv_add(&sums[t], LOADV(next->x + at + t * VW), pivn[t]);
+            apply_tile(cur->x + at + t * VW, cur->y + at + t * VW, &k[t], w, v, form);
+        }
+    }
+}
+
+/* slab_pipe with the tile counts that have a register specialisation, the
+ * form a constant in each: b always added (see rows_pipe), the axis only in
+ * its own, generic copy (TransposedLN's weights). */
+inline void slab_pipe_any(const slab_t *cur, const scalev_t *k, const slab_t *next,
+                          const floatV *pivn, accv_t *sums, ulong n, ulong inner,
+                          const axis_t *ax, int form, uint nt)
+{
+    const int b = FORM_BIAS;
+    if (form & FORM_AXIS) {
+        slab_pipe_many(cur, k, next, pivn, sums, n, inner, ax, b | FORM_AXIS, nt);
+        return;
+    }
+    switch (nt) {
+    case 1: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 1); break;
+    case 2: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 2); break;
+    case 4: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 4); break;
+    case 5: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 5); break;
+    default: /* many tiles: their state is in memory, where b costs a load */
+        if (form & FORM_BIAS)
+            slab_pipe_many(cur, k, next, pivn, sums, n, inner, ax, b, nt);
+        else
+            slab_pipe_many(cur, k, next, pivn, sums, n, inner, ax, 0, nt);
+        break;
+    }
+}
+
+/* The last slab of a run, last row first (those rows are still in cache). */
+__attribute__((always_inline)) inline void slab_last(const slab_t *cur, const scalev_t *k,
+                                                     ulong n, ulong inner, const axis_t *ax,
+                                                     const int form, uint nt)
+{
+    for (ulong r = n; r > 0; --r) {
+        ulong at = (r - 1) * inner;
+        floatV w, v;
+        axis_row(ax, r - 1, form, &w, &v);
+        for (uint t = 0; t < nt; ++t)
+            apply_tile(cur->x + at + t * VW, cur->y + at + t * VW, &k[t], w, v, form);
+    }
+}
+
 /* A run of `nparts` slabs per work-item (CPU devices, strided views),
+ * software-pipelined like norm_rows: slab s + 1 is summed in the loop that
+ * normalises slab s; the first slab is only summed (two streams) and the
+ * last only normalised, last row first, while those rows are still in
+ * cache. No barrier and no local memory: a group is one item. */
+/* The last slab of a run (or the only one) normalised, by form. */
+inline void slab_end(const slab_t *cur, const scalev_t *k, ulong n, ulong inner,
+                     const axis_t *ax, int form, uint tiles)
+{
+    if (form & FORM_AXIS)
+        slab_last(cur, k, n, inner, ax, FORM_BIAS | FORM_AXIS, tiles);
+    else if (form & FORM_BIAS)
+        slab_last(cur, k, n, inner, ax, FORM_BIAS, tiles);
+    else
+        slab_last(cur, k, n, inner, ax, 0, tiles);
+}
+
+/* One slab per work-item (nparts == 1): summed as two streams, then
+ * normalised last row first. Its own kernel: the pipelined loops of
+ * norm_slab, present in the same function, measured 15-20% slower here. */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab1(KERNEL_ARGS)
+{
+    ulong first, last;
+    if (!item_run(outer * (inner / ((ulong)tiles * VW)), 1, &first, &last))
+        return;
+    op_t p = OP_OF_ARGS;
+    axis_t ax = axis_of(&p);
+    floatV piv[MAXC / VW];
+    accv_t sums[MAXC / VW];
+    scalev_t k[MAXC / VW];
+    slab_t cur = make_slab(first, x + x_off, y + y_off, n, inner, tiles);
+    slab_start(&cur, tiles, piv, sums);
+    strided_sums_any(cur.x, n, inner, piv, sums, tiles, 2);
+    slab_finalize(&p, &cur, piv, sums, n, inner, tiles, k);
+    slab_end(&cur, k, n, inner, &ax, form_of(&p), tiles);
+}
+
+/* A run of `nparts` >= 2 slabs per work-item (CPU devices, strided views),
  * software-pipelined like norm_rows: slab s + 1 is summed in the loop that
  * normalises slab s; the first slab is only summed (two streams) and the
  * last only normalised, last row first, while those rows are still in
@@ -173,6 +270,7 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_AR
         return;
     op_t p = OP_OF_ARGS;
     axis_t ax = axis_of(&p);
+    int form = form_of(&p);
     __global const float *xv = x + x_off;
     __global float *yv = y + y_off;
     floatV piv[MAXC / VW];
@@ -185,20 +283,11 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void norm_slab(KERNEL_AR
     for (ulong sb = first + 1; sb < last; ++sb) {
         slab_t next = make_slab(sb, xv, yv, n, inner, tiles);
         slab_start(&next, tiles, piv, sums);
-        switch (tiles) {
-        case 1: slab_pipe(&cur, k, &next, piv, sums, n, inner, &ax, 1); break;
-        case 2: slab_pipe(&cur, k, &next, piv, sums, n, inner, &ax, 2); break;
-        case 4: slab_pipe(&cur, k, &next, piv, sums, n, inner, &ax, 4); break;
-        case 5: slab_pipe(&cur, k, &next, piv, sums, n, inner, &ax, 5); break;
-        default: slab_pipe(&cur, k, &next, piv, sums, n, inner, &ax, tiles); break;
-        }
+        slab_pipe_any(&cur, k, &next, piv, sums, n, inner, &ax, form, tiles);
         slab_finalize(&p, &next, piv, sums, n, inner, tiles, k);
         cur = next;
     }
-    for (ulong r = n; r > 0; --r) {
-        ulong at = (r - 1) * inner;
-        apply_strided_row(cur.x + at, cur.y + at, k, &ax, r - 1, tiles);
-    }
+    slab_end(&cur, k, n, inner, &ax, form, tiles);
 }
 
 #endif /* CLNORM_CPU_CL */

@@ -66,9 +66,35 @@ inline float group_last(const op_t *p, const group_t *g, __global const float *x
     return (p->op & CLNORM_OP_LAST) ? xg[(n - 1) * g->estride + c] : 0.0f;
 }
 
+/* A group's per-column scalings, in local memory: one array per part so
+ * that a tile's values load as a vector. */
+typedef struct {
+    __local float *hi, *lo, *sc, *b;
+} lscale_t;
+
+inline void lscale_put(const lscale_t *l, uint c, scale1_t s)
+{
+    l->hi[c] = s.hi;
+    l->lo[c] = s.lo;
+    l->sc[c] = s.sc;
+    l->b[c] = s.b;
+}
+
+/* Tile t's scaling (contiguous rows: the one column's, splat). */
+inline scalev_t lscale_get(const lscale_t *l, uint t, int contig)
+{
+    if (contig) {
+        scalev_t v = {FILLV(l->hi[0]), FILLV(l->lo[0]), FILLV(l->sc[0]), FILLV(l->b[0])};
+        return v;
+    }
+    scalev_t v = {LOADV(l->hi + t * VW), LOADV(l->lo + t * VW), LOADV(l->sc + t * VW),
+                  LOADV(l->b + t * VW)};
+    return v;
+}
+
 /* Normalise the item's share of the group from the columns' scalings. */
 inline void normalise_group(const group_t *g, uint lid, __global const float *xg,
-                            __global float *yg, const op_t *p, __local const scale1_t *l_sc)
+                            __global float *yg, const op_t *p, const lscale_t *l)
 {
 #if CLNORM_INTERLEAVE
     item_t it = make_item(g, lid);
@@ -76,30 +102,31 @@ inline void normalise_group(const group_t *g, uint lid, __global const float *xg
     item_t it = make_item(g, WG - 1 - lid); /* the last ranges read come first */
 #endif
     axis_t ax = axis_of(p);
+    int form = form_of(p);
     if (g->contig) {
-        scalev_t s = splat(l_sc[0]);
-        apply_item(xg, yg, &it, &s, &ax);
+        scalev_t s = lscale_get(l, 0, 1);
+        apply_item(xg, yg, &it, &s, &ax, form);
         return;
     }
-    /* Strided: whole rows, last read first. */
+    /* Strided: whole rows, last read first; each tile's scaling from local
+     * memory (cached), the axis weight of each row from global. */
     uint ntiles = g->cols / VW;
-    scalev_t s[MAXC / VW];
-    for (uint t = 0; t < ntiles; ++t) {
-        scale1_t cols[VW];
-        for (uint q = 0; q < VW; ++q)
-            cols[q] = l_sc[t * VW + q];
-        s[t] = gather_tile(cols);
-    }
     for (ulong r = it.nvec; r > 0; --r) {
         ulong at = it.first + (r - 1) * it.step;
-        apply_strided_row(xg + at, yg + at, s, &ax, ax.on ? at / g->estride : 0, ntiles);
+        floatV w, v;
+        axis_row(&ax, (form & FORM_AXIS) ? at / g->estride : 0, form, &w, &v);
+        for (uint t = 0; t < ntiles; ++t) {
+            scalev_t s = lscale_get(l, t, 0);
+            apply_tile(xg + at + t * VW, yg + at + t * VW, &s, w, v, form);
+        }
     }
 }
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_fused(KERNEL_ARGS)
 {
     __local acc l_s1[WG * MAXC], l_s2[WG * MAXC];
-    __local scale1_t l_sc[MAXC];
+    __local float l_hi[MAXC], l_lo[MAXC], l_sc[MAXC], l_b[MAXC];
+    lscale_t l = {l_hi, l_lo, l_sc, l_b};
     op_t p = OP_OF_ARGS;
     group_t g = make_group(n, inner, nparts, tiles);
     uint lid = get_local_id(0);
@@ -110,10 +137,12 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_fused(KERNEL_
     for (uint c = lid; c < g.cols; c += WG) {
         acc mean, m2;
         group_moments(&g, c, pivots[c], l_s1, l_s2, &mean, &m2);
-        l_sc[c] = row_scale(&p, g.row0 + c, g.ge - g.gs, mean, m2, group_last(&p, &g, xg, c, n), 1);
+        lscale_put(&l, c,
+                   row_scale(&p, g.row0 + c, g.ge - g.gs, mean, m2, group_last(&p, &g, xg, c, n),
+                             1));
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    normalise_group(&g, lid, xg, y + y_off + g.base, &p, l_sc);
+    normalise_group(&g, lid, xg, y + y_off + g.base, &p, &l);
 }
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_partial(KERNEL_ARGS)
@@ -135,7 +164,8 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_partial(KERNE
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_apply(KERNEL_ARGS)
 {
-    __local scale1_t l_sc[MAXC];
+    __local float l_hi[MAXC], l_lo[MAXC], l_sc[MAXC], l_b[MAXC];
+    lscale_t l = {l_hi, l_lo, l_sc, l_b};
     op_t p = OP_OF_ARGS;
     group_t g = make_group(n, inner, nparts, tiles);
     uint lid = get_local_id(0);
@@ -148,10 +178,12 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_apply(KERNEL_
             ulong idx = ((g.rb * nparts + q) * MAXC + c) * 2;
             stats_merge(&cnt, &mean, &m2, qe - qs, partials[idx], partials[idx + 1]);
         }
-        l_sc[c] = row_scale(&p, g.row0 + c, cnt, mean, m2, group_last(&p, &g, xg, c, n), g.part == 0);
+        lscale_put(&l, c,
+                   row_scale(&p, g.row0 + c, cnt, mean, m2, group_last(&p, &g, xg, c, n),
+                             g.part == 0));
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    normalise_group(&g, lid, xg, y + y_off + g.base, &p, l_sc);
+    normalise_group(&g, lid, xg, y + y_off + g.base, &p, &l);
 }
 
 #endif /* CLNORM_NORM_CL */

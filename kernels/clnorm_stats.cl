@@ -244,19 +244,24 @@ inline void lanes_fold(acc *s1, acc *s2)
     }
 }
 
+/* The most tiles whose sums a work-item keeps in registers: the functions
+ * below are specialised for tile counts up to it (arrays of this size are
+ * promoted to registers; larger ones stay in memory). */
+#define REG_TILES 5
+
 /* Strided sums: `nt` tiles of VW columns, over `nrows` rows from xg, `step`
  * floats apart, each row read whole (all tiles) in memory order, added into
  * sums[]. `streams` == 2 reads the two halves side by side with sums of their
  * own, merged at the end: a CPU core keeps more reads in flight for two
- * streams than for one. Called with constant nt and streams where it can be
- * (always inlined: the tiles' sums then live in registers). */
+ * streams than for one. Always inlined, with constant nt <= REG_TILES and
+ * streams: the tiles' sums then live in registers. */
 __attribute__((always_inline)) inline void strided_sums(__global const float *xg, ulong nrows,
                                                         ulong step, const floatV *piv,
                                                         accv_t *sums, const uint nt,
                                                         const uint streams)
 {
-    accv_t a[MAXC / VW], b[MAXC / VW];
-    floatV p[MAXC / VW];
+    accv_t a[REG_TILES], b[REG_TILES];
+    floatV p[REG_TILES];
     ulong mid = streams == 2 ? nrows / 2 : 0;
     for (uint t = 0; t < nt; ++t) {
         a[t] = sums[t];
@@ -280,7 +285,30 @@ __attribute__((always_inline)) inline void strided_sums(__global const float *xg
     }
 }
 
-/* strided_sums with the tile counts that have a register specialisation. */
+/* The same for any number of tiles, the sums in memory (cache). */
+inline void strided_sums_many(__global const float *xg, ulong nrows, ulong step,
+                              const floatV *piv, accv_t *sums, uint nt, const uint streams)
+{
+    accv_t more[MAXC / VW];
+    ulong mid = streams == 2 ? nrows / 2 : 0;
+    for (uint t = 0; t < nt; ++t)
+        accv_init(&more[t]);
+    for (ulong r = 0; r < mid; ++r) {
+        __global const float *xr = xg + r * step, *xs = xr + mid * step;
+        for (uint t = 0; t < nt; ++t) {
+            accv_add(&sums[t], LOADV(xr + t * VW), piv[t]);
+            accv_add(&more[t], LOADV(xs + t * VW), piv[t]);
+        }
+    }
+    for (ulong r = 2 * mid; r < nrows; ++r)
+        for (uint t = 0; t < nt; ++t)
+            accv_add(&sums[t], LOADV(xg + r * step + t * VW), piv[t]);
+    if (streams == 2)
+        for (uint t = 0; t < nt; ++t)
+            accv_merge(&sums[t], &more[t]);
+}
+
+/* strided_sums, specialised for the tile counts that fit in registers. */
 inline void strided_sums_any(__global const float *xg, ulong nrows, ulong step,
                              const floatV *piv, accv_t *sums, uint nt, const uint streams)
 {
@@ -289,7 +317,7 @@ inline void strided_sums_any(__global const float *xg, ulong nrows, ulong step,
     case 2: strided_sums(xg, nrows, step, piv, sums, 2, streams); break;
     case 4: strided_sums(xg, nrows, step, piv, sums, 4, streams); break;
     case 5: strided_sums(xg, nrows, step, piv, sums, 5, streams); break;
-    default: strided_sums(xg, nrows, step, piv, sums, nt, streams); break;
+    default: strided_sums_many(xg, nrows, step, piv, sums, nt, streams); break;
     }
 }
 

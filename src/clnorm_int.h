@@ -315,11 +315,13 @@ typedef struct clnorm__view {
 
 typedef enum clnorm__kernel_id {
     CLNORM_K_ROWS,    /* norm_rows: CPU, contiguous rows, a run per item */
-    CLNORM_K_SLAB,    /* norm_slab: CPU, strided slabs, a run per item */
+    CLNORM_K_SLAB,    /* norm_slab: CPU, strided slabs, a run (>= 2) per item */
+    CLNORM_K_SLAB1,   /* norm_slab1: CPU, strided slabs, one per item */
     CLNORM_K_FUSED,   /* norm_fused: a group per row block */
     CLNORM_K_PARTIAL, /* norm_partial then norm_apply: split rows */
     CLNORM_K_APPLY,
-    CLNORM_K_SCALE,   /* norm_scale: elementwise */
+    CLNORM_K_SCALE,   /* norm_scale: elementwise, a group per chunk */
+    CLNORM_K_SCALE_ROWS, /* norm_scale_rows: elementwise, a work-item per row */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 

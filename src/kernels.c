@@ -8,11 +8,12 @@
 #include "clnorm_int.h"
 
 const char *const clnorm__kernel_names[CLNORM_K_COUNT] = {
-    "norm_rows", "norm_slab", "norm_fused", "norm_partial", "norm_apply", "norm_scale"};
+    "norm_rows", "norm_slab", "norm_slab1", "norm_fused", "norm_partial", "norm_apply",
+    "norm_scale", "norm_scale_rows"};
 
 size_t clnorm__kernel_local(const clnorm__limits *lim, clnorm__kernel_id id)
 {
-    return id == CLNORM_K_SLAB ? 1 : lim->work_group;
+    return id == CLNORM_K_SLAB || id == CLNORM_K_SLAB1 ? 1 : lim->work_group;
 }
 
 clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k,

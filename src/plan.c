@@ -110,7 +110,7 @@ void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, un
         /* Runs of slabs per item (norm_slab's pipeline), while
          * 2 x target_groups items still share the device. */
         size_t run = run_length(blocks, lim->target_groups * 2, &items);
-        plan_one(p, CLNORM_K_SLAB, items, 1, run, tiles);
+        plan_one(p, run == 1 ? CLNORM_K_SLAB1 : CLNORM_K_SLAB, items, 1, run, tiles);
         return;
     }
     if (parts == 1) {
@@ -126,8 +126,8 @@ void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsign
                         clnorm__plan *p)
 {
     size_t wg = lim->work_group;
-    if (rows_per_item(lim, v)) { /* nparts == 0: one work-item per row */
-        plan_one(p, CLNORM_K_SCALE, (v->outer + wg - 1) / wg, wg, 0, 1);
+    if (rows_per_item(lim, v)) { /* one work-item per row */
+        plan_one(p, CLNORM_K_SCALE_ROWS, (v->outer + wg - 1) / wg, wg, 0, 1);
         return;
     }
     cl_uint tiles = v->inner == 1 ? 1 : strided_tiles(lim, v->inner, width);
