@@ -84,7 +84,7 @@ inline scale1_t scale_of(acc c, acc a, acc b)
 /* A row's statistics (cnt elements, mean and M2 about it; `last` its last
  * element) and parameters -> its scaling. Stores the row's centre and
  * spread when the op says so and `store` (one group of a split row does). */
-inline scale1_t row_scale(const op_t *p, ulong row, ulong cnt, acc mean, acc m2, float last,
+__attribute__((always_inline)) inline scale1_t row_scale(const op_t *p, ulong row, ulong cnt, acc mean, acc m2, float last,
                           int store)
 {
     ulong idx = param_index(p, row);

@@ -14,7 +14,7 @@
 
 /* A contiguous row's per-lane sums about `piv` -> its scaling (and its
  * statistics stored, when the op keeps them). */
-inline scale1_t row_finish(const op_t *p, ulong row, __global const float *xq, ulong n,
+__attribute__((always_inline)) inline scale1_t row_finish(const op_t *p, ulong row, __global const float *xq, ulong n,
                            float piv, acc *s1, acc *s2)
 {
     lanes_fold(s1, s2);
@@ -85,7 +85,7 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
         floatV vp = FILLV(piv);
         accv_t a;
         accv_init(&a);
-        rows_pipe(xq, yq, xn, it.nvec, &s, &ax, vp, &a, form | FORM_BIAS);
+        rows_pipe(xq, yq, xn, it.nvec, &s, &ax, vp, &a, form);
         if (it.tail)
             accv_add(&a, load_tail(xn + it.tail_at, it.tail, vp), vp);
         item_t tail_only = {0, VW, 0, it.tail_at, it.tail};
