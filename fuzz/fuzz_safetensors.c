@@ -15,8 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* Two names (the seeds hold both) and two message buffer sizes, the
      * small one to exercise truncated messages. */
-    static const struct { const char *name; size_t err_size; } reads[] = {
-        {"alpha", 512}, {"x.alpha", 24}};
+    static const struct {
+        const char *name;
+        size_t err_size;
+    } reads[] = {{"alpha", 512}, {"x.alpha", 24}};
     char err[512] = "";
     st_file *f = NULL;
     int opened = st_open_memory(data, size, &f, err, sizeof err) == 0;

@@ -61,7 +61,7 @@ extern "C" {
 /** Patch version: fixes. */
 #define CLNORM_VERSION_PATCH 0
 /** MAJOR * 10000 + MINOR * 100 + PATCH, to compare with clnorm_version_number(). */
-#define CLNORM_VERSION_NUMBER \
+#define CLNORM_VERSION_NUMBER                                                                      \
     (CLNORM_VERSION_MAJOR * 10000 + CLNORM_VERSION_MINOR * 100 + CLNORM_VERSION_PATCH)
 /** "MAJOR.MINOR.PATCH" of this header. */
 #define CLNORM_VERSION_STRING "0.1.0"
@@ -75,20 +75,20 @@ CLNORM_API const char *clnorm_version_string(void);
 /* ---------------------------------------------------------------- status */
 
 /** X(name, message): one table makes the enum, the names and the messages. */
-#define CLNORM_STATUS_MAP(X)                                                        \
-    X(OK, "success")                                                                \
-    X(NULL_ARGUMENT, "a required handle or pointer is NULL")                        \
-    X(INVALID_ARGUMENT, "an argument is out of range")                              \
-    X(ZERO_SIZE, "a dimension is zero")                                             \
-    X(SIZE_OVERFLOW, "a size product overflows size_t")                             \
-    X(BUFFER_TOO_SMALL, "a buffer is smaller than offset + extent")                 \
-    X(MISALIGNED_OFFSET, "a byte offset is not a multiple of 4")                    \
-    X(SHAPE_MISMATCH, "a shape does not match the layer")                           \
-    X(NO_STATISTICS, "RevIN output before any RevIN input forward")                 \
-    X(TOO_LARGE, "the tensor exceeds the device's limits")                          \
-    X(NO_DEVICE, "no OpenCL device matches")                                        \
-    X(BUILD_FAILED, "building the kernels failed")                                  \
-    X(OPENCL_ERROR, "an OpenCL call failed")                                        \
+#define CLNORM_STATUS_MAP(X)                                                                       \
+    X(OK, "success")                                                                               \
+    X(NULL_ARGUMENT, "a required handle or pointer is NULL")                                       \
+    X(INVALID_ARGUMENT, "an argument is out of range")                                             \
+    X(ZERO_SIZE, "a dimension is zero")                                                            \
+    X(SIZE_OVERFLOW, "a size product overflows size_t")                                            \
+    X(BUFFER_TOO_SMALL, "a buffer is smaller than offset + extent")                                \
+    X(MISALIGNED_OFFSET, "a byte offset is not a multiple of 4")                                   \
+    X(SHAPE_MISMATCH, "a shape does not match the layer")                                          \
+    X(NO_STATISTICS, "RevIN output before any RevIN input forward")                                \
+    X(TOO_LARGE, "the tensor exceeds the device's limits")                                         \
+    X(NO_DEVICE, "no OpenCL device matches")                                                       \
+    X(BUILD_FAILED, "building the kernels failed")                                                 \
+    X(OPENCL_ERROR, "an OpenCL call failed")                                                       \
     X(OUT_OF_MEMORY, "out of host memory")
 
 /** What every fallible function returns: CLNORM_OK (0) or the CLNORM_ name of a row of
@@ -253,10 +253,12 @@ CLNORM_API void clnorm_varnorm2d_destroy(clnorm_varnorm2d *layer);
  *  failure *event is left untouched and nothing is enqueued.
  *  Threads: one call on this layer at a time; forwards of distinct layers,
  *  of one context or not, concurrently. */
-CLNORM_API clnorm_status clnorm_varnorm2d_forward(
-    clnorm_varnorm2d *layer, const clnorm_varnorm2d_params *params, size_t n, size_t c,
-    size_t h, size_t w, cl_mem input, size_t input_offset, cl_mem output,
-    size_t output_offset, cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+CLNORM_API clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
+                                                  const clnorm_varnorm2d_params *params, size_t n,
+                                                  size_t c, size_t h, size_t w, cl_mem input,
+                                                  size_t input_offset, cl_mem output,
+                                                  size_t output_offset, cl_uint num_wait,
+                                                  const cl_event *wait_list, cl_event *event);
 
 /** How many times this layer has uploaded alpha (for tests and diagnostics).
  *  Threads: as the forward (it reads what the forward writes). */
@@ -305,11 +307,10 @@ CLNORM_API void clnorm_revin_destroy(clnorm_revin *layer);
  *  share the layer's statistics, kernels and last event); distinct layers
  *  concurrently. */
 CLNORM_API clnorm_status clnorm_revin_forward(clnorm_revin *layer,
-                                              const clnorm_revin_params *params, size_t b,
-                                              size_t l, cl_mem input, size_t input_offset,
-                                              cl_mem output, size_t output_offset,
-                                              cl_uint num_wait, const cl_event *wait_list,
-                                              cl_event *event);
+                                              const clnorm_revin_params *params, size_t b, size_t l,
+                                              cl_mem input, size_t input_offset, cl_mem output,
+                                              size_t output_offset, cl_uint num_wait,
+                                              const cl_event *wait_list, cl_event *event);
 
 /** ReversibleInstanceNorm1dOutput: enqueue y = x * s + m with the statistics
  *  of the last forward (or of clnorm_revin_set_stats). `b` must match them;
@@ -317,11 +318,10 @@ CLNORM_API clnorm_status clnorm_revin_forward(clnorm_revin *layer,
  *  `event` as in clnorm_revin_forward (the caller releases the event).
  *  Threads: as clnorm_revin_forward. */
 CLNORM_API clnorm_status clnorm_revin_inverse(clnorm_revin *layer,
-                                              const clnorm_revin_params *params, size_t b,
-                                              size_t l, cl_mem input, size_t input_offset,
-                                              cl_mem output, size_t output_offset,
-                                              cl_uint num_wait, const cl_event *wait_list,
-                                              cl_event *event);
+                                              const clnorm_revin_params *params, size_t b, size_t l,
+                                              cl_mem input, size_t input_offset, cl_mem output,
+                                              size_t output_offset, cl_uint num_wait,
+                                              const cl_event *wait_list, cl_event *event);
 
 /** Copy the statistics of the last forward to the host: `mean` and `std`
  *  receive b * d floats each, laid out as ESPnet's m and s, shape (B, D, 1).
@@ -332,8 +332,8 @@ CLNORM_API clnorm_status clnorm_revin_read_stats(clnorm_revin *layer, float *mea
 /** Set the statistics from host arrays of b * d floats (for instance saved
  *  from PyTorch), as if a forward with this `b` had produced them. The
  *  arrays are copied before the call returns. */
-CLNORM_API clnorm_status clnorm_revin_set_stats(clnorm_revin *layer, size_t b,
-                                                const float *mean, const float *std);
+CLNORM_API clnorm_status clnorm_revin_set_stats(clnorm_revin *layer, size_t b, const float *mean,
+                                                const float *std);
 
 /** How many times this layer has uploaded weight and bias (affine mode).
  *  Threads: as the forward. */
@@ -381,9 +381,8 @@ CLNORM_API void clnorm_layer_norm_destroy(clnorm_layer_norm *layer);
  *  the event handed back is the caller's to release.
  *  Threads: as clnorm_varnorm2d_forward. */
 CLNORM_API clnorm_status clnorm_layer_norm_forward(clnorm_layer_norm *layer,
-                                                   const clnorm_affine_params *params,
-                                                   size_t rows, cl_mem input,
-                                                   size_t input_offset, cl_mem output,
+                                                   const clnorm_affine_params *params, size_t rows,
+                                                   cl_mem input, size_t input_offset, cl_mem output,
                                                    size_t output_offset, cl_uint num_wait,
                                                    const cl_event *wait_list, cl_event *event);
 /** How many times this layer has uploaded weight and bias. Threads: as the forward. */

@@ -36,13 +36,13 @@
 #define CLNORM_ARG_COUNT 19
 
 /* ---- components of the uint8 CLNORM_ARG_POFF (offsets in floats) ---- */
-#define CLNORM_POFF_GAMMA 0 /* per-row scale numerator (alpha, weight, gamma, s_p) */
-#define CLNORM_POFF_BETA 1  /* per-row bias (bias, beta, m_p) */
-#define CLNORM_POFF_MEAN 2  /* a fixed centre (running_mean) */
-#define CLNORM_POFF_VAR 3   /* a fixed variance (running_var) */
-#define CLNORM_POFF_LD 4    /* floats between two classes' rows of a table (labels) */
-#define CLNORM_POFF_AXW 5   /* weights along the reduced axis (CLNORM_OP_AXIS) */
-#define CLNORM_POFF_AXB 6   /* biases along the reduced axis */
+#define CLNORM_POFF_GAMMA 0  /* per-row scale numerator (alpha, weight, gamma, s_p) */
+#define CLNORM_POFF_BETA 1   /* per-row bias (bias, beta, m_p) */
+#define CLNORM_POFF_MEAN 2   /* a fixed centre (running_mean) */
+#define CLNORM_POFF_VAR 3    /* a fixed variance (running_var) */
+#define CLNORM_POFF_LD 4     /* floats between two classes' rows of a table (labels) */
+#define CLNORM_POFF_AXW 5    /* weights along the reduced axis (CLNORM_OP_AXIS) */
+#define CLNORM_POFF_AXB 6    /* biases along the reduced axis */
 #define CLNORM_POFF_NCLASS 7 /* classes in the table: labels are clamped to [0, nclass) */
 #define CLNORM_POFF_COUNT 8
 
@@ -54,17 +54,19 @@
 #define CLNORM_FIN_STANDARD 2u /* c = mean (or last), s = sqrt(var_b + eps), a = g / s, b = beta */
 #define CLNORM_FIN_TLN 3u      /* c = mean - beta, a = g / std_b (no eps: TransposedLN) */
 /* The elementwise kernel (no statistics; c, d, a, b from parameters and stored statistics): */
-#define CLNORM_FIN_DENORM 16u /* y = ((x - beta) / (g + eps)) * s + m from stat_m/s (RevIN's inverse) */
-#define CLNORM_FIN_FIXED 17u  /* c = mean param, a = g / sqrt(var param + eps), b = beta (eval batch norm) */
+#define CLNORM_FIN_DENORM                                                                          \
+    16u /* y = ((x - beta) / (g + eps)) * s + m from stat_m/s (RevIN's inverse) */
+#define CLNORM_FIN_FIXED                                                                           \
+    17u /* c = mean param, a = g / sqrt(var param + eps), b = beta (eval batch norm) */
 #define CLNORM_FIN_AFFINE 18u /* c = 0, a = g, b = beta (NoneNorm, a stored scale) */
 
 /* ... and flags above it. */
-#define CLNORM_OP_GAMMA (1u << 8)  /* g per row from POFF_GAMMA (else 1) */
-#define CLNORM_OP_BETA (1u << 9)   /* beta per row from POFF_BETA (else 0) */
+#define CLNORM_OP_GAMMA (1u << 8)   /* g per row from POFF_GAMMA (else 1) */
+#define CLNORM_OP_BETA (1u << 9)    /* beta per row from POFF_BETA (else 0) */
 #define CLNORM_OP_LABELS (1u << 10) /* per-row parameters indexed by class labels[row / nchan] */
-#define CLNORM_OP_AXIS (1u << 11)  /* then * w[k] + v[k] along the reduced axis */
-#define CLNORM_OP_STORE (1u << 12) /* store c and s per row in stat_m, stat_s */
-#define CLNORM_OP_LAST (1u << 13)  /* FIN_STANDARD: centre on the row's last element */
+#define CLNORM_OP_AXIS (1u << 11)   /* then * w[k] + v[k] along the reduced axis */
+#define CLNORM_OP_STORE (1u << 12)  /* store c and s per row in stat_m, stat_s */
+#define CLNORM_OP_LAST (1u << 13)   /* FIN_STANDARD: centre on the row's last element */
 #define CLNORM_OP_STAT_SCALE (1u << 14) /* FIN_AFFINE: g from stat_s[row] instead of parameters */
 
 /* ---- flags a launch raises in CLNORM_ARG_FLAGS ---- */

@@ -84,8 +84,8 @@ inline scale1_t scale_of(acc c, acc a, acc b)
 /* A row's statistics (cnt elements, mean and M2 about it; `last` its last
  * element) and parameters -> its scaling. Stores the row's centre and
  * spread when the op says so and `store` (one group of a split row does). */
-__attribute__((always_inline)) inline scale1_t row_scale(const op_t *p, ulong row, ulong cnt, acc mean, acc m2, float last,
-                          int store)
+__attribute__((always_inline)) inline scale1_t row_scale(const op_t *p, ulong row, ulong cnt,
+                                                         acc mean, acc m2, float last, int store)
 {
     ulong idx = param_index(p, row);
     acc g = param_or(p, CLNORM_OP_GAMMA, p->poff.s0, idx, 1.0f);
@@ -96,9 +96,7 @@ __attribute__((always_inline)) inline scale1_t row_scale(const op_t *p, ulong ro
         c = acc_zero();
         s = acc_sqrt(acc_add(acc_div(m2, acc_from_count(cnt - 1)), p->eps));
         break;
-    case CLNORM_FIN_REVIN:
-        s = acc_add(acc_sqrt(acc_div(m2, acc_from_count(cnt))), p->eps);
-        break;
+    case CLNORM_FIN_REVIN: s = acc_add(acc_sqrt(acc_div(m2, acc_from_count(cnt))), p->eps); break;
     case CLNORM_FIN_TLN: /* no epsilon: a constant column gives inf or NaN, as PyTorch does */
         c = acc_sub(mean, beta);
         beta = acc_zero();
@@ -185,8 +183,8 @@ inline axis_t axis_of(const op_t *p)
 }
 
 /* Contiguous rows: the element at k has its own weight (vectors along k). */
-__attribute__((always_inline)) inline floatV apply_at(floatV x, const scalev_t *s, const axis_t *ax, ulong k,
-                                                     const int form)
+__attribute__((always_inline)) inline floatV apply_at(floatV x, const scalev_t *s, const axis_t *ax,
+                                                      ulong k, const int form)
 {
     floatV r = apply_v(x, s, form);
     return (form & FORM_AXIS) ? r * LOADV(ax->w + k) + LOADV(ax->v + k) : r;
@@ -196,10 +194,9 @@ __attribute__((always_inline)) inline floatV apply_at(floatV x, const scalev_t *
  * start, so an offset is also k), last first: the statistics pass just read
  * them in order, so the most recent are the ones still in cache. */
 __attribute__((always_inline)) inline void apply_item_with(__global const float *xq,
-                                                           __global float *yq,
-                                                           const item_t *it,
-                                                           const scalev_t *s,
-                                                           const axis_t *ax, const int form)
+                                                           __global float *yq, const item_t *it,
+                                                           const scalev_t *s, const axis_t *ax,
+                                                           const int form)
 {
     for (uint l = 0; l < it->tail; ++l) {
         ulong k = it->tail_at + l;
@@ -222,9 +219,9 @@ inline void apply_item(__global const float *xq, __global float *yq, const item_
 
 /* Strided rows: tile t of row k, its columns with their scalings; the axis
  * weight w, v of row k is the same for every column. */
-__attribute__((always_inline)) inline void apply_tile(__global const float *x,
-                                                      __global float *y, const scalev_t *s,
-                                                      floatV w, floatV v, const int form)
+__attribute__((always_inline)) inline void apply_tile(__global const float *x, __global float *y,
+                                                      const scalev_t *s, floatV w, floatV v,
+                                                      const int form)
 {
     floatV r = apply_v(LOADV(x), s, form);
     STORE_GLOBAL((form & FORM_AXIS) ? r * w + v : r, y);

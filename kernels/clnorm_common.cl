@@ -92,12 +92,15 @@ typedef CAT(double, VW) doubleV;
 /* ---- float-float building blocks (used by both paths for exactness) ---- */
 
 /* s + e == a + b exactly (Knuth). */
-#define TWO_SUM(T, a, b, s, e)                                                  \
-    do {                                                                        \
-        s = (a) + (b);                                                          \
-        T bb_ = s - (a);                                                        \
-        e = ((a) - (s - bb_)) + ((b) - bb_);                                    \
+/* clang-format would read ((b) - bb_) as a cast */
+// clang-format off
+#define TWO_SUM(T, a, b, s, e)                                                                     \
+    do {                                                                                           \
+        s = (a) + (b);                                                                             \
+        T bb_ = s - (a);                                                                           \
+        e = ((a) - (s - bb_)) + ((b) - bb_);                                                       \
     } while (0)
+// clang-format on
 
 /* ---- scalar accumulator `acc` ---- */
 #if CLNORM_FP64

@@ -14,8 +14,8 @@
 
 /* A contiguous row's per-lane sums about `piv` -> its scaling (and its
  * statistics stored, when the op keeps them). */
-__attribute__((always_inline)) inline scale1_t row_finish(const op_t *p, ulong row, __global const float *xq, ulong n,
-                           float piv, acc *s1, acc *s2)
+__attribute__((always_inline)) inline scale1_t
+row_finish(const op_t *p, ulong row, __global const float *xq, ulong n, float piv, acc *s1, acc *s2)
 {
     lanes_fold(s1, s2);
     acc mean, m2;
@@ -37,11 +37,9 @@ inline int item_run(ulong units, uint nparts, ulong *first, ulong *last)
  * summing the next row xn. One copy of the loop, `form` tested inside it
  * (loop-invariant): copies specialised per form measured 25-30% slower on
  * PoCL (the kernel grows), and adding b even when it is 0 costs nothing. */
-inline void rows_pipe(__global const float *xq,
-                                                     __global float *yq,
-                                                     __global const float *xn, ulong nvec,
-                                                     const scalev_t *s, const axis_t *ax,
-                                                     floatV piv, accv_t *a, const int form)
+inline void rows_pipe(__global const float *xq, __global float *yq, __global const float *xn,
+                      ulong nvec, const scalev_t *s, const axis_t *ax, floatV piv, accv_t *a,
+                      const int form)
 {
     for (ulong t = 0; t < nvec; ++t) {
         ulong k = t * VW;
@@ -103,8 +101,8 @@ typedef struct {
     ulong row0; /* statistics index of its first column */
 } slab_t;
 
-inline slab_t make_slab(ulong sb, __global const float *x, __global float *y, ulong n,
-                        ulong inner, uint tiles)
+inline slab_t make_slab(ulong sb, __global const float *x, __global float *y, ulong n, ulong inner,
+                        uint tiles)
 {
     ulong width = (ulong)tiles * VW, blocks = inner / width;
     ulong o = sb / blocks, c0 = (sb % blocks) * width;
@@ -167,8 +165,8 @@ slab_pipe(const slab_t *cur, const scalev_t *k, const slab_t *next, const floatV
 
 /* The same for any number of tiles, the sums in memory (cache). */
 inline void slab_pipe_many(const slab_t *cur, const scalev_t *k, const slab_t *next,
-                           const floatV *pivn, accv_t *sums, ulong n, ulong inner,
-                           const axis_t *ax, const int form, uint nt)
+                           const floatV *pivn, accv_t *sums, ulong n, ulong inner, const axis_t *ax,
+                           const int form, uint nt)
 {
     for (ulong r = 0; r < n; ++r) {
         ulong at = r * inner;
@@ -185,8 +183,8 @@ inline void slab_pipe_many(const slab_t *cur, const scalev_t *k, const slab_t *n
  * form a constant in each: b always added (see rows_pipe), the axis only in
  * its own, generic copy (TransposedLN's weights). */
 inline void slab_pipe_any(const slab_t *cur, const scalev_t *k, const slab_t *next,
-                          const floatV *pivn, accv_t *sums, ulong n, ulong inner,
-                          const axis_t *ax, int form, uint nt)
+                          const floatV *pivn, accv_t *sums, ulong n, ulong inner, const axis_t *ax,
+                          int form, uint nt)
 {
     const int b = FORM_BIAS;
     if (form & FORM_AXIS) {
@@ -208,9 +206,9 @@ inline void slab_pipe_any(const slab_t *cur, const scalev_t *k, const slab_t *ne
 }
 
 /* The last slab of a run, last row first (those rows are still in cache). */
-__attribute__((always_inline)) inline void slab_last(const slab_t *cur, const scalev_t *k,
-                                                     ulong n, ulong inner, const axis_t *ax,
-                                                     const int form, uint nt)
+__attribute__((always_inline)) inline void slab_last(const slab_t *cur, const scalev_t *k, ulong n,
+                                                     ulong inner, const axis_t *ax, const int form,
+                                                     uint nt)
 {
     for (ulong r = n; r > 0; --r) {
         ulong at = (r - 1) * inner;
@@ -227,8 +225,8 @@ __attribute__((always_inline)) inline void slab_last(const slab_t *cur, const sc
  * last only normalised, last row first, while those rows are still in
  * cache. No barrier and no local memory: a group is one item. */
 /* The last slab of a run (or the only one) normalised, by form. */
-inline void slab_end(const slab_t *cur, const scalev_t *k, ulong n, ulong inner,
-                     const axis_t *ax, int form, uint tiles)
+inline void slab_end(const slab_t *cur, const scalev_t *k, ulong n, ulong inner, const axis_t *ax,
+                     int form, uint tiles)
 {
     if (form & FORM_AXIS)
         slab_last(cur, k, n, inner, ax, FORM_BIAS | FORM_AXIS, tiles);

@@ -60,8 +60,7 @@ inline void group_moments(const group_t *g, uint c, float piv, __local const acc
 }
 
 /* The last element of column c of the group's rows, for CLNORM_OP_LAST. */
-inline float group_last(const op_t *p, const group_t *g, __global const float *xg, uint c,
-                        ulong n)
+inline float group_last(const op_t *p, const group_t *g, __global const float *xg, uint c, ulong n)
 {
     return (p->op & CLNORM_OP_LAST) ? xg[(n - 1) * g->estride + c] : 0.0f;
 }
@@ -137,9 +136,9 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_fused(KERNEL_
     for (uint c = lid; c < g.cols; c += WG) {
         acc mean, m2;
         group_moments(&g, c, pivots[c], l_s1, l_s2, &mean, &m2);
-        lscale_put(&l, c,
-                   row_scale(&p, g.row0 + c, g.ge - g.gs, mean, m2, group_last(&p, &g, xg, c, n),
-                             1));
+        lscale_put(
+            &l, c,
+            row_scale(&p, g.row0 + c, g.ge - g.gs, mean, m2, group_last(&p, &g, xg, c, n), 1));
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     normalise_group(&g, lid, xg, y + y_off + g.base, &p, &l);
@@ -178,9 +177,9 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_apply(KERNEL_
             ulong idx = ((g.rb * nparts + q) * MAXC + c) * 2;
             stats_merge(&cnt, &mean, &m2, qe - qs, partials[idx], partials[idx + 1]);
         }
-        lscale_put(&l, c,
-                   row_scale(&p, g.row0 + c, cnt, mean, m2, group_last(&p, &g, xg, c, n),
-                             g.part == 0));
+        lscale_put(
+            &l, c,
+            row_scale(&p, g.row0 + c, cnt, mean, m2, group_last(&p, &g, xg, c, n), g.part == 0));
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     normalise_group(&g, lid, xg, y + y_off + g.base, &p, &l);

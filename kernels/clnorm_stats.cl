@@ -31,12 +31,11 @@
 #endif
 
 /* Every kernel's arguments, in the order of clnorm_abi.h's CLNORM_ARG_*. */
-#define KERNEL_ARGS                                                                          \
-    __global const float *x, ulong x_off, __global float *y, ulong y_off, ulong outer,       \
-        ulong n, ulong inner, uint nparts, uint tiles, uint op, float2 eps, uint nchan,      \
-        __global const float *prm, uint8 poff, __global const int *labels,                   \
-        __global float *stat_m, __global float *stat_s, __global acc *partials,              \
-        __global uint *flags
+#define KERNEL_ARGS                                                                                \
+    __global const float *x, ulong x_off, __global float *y, ulong y_off, ulong outer, ulong n,    \
+        ulong inner, uint nparts, uint tiles, uint op, float2 eps, uint nchan,                     \
+        __global const float *prm, uint8 poff, __global const int *labels, __global float *stat_m, \
+        __global float *stat_s, __global acc *partials, __global uint *flags
 
 /* A work-group's place in the view. */
 typedef struct {
@@ -177,10 +176,7 @@ typedef struct {
     floatV h1, l1, h2, l2;
 } accv_t;
 
-inline void accv_init(accv_t *s)
-{
-    s->h1 = s->l1 = s->h2 = s->l2 = FILLV(0.0f);
-}
+inline void accv_init(accv_t *s) { s->h1 = s->l1 = s->h2 = s->l2 = FILLV(0.0f); }
 
 inline void accv_add(accv_t *s, floatV v, floatV piv)
 {
@@ -256,9 +252,8 @@ inline void lanes_fold(acc *s1, acc *s2)
  * streams than for one. Always inlined, with constant nt <= REG_TILES and
  * streams: the tiles' sums then live in registers. */
 __attribute__((always_inline)) inline void strided_sums(__global const float *xg, ulong nrows,
-                                                        ulong step, const floatV *piv,
-                                                        accv_t *sums, const uint nt,
-                                                        const uint streams)
+                                                        ulong step, const floatV *piv, accv_t *sums,
+                                                        const uint nt, const uint streams)
 {
     accv_t a[REG_TILES], b[REG_TILES];
     floatV p[REG_TILES];
@@ -286,8 +281,8 @@ __attribute__((always_inline)) inline void strided_sums(__global const float *xg
 }
 
 /* The same for any number of tiles, the sums in memory (cache). */
-inline void strided_sums_many(__global const float *xg, ulong nrows, ulong step,
-                              const floatV *piv, accv_t *sums, uint nt, const uint streams)
+inline void strided_sums_many(__global const float *xg, ulong nrows, ulong step, const floatV *piv,
+                              accv_t *sums, uint nt, const uint streams)
 {
     accv_t more[MAXC / VW];
     ulong mid = streams == 2 ? nrows / 2 : 0;
@@ -309,8 +304,8 @@ inline void strided_sums_many(__global const float *xg, ulong nrows, ulong step,
 }
 
 /* strided_sums, specialised for the tile counts that fit in registers. */
-inline void strided_sums_any(__global const float *xg, ulong nrows, ulong step,
-                             const floatV *piv, accv_t *sums, uint nt, const uint streams)
+inline void strided_sums_any(__global const float *xg, ulong nrows, ulong step, const floatV *piv,
+                             accv_t *sums, uint nt, const uint streams)
 {
     switch (nt) {
     case 1: strided_sums(xg, nrows, step, piv, sums, 1, streams); break;

@@ -28,10 +28,7 @@ void *clnorm__realloc(void *ptr, size_t size)
     return realloc(ptr, size ? size : 1);
 }
 
-void clnorm__free(void *ptr)
-{
-    free(ptr);
-}
+void clnorm__free(void *ptr) { free(ptr); }
 
 char *clnorm__strdup(const char *s)
 {

@@ -2,7 +2,8 @@
 /* cache.c: the on-disk program-binary cache (guarded directory, verified entries, atomic stores). */
 #if !defined(_XOPEN_SOURCE) || _XOPEN_SOURCE < 700
 #undef _XOPEN_SOURCE
-#define _XOPEN_SOURCE 700 /* POSIX 2008 (mkstemp, lstat, O_NOFOLLOW, fstatat) + XSI (realpath, S_ISVTX) */
+#define _XOPEN_SOURCE                                                                              \
+    700 /* POSIX 2008 (mkstemp, lstat, O_NOFOLLOW, fstatat) + XSI (realpath, S_ISVTX) */
 #endif
 
 #include "cache.h"
@@ -225,7 +226,8 @@ static int write_all(int fd, const unsigned char *buf, size_t size)
 }
 
 /* Reads and verifies an opened entry; NULL on any mismatch. */
-static unsigned char *read_entry(int fd, const unsigned char key[CLNORM_CACHE_KEY_SIZE], size_t *length)
+static unsigned char *read_entry(int fd, const unsigned char key[CLNORM_CACHE_KEY_SIZE],
+                                 size_t *length)
 {
     struct stat st;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
@@ -235,7 +237,8 @@ static unsigned char *read_entry(int fd, const unsigned char key[CLNORM_CACHE_KE
     unsigned char header[HEADER_SIZE];
     if (read_all(fd, header, sizeof header) != 0)
         return NULL;
-    if (memcmp(header, MAGIC, MAGIC_SIZE) != 0 || get_le(header + OFF_VERSION, 4) != FORMAT_VERSION ||
+    if (memcmp(header, MAGIC, MAGIC_SIZE) != 0 ||
+        get_le(header + OFF_VERSION, 4) != FORMAT_VERSION ||
         memcmp(header + OFF_KEY, key, CLNORM_CACHE_KEY_SIZE) != 0)
         return NULL;
     /* The claimed length must match the file exactly before anything is allocated. */
@@ -313,8 +316,9 @@ static int make_dirs(char *path)
 }
 
 /* Writes header and payload to a fresh temporary file and renames it onto `path`. */
-static int write_entry(const char *base, const char *path, const unsigned char key[CLNORM_CACHE_KEY_SIZE],
-                       const unsigned char *data, size_t length)
+static int write_entry(const char *base, const char *path,
+                       const unsigned char key[CLNORM_CACHE_KEY_SIZE], const unsigned char *data,
+                       size_t length)
 {
     unsigned char header[HEADER_SIZE];
     memcpy(header, MAGIC, MAGIC_SIZE);

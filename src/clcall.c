@@ -19,9 +19,8 @@ clnorm_status clnorm__mul_size(const clnorm_context *ctx, size_t a, size_t b, si
 const char *clnorm__cl_error_name(cl_int err)
 {
     switch (err) {
-#define CASE_(e) \
-    case e:      \
-        return #e;
+#define CASE_(e)                                                                                   \
+    case e: return #e;
         CASE_(CL_SUCCESS)
         CASE_(CL_DEVICE_NOT_FOUND)
         CASE_(CL_DEVICE_NOT_AVAILABLE)
@@ -82,10 +81,8 @@ const char *clnorm__cl_error_name(cl_int err)
         CASE_(CL_INVALID_LINKER_OPTIONS)
         CASE_(CL_INVALID_DEVICE_PARTITION_COUNT)
 #undef CASE_
-    case -1001:
-        return "CL_PLATFORM_NOT_FOUND_KHR";
-    default:
-        return "CL_UNKNOWN_ERROR";
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR";
+    default: return "CL_UNKNOWN_ERROR";
     }
 }
 
@@ -130,8 +127,8 @@ clnorm_status clnorm__cl_result(const clnorm_context *ctx, const char *call, cl_
     if (err == CL_SUCCESS)
         return CLNORM_OK;
     clnorm_status st = err == CL_OUT_OF_HOST_MEMORY ? CLNORM_OUT_OF_MEMORY : CLNORM_OPENCL_ERROR;
-    return clnorm__fail_cl(ctx, st, err, "%s failed with %s (%d)", call,
-                           clnorm__cl_error_name(err), (int)err);
+    return clnorm__fail_cl(ctx, st, err, "%s failed with %s (%d)", call, clnorm__cl_error_name(err),
+                           (int)err);
 }
 
 clnorm_status clnorm__buffer_create(const clnorm_context *ctx, const char *what, cl_mem_flags flags,

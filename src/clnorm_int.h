@@ -49,11 +49,11 @@ clnorm_status clnorm__fail(const clnorm_context *ctx, clnorm_status status, cons
 /* *out = a * b, or CLNORM_SIZE_OVERFLOW. */
 clnorm_status clnorm__mul_size(const clnorm_context *ctx, size_t a, size_t b, size_t *out);
 
-#define RETURN_IF_ERROR(expr)                                                                  \
-    do {                                                                                       \
-        clnorm_status st_ = (expr);                                                            \
-        if (st_ != CLNORM_OK)                                                                  \
-            return st_;                                                                        \
+#define RETURN_IF_ERROR(expr)                                                                      \
+    do {                                                                                           \
+        clnorm_status st_ = (expr);                                                                \
+        if (st_ != CLNORM_OK)                                                                      \
+            return st_;                                                                            \
     } while (0)
 
 /* The same, for a failed OpenCL call whose raw error clnorm_last_cl_error() reports. */
@@ -75,37 +75,37 @@ const char *clnorm__cl_error_name(cl_int err);
  *   CL_CREATE(ctx, st, obj, clCreateBuffer, (c, f, s, p)); the errcode argument is appended */
 clnorm_status clnorm__cl_result(const clnorm_context *ctx, const char *call, cl_int err);
 
-#define CL_CALL(ctx, st, fn, args)                                                             \
-    do {                                                                                       \
-        cl_int e_ = CL_SUCCESS;                                                                \
-        if (!clnorm__fault_hit(#fn, &e_))                                                      \
-            e_ = fn args;                                                                      \
-        (st) = clnorm__cl_result((ctx), #fn, e_);                                              \
+#define CL_CALL(ctx, st, fn, args)                                                                 \
+    do {                                                                                           \
+        cl_int e_ = CL_SUCCESS;                                                                    \
+        if (!clnorm__fault_hit(#fn, &e_))                                                          \
+            e_ = fn args;                                                                          \
+        (st) = clnorm__cl_result((ctx), #fn, e_);                                                  \
     } while (0)
 
 /* The same hook and call, leaving the raw error to the caller, for calls whose
  * "errors" can be normal answers (CL_DEVICE_NOT_FOUND). */
-#define CL_TRY(err, fn, args)                                                                  \
-    do {                                                                                       \
-        (err) = CL_SUCCESS;                                                                    \
-        if (!clnorm__fault_hit(#fn, &(err)))                                                   \
-            (err) = fn args;                                                                   \
+#define CL_TRY(err, fn, args)                                                                      \
+    do {                                                                                           \
+        (err) = CL_SUCCESS;                                                                        \
+        if (!clnorm__fault_hit(#fn, &(err)))                                                       \
+            (err) = fn args;                                                                       \
     } while (0)
 
 #define CLNORM_APPEND_ERR_(...) (__VA_ARGS__, &e_)
-#define CL_CREATE(ctx, st, obj, fn, args)                                                      \
-    do {                                                                                       \
-        cl_int e_ = CL_SUCCESS;                                                                \
-        (obj) = NULL;                                                                          \
-        if (!clnorm__fault_hit(#fn, &e_))                                                      \
-            (obj) = fn CLNORM_APPEND_ERR_ args;                                                \
-        if ((obj) == NULL && e_ == CL_SUCCESS)                                                 \
-            e_ = CL_OUT_OF_HOST_MEMORY;                                                        \
-        (st) = clnorm__cl_result((ctx), #fn, e_);                                              \
-        if ((st) != CLNORM_OK && (obj) != NULL)                                                \
-            (obj) = NULL; /* never reached with a conforming driver */                         \
-        if ((st) == CLNORM_OK)                                                                 \
-            clnorm__live(1);                                                                   \
+#define CL_CREATE(ctx, st, obj, fn, args)                                                          \
+    do {                                                                                           \
+        cl_int e_ = CL_SUCCESS;                                                                    \
+        (obj) = NULL;                                                                              \
+        if (!clnorm__fault_hit(#fn, &e_))                                                          \
+            (obj) = fn CLNORM_APPEND_ERR_ args;                                                    \
+        if ((obj) == NULL && e_ == CL_SUCCESS)                                                     \
+            e_ = CL_OUT_OF_HOST_MEMORY;                                                            \
+        (st) = clnorm__cl_result((ctx), #fn, e_);                                                  \
+        if ((st) != CLNORM_OK && (obj) != NULL)                                                    \
+            (obj) = NULL; /* never reached with a conforming driver */                             \
+        if ((st) == CLNORM_OK)                                                                     \
+            clnorm__live(1);                                                                       \
     } while (0)
 
 /* clCreateBuffer on the context; a failure names `what` ("the RevIN
@@ -174,12 +174,12 @@ struct clnorm_context {
     clnorm__device_info info;
     clnorm__limits limits;
     char *description;
-    pthread_mutex_t lock;    /* guards programs[], counters and errmsg */
+    pthread_mutex_t lock; /* guards programs[], counters and errmsg */
     cl_program programs[CLNORM_VARIANT_COUNT];
     unsigned built_from_source, loaded_from_cache;
     pthread_mutex_t err_lock; /* guards errmsg (separate: set while `lock` is held) */
-    char *errmsg;            /* CLNORM_ERRMSG_SIZE bytes */
-    cl_int last_cl_error;    /* behind errmsg: CL_SUCCESS unless an OpenCL call failed */
+    char *errmsg;             /* CLNORM_ERRMSG_SIZE bytes */
+    cl_int last_cl_error;     /* behind errmsg: CL_SUCCESS unless an OpenCL call failed */
 };
 
 /* ------------------------------------------------------------ programs (program.c) */
@@ -188,13 +188,13 @@ struct clnorm_context {
  * compiles a kernel for its work-group size at first launch, and a binary
  * saved afterwards keeps that code. */
 typedef clnorm_status (*clnorm__warm_up_fn)(clnorm_context *ctx, cl_program program,
-                                           unsigned width);
+                                            unsigned width);
 
 /* The program for vector width `width`, built or loaded on first use; a
  * program built from source is warmed up with `warm_up` before the cache
  * stores it. */
-clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width,
-                                  clnorm__warm_up_fn warm_up, cl_program *program);
+clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width, clnorm__warm_up_fn warm_up,
+                                  cl_program *program);
 /* CLNORM_INVALID_ARGUMENT unless every option in `extra` (CLNORM_BUILD_OPTIONS)
  * is one that cannot change what the kernels compute. */
 clnorm_status clnorm__check_build_options(const clnorm_context *ctx, const char *extra);
@@ -206,8 +206,8 @@ void clnorm__programs_release(clnorm_context *ctx);
 /* What every layer shares, first member of each layer's struct. */
 typedef struct clnorm__layer {
     clnorm_context *ctx;
-    cl_event last;    /* the layer's last command: its next one waits for it */
-    cl_event *waits;  /* a reusable wait list: the caller's plus `last` */
+    cl_event last;   /* the layer's last command: its next one waits for it */
+    cl_event *waits; /* a reusable wait list: the caller's plus `last` */
     size_t waits_cap;
 } clnorm__layer;
 
@@ -225,8 +225,8 @@ void clnorm__layer_free(void *layer);
 /* The checks of every forward over `count` floats in and out: buffers,
  * offsets, sizes, in place or disjoint, the wait list. */
 clnorm_status clnorm__layer_check_io(const clnorm__layer *l, const char *fn, cl_mem in,
-                                     size_t in_offset, cl_mem out, size_t out_offset,
-                                     size_t count, cl_uint num_wait, const cl_event *wait_list);
+                                     size_t in_offset, cl_mem out, size_t out_offset, size_t count,
+                                     cl_uint num_wait, const cl_event *wait_list);
 /* The caller's wait list plus the layer's last command (in the reusable array). */
 clnorm_status clnorm__layer_waits(clnorm__layer *l, cl_uint num_wait, const cl_event *wait_list,
                                   cl_uint *count, const cl_event **list);
@@ -266,7 +266,7 @@ typedef struct clnorm__param_block {
     size_t count[CLNORM_PARAM_ARRAYS];  /* floats per array */
     size_t offset[CLNORM_PARAM_ARRAYS]; /* where each array starts in mem, in floats */
     size_t total;
-    float *staging;  /* host copy of the whole block, allocated at creation */
+    float *staging; /* host copy of the whole block, allocated at creation */
     uint64_t version;
     int synced;
     uint64_t uploads;
@@ -299,8 +299,8 @@ typedef struct clnorm__stats {
  * statistics held are gone then: rows becomes 0). */
 clnorm_status clnorm__stats_reserve(clnorm_context *ctx, clnorm__stats *st, size_t rows);
 /* The statistics of `rows` rows from host arrays, copied before the return. */
-clnorm_status clnorm__stats_set(clnorm_context *ctx, clnorm__stats *st, size_t rows,
-                                const float *m, const float *s);
+clnorm_status clnorm__stats_set(clnorm_context *ctx, clnorm__stats *st, size_t rows, const float *m,
+                                const float *s);
 /* Blocking reads of st->rows floats each (m or s may be NULL), after `after`. */
 clnorm_status clnorm__stats_read(clnorm_context *ctx, const clnorm__stats *st, cl_event after,
                                  float *m, float *s);
@@ -320,7 +320,7 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_FUSED,   /* norm_fused: a group per row block */
     CLNORM_K_PARTIAL, /* norm_partial then norm_apply: split rows */
     CLNORM_K_APPLY,
-    CLNORM_K_SCALE,   /* norm_scale: elementwise, a group per chunk */
+    CLNORM_K_SCALE,      /* norm_scale: elementwise, a group per chunk */
     CLNORM_K_SCALE_ROWS, /* norm_scale_rows: elementwise, a work-item per row */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
@@ -372,9 +372,8 @@ size_t clnorm__kernel_local(const clnorm__limits *lim, clnorm__kernel_id id);
 clnorm_status clnorm__kernels_create(clnorm_context *ctx, unsigned width, clnorm__kernels *ks);
 void clnorm__kernels_release(clnorm__kernels *ks);
 /* Set every argument of kernel `k` for `a` with the plan's nparts and tiles. */
-clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k,
-                                      const clnorm__args *a, cl_uint nparts, cl_uint tiles,
-                                      cl_mem partials);
+clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k, const clnorm__args *a,
+                                      cl_uint nparts, cl_uint tiles, cl_mem partials);
 
 /* ------------------------------------------------------------ norm launcher (launch.c) */
 
@@ -395,21 +394,21 @@ typedef struct clnorm__norm {
  * parameter block of `arrays` arrays of `counts` floats (0 for none). On
  * failure nothing is left; on success *out is the layer, and the caller
  * fills in its own fields before it returns. */
-clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args,
-                                  size_t size, size_t inner, unsigned arrays,
-                                  const size_t *counts, void *out, void **layer);
+clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args, size_t size,
+                                  size_t inner, unsigned arrays, const size_t *counts, void *out,
+                                  void **layer);
 /* Release what clnorm__norm_init made and free the layer. Accepts NULL. */
 void clnorm__norm_free(clnorm__norm *nl);
 /* The public functions every norm layer `clnorm_NAME` (whose struct begins
  * with a clnorm__norm `nl`) defines the same way: _destroy and _upload_count. */
-#define CLNORM__NORM_LAYER_COMMON(NAME)                                                      \
-    void clnorm_##NAME##_destroy(clnorm_##NAME *layer)                                       \
-    {                                                                                        \
-        clnorm__norm_free(layer ? &layer->nl : NULL);                                        \
-    }                                                                                        \
-    uint64_t clnorm_##NAME##_upload_count(const clnorm_##NAME *layer)                        \
-    {                                                                                        \
-        return layer ? layer->nl.params.uploads : 0;                                         \
+#define CLNORM__NORM_LAYER_COMMON(NAME)                                                            \
+    void clnorm_##NAME##_destroy(clnorm_##NAME *layer)                                             \
+    {                                                                                              \
+        clnorm__norm_free(layer ? &layer->nl : NULL);                                              \
+    }                                                                                              \
+    uint64_t clnorm_##NAME##_upload_count(const clnorm_##NAME *layer)                              \
+    {                                                                                              \
+        return layer ? layer->nl.params.uploads : 0;                                               \
     }
 
 /* Enqueue the statistics + normalisation of a.view (one launch, or two for

@@ -6,7 +6,6 @@
 
 #include "clnorm_int.h"
 
-
 /* A context that can hold an error message and nothing else yet. */
 static clnorm_context *context_alloc(void)
 {
@@ -103,8 +102,8 @@ static clnorm_status context_finish(clnorm_context *ctx)
  * a value clnorm does not know is an error, never silently ignored. */
 static clnorm_status check_flags(const clnorm_context *ctx, unsigned flags)
 {
-    unsigned known = CLNORM_CONTEXT_NO_FP64 | CLNORM_CONTEXT_NO_CACHE |
-                     CLNORM_CONTEXT_GPU_VARIANT | CLNORM_CONTEXT_CPU_VARIANT;
+    unsigned known = CLNORM_CONTEXT_NO_FP64 | CLNORM_CONTEXT_NO_CACHE | CLNORM_CONTEXT_GPU_VARIANT |
+                     CLNORM_CONTEXT_CPU_VARIANT;
     if (flags & ~known)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "unknown context flags 0x%x",
                             flags & ~known);
@@ -118,8 +117,7 @@ static clnorm_status check_flags(const clnorm_context *ctx, unsigned flags)
     return clnorm__check_build_options(ctx, options ? options : "");
 }
 
-clnorm_status clnorm_context_create(const char *device_spec, unsigned flags,
-                                    clnorm_context **out)
+clnorm_status clnorm_context_create(const char *device_spec, unsigned flags, clnorm_context **out)
 {
     if (!out)
         return CLNORM_NULL_ARGUMENT;
@@ -135,8 +133,7 @@ clnorm_status clnorm_context_create(const char *device_spec, unsigned flags,
     if (st == CLNORM_OK)
         st = clnorm__device_select(ctx, device_spec, &platform, &device);
     if (st == CLNORM_OK) {
-        cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform,
-                                         0};
+        cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)platform, 0};
         CL_CREATE(ctx, st, ctx->cl_ctx, clCreateContext, (props, 1, &device, NULL, NULL));
     }
     if (st == CLNORM_OK) {
@@ -170,18 +167,18 @@ clnorm_status clnorm_context_wrap(cl_context cl_ctx, cl_device_id device, cl_com
     clnorm_status st = check_flags(ctx, flags);
     if (st == CLNORM_OK && (!cl_ctx || !device || !queue))
         st = clnorm__fail(ctx, CLNORM_NULL_ARGUMENT, "wrap: %s is NULL",
-                          !cl_ctx ? "the cl_context" : !device ? "the device" : "the queue");
+                          !cl_ctx   ? "the cl_context"
+                          : !device ? "the device"
+                                    : "the queue");
     cl_context qctx = NULL;
     cl_device_id qdev = NULL;
     if (st == CLNORM_OK)
         CL_CALL(ctx, st, clGetCommandQueueInfo,
                 (queue, CL_QUEUE_CONTEXT, sizeof qctx, &qctx, NULL));
     if (st == CLNORM_OK)
-        CL_CALL(ctx, st, clGetCommandQueueInfo,
-                (queue, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL));
+        CL_CALL(ctx, st, clGetCommandQueueInfo, (queue, CL_QUEUE_DEVICE, sizeof qdev, &qdev, NULL));
     if (st == CLNORM_OK && (qctx != cl_ctx || qdev != device))
-        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
-                          "wrap: the queue belongs to another %s",
+        st = clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "wrap: the queue belongs to another %s",
                           qctx != cl_ctx ? "context" : "device");
     /* Retain in order; on failure release exactly what was retained. */
     if (st == CLNORM_OK) {
@@ -217,35 +214,20 @@ void clnorm_context_destroy(clnorm_context *ctx)
     clnorm__free(ctx);
 }
 
+cl_context clnorm_context_cl_context(const clnorm_context *ctx) { return ctx ? ctx->cl_ctx : NULL; }
 
+cl_device_id clnorm_context_device(const clnorm_context *ctx) { return ctx ? ctx->device : NULL; }
 
-cl_context clnorm_context_cl_context(const clnorm_context *ctx)
-{
-    return ctx ? ctx->cl_ctx : NULL;
-}
-
-cl_device_id clnorm_context_device(const clnorm_context *ctx)
-{
-    return ctx ? ctx->device : NULL;
-}
-
-cl_command_queue clnorm_context_queue(const clnorm_context *ctx)
-{
-    return ctx ? ctx->queue : NULL;
-}
+cl_command_queue clnorm_context_queue(const clnorm_context *ctx) { return ctx ? ctx->queue : NULL; }
 
 const char *clnorm_context_device_description(const clnorm_context *ctx)
 {
     return ctx && ctx->description ? ctx->description : "";
 }
 
-int clnorm_context_uses_fp64(const clnorm_context *ctx)
-{
-    return ctx ? ctx->use_fp64 : 0;
-}
+int clnorm_context_uses_fp64(const clnorm_context *ctx) { return ctx ? ctx->use_fp64 : 0; }
 
-void clnorm_context_program_counts(const clnorm_context *ctx, unsigned *built,
-                                   unsigned *from_cache)
+void clnorm_context_program_counts(const clnorm_context *ctx, unsigned *built, unsigned *from_cache)
 {
     clnorm_context *c = (clnorm_context *)ctx;
     if (c)

@@ -93,9 +93,9 @@ static clnorm_status list_devices(const clnorm_context *ctx, device_entry *out, 
             CL_CALL(ctx, st, clGetDeviceInfo,
                     (devices[d], CL_DEVICE_NAME, sizeof e->name, e->name, NULL));
             RETURN_IF_ERROR(st);
-            CL_CALL(ctx, st, clGetPlatformInfo,
-                    (platforms[p], CL_PLATFORM_NAME, sizeof e->platform_name,
-                     e->platform_name, NULL));
+            CL_CALL(
+                ctx, st, clGetPlatformInfo,
+                (platforms[p], CL_PLATFORM_NAME, sizeof e->platform_name, e->platform_name, NULL));
             RETURN_IF_ERROR(st);
         }
     }
@@ -174,9 +174,8 @@ clnorm_status clnorm__device_select(const clnorm_context *ctx, const char *spec,
                 break;
             used += (size_t)w;
         }
-        st = clnorm__fail(ctx, CLNORM_NO_DEVICE,
-                          "no device matches '%s' (from %s); devices: %s", spec, from,
-                          devices);
+        st = clnorm__fail(ctx, CLNORM_NO_DEVICE, "no device matches '%s' (from %s); devices: %s",
+                          spec, from, devices);
         goto done;
     }
     *platform = list[pick].platform;
@@ -188,10 +187,7 @@ done:
 
 /* The fp64 clnorm uses: fma, all rounding modes, inf/nan and denormals (the
  * OpenCL 1.2 minimum of cl_khr_fp64; emulated or partial fp64 lacks fma). */
-static int usable_fp64(cl_device_fp_config config)
-{
-    return (config & CL_FP_FMA) != 0;
-}
+static int usable_fp64(cl_device_fp_config config) { return (config & CL_FP_FMA) != 0; }
 
 clnorm_status clnorm_device_count(size_t *count)
 {
@@ -223,8 +219,8 @@ clnorm_status clnorm_device_get(size_t index, cl_device_id *device, unsigned *pl
         CL_CALL(NULL, st, clGetDeviceInfo,
                 (list[index].device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof config, &config, NULL));
     if (st == CLNORM_OK && is_default) /* the device a NULL spec picks; none is fine */
-        *is_default = clnorm__device_select(NULL, NULL, &dp, &dd) == CLNORM_OK &&
-                      dd == list[index].device;
+        *is_default =
+            clnorm__device_select(NULL, NULL, &dp, &dd) == CLNORM_OK && dd == list[index].device;
     if (st == CLNORM_OK) {
         if (device)
             *device = list[index].device;
@@ -246,8 +242,8 @@ clnorm_status clnorm__device_query(const clnorm_context *ctx, cl_device_id devic
     cl_platform_id platform;
     cl_device_fp_config fp64 = 0;
     memset(info, 0, sizeof *info);
-#define Q_(param, var)                                                                         \
-    CL_CALL(ctx, st, clGetDeviceInfo, (device, param, sizeof(var), &(var), NULL));            \
+#define Q_(param, var)                                                                             \
+    CL_CALL(ctx, st, clGetDeviceInfo, (device, param, sizeof(var), &(var), NULL));                 \
     RETURN_IF_ERROR(st)
     Q_(CL_DEVICE_TYPE, info->type);
     Q_(CL_DEVICE_MAX_COMPUTE_UNITS, info->compute_units);

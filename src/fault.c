@@ -132,20 +132,11 @@ unsigned long clnorm_test_fault_site_calls(const char *site)
     return n;
 }
 
-unsigned long clnorm_test_fault_calls(void)
-{
-    return fault_calls;
-}
+unsigned long clnorm_test_fault_calls(void) { return fault_calls; }
 
-int clnorm_test_fault_fired(void)
-{
-    return fault_fired;
-}
+int clnorm_test_fault_fired(void) { return fault_fired; }
 
-const char *clnorm_test_fault_site(void)
-{
-    return fault_site;
-}
+const char *clnorm_test_fault_site(void) { return fault_site; }
 #else
 typedef int clnorm__fault_unused; /* ISO C wants a non-empty translation unit */
 #endif

@@ -8,17 +8,16 @@
 #include "clnorm_int.h"
 
 const char *const clnorm__kernel_names[CLNORM_K_COUNT] = {
-    "norm_rows", "norm_slab", "norm_slab1", "norm_fused", "norm_partial", "norm_apply",
-    "norm_scale", "norm_scale_rows"};
+    "norm_rows",    "norm_slab",  "norm_slab1", "norm_fused",
+    "norm_partial", "norm_apply", "norm_scale", "norm_scale_rows"};
 
 size_t clnorm__kernel_local(const clnorm__limits *lim, clnorm__kernel_id id)
 {
     return id == CLNORM_K_SLAB || id == CLNORM_K_SLAB1 ? 1 : lim->work_group;
 }
 
-clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k,
-                                      const clnorm__args *a, cl_uint nparts, cl_uint tiles,
-                                      cl_mem partials)
+clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k, const clnorm__args *a,
+                                      cl_uint nparts, cl_uint tiles, cl_mem partials)
 {
     cl_ulong x_off = a->in_off, y_off = a->out_off;
     cl_ulong outer = a->view.outer, n = a->view.n, inner = a->view.inner;
@@ -91,9 +90,17 @@ static clnorm_status warm_up(clnorm_context *ctx, cl_program program, unsigned w
     if (st == CLNORM_OK)
         CL_CALL(ctx, st, clEnqueueFillBuffer,
                 (q, stats, &zero, sizeof zero, 0, 16 * sizeof(float), 0, NULL, NULL));
-    clnorm__args a = {.view = {1, n, inner}, .in = buf, .out = buf, .op = CLNORM_FIN_REVIN,
-                      .eps = 1e-4, .nchan = 1, .prm = stats, .labels = stats,
-                      .stat_m = stats, .stat_s = stats, .flags = stats};
+    clnorm__args a = {.view = {1, n, inner},
+                      .in = buf,
+                      .out = buf,
+                      .op = CLNORM_FIN_REVIN,
+                      .eps = 1e-4,
+                      .nchan = 1,
+                      .prm = stats,
+                      .labels = stats,
+                      .stat_m = stats,
+                      .stat_s = stats,
+                      .flags = stats};
     for (int i = 0; i < CLNORM_K_COUNT && st == CLNORM_OK; ++i) {
         cl_uint parts = (i == CLNORM_K_PARTIAL || i == CLNORM_K_APPLY) ? 2 : 1;
         st = clnorm__kernel_set_args(ctx, ks.k[i], &a, parts, 1, partials);

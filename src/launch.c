@@ -6,9 +6,9 @@
 
 #include "clnorm_int.h"
 
-clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args,
-                                  size_t size, size_t inner, unsigned arrays,
-                                  const size_t *counts, void *out, void **layer)
+clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args, size_t size,
+                                  size_t inner, unsigned arrays, const size_t *counts, void *out,
+                                  void **layer)
 {
     RETURN_IF_ERROR(clnorm__layer_new(ctx, args->fn, size, out, layer));
     clnorm__norm *nl = *layer;
@@ -73,8 +73,8 @@ static clnorm_status run_plan(clnorm__norm *nl, clnorm__args *a, const clnorm__p
     RETURN_IF_ERROR(clnorm__layer_waits(&nl->rt, num_wait, wait_list, &nw, &waits));
     a->prm = nl->params.mem;
     cl_event first = NULL, done = NULL;
-    clnorm_status st = clnorm__kernel_set_args(ctx, nl->ks.k[p->kernel[0]], a, p->nparts,
-                                               p->tiles, nl->partials);
+    clnorm_status st =
+        clnorm__kernel_set_args(ctx, nl->ks.k[p->kernel[0]], a, p->nparts, p->tiles, nl->partials);
     if (st == CLNORM_OK && p->kernel[1] == CLNORM_K_COUNT) {
         st = enqueue(nl, p->kernel[0], p, nw, waits, &done);
     } else if (st == CLNORM_OK) {

@@ -11,8 +11,8 @@ struct clnorm_layer_norm {
     unsigned flags;
 };
 
-clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps,
-                                       unsigned flags, clnorm_layer_norm **out)
+clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps, unsigned flags,
+                                       clnorm_layer_norm **out)
 {
     clnorm_layer_norm *layer;
     const clnorm__create_args args = {.fn = "layer_norm_create",

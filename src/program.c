@@ -34,7 +34,8 @@ static int width_index(unsigned width)
  * is clang and which splits vstore16; elsewhere the portable vstoreN. */
 static int unaligned_stores(const clnorm_context *ctx)
 {
-    return !ctx->limits.gpu_variant && strstr(ctx->info.platform_name, "Portable Computing Language");
+    return !ctx->limits.gpu_variant &&
+           strstr(ctx->info.platform_name, "Portable Computing Language");
 }
 
 /* CLNORM_BUILD_OPTIONS (for debugging a driver) may only add options that
@@ -46,8 +47,8 @@ static int unaligned_stores(const clnorm_context *ctx)
  * any of that. Whatever is allowed is part of the cache key. */
 static int allowed_build_option(const char *opt, size_t len)
 {
-    static const char *const exact[] = {"-w", "-Werror", "-g", "-cl-opt-disable",
-                                        "-cl-kernel-arg-info", "-cl-nv-verbose"};
+    static const char *const exact[] = {
+        "-w", "-Werror", "-g", "-cl-opt-disable", "-cl-kernel-arg-info", "-cl-nv-verbose"};
     static const char *const prefixed[] = {"-cl-nv-maxrregcount=", "-cl-nv-opt-level="};
     for (size_t i = 0; i < sizeof exact / sizeof exact[0]; ++i)
         if (strlen(exact[i]) == len && !strncmp(opt, exact[i], len))
@@ -94,8 +95,7 @@ static clnorm_status build_options(const clnorm_context *ctx, unsigned width, ch
                      "-cl-std=CL1.2 -DCLNORM_FP64=%d -DVW=%u -DWG=%zu -DMAXC=%u "
                      "-DCLNORM_INTERLEAVE=%d -DCLNORM_UNALIGNED_VECTORS=%d %s",
                      ctx->use_fp64, width, ctx->limits.work_group, ctx->limits.max_columns,
-                     ctx->limits.gpu_variant,
-                     unaligned_stores(ctx), extra);
+                     ctx->limits.gpu_variant, unaligned_stores(ctx), extra);
     if (n < 0 || (size_t)n >= size)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "CLNORM_BUILD_OPTIONS is too long");
     return CLNORM_OK;
@@ -108,9 +108,8 @@ static void cache_key(const clnorm_context *ctx, const char *options,
     const void *parts[MAX_PARTS];
     size_t lengths[MAX_PARTS];
     size_t n = 0;
-    const char *fixed[FIXED] = {options,           CLNORM_VERSION_STRING,
-                                ctx->info.platform_name, ctx->info.name,
-                                ctx->info.driver_version, ctx->info.device_version};
+    const char *fixed[FIXED] = {options,        CLNORM_VERSION_STRING,    ctx->info.platform_name,
+                                ctx->info.name, ctx->info.driver_version, ctx->info.device_version};
     for (size_t i = 0; i < FIXED; ++i) {
         parts[n] = fixed[i];
         lengths[n++] = strlen(fixed[i]);
@@ -146,8 +145,7 @@ static clnorm_status build_failure(clnorm_context *ctx, cl_program program, cons
     return st;
 }
 
-static clnorm_status build_from_source(clnorm_context *ctx, const char *options,
-                                       cl_program *out)
+static clnorm_status build_from_source(clnorm_context *ctx, const char *options, cl_program *out)
 {
     const char *texts[8];
     size_t lengths[8];
@@ -174,8 +172,7 @@ static clnorm_status build_from_source(clnorm_context *ctx, const char *options,
 
 /* A cached binary, or NULL: any failure here is a miss, never an error. */
 static cl_program load_cached(clnorm_context *ctx, const char *dir,
-                              const unsigned char key[CLNORM_CACHE_KEY_SIZE],
-                              const char *options)
+                              const unsigned char key[CLNORM_CACHE_KEY_SIZE], const char *options)
 {
     size_t length = 0;
     unsigned char *binary = clnorm__cache_load(dir, key, &length);
@@ -185,8 +182,8 @@ static cl_program load_cached(clnorm_context *ctx, const char *dir,
     cl_int status = CL_SUCCESS, err = CL_SUCCESS;
     cl_program program = NULL;
     if (!clnorm__fault_hit("clCreateProgramWithBinary", &err))
-        program = clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &length, bins, &status,
-                                            &err);
+        program =
+            clCreateProgramWithBinary(ctx->cl_ctx, 1, &ctx->device, &length, bins, &status, &err);
     clnorm__free(binary);
     if (program)
         clnorm__live(1);
@@ -222,14 +219,14 @@ static void store_cached(clnorm_context *ctx, cl_program program, const char *di
     clnorm__free(binary);
 }
 
-static clnorm_status program_create(clnorm_context *ctx, unsigned width,
-                                    clnorm__warm_up_fn warm_up, cl_program *out)
+static clnorm_status program_create(clnorm_context *ctx, unsigned width, clnorm__warm_up_fn warm_up,
+                                    cl_program *out)
 {
     char options[1024];
     RETURN_IF_ERROR(build_options(ctx, width, options, sizeof options));
     char dir[4096];
-    int use_cache = !(ctx->flags & CLNORM_CONTEXT_NO_CACHE) &&
-                    clnorm__cache_dir(dir, sizeof dir) == 0;
+    int use_cache =
+        !(ctx->flags & CLNORM_CONTEXT_NO_CACHE) && clnorm__cache_dir(dir, sizeof dir) == 0;
     unsigned char key[CLNORM_CACHE_KEY_SIZE];
     if (use_cache) {
         cache_key(ctx, options, key);
@@ -258,8 +255,8 @@ static clnorm_status program_create(clnorm_context *ctx, unsigned width,
     return CLNORM_OK;
 }
 
-clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width,
-                                  clnorm__warm_up_fn warm_up, cl_program *program)
+clnorm_status clnorm__program_get(clnorm_context *ctx, unsigned width, clnorm__warm_up_fn warm_up,
+                                  cl_program *program)
 {
     int i = width_index(width);
     if (i < 0)

@@ -8,7 +8,7 @@ struct clnorm_revin {
     clnorm__norm nl; /* first: the runtime, kernels, affine weight and bias */
     size_t d;
     unsigned flags;
-    clnorm__stats stats;   /* ESPnet's m and s, (B, D, 1): B * D rows; none yet: 0 */
+    clnorm__stats stats; /* ESPnet's m and s, (B, D, 1): B * D rows; none yet: 0 */
 };
 
 /* The view of (B, L, D) or (B, D, L) as [outer][n][inner] over L. */
@@ -22,8 +22,7 @@ static clnorm__view revin_view(size_t d, unsigned flags, size_t b, size_t l)
     return v;
 }
 
-clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags,
-                                  clnorm_revin **out)
+clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags, clnorm_revin **out)
 {
     clnorm_revin *layer;
     const clnorm__create_args args = {.fn = "revin_create",
@@ -31,8 +30,7 @@ clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags,
                                       .flags = flags,
                                       .known = CLNORM_REVIN_TRANSPOSED | CLNORM_REVIN_AFFINE};
     size_t counts[2] = {d, d}; /* weight, bias: only with CLNORM_REVIN_AFFINE */
-    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer,
-                                        revin_view(d, flags, 1, 1).inner,
+    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, revin_view(d, flags, 1, 1).inner,
                                         (flags & CLNORM_REVIN_AFFINE) ? 2 : 0, counts, out,
                                         (void **)&layer));
     layer->d = d;
@@ -52,10 +50,9 @@ void clnorm_revin_destroy(clnorm_revin *layer)
 
 /* Shared argument checks of forward and inverse. */
 static clnorm_status check_call(clnorm_revin *layer, const char *fn,
-                                const clnorm_revin_params *params, size_t b, size_t l,
-                                cl_mem input, size_t input_offset, cl_mem output,
-                                size_t output_offset, cl_uint num_wait,
-                                const cl_event *wait_list, size_t *rows)
+                                const clnorm_revin_params *params, size_t b, size_t l, cl_mem input,
+                                size_t input_offset, cl_mem output, size_t output_offset,
+                                cl_uint num_wait, const cl_event *wait_list, size_t *rows)
 {
     clnorm_context *ctx = layer->nl.rt.ctx;
     if ((layer->flags & CLNORM_REVIN_AFFINE) && (!params || !params->weight || !params->bias))
@@ -72,10 +69,9 @@ static clnorm_status check_call(clnorm_revin *layer, const char *fn,
 
 /* The launch of a forward (FIN_REVIN) or an inverse (FIN_DENORM): the
  * affine weight and bias uploaded if they changed. */
-static clnorm_status make_args(clnorm_revin *layer, const clnorm_revin_params *params,
-                               cl_uint fin, double eps, size_t b, size_t l, cl_mem input,
-                               size_t input_offset, cl_mem output, size_t output_offset,
-                               clnorm__args *a)
+static clnorm_status make_args(clnorm_revin *layer, const clnorm_revin_params *params, cl_uint fin,
+                               double eps, size_t b, size_t l, cl_mem input, size_t input_offset,
+                               cl_mem output, size_t output_offset, clnorm__args *a)
 {
     clnorm__norm *nl = &layer->nl;
     int affine = (layer->flags & CLNORM_REVIN_AFFINE) != 0;
@@ -101,9 +97,9 @@ static clnorm_status make_args(clnorm_revin *layer, const clnorm_revin_params *p
 
 /* A forward (statistics kept) or an inverse (the kept statistics used). */
 static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revin_params *params,
-                             size_t b, size_t l, cl_mem input, size_t input_offset,
-                             cl_mem output, size_t output_offset, cl_uint num_wait,
-                             const cl_event *wait_list, cl_event *event)
+                             size_t b, size_t l, cl_mem input, size_t input_offset, cl_mem output,
+                             size_t output_offset, cl_uint num_wait, const cl_event *wait_list,
+                             cl_event *event)
 {
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
@@ -118,16 +114,15 @@ static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revi
         return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
                             "revin_inverse: B = %zu but the statistics are for B = %zu (D = %zu)",
                             b, stat_b, layer->d);
-    RETURN_IF_ERROR(check_call(layer, fn, params, b, l, input, input_offset, output,
-                               output_offset, num_wait, wait_list, &rows));
+    RETURN_IF_ERROR(check_call(layer, fn, params, b, l, input, input_offset, output, output_offset,
+                               num_wait, wait_list, &rows));
     if (!inverse)
         RETURN_IF_ERROR(clnorm__stats_reserve(ctx, &layer->stats, rows));
     /* the inverse: x = (x - bias) / (weight + 1e-10) first in affine mode */
     clnorm__args a;
-    RETURN_IF_ERROR(make_args(layer, params,
-                              inverse ? CLNORM_FIN_DENORM : CLNORM_FIN_REVIN | CLNORM_OP_STORE,
-                              inverse ? 1e-10 : 1e-4, b, l, input, input_offset, output,
-                              output_offset, &a));
+    RETURN_IF_ERROR(
+        make_args(layer, params, inverse ? CLNORM_FIN_DENORM : CLNORM_FIN_REVIN | CLNORM_OP_STORE,
+                  inverse ? 1e-10 : 1e-4, b, l, input, input_offset, output, output_offset, &a));
     if (inverse)
         return clnorm__scale_enqueue(&layer->nl, &a, num_wait, wait_list, event);
     RETURN_IF_ERROR(clnorm__norm_enqueue(&layer->nl, &a, num_wait, wait_list, event));
@@ -135,18 +130,18 @@ static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revi
     return CLNORM_OK;
 }
 
-clnorm_status clnorm_revin_forward(clnorm_revin *layer, const clnorm_revin_params *params,
-                                   size_t b, size_t l, cl_mem input, size_t input_offset,
-                                   cl_mem output, size_t output_offset, cl_uint num_wait,
+clnorm_status clnorm_revin_forward(clnorm_revin *layer, const clnorm_revin_params *params, size_t b,
+                                   size_t l, cl_mem input, size_t input_offset, cl_mem output,
+                                   size_t output_offset, cl_uint num_wait,
                                    const cl_event *wait_list, cl_event *event)
 {
     return enqueue(layer, 0, params, b, l, input, input_offset, output, output_offset, num_wait,
                    wait_list, event);
 }
 
-clnorm_status clnorm_revin_inverse(clnorm_revin *layer, const clnorm_revin_params *params,
-                                   size_t b, size_t l, cl_mem input, size_t input_offset,
-                                   cl_mem output, size_t output_offset, cl_uint num_wait,
+clnorm_status clnorm_revin_inverse(clnorm_revin *layer, const clnorm_revin_params *params, size_t b,
+                                   size_t l, cl_mem input, size_t input_offset, cl_mem output,
+                                   size_t output_offset, cl_uint num_wait,
                                    const cl_event *wait_list, cl_event *event)
 {
     return enqueue(layer, 1, params, b, l, input, input_offset, output, output_offset, num_wait,

@@ -58,8 +58,8 @@ clnorm_status clnorm__check_create_args(const clnorm_context *ctx, const clnorm_
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "%s: unknown flags 0x%x", a->fn,
                             a->flags & ~a->known);
     if (a->has_eps && !(a->eps >= 0.0 && a->eps <= DBL_MAX))
-        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
-                            "%s: eps %g is not a finite number >= 0", a->fn, a->eps);
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "%s: eps %g is not a finite number >= 0",
+                            a->fn, a->eps);
     return CLNORM_OK;
 }
 
@@ -74,8 +74,8 @@ clnorm_status clnorm__check_buffer(const clnorm_context *ctx, const char *what, 
     size_t bytes = 0;
     RETURN_IF_ERROR(clnorm__mul_size(ctx, count, sizeof(float), &bytes));
     if (bytes > SIZE_MAX - offset)
-        return clnorm__fail(ctx, CLNORM_SIZE_OVERFLOW, "%s offset %zu + %zu bytes overflows",
-                            what, offset, bytes);
+        return clnorm__fail(ctx, CLNORM_SIZE_OVERFLOW, "%s offset %zu + %zu bytes overflows", what,
+                            offset, bytes);
     if (bytes > ctx->info.max_alloc_size)
         return clnorm__fail(ctx, CLNORM_TOO_LARGE,
                             "%s extent %zu bytes exceeds the device's max allocation %llu", what,
@@ -93,8 +93,7 @@ clnorm_status clnorm__check_buffer(const clnorm_context *ctx, const char *what, 
 
 /* The buffer a cl_mem's bytes live in, and where: sub-buffers resolve to
  * their parent plus the sub-buffer's origin. */
-static clnorm_status mem_root(const clnorm_context *ctx, cl_mem buf, cl_mem *root,
-                              size_t *origin)
+static clnorm_status mem_root(const clnorm_context *ctx, cl_mem buf, cl_mem *root, size_t *origin)
 {
     cl_mem parent = NULL;
     size_t at = 0;
@@ -144,8 +143,8 @@ static clnorm_status check_wait_list(const clnorm_context *ctx, cl_uint num_wait
 }
 
 clnorm_status clnorm__layer_check_io(const clnorm__layer *l, const char *fn, cl_mem in,
-                                     size_t in_offset, cl_mem out, size_t out_offset,
-                                     size_t count, cl_uint num_wait, const cl_event *wait_list)
+                                     size_t in_offset, cl_mem out, size_t out_offset, size_t count,
+                                     cl_uint num_wait, const cl_event *wait_list)
 {
     char what[64];
     snprintf(what, sizeof what, "%.40s input", fn);

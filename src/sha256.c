@@ -18,10 +18,7 @@ static const uint32_t K[64] = {
     0xc67178f2u,
 };
 
-static uint32_t rotr(uint32_t x, unsigned n)
-{
-    return (x >> n) | (x << (32u - n));
-}
+static uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32u - n)); }
 
 /* The six logical functions of FIPS 180-4 section 4.1.2. */
 static uint32_t ch(uint32_t x, uint32_t y, uint32_t z) { return (x & y) ^ (~x & z); }
@@ -96,7 +93,8 @@ void clnorm__sha256_update(clnorm__sha256_ctx *ctx, const void *data, size_t siz
         ctx->used = 0;
     }
     /* Whole blocks straight from the input, no copy. */
-    for (; size >= CLNORM_SHA256_BLOCK_SIZE; p += CLNORM_SHA256_BLOCK_SIZE, size -= CLNORM_SHA256_BLOCK_SIZE)
+    for (; size >= CLNORM_SHA256_BLOCK_SIZE;
+         p += CLNORM_SHA256_BLOCK_SIZE, size -= CLNORM_SHA256_BLOCK_SIZE)
         compress(ctx->state, p);
     if (size > 0) {
         memcpy(ctx->block, p, size);

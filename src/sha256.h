@@ -11,9 +11,9 @@
 
 typedef struct clnorm__sha256_ctx {
     uint32_t state[8];
-    uint64_t total;                               /* bytes hashed so far */
+    uint64_t total;                                /* bytes hashed so far */
     unsigned char block[CLNORM_SHA256_BLOCK_SIZE]; /* pending partial block */
-    size_t used;                                  /* bytes pending in block */
+    size_t used;                                   /* bytes pending in block */
 } clnorm__sha256_ctx;
 
 void clnorm__sha256_init(clnorm__sha256_ctx *ctx);

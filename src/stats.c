@@ -13,8 +13,7 @@ static clnorm_status replace(clnorm_context *ctx, clnorm__stats *st, size_t rows
     RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, sizeof(float), &bytes));
     cl_mem_flags flags = CL_MEM_READ_WRITE | (m_host ? CL_MEM_COPY_HOST_PTR : 0);
     cl_mem m = NULL, s = NULL;
-    clnorm_status status =
-        clnorm__buffer_create(ctx, st->m_name, flags, bytes, (void *)m_host, &m);
+    clnorm_status status = clnorm__buffer_create(ctx, st->m_name, flags, bytes, (void *)m_host, &m);
     if (status == CLNORM_OK)
         status = clnorm__buffer_create(ctx, st->s_name, flags, bytes, (void *)s_host, &s);
     if (status != CLNORM_OK) {
@@ -37,8 +36,8 @@ clnorm_status clnorm__stats_reserve(clnorm_context *ctx, clnorm__stats *st, size
     return replace(ctx, st, rows, NULL, NULL);
 }
 
-clnorm_status clnorm__stats_set(clnorm_context *ctx, clnorm__stats *st, size_t rows,
-                                const float *m, const float *s)
+clnorm_status clnorm__stats_set(clnorm_context *ctx, clnorm__stats *st, size_t rows, const float *m,
+                                const float *s)
 {
     RETURN_IF_ERROR(replace(ctx, st, rows, m, s));
     st->rows = rows;

@@ -28,12 +28,6 @@ const char *clnorm_status_message(clnorm_status status)
     return status_messages[status];
 }
 
-unsigned clnorm_version_number(void)
-{
-    return CLNORM_VERSION_NUMBER;
-}
+unsigned clnorm_version_number(void) { return CLNORM_VERSION_NUMBER; }
 
-const char *clnorm_version_string(void)
-{
-    return CLNORM_VERSION_STRING;
-}
+const char *clnorm_version_string(void) { return CLNORM_VERSION_STRING; }

@@ -14,8 +14,8 @@ clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
     clnorm_varnorm2d *layer;
     const clnorm__create_args args = {.fn = "varnorm2d_create",
                                       .dims = {{"num_features", num_features}}};
-    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1, 1, &num_features, out,
-                                        (void **)&layer));
+    RETURN_IF_ERROR(
+        clnorm__norm_create(ctx, &args, sizeof *layer, 1, 1, &num_features, out, (void **)&layer));
     layer->num_features = num_features;
     return CLNORM_OK;
 }
@@ -23,11 +23,10 @@ clnorm_status clnorm_varnorm2d_create(clnorm_context *ctx, size_t num_features,
 CLNORM__NORM_LAYER_COMMON(varnorm2d)
 
 clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
-                                       const clnorm_varnorm2d_params *params, size_t n,
-                                       size_t c, size_t h, size_t w, cl_mem input,
-                                       size_t input_offset, cl_mem output, size_t output_offset,
-                                       cl_uint num_wait, const cl_event *wait_list,
-                                       cl_event *event)
+                                       const clnorm_varnorm2d_params *params, size_t n, size_t c,
+                                       size_t h, size_t w, cl_mem input, size_t input_offset,
+                                       cl_mem output, size_t output_offset, cl_uint num_wait,
+                                       const cl_event *wait_list, cl_event *event)
 {
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
@@ -37,8 +36,7 @@ clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
                             params ? "params->alpha" : "params");
     if (!n || !c || !h || !w)
         return clnorm__fail(ctx, CLNORM_ZERO_SIZE,
-                            "varnorm2d_forward: shape (%zu, %zu, %zu, %zu) has a zero", n, c, h,
-                            w);
+                            "varnorm2d_forward: shape (%zu, %zu, %zu, %zu) has a zero", n, c, h, w);
     if (c != layer->num_features)
         return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
                             "varnorm2d_forward: C = %zu but the layer has num_features = %zu", c,
@@ -47,9 +45,8 @@ clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
     RETURN_IF_ERROR(clnorm__mul_size(ctx, n, c, &rows));
     RETURN_IF_ERROR(clnorm__mul_size(ctx, h, w, &plane));
     RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, plane, &count));
-    RETURN_IF_ERROR(clnorm__layer_check_io(&layer->nl.rt, "varnorm2d_forward", input,
-                                           input_offset, output, output_offset, count, num_wait,
-                                           wait_list));
+    RETURN_IF_ERROR(clnorm__layer_check_io(&layer->nl.rt, "varnorm2d_forward", input, input_offset,
+                                           output, output_offset, count, num_wait, wait_list));
     const float *host[1] = {params->alpha};
     RETURN_IF_ERROR(clnorm__params_sync(ctx, &layer->nl.params, host, params->version));
     clnorm__args a = {.view = {rows, plane, 1},

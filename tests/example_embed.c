@@ -54,7 +54,8 @@ int main(void)
         clGetDeviceIDs(platform, CL_DEVICE_TYPE_ALL, 1, &dev, NULL) != CL_SUCCESS)
         return 1;
     cl_context ctx = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
-    cl_command_queue queue = clCreateCommandQueue(ctx, dev, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err);
+    cl_command_queue queue =
+        clCreateCommandQueue(ctx, dev, CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE, &err);
     static float host[B * L * D], out[B * L * D];
     for (int i = 0; i < B * L * D; ++i)
         host[i] = (float)(100.0 + 10.0 * sin(i * 0.37) + (i % D));

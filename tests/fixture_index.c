@@ -37,10 +37,7 @@ static const cJSON *cases(void)
     return list;
 }
 
-size_t fixture_case_count(void)
-{
-    return (size_t)cJSON_GetArraySize(cases());
-}
+size_t fixture_case_count(void) { return (size_t)cJSON_GetArraySize(cases()); }
 
 const char *fixture_case_name(size_t i)
 {
@@ -54,13 +51,12 @@ const char *fixture_case_name(size_t i)
 double fixture_tolerance(const char *case_name, const char *key)
 {
     const cJSON *c;
-    cJSON_ArrayForEach(c, cases())
-    {
+    cJSON_ArrayForEach (c, cases()) {
         const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "case"));
         if (!name || strcmp(name, case_name))
             continue;
-        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(c, "tolerance"), key);
+        const cJSON *arr =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "tolerance"), key);
         if (!arr)
             return 0;
         const cJSON *tol = cJSON_GetObjectItemCaseSensitive(arr, "tol");

@@ -15,8 +15,8 @@ clnorm_context *ctx;
 clnorm_status call(const args *a, cl_event *ev)
 {
     if (a->op == OP_VN)
-        return clnorm_varnorm2d_forward(a->layer, a->p, a->d[0], a->d[1], a->d[2], a->d[3],
-                                        a->in, a->in_off, a->out, a->out_off, a->nw, a->wl, ev);
+        return clnorm_varnorm2d_forward(a->layer, a->p, a->d[0], a->d[1], a->d[2], a->d[3], a->in,
+                                        a->in_off, a->out, a->out_off, a->nw, a->wl, ev);
     return (a->op == OP_FWD ? clnorm_revin_forward : clnorm_revin_inverse)(
         a->layer, a->p, a->d[0], a->d[1], a->in, a->in_off, a->out, a->out_off, a->nw, a->wl, ev);
 }
@@ -33,7 +33,8 @@ void poison(fix *f, cl_mem buf, size_t count)
 {
     float p = POISON;
     assert_int_equal(clEnqueueFillBuffer(clnorm_context_queue(f->c), buf, &p, sizeof p, 0,
-                                         count * sizeof p, 0, NULL, NULL), CL_SUCCESS);
+                                         count * sizeof p, 0, NULL, NULL),
+                     CL_SUCCESS);
     finish(f->c);
 }
 
@@ -60,8 +61,8 @@ void expect_status_(const clnorm_context *c, clnorm_status got, clnorm_status wa
     if (ok && needle)
         ok = strncmp(msg, name, strlen(name)) == 0 && strstr(msg, needle) != NULL;
     if (!ok) {
-        print_error("line %d: %s\n  returned %s, message \"%s\"\n  expected %s with \"%s\"\n",
-                    line, what, clnorm_status_name(got), msg, name, needle ? needle : "");
+        print_error("line %d: %s\n  returned %s, message \"%s\"\n  expected %s with \"%s\"\n", line,
+                    what, clnorm_status_name(got), msg, name, needle ? needle : "");
         fail();
     }
 }
@@ -89,7 +90,8 @@ void check_out(fix *f, const args *a, const float *x)
         assert_int_equal(clnorm_revin_read_stats(a->layer, m, s, RROWS), CLNORM_OK);
         ref_revin_inverse(xa, RB, RL, RD, m, s, ref);
         for (size_t i = 0; i < count; ++i)
-            tol[i] = 2.0 * (ulp_of((double)xa[i] * s[i / (RL * RD) * RD + i % RD]) + ulp_of(ref[i]));
+            tol[i] =
+                2.0 * (ulp_of((double)xa[i] * s[i / (RL * RD) * RD + i % RD]) + ulp_of(ref[i]));
     }
     size_t bad = check_close(op_names[a->op], y, ref, tol, count);
     free(y), free(ref), free(tol);
@@ -199,4 +201,3 @@ int group_teardown(void **state)
     }
     return 0;
 }
-

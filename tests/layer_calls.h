@@ -55,10 +55,10 @@ void expect_poison(fix *f, cl_mem buf, size_t count, int line);
 /* `got` must be `want`, and the message "CLNORM_WANT: ...needle...". */
 void expect_status_(const clnorm_context *c, clnorm_status got, clnorm_status want,
                     const char *needle, const char *what, int line);
-#define EXPECT(c, call, want, needle)                                                          \
-    do {                                                                                       \
-        clnorm__fail((c), CLNORM_OK, "stale"); /* a message no checked call leaves */         \
-        expect_status_((c), (call), (want), (needle), #call, __LINE__);                       \
+#define EXPECT(c, call, want, needle)                                                              \
+    do {                                                                                           \
+        clnorm__fail((c), CLNORM_OK, "stale"); /* a message no checked call leaves */              \
+        expect_status_((c), (call), (want), (needle), #call, __LINE__);                            \
     } while (0)
 /* The output of `a` (read at its offset) against the double reference, for input x. */
 void check_out(fix *f, const args *a, const float *x);
@@ -68,11 +68,11 @@ void reject_(fix *f, const args *a, cl_mem watch, size_t watch_count, clnorm_sta
              const char *needle, int line);
 /* Reject good(f, op) changed by `mods` (statements on `a`). */
 #define BAD(op, mods, want, needle) BADW(op, mods, NULL, 0, want, needle)
-#define BADW(op, mods, watch, wcount, want, needle)                                            \
-    do {                                                                                       \
-        args a = good(f, (op));                                                                \
-        mods;                                                                                  \
-        reject_(f, &a, (watch), (wcount), (want), (needle), __LINE__);                        \
+#define BADW(op, mods, watch, wcount, want, needle)                                                \
+    do {                                                                                           \
+        args a = good(f, (op));                                                                    \
+        mods;                                                                                      \
+        reject_(f, &a, (watch), (wcount), (want), (needle), __LINE__);                             \
     } while (0)
 /* The call succeeds, hands out an event, the output is right; f->out is re-poisoned. */
 void accept(fix *f, const args *a);

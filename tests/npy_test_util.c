@@ -152,8 +152,8 @@ void spit(const char *path, const void *p, size_t n)
 
 /* Builds a .npy image: magic, version, header length (2 bytes for 1.x, else
  * 4), the header text (padded like NumPy when pad is set), then data. */
-unsigned char *make_npy_v(unsigned major, unsigned minor, const char *hdr, size_t hdr_len,
-                                 int pad, const void *data, size_t data_len, size_t *out_len)
+unsigned char *make_npy_v(unsigned major, unsigned minor, const char *hdr, size_t hdr_len, int pad,
+                          const void *data, size_t data_len, size_t *out_len)
 {
     size_t prefix = major == 1 ? 10 : 12, total_hdr = hdr_len;
     unsigned char *buf;

@@ -18,12 +18,12 @@ const char *op_case_name(const op_desc *op, const op_config *c, const size_t *sh
                          family f, clnorm_context *ctx, char *buf, size_t size)
 {
     char s[128];
-    size_t used = (size_t)snprintf(buf, size, "%s %s", op->name,
-                                   fmt_shape(shape, ndim, s, sizeof s));
+    size_t used =
+        (size_t)snprintf(buf, size, "%s %s", op->name, fmt_shape(shape, ndim, s, sizeof s));
     for (size_t i = 0; i < op->options_count && used < size; ++i)
         if (c->v[i] != op->options[i].dflt)
-            used += (size_t)snprintf(buf + used, size - used, " --%s=%g", op->options[i].name,
-                                     c->v[i]);
+            used +=
+                (size_t)snprintf(buf + used, size - used, " --%s=%g", op->options[i].name, c->v[i]);
     if (used < size)
         snprintf(buf + used, size - used, " %s fp64=%d", family_name(f),
                  ctx ? clnorm_context_uses_fp64(ctx) : -1);

@@ -30,13 +30,13 @@ static long live(const char *const *made, size_t nmade, const char *released)
     return n - (long)clnorm_test_fault_site_calls(released);
 }
 
-#define CHECK(x)                                                                               \
-    do {                                                                                       \
-        clnorm_status st_ = (x);                                                               \
-        if (st_ != CLNORM_OK) {                                                                \
-            fprintf(stderr, "soak: %s: %s\n", #x, clnorm_errmsg(ctx));                         \
-            return 1;                                                                          \
-        }                                                                                      \
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        clnorm_status st_ = (x);                                                                   \
+        if (st_ != CLNORM_OK) {                                                                    \
+            fprintf(stderr, "soak: %s: %s\n", #x, clnorm_errmsg(ctx));                             \
+            return 1;                                                                              \
+        }                                                                                          \
     } while (0)
 
 int main(int argc, char **argv)
@@ -50,8 +50,10 @@ int main(int argc, char **argv)
     }
     cl_int err;
     size_t count = 4 * 256 * 80;
-    cl_mem a = clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, count * 4, NULL, &err);
-    cl_mem b = clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, count * 4, NULL, &err);
+    cl_mem a =
+        clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, count * 4, NULL, &err);
+    cl_mem b =
+        clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, count * 4, NULL, &err);
     float *host = malloc(count * 4), alpha[80];
     for (size_t i = 0; i < count; ++i)
         host[i] = (float)((i * 7919) % 1000) * 0.01f;
@@ -64,9 +66,10 @@ int main(int argc, char **argv)
     CHECK(clnorm_revin_create(ctx, 80, 0, &bld));
     CHECK(clnorm_revin_create(ctx, 80, CLNORM_REVIN_TRANSPOSED, &bdl));
     clnorm_varnorm2d_params p = {alpha, 1};
-    const char *buffers[] = {"clCreateBuffer"}, *events[] = {"event created"}; /* the references handed out are the caller's */
-    const char *kernels[] = {"clCreateKernel"}, *programs[] = {"clCreateProgramWithSource",
-                                                               "clCreateProgramWithBinary"};
+    const char *buffers[] = {"clCreateBuffer"},
+               *events[] = {"event created"}; /* the references handed out are the caller's */
+    const char *kernels[] = {"clCreateKernel"},
+               *programs[] = {"clCreateProgramWithSource", "clCreateProgramWithBinary"};
     printf("%10s %10s %8s %8s %8s %8s\n", "forwards", "RSS KiB", "buffers", "events", "kernels",
            "programs");
     for (long i = 1; i <= total; ++i) {

@@ -21,10 +21,10 @@
 #endif
 
 const unsigned test_context_variants[TEST_VARIANTS] = {
-    CLNORM_CONTEXT_CPU_VARIANT,                           /* fp64, CPU shape */
-    CLNORM_CONTEXT_CPU_VARIANT | CLNORM_CONTEXT_NO_FP64,  /* float-float, CPU shape */
-    CLNORM_CONTEXT_GPU_VARIANT,                           /* fp64, GPU shape */
-    CLNORM_CONTEXT_GPU_VARIANT | CLNORM_CONTEXT_NO_FP64,  /* float-float, GPU shape */
+    CLNORM_CONTEXT_CPU_VARIANT,                          /* fp64, CPU shape */
+    CLNORM_CONTEXT_CPU_VARIANT | CLNORM_CONTEXT_NO_FP64, /* float-float, CPU shape */
+    CLNORM_CONTEXT_GPU_VARIANT,                          /* fp64, GPU shape */
+    CLNORM_CONTEXT_GPU_VARIANT | CLNORM_CONTEXT_NO_FP64, /* float-float, GPU shape */
 };
 
 size_t check_close(const char *what, const float *got, const double *ref, const double *tol,
@@ -80,8 +80,7 @@ cl_mem buffer_from(clnorm_context *ctx, const float *host, size_t count, size_t 
 {
     cl_int err;
     size_t bytes = (count + pad_floats) * sizeof(float);
-    cl_mem m = clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL,
-                              &err);
+    cl_mem m = clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
     assert_int_equal(err, CL_SUCCESS);
     if (host)
         buffer_write(ctx, m, pad_floats, host, count);
@@ -102,8 +101,8 @@ cl_mem buffer_poisoned(clnorm_context *ctx, size_t count)
 void buffer_read(clnorm_context *ctx, cl_mem buf, size_t offset_floats, float *host, size_t count)
 {
     assert_int_equal(clEnqueueReadBuffer(clnorm_context_queue(ctx), buf, CL_TRUE,
-                                         offset_floats * sizeof(float), count * sizeof(float),
-                                         host, 0, NULL, NULL),
+                                         offset_floats * sizeof(float), count * sizeof(float), host,
+                                         0, NULL, NULL),
                      CL_SUCCESS);
 }
 

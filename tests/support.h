@@ -32,10 +32,10 @@ void finish(clnorm_context *ctx);
 #define TEST_VARIANTS 4
 extern const unsigned test_context_variants[TEST_VARIANTS];
 /* cmocka tests of `fn` once per variant, the flags as the test's state. */
-#define TEST_ALL_VARIANTS(fn)                                                                  \
-    cmocka_unit_test_prestate(fn, (void *)&test_context_variants[0]),                           \
-        cmocka_unit_test_prestate(fn, (void *)&test_context_variants[1]),                       \
-        cmocka_unit_test_prestate(fn, (void *)&test_context_variants[2]),                       \
+#define TEST_ALL_VARIANTS(fn)                                                                      \
+    cmocka_unit_test_prestate(fn, (void *)&test_context_variants[0]),                              \
+        cmocka_unit_test_prestate(fn, (void *)&test_context_variants[1]),                          \
+        cmocka_unit_test_prestate(fn, (void *)&test_context_variants[2]),                          \
         cmocka_unit_test_prestate(fn, (void *)&test_context_variants[3])
 
 /* ---- fixtures copied from ESPnet (tests/fixtures) ---- */

@@ -46,12 +46,25 @@ static void build_log_in_error(void **state)
 static void build_options_refused(void **state)
 {
     (void)state;
-    const char *bad[] = {"-DVW=1", "-DMAXC=1", "-D VW=1", "-UVW", "-w -DWG=1", "\t-DCLNORM_FP64=0",
-                         "-cl-fast-relaxed-math", "-cl-unsafe-math-optimizations",
-                         "-cl-finite-math-only", "-cl-mad-enable", "-cl-no-signed-zeros",
-                         "-cl-denorms-are-zero", "-cl-single-precision-constant",
-                         "-cl-std=CL2.0", "-I/tmp", "-include /tmp/x.h", "-cl-nv-opt-level=x",
-                         "-Werror=foo", "-DCLNORM_TEST_BUILD_ERRORS"};
+    const char *bad[] = {"-DVW=1",
+                         "-DMAXC=1",
+                         "-D VW=1",
+                         "-UVW",
+                         "-w -DWG=1",
+                         "\t-DCLNORM_FP64=0",
+                         "-cl-fast-relaxed-math",
+                         "-cl-unsafe-math-optimizations",
+                         "-cl-finite-math-only",
+                         "-cl-mad-enable",
+                         "-cl-no-signed-zeros",
+                         "-cl-denorms-are-zero",
+                         "-cl-single-precision-constant",
+                         "-cl-std=CL2.0",
+                         "-I/tmp",
+                         "-include /tmp/x.h",
+                         "-cl-nv-opt-level=x",
+                         "-Werror=foo",
+                         "-DCLNORM_TEST_BUILD_ERRORS"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         setenv("CLNORM_BUILD_OPTIONS", bad[i], 1);
         clnorm_context *ctx = NULL;

@@ -28,7 +28,8 @@
 #define OTHER_UID 65534 /* "nobody": any uid that is not ours */
 #define PATH_SIZE 1024
 
-static const unsigned char payload[] = "\x7f" "ELF small fake program binary\x00\x01\x02\xff";
+static const unsigned char payload[] = "\x7f"
+                                       "ELF small fake program binary\x00\x01\x02\xff";
 
 static void hex_of(const unsigned char *bytes, size_t n, char *out)
 {
@@ -114,7 +115,8 @@ static void write_file(const char *path, const unsigned char *data, size_t size)
 
 /* Load `key` from `dir`: a hit with exactly `data`, or a miss when data is MISS. */
 static const unsigned char MISS[1];
-static void expect_load(const char *dir, const unsigned char *key, const unsigned char *data, size_t size)
+static void expect_load(const char *dir, const unsigned char *key, const unsigned char *data,
+                        size_t size)
 {
     size_t len = 12345;
     unsigned char *got = clnorm__cache_load(dir, key, &len);
@@ -142,7 +144,8 @@ static void test_sha256_vectors(void **state)
     const char *m448 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
     check_digest("", 0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     check_digest("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    check_digest(m448, strlen(m448), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    check_digest(m448, strlen(m448),
+                 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     char *all = memset(malloc(1000000), 'a', 1000000);
     check_digest(all, 1000000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
     /* Again in uneven pieces, to exercise the partial-block path of update. */
@@ -179,7 +182,8 @@ static void test_key_length_prefix(void **state)
 static void test_dir_resolution(void **state)
 {
     (void)state;
-    static const char *const names[4] = {"CLNORM_CACHE_DIR", "CLNORM_CACHE", "XDG_CACHE_HOME", "HOME"};
+    static const char *const names[4] = {"CLNORM_CACHE_DIR", "CLNORM_CACHE", "XDG_CACHE_HOME",
+                                         "HOME"};
     /* Each row: the four variables above (NULL = unset), then the expected dir (NULL = -1). */
     static const char *const rows[][5] = {
         {NULL, NULL, NULL, NULL, NULL},
@@ -405,7 +409,7 @@ static void test_unsafe_ancestor_refused(void **state)
             assert_int_equal(chmod(ancestor, bad[i]), 0);
             assert_miss(dir, f->key);
             assert_int_equal(clnorm__cache_store(dir, key2, payload, sizeof payload), -1);
-            assert_int_equal(count_entries(dir, NULL), 1); /* nothing new */
+            assert_int_equal(count_entries(dir, NULL), 1);          /* nothing new */
             assert_int_equal(chmod(ancestor, bad[i] | S_ISVTX), 0); /* sticky: safe */
             expect_load(dir, f->key, payload, sizeof payload);
             assert_int_equal(chmod(ancestor, 0700), 0);
@@ -431,8 +435,7 @@ static void test_unsafe_ancestor_refused(void **state)
 static void test_stale_temps_removed(void **state)
 {
     struct fixture *f = *state;
-    char stale[PATH_SIZE], fresh[PATH_SIZE], other[PATH_SIZE], longer[PATH_SIZE],
-        sub[PATH_SIZE];
+    char stale[PATH_SIZE], fresh[PATH_SIZE], other[PATH_SIZE], longer[PATH_SIZE], sub[PATH_SIZE];
     for (int via_store = 0; via_store < 2; via_store++) {
         write_file(pathf(stale, "%s/.clnorm-tmp-aB3xY9", f->dir), payload, sizeof payload);
         write_file(pathf(fresh, "%s/.clnorm-tmp-Qw8rT2", f->dir), payload, sizeof payload);
@@ -466,16 +469,11 @@ static void test_stale_temps_removed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_vectors),
-        cmocka_unit_test(test_key_length_prefix),
-        cmocka_unit_test(test_dir_resolution),
-        CACHE_TEST(test_round_trip),
-        CACHE_TEST(test_missing_or_wrong_key_is_miss),
-        CACHE_TEST(test_corrupt_entry_is_miss),
-        CACHE_TEST(test_unsafe_dir_refused),
-        CACHE_TEST(test_unsafe_entry_refused),
-        CACHE_TEST(test_store_failures_leave_nothing),
-        CACHE_TEST(test_unsafe_ancestor_refused),
+        cmocka_unit_test(test_sha256_vectors),         cmocka_unit_test(test_key_length_prefix),
+        cmocka_unit_test(test_dir_resolution),         CACHE_TEST(test_round_trip),
+        CACHE_TEST(test_missing_or_wrong_key_is_miss), CACHE_TEST(test_corrupt_entry_is_miss),
+        CACHE_TEST(test_unsafe_dir_refused),           CACHE_TEST(test_unsafe_entry_refused),
+        CACHE_TEST(test_store_failures_leave_nothing), CACHE_TEST(test_unsafe_ancestor_refused),
         CACHE_TEST(test_stale_temps_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,8 +40,8 @@ static void run_vn(clnorm_context *c, clnorm_varnorm2d *layer, float *y)
         assert_int_equal(clnorm_varnorm2d_create(c, VC, &own), CLNORM_OK), layer = own;
     cl_mem in = buffer_from(c, x, VCOUNT, 0), out = buffer_poisoned(c, VCOUNT);
     clnorm_varnorm2d_params p = {alpha, 1};
-    clnorm_status st = clnorm_varnorm2d_forward(layer, &p, VN, VC, 8, 8, in, 0, out, 0, 0, NULL,
-                                                NULL);
+    clnorm_status st =
+        clnorm_varnorm2d_forward(layer, &p, VN, VC, 8, 8, in, 0, out, 0, 0, NULL, NULL);
     if (st != CLNORM_OK)
         print_error("%s\n", clnorm_errmsg(c));
     assert_int_equal(st, CLNORM_OK);
@@ -132,10 +132,7 @@ static int dir_files(const char *dir, void (*fn)(const char *path))
     return count;
 }
 
-static void remove_file(const char *path)
-{
-    assert_int_equal(unlink(path), 0);
-}
+static void remove_file(const char *path) { assert_int_equal(unlink(path), 0); }
 
 static unsigned char *slurp(const char *path, long *size)
 {
@@ -218,8 +215,8 @@ static void expect_no_device(const char *spec, const char *shown, const char *fr
         !strstr(msg, quoted) || !strstr(msg, from) || (!env && strstr(msg, "CLNORM_DEVICE")) ||
         !strstr(msg, name) || !strstr(msg, "0:0")) {
         print_error("spec '%s': %s, \"%s\"\n  (wanted CLNORM_NO_DEVICE with \"%s\", from the %s, "
-                    "the device list with 0:0 %s)\n", spec ? spec : "(null)",
-                    clnorm_status_name(st), msg, quoted, from, name);
+                    "the device list with 0:0 %s)\n",
+                    spec ? spec : "(null)", clnorm_status_name(st), msg, quoted, from, name);
         fail();
     }
     assert_null(clnorm_context_cl_context(c)); /* a context that only holds its message */
@@ -335,8 +332,9 @@ static void wrap(void **state)
 
     for (int variant = 0; variant < 2; ++variant) {
         clnorm_context *c = NULL;
-        assert_int_equal(clnorm_context_wrap(mine, dev, q, variant ? CLNORM_CONTEXT_NO_CACHE : 0,
-                                             &c), CLNORM_OK);
+        assert_int_equal(
+            clnorm_context_wrap(mine, dev, q, variant ? CLNORM_CONTEXT_NO_CACHE : 0, &c),
+            CLNORM_OK);
         assert_ptr_equal(clnorm_context_cl_context(c), mine);
         assert_ptr_equal(clnorm_context_device(c), dev);
         assert_ptr_equal(clnorm_context_queue(c), q);
@@ -372,7 +370,10 @@ static void wrap(void **state)
     for (int i = 0; i < 4; ++i) {
         clnorm_context *c = NULL;
         clnorm_status st = clnorm_context_wrap(i == 0 ? NULL : mine, i == 1 ? NULL : dev,
-                                               i == 2 ? NULL : i == 3 ? other_q : q, 0, &c);
+                                               i == 2   ? NULL
+                                               : i == 3 ? other_q
+                                                        : q,
+                                               0, &c);
         assert_int_equal(st, i < 3 ? CLNORM_NULL_ARGUMENT : CLNORM_INVALID_ARGUMENT);
         assert_non_null(c);
         if (!strstr(clnorm_errmsg(c), needles[i]))
@@ -474,8 +475,8 @@ static void program_cache(void **state)
 
 #define IS_ALLOC(s) (!strcmp(s, "malloc") || !strcmp(s, "calloc") || !strcmp(s, "realloc"))
 /* Failures src/cache.h documents as a cache miss or a skipped store. */
-#define IS_CACHE_SITE(s)                                                                       \
-    (!strcmp(s, "malloc") || !strcmp(s, "clGetProgramInfo") ||                                 \
+#define IS_CACHE_SITE(s)                                                                           \
+    (!strcmp(s, "malloc") || !strcmp(s, "clGetProgramInfo") ||                                     \
      !strcmp(s, "clCreateProgramWithBinary") || !strcmp(s, "clBuildProgram"))
 
 static char build_error_unnamed[1024]; /* the first such message: reported at the end */
@@ -559,8 +560,8 @@ static void context_fault_loop(unsigned flags, const char *dir, int cold, const 
          * (LeakSanitizer cannot see these: they live inside the driver). */
         long live = clnorm_test_live_objects();
         if (live != live_before) {
-            print_error("failing call %lu (%s): %ld OpenCL object reference(s) never released\n",
-                        n, fired ? site : "none", live - live_before);
+            print_error("failing call %lu (%s): %ld OpenCL object reference(s) never released\n", n,
+                        fired ? site : "none", live - live_before);
             fail();
         }
         if (dir)
@@ -570,7 +571,10 @@ static void context_fault_loop(unsigned flags, const char *dir, int cold, const 
         assert_true(n < 10000);
     }
     print_message("context + layer creation (%s%s): %lu calls, each failed in turn\n",
-                  mine ? "wrapped, " : "", !dir ? "no cache" : cold ? "cold cache" : "warm cache",
+                  mine ? "wrapped, " : "",
+                  !dir   ? "no cache"
+                  : cold ? "cold cache"
+                         : "warm cache",
                   n - 1);
 }
 
@@ -640,7 +644,8 @@ static void status_and_version(void **state)
     }
     assert_string_equal(clnorm_status_name(CLNORM_NO_DEVICE), "CLNORM_NO_DEVICE");
     assert_string_equal(clnorm_status_message(CLNORM_OK), "success");
-    const int out_of_range[] = {CLNORM_STATUS_COUNT_, CLNORM_STATUS_COUNT_ + 1, 1000, -1, INT32_MIN};
+    const int out_of_range[] = {CLNORM_STATUS_COUNT_, CLNORM_STATUS_COUNT_ + 1, 1000, -1,
+                                INT32_MIN};
     for (size_t i = 0; i < sizeof out_of_range / sizeof out_of_range[0]; ++i) {
         assert_string_equal(clnorm_status_name((clnorm_status)out_of_range[i]), "CLNORM_UNKNOWN");
         assert_string_equal(clnorm_status_message((clnorm_status)out_of_range[i]),
@@ -654,7 +659,8 @@ static void status_and_version(void **state)
     assert_string_equal(clnorm_version_string(), v);
     assert_int_equal(clnorm_version_number(), CLNORM_VERSION_NUMBER);
     assert_int_equal(clnorm_version_number(), CLNORM_VERSION_MAJOR * 10000 +
-                                                  CLNORM_VERSION_MINOR * 100 + CLNORM_VERSION_PATCH);
+                                                  CLNORM_VERSION_MINOR * 100 +
+                                                  CLNORM_VERSION_PATCH);
 
     const char *m = clnorm_errmsg(NULL);
     assert_true(m != NULL && m[0] != '\0');

@@ -42,7 +42,8 @@ static const char *family_file(const char *name)
 
 static const char *file_of(const cJSON *c, const char *key)
 {
-    const cJSON *f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "files"), key);
+    const cJSON *f =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "files"), key);
     return cJSON_IsString(f) ? f->valuestring : NULL;
 }
 
@@ -59,15 +60,17 @@ static int tool_knows(const char *cls)
 /* Output `key` of the case in file `got` against the expected array. */
 static size_t compare(const char *cs, const cJSON *c, const char *key, const char *got)
 {
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "tolerance"), key);
+    const cJSON *t =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "tolerance"), key);
     double tol = cJSON_GetObjectItemCaseSensitive(t, "tol")->valuedouble;
     const cJSON *bound_key = cJSON_GetObjectItemCaseSensitive(t, "bound");
     npy_array y, shape_only, bshape;
     npy_get_output(got, &y);
     double *want = npy_get_f64_exact(family_file(file_of(c, key)), &shape_only);
-    double *bound = cJSON_IsString(bound_key)
-                        ? npy_get_f64_exact(family_file(file_of(c, bound_key->valuestring)), &bshape)
-                        : NULL;
+    double *bound =
+        cJSON_IsString(bound_key)
+            ? npy_get_f64_exact(family_file(file_of(c, bound_key->valuestring)), &bshape)
+            : NULL;
     size_t bad = 0;
     if (y.ndim != shape_only.ndim || memcmp(y.shape, shape_only.shape, y.ndim * sizeof *y.shape)) {
         print_error("%s: %s: the output's shape differs from the expected one\n", cs, key);
@@ -75,8 +78,7 @@ static size_t compare(const char *cs, const cJSON *c, const char *key, const cha
     }
     for (size_t i = 0; !bad && i < y.count; ++i) {
         double g = y.data[i], w = want[i], lim = bound && bound[i] > tol ? bound[i] : tol;
-        int ok = isfinite(w) ? isfinite(g) && fabs(g - w) <= lim
-                             : (isnan(w) ? isnan(g) : g == w);
+        int ok = isfinite(w) ? isfinite(g) && fabs(g - w) <= lim : (isnan(w) ? isnan(g) : g == w);
         if (!ok && bad++ < 3)
             print_error("%s: %s[%zu]: got %.9g, expected %.17g (tol %.3g)\n", cs, key, i, g, w,
                         lim);
@@ -103,7 +105,8 @@ static size_t run_case(const cJSON *c)
     argv[n++] = "-o";
     argv[n++] = out[nout++];
     const cJSON *o;
-    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(c, "options")) argv[n++] = o->valuestring;
+    cJSON_ArrayForEach (o, cJSON_GetObjectItemCaseSensitive(c, "options"))
+        argv[n++] = o->valuestring;
     if (file_of(c, "params")) {
         argv[n++] = "--params";
         argv[n++] = family_file(file_of(c, "params"));
@@ -112,12 +115,12 @@ static size_t run_case(const cJSON *c)
         argv[n++] = "--labels";
         argv[n++] = family_file(file_of(c, "labels"));
     }
-    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(c, "file_options")) {
+    cJSON_ArrayForEach (o, cJSON_GetObjectItemCaseSensitive(c, "file_options")) {
         argv[n++] = o->string;
         argv[n++] = family_file(file_of(c, o->valuestring));
     }
     const cJSON *outs = cJSON_GetObjectItemCaseSensitive(c, "out_options");
-    cJSON_ArrayForEach(o, outs) {
+    cJSON_ArrayForEach (o, outs) {
         snprintf(out[nout], sizeof out[0], "%s", work_path(o->valuestring));
         argv[n++] = o->string;
         argv[n++] = out[nout++];
@@ -135,7 +138,8 @@ static size_t run_case(const cJSON *c)
         return bad;
     bad += compare(cs, c, "y", out[0]);
     size_t k = 1;
-    cJSON_ArrayForEach(o, outs) bad += compare(cs, c, o->valuestring, out[k++]);
+    cJSON_ArrayForEach (o, outs)
+        bad += compare(cs, c, o->valuestring, out[k++]);
     return bad;
 }
 
@@ -146,7 +150,7 @@ static void every_case(void **state)
     char known[64][64], unknown[64][64];
     size_t nknown = 0, nunknown = 0;
     const cJSON *c;
-    cJSON_ArrayForEach(c, index_root) {
+    cJSON_ArrayForEach (c, index_root) {
         const char *cls = cJSON_GetObjectItemCaseSensitive(c, "class")->valuestring;
         int is_known = -1;
         for (size_t i = 0; i < nknown && is_known < 0; ++i)
@@ -170,7 +174,8 @@ static void every_case(void **state)
         failed += run_case(c) != 0;
     }
     printf("# family fixtures: %zu cases run, %zu failed, %zu of classes the tool does not "
-           "know yet skipped:", ran, failed, skipped);
+           "know yet skipped:",
+           ran, failed, skipped);
     for (size_t i = 0; i < nunknown; ++i)
         printf(" %s", unknown[i]);
     printf("\n");

@@ -82,8 +82,8 @@ static size_t run_revin(clnorm_context *ctx, const char *name, int transposed)
                      CLNORM_OK);
     buffer_read(ctx, out, 0, got, x.count);
     assert_int_equal(clnorm_revin_read_stats(layer, gm, gs, rows), CLNORM_OK);
-    size_t bad = compare(name, "y", got, &y) + compare(name, "mean", gm, &m) +
-                 compare(name, "std", gs, &s);
+    size_t bad =
+        compare(name, "y", got, &y) + compare(name, "mean", gm, &m) + compare(name, "std", gs, &s);
     clnorm_revin_destroy(layer);
     clReleaseMemObject(in), clReleaseMemObject(out);
     free(got), free(gm), free(gs);

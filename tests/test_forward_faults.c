@@ -30,13 +30,13 @@ static void expect_fault_report(const clnorm_context *c, clnorm_status st, const
 }
 
 /* Arm call n, run `expr`, disarm; `fired` and `site` tell what happened. */
-#define ARMED(n, expr, fired, site)                                                            \
-    do {                                                                                       \
-        clnorm_test_fault_arm((n), CL_OUT_OF_RESOURCES);                                       \
-        expr;                                                                                  \
-        (fired) = clnorm_test_fault_fired();                                                   \
-        snprintf((site), sizeof(site), "%s", clnorm_test_fault_site());                        \
-        clnorm_test_fault_arm(0, 0);                                                           \
+#define ARMED(n, expr, fired, site)                                                                \
+    do {                                                                                           \
+        clnorm_test_fault_arm((n), CL_OUT_OF_RESOURCES);                                           \
+        expr;                                                                                      \
+        (fired) = clnorm_test_fault_fired();                                                       \
+        snprintf((site), sizeof(site), "%s", clnorm_test_fault_site());                            \
+        clnorm_test_fault_arm(0, 0);                                                               \
     } while (0)
 
 static void fault_on_first_call(void **state)
@@ -170,8 +170,10 @@ static void forward_faults(void **state)
     for (int which = 0; which < 2; ++which)
         for (unsigned long n = 1;; ++n) {
             clnorm_status st;
-            ARMED(n, st = which ? clnorm_revin_read_stats(f->rv, m, s, RROWS)
-                                : clnorm_revin_set_stats(f->rv, RB, m1, s1), fired, site);
+            ARMED(n,
+                  st = which ? clnorm_revin_read_stats(f->rv, m, s, RROWS)
+                             : clnorm_revin_set_stats(f->rv, RB, m1, s1),
+                  fired, site);
             if (fired)
                 expect_fault_report(f->c, st, site, n);
             assert_int_equal(clnorm_revin_read_stats(f->rv, m, s, RROWS), CLNORM_OK);
@@ -226,8 +228,7 @@ static void allocation_failure_says_what(void **state)
                      CLNORM_ZERO_SIZE);
     assert_int_equal(clnorm_last_cl_error(ctx), CL_SUCCESS);
     /* A success leaves the last failure's code as it was. */
-    assert_int_equal(clnorm_revin_forward(rv, NULL, B, L, in, 0, out, 0, 0, NULL, NULL),
-                     CLNORM_OK);
+    assert_int_equal(clnorm_revin_forward(rv, NULL, B, L, in, 0, out, 0, 0, NULL, NULL), CLNORM_OK);
     assert_int_equal(clnorm_last_cl_error(ctx), CL_SUCCESS);
     finish(ctx);
     clnorm_revin_destroy(rv);

@@ -107,7 +107,8 @@ static void test_read_header_variants(void **state)
         for (int pad = 0; pad <= 1; pad++) {
             size_t len;
             npy_array a = {0};
-            unsigned char *img = make_npy_v(1, 0, ok[i].hdr, strlen(ok[i].hdr), pad, three_le, 12, &len);
+            unsigned char *img =
+                make_npy_v(1, 0, ok[i].hdr, strlen(ok[i].hdr), pad, three_le, 12, &len);
             expect_ok(img, len, ok[i].ndim, ok[i].shape, 3, &a, ok[i].hdr);
             assert_memory_equal(a.data, three, sizeof three);
             npy_free(&a);
@@ -154,12 +155,28 @@ static void test_read_zero_d_and_empty(void **state)
 static void test_read_f8_conversion(void **state)
 {
     (void)state;
-    const double in[] = {0.1, -2.5, 1e300, -1e300, 1e-320, (double)FLT_MAX, 0x1.fffffefp127,
-                         0x1.ffffffp127, -0x1.ffffffp127, 1.0 + 0x1p-24, 1.0 + 0x3p-24,
-                         -0.0, INFINITY, NAN, 3.141592653589793, 0x1p-149, 0x1p-150, 0x1.8p-150};
-    const float want[] = {0.1f, -2.5f, INFINITY, -INFINITY, 0.0f, FLT_MAX, FLT_MAX,
-                          INFINITY, -INFINITY, 1.0f, 1.0f + 0x1p-22f,
-                          -0.0f, INFINITY, NAN, 3.14159265f, 0x1p-149f, 0.0f, 0x1p-149f};
+    const double in[] = {0.1,
+                         -2.5,
+                         1e300,
+                         -1e300,
+                         1e-320,
+                         (double)FLT_MAX,
+                         0x1.fffffefp127,
+                         0x1.ffffffp127,
+                         -0x1.ffffffp127,
+                         1.0 + 0x1p-24,
+                         1.0 + 0x3p-24,
+                         -0.0,
+                         INFINITY,
+                         NAN,
+                         3.141592653589793,
+                         0x1p-149,
+                         0x1p-150,
+                         0x1.8p-150};
+    const float want[] = {
+        0.1f,        -2.5f,     INFINITY, -INFINITY,       0.0f,  FLT_MAX,  FLT_MAX,
+        INFINITY,    -INFINITY, 1.0f,     1.0f + 0x1p-22f, -0.0f, INFINITY, NAN,
+        3.14159265f, 0x1p-149f, 0.0f,     0x1p-149f};
     const size_t n = sizeof in / sizeof in[0], shape[1] = {sizeof in / sizeof in[0]};
     unsigned char data[sizeof in], *img;
     char hdr[128];
@@ -207,14 +224,21 @@ static void test_empty_and_bad_magic(void **state)
 static void test_unsupported_versions(void **state)
 {
     (void)state;
-    static const struct { unsigned char major, minor; const char *needle; } v[] = {
-        {4, 0, "unsupported .npy format version 4.0"}, {0, 0, "version 0.0"},
-        {1, 1, "version 1.1"}, {2, 1, "version 2.1"}, {255, 255, "version 255.255"},
+    static const struct {
+        unsigned char major, minor;
+        const char *needle;
+    } v[] = {
+        {4, 0, "unsupported .npy format version 4.0"},
+        {0, 0, "version 0.0"},
+        {1, 1, "version 1.1"},
+        {2, 1, "version 2.1"},
+        {255, 255, "version 255.255"},
     };
     const char *hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }";
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         size_t len;
-        unsigned char *img = make_npy_v(v[i].major, v[i].minor, hdr, strlen(hdr), 1, three_le, 12, &len);
+        unsigned char *img =
+            make_npy_v(v[i].major, v[i].minor, hdr, strlen(hdr), 1, three_le, 12, &len);
         expect_fail_len(img, len, v[i].needle, "version");
         expect_fail_len(img, 8, v[i].needle, "version, prefix only");
         free(img);
@@ -225,7 +249,7 @@ static void check_all_truncations(const unsigned char *img, size_t len, size_t d
 {
     char what[64];
     for (size_t n = 0; n < len; n++) {
-        const char *needle = n == 0 ? "empty file"
+        const char *needle = n == 0           ? "empty file"
                              : n < data_start ? "truncated header"
                                               : "bytes of data but the file has";
         snprintf(what, sizeof what, "truncated to %zu of %zu", n, len);
@@ -286,12 +310,15 @@ static void test_header_length_past_end(void **state)
 static void test_malformed_dicts(void **state)
 {
     (void)state;
-    static const struct { const char *hdr, *needle; } bad[] = {
+    static const struct {
+        const char *hdr, *needle;
+    } bad[] = {
         {"", "malformed header dict: expected '{', found the end of the header"},
         {"   ", "expected '{', found the end"},
         {"[]", "expected '{', found '[]'"},
         {"{", "expected a quoted key or '}', found the end"},
-        {"{" OK_D ", " OK_F ", " OK_S, "expected ',' or '}' after the value of 'shape', found the end"},
+        {"{" OK_D ", " OK_F ", " OK_S,
+         "expected ',' or '}' after the value of 'shape', found the end"},
         {"{'descr' '<f4', " OK_F ", " OK_S "}", "expected ':' after 'descr'"},
         {"{" OK_D " " OK_F ", " OK_S "}", "expected ',' or '}' after the value of 'descr'"},
         {"{'descr': '<f4", "unterminated string"},
@@ -299,25 +326,30 @@ static void test_malformed_dicts(void **state)
         {"{'descr': '<f4\", " OK_F ", " OK_S "}",
          "expected ',' or '}' after the value of 'descr', found 'fortran_order'"},
         {"{'descr': '<f4\n', " OK_F ", " OK_S "}", "unterminated string"},
-        {"{'descr': '<\\x66\\x34', " OK_F ", " OK_S "}", "escape sequences in strings are not supported"},
+        {"{'descr': '<\\x66\\x34', " OK_F ", " OK_S "}",
+         "escape sequences in strings are not supported"},
         {"{descr: '<f4', " OK_F ", " OK_S "}", "expected a quoted key or '}', found 'descr: '<f4'"},
         {"{1: 2, " OK_D ", " OK_F ", " OK_S "}", "expected a quoted key or '}', found '1: 2"},
         {"{'descr': <f4, " OK_F ", " OK_S "}", "expected a quoted string for 'descr', found '<f4,"},
         {"{'descr': 5, " OK_F ", " OK_S "}", "expected a quoted string for 'descr'"},
         {"{'descr': [('a', '<f4')], " OK_F ", " OK_S "}", "structured dtypes"},
-        {"{" OK_D ", 'fortran_order': false, " OK_S "}", "expected True or False for 'fortran_order', found 'false"},
+        {"{" OK_D ", 'fortran_order': false, " OK_S "}",
+         "expected True or False for 'fortran_order', found 'false"},
         {"{" OK_D ", 'fortran_order': 0, " OK_S "}", "True or False for 'fortran_order'"},
-        {"{" OK_D ", 'fortran_order': Falsey, " OK_S "}", "True or False for 'fortran_order', found 'Falsey"},
+        {"{" OK_D ", 'fortran_order': Falsey, " OK_S "}",
+         "True or False for 'fortran_order', found 'Falsey"},
         {"{" OK_D ", 'fortran_order': False_, " OK_S "}", "True or False for 'fortran_order'"},
         {"{" OK_D ", 'fortran_order': 'False', " OK_S "}", "True or False for 'fortran_order'"},
         {"{" OK_D ", 'fortran_order': Fal", "True or False for 'fortran_order', found 'Fal'"},
         {"{" OK_D ", " OK_F ", 'shape': [3]}", "expected a tuple for 'shape', found '[3]}'"},
         {"{" OK_D ", " OK_F ", 'shape': 3}", "expected a tuple for 'shape'"},
-        {"{" OK_D ", " OK_F ", 'shape': (3,,)}", "expected a non-negative integer in 'shape', found ',)}'"},
+        {"{" OK_D ", " OK_F ", 'shape': (3,,)}",
+         "expected a non-negative integer in 'shape', found ',)}'"},
         {"{" OK_D ", " OK_F ", 'shape': (,)}", "a non-negative integer in 'shape'"},
         {"{" OK_D ", " OK_F ", 'shape': (3 4)}", "expected ',' or ')' in 'shape', found '4)}'"},
         {"{" OK_D ", " OK_F ", 'shape': (3.0,)}", "expected ',' or ')' in 'shape', found '.0,)}'"},
-        {"{" OK_D ", " OK_F ", 'shape': (0x10,)}", "expected ',' or ')' in 'shape', found 'x10,)}'"},
+        {"{" OK_D ", " OK_F ", 'shape': (0x10,)}",
+         "expected ',' or ')' in 'shape', found 'x10,)}'"},
         {"{" OK_D ", " OK_F ", 'shape': (3", "expected ',' or ')' in 'shape', found the end"},
         {"{" OK_D ", " OK_F ", 'shape': ('3',)}", "a non-negative integer in 'shape'"},
         {"{" OK_D ", " OK_F ", 'shape': (-,)}", "a non-negative integer in 'shape', found '-,)}'"},
@@ -358,7 +390,8 @@ static void test_missing_keys(void **state)
 {
     (void)state;
     expect_fail_hdr("{" OK_F ", " OK_S "}", three_le, 12, "missing key 'descr' in header dict");
-    expect_fail_hdr("{" OK_D ", " OK_S "}", three_le, 12, "missing key 'fortran_order' in header dict");
+    expect_fail_hdr("{" OK_D ", " OK_S "}", three_le, 12,
+                    "missing key 'fortran_order' in header dict");
     expect_fail_hdr("{" OK_D ", " OK_F "}", three_le, 12, "missing key 'shape' in header dict");
     expect_fail_hdr("{}", three_le, 12, "missing key 'descr'");
     expect_fail_hdr("{,}", three_le, 12, "malformed header dict");
@@ -367,7 +400,9 @@ static void test_missing_keys(void **state)
 static void test_dtypes(void **state)
 {
     (void)state;
-    static const struct { const char *descr, *needle; } bad[] = {
+    static const struct {
+        const char *descr, *needle;
+    } bad[] = {
         {"<i4", "unsupported dtype '<i4' (expected float32 '<f4' or float64 '<f8')"},
         {">f4", "big-endian data '>f4' is not supported"},
         {">f8", "big-endian data '>f8' is not supported"},
@@ -386,7 +421,8 @@ static void test_dtypes(void **state)
         {" <f4", "unsupported dtype ' <f4'"},
         {"", "unsupported dtype ''"},
         {"<F4", "unsupported dtype '<F4'"},
-        {"abcdefghijklmnopqrstuvwxyz0123456789", "unsupported dtype 'abcdefghijklmnopqrstuvwxyz01...'"},
+        {"abcdefghijklmnopqrstuvwxyz0123456789",
+         "unsupported dtype 'abcdefghijklmnopqrstuvwxyz01...'"},
         {"\x01\x7f<f4", "unsupported dtype '?\?<f4'"},
     };
     char hdr[256];
@@ -410,8 +446,8 @@ static void test_shape_too_large(void **state)
     (void)state;
     if (SIZE_MAX != UINT64_MAX)
         skip();
-    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (1099511627776, 1099511627776, 1, 1), }", three_le,
-                    12, "shape (1099511627776, 1099511627776, 1, 1) is too large");
+    expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (1099511627776, 1099511627776, 1, 1), }",
+                    three_le, 12, "shape (1099511627776, 1099511627776, 1, 1) is too large");
     expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (4294967296, 4294967296), }", three_le, 12,
                     "shape (4294967296, 4294967296) is too large");
     expect_fail_hdr("{" OK_D ", " OK_F ", 'shape': (4611686018427387904,), }", three_le, 12,
@@ -536,9 +572,7 @@ static size_t mutate(unsigned char *buf, size_t len, size_t cap, const unsigned 
             if (len)
                 buf[pick_pos(len)] = (unsigned char)interesting[rng() % (sizeof interesting - 1)];
             break;
-        case 2: /* truncate */
-            len = rng() % (len + 1);
-            break;
+        case 2: /* truncate */ len = rng() % (len + 1); break;
         case 3: /* delete a segment */
             if (len) {
                 a = rng() % len;

@@ -60,8 +60,8 @@ static void check_written_layout(const char *path, size_t ndim, const size_t *sh
     free(b);
 }
 
-static const size_t rt_shapes[][NPY_MAX_DIMS] = {{0}, {1}, {3}, {2, 3, 4}, {2, 3, 4, 5}, {0},
-                                                 {2, 0, 3}, {1, 1, 1, 1, 1, 1, 1, 7}};
+static const size_t rt_shapes[][NPY_MAX_DIMS] = {
+    {0}, {1}, {3}, {2, 3, 4}, {2, 3, 4, 5}, {0}, {2, 0, 3}, {1, 1, 1, 1, 1, 1, 1, 7}};
 static const size_t rt_ndims[] = {0, 1, 1, 3, 4, 1, 3, 8};
 
 static void test_roundtrip_shapes(void **state)
@@ -222,8 +222,8 @@ static void test_write_missing_directory(void **state)
     struct stat st;
     snprintf(path, sizeof path, "%s/nope/x.npy", dir);
     assert_int_equal(npy_write_file(path, shape, 1, three, err, sizeof err), -1);
-    snprintf(want, sizeof want, "cannot create a temporary file in '%s/nope': No such file or directory",
-             dir);
+    snprintf(want, sizeof want,
+             "cannot create a temporary file in '%s/nope': No such file or directory", dir);
     assert_string_equal(err, want);
     assert_int_equal(stat(path, &st), -1);
     assert_int_equal(dir_entries(dir, NULL), 0);
@@ -338,20 +338,21 @@ static void test_numpy_reads_ours(void **state)
     if (!have_numpy())
         skip();
     rng_seed(7);
-    n = (size_t)snprintf(script, sizeof script,
-                         "import sys, numpy as np\n"
-                         "d = sys.argv[1]\n"
-                         "def check(i, shape):\n"
-                         "    p = '%%s/ours_%%d.npy' %% (d, i)\n"
-                         "    a = np.load(p)\n"
-                         "    b = np.fromfile('%%s/ours_%%d.raw' %% (d, i), dtype='<f4').reshape(shape)\n"
-                         "    assert a.dtype == np.dtype('<f4'), a.dtype\n"
-                         "    assert a.shape == shape, (a.shape, shape)\n"
-                         "    assert a.tobytes() == b.tobytes(), 'values differ'\n"
-                         "    with open(p, 'rb') as f:\n"
-                         "        assert np.lib.format.read_magic(f) == (1, 0)\n"
-                         "        np.lib.format.read_array_header_1_0(f)\n"
-                         "        assert f.tell() %% 64 == 0, f.tell()\n");
+    n = (size_t)snprintf(
+        script, sizeof script,
+        "import sys, numpy as np\n"
+        "d = sys.argv[1]\n"
+        "def check(i, shape):\n"
+        "    p = '%%s/ours_%%d.npy' %% (d, i)\n"
+        "    a = np.load(p)\n"
+        "    b = np.fromfile('%%s/ours_%%d.raw' %% (d, i), dtype='<f4').reshape(shape)\n"
+        "    assert a.dtype == np.dtype('<f4'), a.dtype\n"
+        "    assert a.shape == shape, (a.shape, shape)\n"
+        "    assert a.tobytes() == b.tobytes(), 'values differ'\n"
+        "    with open(p, 'rb') as f:\n"
+        "        assert np.lib.format.read_magic(f) == (1, 0)\n"
+        "        np.lib.format.read_array_header_1_0(f)\n"
+        "        assert f.tell() %% 64 == 0, f.tell()\n");
     for (size_t s = 0; s < sizeof rt_ndims / sizeof rt_ndims[0]; s++) {
         size_t count = 1;
         float *data;
@@ -407,12 +408,17 @@ static const char numpy_writer[] =
 
 static void test_we_read_numpy(void **state)
 {
-    static const struct { const char *name; size_t ndim, shape[3]; } good[] = {
+    static const struct {
+        const char *name;
+        size_t ndim, shape[3];
+    } good[] = {
         {"v1_f4", 3, {2, 3, 4}}, {"v1_f8", 3, {2, 3, 4}}, {"v2_f4", 3, {2, 3, 4}},
         {"v2_f8", 3, {2, 3, 4}}, {"v3_f4", 3, {2, 3, 4}}, {"v3_f8", 3, {2, 3, 4}},
         {"zero_d", 0, {0}},      {"empty", 2, {0, 3}},    {"long", 1, {5000}},
     };
-    static const struct { const char *name, *needle; } bad[] = {
+    static const struct {
+        const char *name, *needle;
+    } bad[] = {
         {"fortran", "Fortran-order arrays are not supported"},
         {"big_endian", "big-endian data '>f4' is not supported"},
         {"int", "unsupported dtype '<i4'"},

@@ -60,10 +60,22 @@ typedef struct bad_call {
     int needs_params; /* only for ops that read parameters */
 } bad_call;
 
-static void no_input(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->in = NULL; }
-static void no_output(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->out = NULL; }
-static void odd_in_off(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->in_off = 2; }
-static void odd_out_off(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->out_off = 6; }
+static void no_input(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s, (void)e, k->in = NULL;
+}
+static void no_output(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s, (void)e, k->out = NULL;
+}
+static void odd_in_off(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s, (void)e, k->in_off = 2;
+}
+static void odd_out_off(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s, (void)e, k->out_off = 6;
+}
 static void small_in(op_call *k, const spare *s, const cl_event *e) { (void)e, k->in = s->small; }
 static void small_out(op_call *k, const spare *s, const cl_event *e) { (void)e, k->out = s->small; }
 static void overlap(op_call *k, const spare *s, const cl_event *e)
@@ -73,8 +85,14 @@ static void overlap(op_call *k, const spare *s, const cl_event *e)
     k->in_off = 0;
     k->out_off = 4;
 }
-static void null_list(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->num_wait = 1; }
-static void list_no_count(op_call *k, const spare *s, const cl_event *e) { (void)s, k->wait_list = e; }
+static void null_list(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s, (void)e, k->num_wait = 1;
+}
+static void list_no_count(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s, k->wait_list = e;
+}
 static void null_event(op_call *k, const spare *s, const cl_event *e)
 {
     (void)s;
@@ -82,7 +100,10 @@ static void null_event(op_call *k, const spare *s, const cl_event *e)
     static const cl_event none[2] = {NULL, NULL};
     k->num_wait = 2, k->wait_list = none;
 }
-static void zero_dim(op_call *k, const spare *s, const cl_event *e) { (void)s, (void)e, k->shape[0] = 0; }
+static void zero_dim(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s, (void)e, k->shape[0] = 0;
+}
 static void no_params(op_call *k, const spare *s, const cl_event *e)
 {
     (void)s, (void)e;
@@ -114,9 +135,8 @@ static void argument_errors(void **state)
         const op_desc *op = op_table[t];
         const op_case *tc = &op->tests[0];
         op_case_data cd;
-        assert_int_equal(op_case_data_make(op, &tc->config, tc->shape, tc->ndim, FAMILY_NORMAL,
-                                           &cd),
-                         0);
+        assert_int_equal(
+            op_case_data_make(op, &tc->config, tc->shape, tc->ndim, FAMILY_NORMAL, &cd), 0);
         size_t count = cd.d.count;
         cl_mem in = buffer_from(ctx, cd.x, count, 0), out = buffer_poisoned(ctx, count);
         spare sp = {buffer_poisoned(ctx, count - 1), buffer_poisoned(ctx, count + 1)};
@@ -126,9 +146,9 @@ static void argument_errors(void **state)
         assert_int_equal(op->create(ctx, &tc->config, tc->shape, tc->ndim, &layer), CLNORM_OK);
         op_call good = op_case_call(&cd, in, out);
         if (cd.nstats_in)
-            assert_int_equal(op->set_stats(&tc->config, layer, &good,
-                                           (const float *const *)cd.stats_in),
-                             CLNORM_OK);
+            assert_int_equal(
+                op->set_stats(&tc->config, layer, &good, (const float *const *)cd.stats_in),
+                CLNORM_OK);
         for (size_t i = 0; i < sizeof bad_calls / sizeof bad_calls[0]; ++i) {
             const bad_call *b = &bad_calls[i];
             if (b->needs_params && !cd.nparams)
@@ -244,8 +264,8 @@ static void *work(void *arg)
     for (size_t r = 0; r < w->rounds; ++r) {
         const op_desc *op = op_table[(w->first_op + r) % op_count];
         const op_case *tc = &op->tests[r % op->tests_count];
-        w->bad += op_check_quiet(c, op, &tc->config, tc->shape, tc->ndim,
-                                 (family)(r % FAMILY_COUNT));
+        w->bad +=
+            op_check_quiet(c, op, &tc->config, tc->shape, tc->ndim, (family)(r % FAMILY_COUNT));
     }
     clnorm_context_destroy(own);
     return NULL;

@@ -100,9 +100,9 @@ static void offsets(void **state)
             assert_int_equal(
                 clnorm_revin_create(ctx, d, transposed ? CLNORM_REVIN_TRANSPOSED : 0, &layer),
                 CLNORM_OK);
-            assert_int_equal(clnorm_revin_forward(layer, NULL, b, l, in, ip * 4, out, op * 4, 0,
-                                                  NULL, NULL),
-                             CLNORM_OK);
+            assert_int_equal(
+                clnorm_revin_forward(layer, NULL, b, l, in, ip * 4, out, op * 4, 0, NULL, NULL),
+                CLNORM_OK);
             buffer_read(ctx, out, 0, all, op + count + tail);
             for (size_t i = 0; i < op; ++i)
                 assert_true(all[i] == POISON);
@@ -110,9 +110,9 @@ static void offsets(void **state)
                 assert_true(all[op + count + i] == POISON);
             assert_int_equal(check_revin_output(x, all + op, b, l, d, transposed, "offsets"), 0);
             /* the inverse over the same offsets restores x */
-            assert_int_equal(clnorm_revin_inverse(layer, NULL, b, l, out, op * 4, out, op * 4, 0,
-                                                  NULL, NULL),
-                             CLNORM_OK);
+            assert_int_equal(
+                clnorm_revin_inverse(layer, NULL, b, l, out, op * 4, out, op * 4, 0, NULL, NULL),
+                CLNORM_OK);
             buffer_read(ctx, out, 0, all, op + count + tail);
             for (size_t i = 0; i < count; ++i)
                 assert_true(fabsf(all[op + i] - x[i]) <= 1e-5f * (1.0f + fabsf(x[i])));
@@ -161,7 +161,8 @@ static void out_of_order_pipeline(void **state)
     assert_int_equal(err, CL_SUCCESS);
     cl_device_id dev = clnorm_context_device(ctx);
     assert_int_equal(clBuildProgram(prog, 1, &dev, NULL, NULL, NULL), CL_SUCCESS);
-    cl_kernel twice = clCreateKernel(prog, "twice", &err), plus_one = clCreateKernel(prog, "plus_one", &err);
+    cl_kernel twice = clCreateKernel(prog, "twice", &err),
+              plus_one = clCreateKernel(prog, "plus_one", &err);
     assert_int_equal(err, CL_SUCCESS);
 
     size_t b = 4, l = 5000, d = 16, count = b * l * d;
@@ -241,26 +242,30 @@ static void no_allocation_per_forward(void **state)
     assert_int_equal(clnorm_varnorm2d_create(ctx, 3, &vn), CLNORM_OK);
     clnorm_varnorm2d_params p = {alpha, 0};
     cl_event wait;
-    assert_int_equal(clEnqueueMarkerWithWaitList(clnorm_context_queue(ctx), 0, NULL, &wait), CL_SUCCESS);
+    assert_int_equal(clEnqueueMarkerWithWaitList(clnorm_context_queue(ctx), 0, NULL, &wait),
+                     CL_SUCCESS);
     /* warm: scratch, statistics and parameters exist after these */
-    assert_int_equal(clnorm_revin_forward(layer, NULL, b, l, in, 0, out, 0, 1, &wait, NULL), CLNORM_OK);
-    assert_int_equal(clnorm_varnorm2d_forward(vn, &p, 1, 3, 1, l / 3, in, 0, out, 0, 1, &wait, NULL),
+    assert_int_equal(clnorm_revin_forward(layer, NULL, b, l, in, 0, out, 0, 1, &wait, NULL),
                      CLNORM_OK);
+    assert_int_equal(
+        clnorm_varnorm2d_forward(vn, &p, 1, 3, 1, l / 3, in, 0, out, 0, 1, &wait, NULL), CLNORM_OK);
     clnorm_test_fault_arm(0, 0); /* reset the per-site counters */
     for (int i = 0; i < 10; ++i) {
         assert_int_equal(clnorm_revin_forward(layer, NULL, b, l, in, 0, out, 0, 1, &wait, NULL),
                          CLNORM_OK);
         assert_int_equal(clnorm_revin_inverse(layer, NULL, b, l, out, 0, out, 0, 1, &wait, NULL),
                          CLNORM_OK);
-        assert_int_equal(clnorm_varnorm2d_forward(vn, &p, 1, 3, 1, l / 3, in, 0, out, 0, 1, &wait, NULL),
-                         CLNORM_OK);
+        assert_int_equal(
+            clnorm_varnorm2d_forward(vn, &p, 1, 3, 1, l / 3, in, 0, out, 0, 1, &wait, NULL),
+            CLNORM_OK);
     }
     assert_int_equal(clnorm_test_fault_site_calls("clCreateBuffer"), 0);
     assert_int_equal(clnorm_test_fault_site_calls("malloc"), 0);
     assert_int_equal(clnorm_test_fault_site_calls("realloc"), 0);
     assert_int_equal(clnorm_test_fault_site_calls("calloc"), 0);
     assert_int_equal(clnorm_test_fault_site_calls("clFinish"), 0);
-    assert_true(clnorm_test_fault_site_calls("clEnqueueNDRangeKernel") == 10 * (2 + 1 + 2)); /* split rows: two launches each */
+    assert_true(clnorm_test_fault_site_calls("clEnqueueNDRangeKernel") ==
+                10 * (2 + 1 + 2)); /* split rows: two launches each */
     finish(ctx);
     clReleaseEvent(wait);
     clnorm_revin_destroy(layer);

@@ -39,12 +39,11 @@ static size_t check_forward(clnorm_context *ctx, const revin_case *c)
 
     cl_mem in = buffer_from(ctx, x, count, 0), out = buffer_poisoned(ctx, count);
     clnorm_revin *layer = NULL;
-    assert_int_equal(clnorm_revin_create(ctx, c->d, c->transposed ? CLNORM_REVIN_TRANSPOSED : 0,
-                                         &layer),
-                     CLNORM_OK);
+    assert_int_equal(
+        clnorm_revin_create(ctx, c->d, c->transposed ? CLNORM_REVIN_TRANSPOSED : 0, &layer),
+        CLNORM_OK);
     cl_event done = NULL;
-    clnorm_status st = clnorm_revin_forward(layer, NULL, c->b, c->l, in, 0, out, 0, 0, NULL,
-                                            &done);
+    clnorm_status st = clnorm_revin_forward(layer, NULL, c->b, c->l, in, 0, out, 0, 0, NULL, &done);
     if (st != CLNORM_OK)
         print_error("%s\n", clnorm_errmsg(ctx));
     assert_int_equal(st, CLNORM_OK);
@@ -109,10 +108,10 @@ static void lengths_and_families(void **state, int transposed, size_t b, size_t 
 }
 
 static void bdl_rows(void **state) { lengths_and_families(state, 1, 2, 3); }
-static void bld_d8(void **state) { lengths_and_families(state, 0, 2, 8); }   /* 8 lanes */
-static void bld_d5(void **state) { lengths_and_families(state, 0, 3, 5); }   /* 1 lane */
-static void bld_d1(void **state) { lengths_and_families(state, 0, 2, 1); }   /* contiguous */
-static void bld_d6(void **state) { lengths_and_families(state, 0, 1, 6); }   /* 2 lanes */
+static void bld_d8(void **state) { lengths_and_families(state, 0, 2, 8); } /* 8 lanes */
+static void bld_d5(void **state) { lengths_and_families(state, 0, 3, 5); } /* 1 lane */
+static void bld_d1(void **state) { lengths_and_families(state, 0, 2, 1); } /* contiguous */
+static void bld_d6(void **state) { lengths_and_families(state, 0, 1, 6); } /* 2 lanes */
 
 /* The shapes of ESPnet's documentation and of the benchmark, fewer lengths. */
 static void wide_shapes(void **state)
@@ -120,8 +119,8 @@ static void wide_shapes(void **state)
     unsigned flags = *(const unsigned *)*state;
     clnorm_context *ctx = test_context(flags);
     const revin_case cases[] = {
-        {32, 10, 5, 0, FAMILY_NORMAL},   {5, 20, 10, 1, FAMILY_NORMAL},
-        {4, 1000, 80, 0, FAMILY_SCALES}, {2, 3000, 256, 0, FAMILY_OFFSET},
+        {32, 10, 5, 0, FAMILY_NORMAL},    {5, 20, 10, 1, FAMILY_NORMAL},
+        {4, 1000, 80, 0, FAMILY_SCALES},  {2, 3000, 256, 0, FAMILY_OFFSET},
         {1, 70000, 16, 0, FAMILY_NORMAL}, /* strided rows split over groups */
         {1, 70000, 48, 0, FAMILY_OFFSET}, {3, 1600, 80, 1, FAMILY_SCALES},
     };
@@ -184,8 +183,7 @@ static void round_trip_and_horizon(void **state)
                 size_t o = transposed ? r : r / d, i = transposed ? 0 : r % d;
                 size_t idx = (o * l + k) * inner + i;
                 ref[idx] = x[idx];
-                tol[idx] = 4.0 * ulp_of(fabs((double)x[idx]) + ss[r] * 4.0) +
-                           4.0 * ulp_of(sm[r]);
+                tol[idx] = 4.0 * ulp_of(fabs((double)x[idx]) + ss[r] * 4.0) + 4.0 * ulp_of(sm[r]);
             }
         size_t bad = check_close("round trip", back, ref, tol, count);
         ref_revin_inverse(hx, outer, h, inner, sm, ss, href);
@@ -236,11 +234,10 @@ static void affine_case(void **state, int transposed, size_t b, size_t l, size_t
     cl_mem in = buffer_from(ctx, x, count, 0), out = buffer_poisoned(ctx, count);
     cl_mem rt = buffer_poisoned(ctx, count);
     clnorm_revin *layer;
-    assert_int_equal(clnorm_revin_create(ctx, d,
-                                         CLNORM_REVIN_AFFINE |
-                                             (transposed ? CLNORM_REVIN_TRANSPOSED : 0),
-                                         &layer),
-                     CLNORM_OK);
+    assert_int_equal(
+        clnorm_revin_create(
+            ctx, d, CLNORM_REVIN_AFFINE | (transposed ? CLNORM_REVIN_TRANSPOSED : 0), &layer),
+        CLNORM_OK);
     clnorm_revin_params p = {weight, bias, 1};
     assert_int_equal(clnorm_revin_forward(layer, &p, b, l, in, 0, out, 0, 0, NULL, NULL),
                      CLNORM_OK);
@@ -258,8 +255,7 @@ static void affine_case(void **state, int transposed, size_t b, size_t l, size_t
     assert_int_equal(bad, 0);
     clnorm_revin_destroy(layer);
     clReleaseMemObject(in), clReleaseMemObject(out), clReleaseMemObject(rt);
-    free(x), free(y), free(back), free(weight), free(bias), free(ry), free(tol), free(rm),
-        free(rs);
+    free(x), free(y), free(back), free(weight), free(bias), free(ry), free(tol), free(rm), free(rs);
     clnorm_context_destroy(ctx);
 }
 
@@ -291,11 +287,19 @@ int main(void)
 {
     test_seed_from_clock();
     const struct CMUnitTest tests[] = {
-        TEST_ALL_VARIANTS(bdl_rows),    TEST_ALL_VARIANTS(bld_d8), TEST_ALL_VARIANTS(bld_d5),   TEST_ALL_VARIANTS(bld_d1),
-        TEST_ALL_VARIANTS(bld_d6),      TEST_ALL_VARIANTS(wide_shapes), TEST_ALL_VARIANTS(long_row),
-        TEST_ALL_VARIANTS(round_trip_and_horizon), TEST_ALL_VARIANTS(affine),
-        TEST_ALL_VARIANTS(affine_bdl_rows), TEST_ALL_VARIANTS(bdl_many_rows),
-        TEST_ALL_VARIANTS(bld_slab_runs), TEST_ALL_VARIANTS(affine_bld_slab_runs),
+        TEST_ALL_VARIANTS(bdl_rows),
+        TEST_ALL_VARIANTS(bld_d8),
+        TEST_ALL_VARIANTS(bld_d5),
+        TEST_ALL_VARIANTS(bld_d1),
+        TEST_ALL_VARIANTS(bld_d6),
+        TEST_ALL_VARIANTS(wide_shapes),
+        TEST_ALL_VARIANTS(long_row),
+        TEST_ALL_VARIANTS(round_trip_and_horizon),
+        TEST_ALL_VARIANTS(affine),
+        TEST_ALL_VARIANTS(affine_bdl_rows),
+        TEST_ALL_VARIANTS(bdl_many_rows),
+        TEST_ALL_VARIANTS(bld_slab_runs),
+        TEST_ALL_VARIANTS(affine_bld_slab_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

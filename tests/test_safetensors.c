@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_safetensors.c: the .safetensors reader (good, bad, mutated files) and clnorm --params. */
+/* Not formatted by clang-format: the file is made of safetensors headers laid out by
+ * hand, which it would scatter over many lines. */
+// clang-format off
 #define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -926,3 +929,4 @@ int main(void)
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
+// clang-format on

@@ -32,8 +32,8 @@
 #include "support.h"
 
 #define THREADS 8
-#define INPUTS 3        /* inputs per layer, cycled: a stale output cannot pass */
-#define VN_ULPS 4.0     /* as test_varnorm2d.c */
+#define INPUTS 3                /* inputs per layer, cycled: a stale output cannot pass */
+#define VN_ULPS 4.0             /* as test_varnorm2d.c */
 #define DEFAULT_ITERATIONS 1500 /* forwards per thread and test; x 8 threads */
 #define DEFAULT_CHURN 150       /* create/forward/destroy rounds per thread */
 
@@ -44,7 +44,7 @@ typedef struct work {
     kind k;
     size_t dim[4]; /* RevIN: b, l, d; VarianceNorm2d: n, c, h, w */
     size_t count;
-    float *alpha;  /* VarianceNorm2d only */
+    float *alpha; /* VarianceNorm2d only */
     float *x[INPUTS];
     double *ref[INPUTS], *tol[INPUTS];
 } work;
@@ -53,9 +53,9 @@ typedef struct worker {
     pthread_t thread;
     int index;
     clnorm_context *shared; /* NULL: the worker makes its own context */
-    work cases[KIND_COUNT];  /* one layer per kind, or the churn shapes */
+    work cases[KIND_COUNT]; /* one layer per kind, or the churn shapes */
     unsigned iterations;
-    int churn;               /* create/destroy a layer around every forward */
+    int churn; /* create/destroy a layer around every forward */
     size_t forwards, failures;
     unsigned built, cached; /* programs of its own context */
     char first_error[512];
@@ -196,8 +196,8 @@ static void checked_forward(worker *wk, clnorm_context *ctx, layer *l, const wor
     clnorm_status st;
     if (w->k == KIND_VARNORM) {
         clnorm_varnorm2d_params p = {w->alpha, 1};
-        st = clnorm_varnorm2d_forward(l->vn, &p, w->dim[0], w->dim[1], w->dim[2], w->dim[3], in,
-                                      0, out, 0, 0, NULL, &done);
+        st = clnorm_varnorm2d_forward(l->vn, &p, w->dim[0], w->dim[1], w->dim[2], w->dim[3], in, 0,
+                                      out, 0, 0, NULL, &done);
     } else {
         st = clnorm_revin_forward(l->revin, NULL, w->dim[0], w->dim[1], in, 0, out, 0, 0, NULL,
                                   &done);
@@ -220,8 +220,8 @@ static void checked_forward(worker *wk, clnorm_context *ctx, layer *l, const wor
         if (wk->failures == 0) /* details of the first failure only */
             (void)check_close(kind_name(w->k), y, w->ref[i], w->tol[i], w->count);
         note_failure(wk, "thread %d: %s (%zu,%zu,%zu,%zu) input %d: %zu of %zu elements wrong",
-                     wk->index, kind_name(w->k), w->dim[0], w->dim[1], w->dim[2], w->dim[3], i,
-                     bad, w->count);
+                     wk->index, kind_name(w->k), w->dim[0], w->dim[1], w->dim[2], w->dim[3], i, bad,
+                     w->count);
     }
 }
 
@@ -235,8 +235,7 @@ static int buffers_create(worker *wk, clnorm_context *ctx, const work *w, cl_mem
         in[i] = clCreateBuffer(clnorm_context_cl_context(ctx),
                                CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, bytes, w->x[i], &err);
     if (err == CL_SUCCESS)
-        *out = clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL,
-                              &err);
+        *out = clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
     if (err != CL_SUCCESS)
         note_failure(wk, "thread %d: clCreateBuffer: %d", wk->index, err);
     return err == CL_SUCCESS;
@@ -379,8 +378,8 @@ static void run_workers(int shared_context, int churn, unsigned iterations, cons
     print_message("%s: %d threads, %zu checked forwards in %.2f s (programs: %u built, %u "
                   "from cache)\n",
                   what, THREADS, forwards,
-                  (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec),
-                  built, cached);
+                  (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec), built,
+                  cached);
     for (int t = 0; t < THREADS; ++t)
         for (int k = 0; k < KIND_COUNT; ++k)
             work_free(&workers[t].cases[k]);

@@ -53,8 +53,8 @@ static int starts_with(const char *s, const char *prefix)
 
 /* Compares the tool's output `got` with CASE.KEY.npy: float32, the shape
  * `shape`, every value within tol. */
-static void check_output(const char *name, const char *key, const char *got,
-                         const size_t *shape, size_t ndim, double tol)
+static void check_output(const char *name, const char *key, const char *got, const size_t *shape,
+                         size_t ndim, double tol)
 {
     npy_array a = {0}, e = {0};
     double max_err;
@@ -92,14 +92,16 @@ static void test_fixture_case(void **state)
         tool_ok(ARGS("varnorm2d", "-i", x, "-o", y, "--alpha", fixture(name, "alpha")));
         check_output(name, "y", y, in.shape, 4, fixture_tolerance(name, "y"));
     } else if (starts_with(name, "revin_output_bld_")) {
-        tool_ok(ARGS("revin-inverse", "-i", x, "-o", y, "--mean", fixture(name, "mean"),
-                     "--std", fixture(name, "std")));
+        tool_ok(ARGS("revin-inverse", "-i", x, "-o", y, "--mean", fixture(name, "mean"), "--std",
+                     fixture(name, "std")));
         check_output(name, "y", y, in.shape, 3, fixture_tolerance(name, "y"));
     } else {
         int transposed = starts_with(name, "revin_bdl_");
         assert_true(transposed || starts_with(name, "revin_bld_"));
-        const char *args[] = {"revin", "-i", x, "-o", y, "--mean-out", m, "--std-out", s,
-                              transposed ? "--transposed" : NULL, NULL};
+        const char *args[] = {
+            "revin",      "-i", x,           "-o", y,
+            "--mean-out", m,    "--std-out", s,    transposed ? "--transposed" : NULL,
+            NULL};
         tool_ok(args);
         size_t stats[3] = {in.shape[0], transposed ? in.shape[1] : in.shape[2], 1};
         check_output(name, "y", y, in.shape, 3, fixture_tolerance(name, "y"));
@@ -161,18 +163,18 @@ static void roundtrip(int transposed)
         x64[i] = x[i];
     }
     char p[12][1024];
-    const char *names[12] = {"x32.npy", "x64.npy", "out/y32.npy", "out/m32.npy", "out/s32.npy",
-                             "out/y64.npy", "out/m64.npy", "out/s64.npy", "out/back.npy",
-                             "m_f8.npy", "s_f8.npy", "out/back64.npy"};
+    const char *names[12] = {"x32.npy",      "x64.npy",     "out/y32.npy", "out/m32.npy",
+                             "out/s32.npy",  "out/y64.npy", "out/m64.npy", "out/s64.npy",
+                             "out/back.npy", "m_f8.npy",    "s_f8.npy",    "out/back64.npy"};
     for (int i = 0; i < 12; ++i)
         snprintf(p[i], sizeof p[i], "%s", work_path(names[i]));
     const char *tr = transposed ? "--transposed" : NULL;
     npy_put_f32(p[0], shape, 3, x);
     npy_put_f64(p[1], shape, 3, x64);
-    tool_ok((const char *const[]){"revin", "-i", p[0], "-o", p[2], "--mean-out", p[3],
-                                  "--std-out", p[4], tr, NULL});
-    tool_ok((const char *const[]){"revin", "-i", p[1], "-o", p[5], "--mean-out", p[6],
-                                  "--std-out", p[7], tr, NULL});
+    tool_ok((const char *const[]){"revin", "-i", p[0], "-o", p[2], "--mean-out", p[3], "--std-out",
+                                  p[4], tr, NULL});
+    tool_ok((const char *const[]){"revin", "-i", p[1], "-o", p[5], "--mean-out", p[6], "--std-out",
+                                  p[7], tr, NULL});
     for (int i = 2; i < 5; ++i)
         expect_same_file(p[i], p[i + 3]);
     npy_array y = {0}, m = {0}, s = {0}, back = {0};
@@ -186,8 +188,8 @@ static void roundtrip(int transposed)
     assert_memory_equal(m.shape, stats, sizeof stats);
     assert_int_equal(s.ndim, 3);
     assert_memory_equal(s.shape, stats, sizeof stats);
-    tool_ok((const char *const[]){"revin-inverse", "-i", p[2], "-o", p[8], "--mean", p[3],
-                                  "--std", p[4], tr, NULL});
+    tool_ok((const char *const[]){"revin-inverse", "-i", p[2], "-o", p[8], "--mean", p[3], "--std",
+                                  p[4], tr, NULL});
     /* The statistics as float64 files: exactly the same floats, so the same bytes. */
     double *m64 = malloc(B * D * sizeof *m64), *s64 = malloc(B * D * sizeof *s64);
     assert_true(m64 && s64);
@@ -197,8 +199,8 @@ static void roundtrip(int transposed)
     }
     npy_put_f64(p[9], stats, 3, m64);
     npy_put_f64(p[10], stats, 3, s64);
-    tool_ok((const char *const[]){"revin-inverse", "--mean", p[9], "--std", p[10], "-i", p[2],
-                                  "-o", p[11], tr, NULL});
+    tool_ok((const char *const[]){"revin-inverse", "--mean", p[9], "--std", p[10], "-i", p[2], "-o",
+                                  p[11], tr, NULL});
     expect_same_file(p[8], p[11]);
     npy_get_output(p[8], &back);
     assert_int_equal(back.ndim, 3);
@@ -275,8 +277,9 @@ static void test_help_and_version(void **state)
     assert_string_equal(r.err, "clnorm: error: no command given (see clnorm --help)\n");
     tool_result_free(&r);
     /* Two outputs naming one file: refused before anything is written. */
-    tool_run(&r, -1, ARGS("revin", "-i", "/nonexistent.npy", "-o", "/tmp/a.npy", "--mean-out",
-                          "/tmp/./a.npy"));
+    tool_run(
+        &r, -1,
+        ARGS("revin", "-i", "/nonexistent.npy", "-o", "/tmp/a.npy", "--mean-out", "/tmp/./a.npy"));
     assert_int_equal(r.code, 2);
     assert_non_null(strstr(r.err, "-o and --mean-out both name"));
     tool_result_free(&r);
@@ -379,8 +382,7 @@ static void test_bench_quick(void **state)
     assert_true(cJSON_IsArray(results));
     assert_int_equal(cJSON_GetArraySize(results), (int)rows);
     const cJSON *res;
-    cJSON_ArrayForEach(res, results)
-    {
+    cJSON_ArrayForEach (res, results) {
         assert_int_equal(cJSON_GetArraySize(res), 9);
         const char *op = cJSON_GetObjectItemCaseSensitive(res, "op")->valuestring;
         const char *cls = cJSON_GetObjectItemCaseSensitive(res, "class")->valuestring;
@@ -393,8 +395,7 @@ static void test_bench_quick(void **state)
         const cJSON *shape = cJSON_GetObjectItemCaseSensitive(res, "shape"), *dim;
         assert_true(cJSON_IsArray(shape));
         double elements = 1;
-        cJSON_ArrayForEach(dim, shape)
-        {
+        cJSON_ArrayForEach (dim, shape) {
             assert_true(cJSON_IsNumber(dim) && dim->valuedouble >= 1);
             elements *= dim->valuedouble;
         }
@@ -470,8 +471,7 @@ int main(void)
     size_t n = 0;
     for (size_t i = 0; i < ncases; ++i) {
         tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate_setup_teardown(
-            test_fixture_case, tool_setup_work, tool_teardown_work,
-            (void *)fixture_case_name(i));
+            test_fixture_case, tool_setup_work, tool_teardown_work, (void *)fixture_case_name(i));
         tests[n++].name = fixture_case_name(i);
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(

@@ -33,8 +33,7 @@ int run_tool_error_tests(void);
  * "clnorm: error: ..." holding every needle, and the work directory (inputs,
  * pre-existing outputs, everything) exactly as it was: no output created or
  * changed, no temporary file left. */
-static void fails_limited(long fsize, int code, const char *const *needles,
-                          const char *const *args)
+static void fails_limited(long fsize, int code, const char *const *needles, const char *const *args)
 {
     char what[2048];
     tree_snapshot before;
@@ -52,12 +51,12 @@ static int setup_inputs(void **state)
     if (tool_setup_work(state) != 0)
         return -1;
     rng_seed(99);
-    put_f32_shape("x3.npy", 3, 2, 5, 4, 0);  /* revin (B, L, D) = (2, 5, 4) */
-    put_f32_shape("x4.npy", 4, 2, 3, 4, 4);  /* varnorm2d (N, C, H, W) */
+    put_f32_shape("x3.npy", 3, 2, 5, 4, 0); /* revin (B, L, D) = (2, 5, 4) */
+    put_f32_shape("x4.npy", 4, 2, 3, 4, 4); /* varnorm2d (N, C, H, W) */
     put_f32_shape("x2.npy", 2, 5, 4, 0, 0);
     put_f32_shape("x0.npy", 0, 0, 0, 0, 0);
     put_f32_shape("alpha.npy", 1, 3, 0, 0, 0);
-    put_f32_shape("m.npy", 3, 2, 4, 1, 0);   /* (B, D, 1) of x3 */
+    put_f32_shape("m.npy", 3, 2, 4, 1, 0); /* (B, D, 1) of x3 */
     put_f32_shape("s.npy", 3, 2, 4, 1, 0);
     put_f32_shape("alpha4.npy", 1, 4, 0, 0, 0);
     put_f32_shape("alpha2d.npy", 2, 3, 1, 0, 0);
@@ -161,11 +160,17 @@ static void test_option_spellings(void **state)
 static void test_options_of_other_commands(void **state)
 {
     (void)state;
-    static const struct { const char *cmd, *option, *value; } bad[] = {
-        {"revin", "--alpha", "@alpha.npy"},       {"revin-inverse", "--alpha", "@alpha.npy"},
-        {"varnorm2d", "--transposed", NULL},      {"varnorm2d", "--mean-out", "@out/m.npy"},
-        {"varnorm2d", "--std-out", "@out/s.npy"}, {"varnorm2d", "--mean", "@m.npy"},
-        {"revin", "--mean", "@m.npy"},            {"revin", "--std", "@s.npy"},
+    static const struct {
+        const char *cmd, *option, *value;
+    } bad[] = {
+        {"revin", "--alpha", "@alpha.npy"},
+        {"revin-inverse", "--alpha", "@alpha.npy"},
+        {"varnorm2d", "--transposed", NULL},
+        {"varnorm2d", "--mean-out", "@out/m.npy"},
+        {"varnorm2d", "--std-out", "@out/s.npy"},
+        {"varnorm2d", "--mean", "@m.npy"},
+        {"revin", "--mean", "@m.npy"},
+        {"revin", "--std", "@s.npy"},
         {"revin-inverse", "--mean-out", "@out/m.npy"},
         {"revin-inverse", "--std-out", "@out/s.npy"},
     };
@@ -179,9 +184,9 @@ static void test_options_of_other_commands(void **state)
                           ARGS(bad[i].cmd, "-i", in, "-o", "@out/y.npy", "--mean", "@m.npy",
                                "--std", "@s.npy", bad[i].option, bad[i].value));
         else
-            fails_limited(-1, 2, NEEDLES(needle),
-                          ARGS(bad[i].cmd, "-i", in, "-o", "@out/y.npy", bad[i].option,
-                               bad[i].value));
+            fails_limited(
+                -1, 2, NEEDLES(needle),
+                ARGS(bad[i].cmd, "-i", in, "-o", "@out/y.npy", bad[i].option, bad[i].value));
     }
 }
 
@@ -193,8 +198,10 @@ static void test_wrong_shapes(void **state)
                  work_path("m.npy"), "--std", work_path("s.npy")));
     tool_ok(ARGS("varnorm2d", "-i", work_path("x4.npy"), "-o", work_path("ok.npy"), "--alpha",
                  work_path("alpha.npy")));
-    FAILS(2, NEEDLES("revin: -i '@x4.npy'", "expected a 3-d (B, L, D) array, found shape (2, 3, 4, 4)"),
-          "revin", "-i", "@x4.npy", "-o", "@out/y.npy");
+    FAILS(
+        2,
+        NEEDLES("revin: -i '@x4.npy'", "expected a 3-d (B, L, D) array, found shape (2, 3, 4, 4)"),
+        "revin", "-i", "@x4.npy", "-o", "@out/y.npy");
     FAILS(2, NEEDLES("revin: -i '@x2.npy'", "expected a 3-d (B, D, L) array, found shape (5, 4)"),
           "revin", "--transposed", "-i", "@x2.npy", "-o", "@out/y.npy");
     FAILS(2, NEEDLES("revin: -i '@x0.npy'", "found shape ()"), "revin", "-i", "@x0.npy", "-o",
@@ -210,20 +217,21 @@ static void test_wrong_shapes(void **state)
           "varnorm2d", "-i", "@x4.npy", "-o", "@out/y.npy", "--alpha", "@alpha2d.npy");
     FAILS(2, NEEDLES("--alpha '@x0.npy'", "found ()"), "varnorm2d", "-i", "@x4.npy", "-o",
           "@out/y.npy", "--alpha", "@x0.npy");
-    static const struct { const char *option, *file, *found; } stats[] = {
-        {"--mean", "@m_d5.npy", "found (2, 5, 1)"},  {"--std", "@m_d5.npy", "found (2, 5, 1)"},
-        {"--std", "@s_b3.npy", "found (3, 4, 1)"},   {"--mean", "@s_b3.npy", "found (3, 4, 1)"},
+    static const struct {
+        const char *option, *file, *found;
+    } stats[] = {
+        {"--mean", "@m_d5.npy", "found (2, 5, 1)"},    {"--std", "@m_d5.npy", "found (2, 5, 1)"},
+        {"--std", "@s_b3.npy", "found (3, 4, 1)"},     {"--mean", "@s_b3.npy", "found (3, 4, 1)"},
         {"--mean", "@m_last2.npy", "found (2, 4, 2)"}, {"--std", "@m_2d.npy", "found (2, 4)"},
     };
     for (size_t i = 0; i < sizeof stats / sizeof stats[0]; ++i) {
         char named[256];
         snprintf(named, sizeof named, "revin-inverse: %s '%s'", stats[i].option, stats[i].file);
         int mean = !strcmp(stats[i].option, "--mean");
-        fails_limited(-1, 2,
-                      NEEDLES(named, "expected shape (2, 4, 1) (B, D, 1) from -i", stats[i].found),
-                      ARGS("revin-inverse", "-i", "@x3.npy", "-o", "@out/y.npy", "--mean",
-                           mean ? stats[i].file : "@m.npy", "--std",
-                           mean ? "@s.npy" : stats[i].file));
+        fails_limited(
+            -1, 2, NEEDLES(named, "expected shape (2, 4, 1) (B, D, 1) from -i", stats[i].found),
+            ARGS("revin-inverse", "-i", "@x3.npy", "-o", "@out/y.npy", "--mean",
+                 mean ? stats[i].file : "@m.npy", "--std", mean ? "@s.npy" : stats[i].file));
     }
     /* Transposed, x3 (2, 5, 4) is (B, D, L) = (2, 5, 4): the stats of x3 do not fit. */
     FAILS(2, NEEDLES("--mean '@m.npy'", "expected shape (2, 5, 1)", "found (2, 4, 1)"),
@@ -243,7 +251,9 @@ static void test_wrong_shapes(void **state)
 static void test_bad_files(void **state)
 {
     (void)state;
-    static const struct { const char *file, *problem; } bad[] = {
+    static const struct {
+        const char *file, *problem;
+    } bad[] = {
         {"@missing.npy", "cannot open: No such file or directory"},
         {"@out/dir", "read failed: Is a directory"},
         {"@empty.npy", "empty file"},
@@ -266,25 +276,25 @@ static void test_bad_files(void **state)
               "@out/m.npy", "--std-out", "@out/s.npy");
         FAILS(2, NEEDLES(named[1]), "varnorm2d", "-i", f, "-o", "@out/y.npy");
         FAILS(2, NEEDLES(named[2]), "varnorm2d", "-i", "@x4.npy", "-o", "@out/y.npy", "--alpha", f);
-        FAILS(2, NEEDLES(named[3]), "revin-inverse", "-i", "@x3.npy", "-o", "@out/y.npy",
-              "--mean", f, "--std", "@s.npy");
-        FAILS(2, NEEDLES(named[4]), "revin-inverse", "-i", "@x3.npy", "-o", "@out/y.npy",
-              "--mean", "@m.npy", "--std", f);
+        FAILS(2, NEEDLES(named[3]), "revin-inverse", "-i", "@x3.npy", "-o", "@out/y.npy", "--mean",
+              f, "--std", "@s.npy");
+        FAILS(2, NEEDLES(named[4]), "revin-inverse", "-i", "@x3.npy", "-o", "@out/y.npy", "--mean",
+              "@m.npy", "--std", f);
     }
 }
 
 static void test_bad_output_paths(void **state)
 {
     (void)state;
-    static const char *const missing = "cannot create a file in its directory: No such file or directory";
-    FAILS(2, NEEDLES("-o '@nodir/y.npy'", missing), "revin", "-i", "@x3.npy", "-o",
-          "@nodir/y.npy");
+    static const char *const missing =
+        "cannot create a file in its directory: No such file or directory";
+    FAILS(2, NEEDLES("-o '@nodir/y.npy'", missing), "revin", "-i", "@x3.npy", "-o", "@nodir/y.npy");
     FAILS(2, NEEDLES("-o '@nodir/y.npy'", missing), "varnorm2d", "-i", "@x4.npy", "-o",
           "@nodir/y.npy");
     FAILS(2, NEEDLES("-o '@nodir/y.npy'", missing), "revin-inverse", "-i", "@x3.npy", "-o",
           "@nodir/y.npy", "--mean", "@m.npy", "--std", "@s.npy");
-    FAILS(2, NEEDLES("-o '@out/y.npy/z.npy'", "Not a directory"), "revin", "-i", "@x3.npy",
-          "-o", "@out/y.npy/z.npy");
+    FAILS(2, NEEDLES("-o '@out/y.npy/z.npy'", "Not a directory"), "revin", "-i", "@x3.npy", "-o",
+          "@out/y.npy/z.npy");
     FAILS(2, NEEDLES("-o '@out/dir'", "names a directory"), "revin", "-i", "@x3.npy", "-o",
           "@out/dir");
     FAILS(2, NEEDLES("-o '@out/dir'", "names a directory"), "varnorm2d", "-i", "@x4.npy", "-o",
@@ -346,8 +356,8 @@ static void test_failure_after_staging(void **state)
 static void test_file_size_limit(void **state)
 {
     (void)state;
-    put_f32_shape("big3.npy", 3, 4, 4096, 8, 0);  /* 512 KiB */
-    put_f32_shape("big4.npy", 4, 4, 8, 64, 64);   /* 512 KiB */
+    put_f32_shape("big3.npy", 3, 4, 4096, 8, 0); /* 512 KiB */
+    put_f32_shape("big4.npy", 4, 4, 8, 64, 64);  /* 512 KiB */
     /* Unlimited first: this also fills the program caches, which the limited
      * runs then only read. */
     char warm[1024];
@@ -363,9 +373,9 @@ static void test_file_size_limit(void **state)
         fails_limited(limits[i], NONZERO, NEEDLES("-o '@out/y.npy'", "File too large"),
                       ARGS("revin", "-i", "@big3.npy", "-o", "@out/y.npy", "--mean-out",
                            "@out/m.npy", "--std-out", "@out/s.npy"));
-        fails_limited(limits[i], NONZERO, NEEDLES("-o '@out/new.npy'", "File too large"),
-                      ARGS("revin", "-i", "@big3.npy", "-o", "@out/new.npy", "--mean-out",
-                           "@out/new_m.npy"));
+        fails_limited(
+            limits[i], NONZERO, NEEDLES("-o '@out/new.npy'", "File too large"),
+            ARGS("revin", "-i", "@big3.npy", "-o", "@out/new.npy", "--mean-out", "@out/new_m.npy"));
         fails_limited(limits[i], NONZERO, NEEDLES("-o '@out/y.npy'", "File too large"),
                       ARGS("varnorm2d", "-i", "@big4.npy", "-o", "@out/y.npy"));
     }

@@ -100,8 +100,7 @@ static void fault_loop(const char *name, const char *const *args, const char *co
             ++failed;
             if (!(r.code == 1 || r.code == 2) || strncmp(r.err, "clnorm: error: ", 15) != 0 ||
                 strchr(r.err, '\n') != r.err + strlen(r.err) - 1)
-                fail_msg("%s: fault %lu at %s: exit %d, stderr '%s'", name, n, site, r.code,
-                         r.err);
+                fail_msg("%s: fault %lu at %s: exit %d, stderr '%s'", name, n, site, r.code, r.err);
             snapshot_expect_same(&before, work_path("out"), name);
         }
         tool_result_free(&r);
@@ -145,8 +144,8 @@ static void subcommands(void **state)
     const char *revin[] = {"revin", "-i", in_x, "-o", o1, "--mean-out", o2, "--std-out", o3, NULL};
     const char *revin_out[] = {"out/y.npy", "out/m.npy", "out/s.npy", NULL};
     fault_loop("revin", revin, revin_out);
-    const char *inverse[] = {"revin-inverse", "-i", in_x, "-o", o1, "--mean", in_m, "--std",
-                             in_s, NULL};
+    const char *inverse[] = {"revin-inverse", "-i", in_x,    "-o", o1,
+                             "--mean",        in_m, "--std", in_s, NULL};
     const char *one_out[] = {"out/y.npy", NULL};
     fault_loop("revin-inverse", inverse, one_out);
     const char *varnorm[] = {"varnorm2d", "-i", in_v, "-o", o1, NULL};

@@ -147,13 +147,12 @@ static void special_files_refused(const char *name, const char *kind)
     FAILS(2, NEEDLES(opt_o, kind), "revin-inverse", "-i", "@x3.npy", "-o", at, "--mean",
           "@out/m.npy", "--std", "@out/s.npy");
     /* The third of three outputs: none of them lands. */
-    FAILS(2, NEEDLES(opt_std, kind), "revin", "-i", "@x3.npy", "-o", "@out/y.npy",
-          "--mean-out", "@out/m.npy", "--std-out", at);
-    FAILS(2, NEEDLES(opt_std, kind), "revin", "-i", "@x3.npy", "-o", "@out/new_y.npy",
-          "--mean-out", "@out/new_m.npy", "--std-out", at);
+    FAILS(2, NEEDLES(opt_std, kind), "revin", "-i", "@x3.npy", "-o", "@out/y.npy", "--mean-out",
+          "@out/m.npy", "--std-out", at);
+    FAILS(2, NEEDLES(opt_std, kind), "revin", "-i", "@x3.npy", "-o", "@out/new_y.npy", "--mean-out",
+          "@out/new_m.npy", "--std-out", at);
     /* Before any work: the bad device would be exit 1. */
-    FAILS(2, NEEDLES(opt_o, kind), "revin", "-i", "@x3.npy", "-o", at, "--device",
-          "nonexistent");
+    FAILS(2, NEEDLES(opt_o, kind), "revin", "-i", "@x3.npy", "-o", at, "--device", "nonexistent");
     /* Through a symbolic link. */
     char link[512], target[512], opt_link[256];
     snprintf(link, sizeof link, "%s", work_path("links/to_special"));
@@ -198,10 +197,10 @@ static void test_symlinks(void **state)
     assert_int_equal(symlink("missing.npy", work_path("links/dangling")), 0);
     FAILS(2, NEEDLES("-o '@links/dangling'", "does not exist"), "revin", "-i", "@x3.npy", "-o",
           "@links/dangling");
-    FAILS(2, NEEDLES("-o '@links/to_dir'", "names a directory"), "revin", "-i", "@x3.npy",
-          "-o", "@links/to_dir");
-    FAILS(2, NEEDLES("-o and --mean-out both name '@links/target.npy'"), "revin", "-i",
-          "@x3.npy", "-o", "@links/link.npy", "--mean-out", "@links/target.npy");
+    FAILS(2, NEEDLES("-o '@links/to_dir'", "names a directory"), "revin", "-i", "@x3.npy", "-o",
+          "@links/to_dir");
+    FAILS(2, NEEDLES("-o and --mean-out both name '@links/target.npy'"), "revin", "-i", "@x3.npy",
+          "-o", "@links/link.npy", "--mean-out", "@links/target.npy");
     char direct[512], via[512], target[512];
     snprintf(direct, sizeof direct, "%s", work_path("direct.npy"));
     snprintf(via, sizeof via, "%s", work_path("links/link.npy"));
@@ -267,14 +266,13 @@ static void test_unreplaceable(void **state)
               "@out/y.npy", "--mean-out", "@out/m.npy", "--std-out", "@out/s.npy");
         assert_int_equal(set_immutable(work_path("out/s.npy"), 0), 0);
     } else {
-        print_message("immutable attribute not available here (%s): not tried\n",
-                      strerror(errno));
+        print_message("immutable attribute not available here (%s): not tried\n", strerror(errno));
     }
     spit(work_path("other.npy"), "other\n", 6);
     if (mount(work_path("other.npy"), work_path("out/s.npy"), NULL, MS_BIND, NULL) == 0) {
         ++tried;
-        FAILS(2, NEEDLES("--std-out '@out/s.npy'", "mount point"), "revin", "-i", "@x3.npy",
-              "-o", "@out/y.npy", "--mean-out", "@out/m.npy", "--std-out", "@out/s.npy");
+        FAILS(2, NEEDLES("--std-out '@out/s.npy'", "mount point"), "revin", "-i", "@x3.npy", "-o",
+              "@out/y.npy", "--mean-out", "@out/m.npy", "--std-out", "@out/s.npy");
         assert_int_equal(umount2(work_path("out/s.npy"), MNT_DETACH), 0);
         size_t n;
         unsigned char *other = slurp(work_path("other.npy"), &n);
@@ -334,7 +332,9 @@ static void test_third_rename_fails(void **state)
     (void)state;
     tool_set_binary(CLNORM_TOOL_FI_PATH);
     /* A: three old outputs; B: two new ones and an old third (NULL: not run). */
-    static const struct { const char *spec_a, *needle_a, *spec_b, *needle_b; } cases[] = {
+    static const struct {
+        const char *spec_a, *needle_a, *spec_b, *needle_b;
+    } cases[] = {
         /* Backups are hard links. */
         {"rename:3", "--std-out '@out/s.npy'", "rename:3", "--std-out '@out/s.npy'"},
         /* No hard links: the old files are renamed aside, then back. */
@@ -349,10 +349,10 @@ static void test_third_rename_fails(void **state)
         ino_t y = inode_of(work_path("out/y.npy")), m = inode_of(work_path("out/m.npy")),
               s = inode_of(work_path("out/s.npy"));
         set_fault(cases[i].spec_a);
-        FAILS(2, NEEDLES(cases[i].needle_a, "Input/output error",
-                         "every output was left as it was"),
-              "revin", "-i", "@x3.npy", "-o", "@out/y.npy", "--mean-out", "@out/m.npy",
-              "--std-out", "@out/s.npy");
+        FAILS(2,
+              NEEDLES(cases[i].needle_a, "Input/output error", "every output was left as it was"),
+              "revin", "-i", "@x3.npy", "-o", "@out/y.npy", "--mean-out", "@out/m.npy", "--std-out",
+              "@out/s.npy");
         unsigned long calls;
         char site[64];
         assert_true(read_report(&calls, site, sizeof site));
@@ -379,14 +379,17 @@ static void test_signal_at_each_step(void **state)
 {
     (void)state;
     tool_set_binary(CLNORM_TOOL_FI_PATH);
-    static const struct { const char *spec; int sig; } cases[] = {
-        {"create:2:SIGINT", SIGINT},   /* while the outputs are being reserved */
-        {"write:2:SIGTERM", SIGTERM},  /* while they are written */
+    static const struct {
+        const char *spec;
+        int sig;
+    } cases[] = {
+        {"create:2:SIGINT", SIGINT},  /* while the outputs are being reserved */
+        {"write:2:SIGTERM", SIGTERM}, /* while they are written */
         {"fsync:3:SIGHUP", SIGHUP},
-        {"link:2:SIGTERM", SIGTERM},   /* one backup made, the second being made */
-        {"rename:1:SIGINT", SIGINT},   /* one output replaced */
-        {"rename:2:SIGHUP", SIGHUP},   /* two replaced */
-        {"rename:3:SIGTERM", SIGTERM}, /* all three replaced, not yet committed */
+        {"link:2:SIGTERM", SIGTERM},                /* one backup made, the second being made */
+        {"rename:1:SIGINT", SIGINT},                /* one output replaced */
+        {"rename:2:SIGHUP", SIGHUP},                /* two replaced */
+        {"rename:3:SIGTERM", SIGTERM},              /* all three replaced, not yet committed */
         {"link:1+:EPERM,aside:2:SIGTERM", SIGTERM}, /* renamed aside, not yet replaced */
         {"link:1+:EPERM,rename:2:SIGINT", SIGINT},
     };
@@ -397,9 +400,9 @@ static void test_signal_at_each_step(void **state)
         tree_snapshot before;
         snapshot_take(&before, work_path("out"));
         tool_result r;
-        tool_run(&r, -1, ARGS("revin", "-i", work_path("x3.npy"), "-o", work_path("out/y.npy"),
-                              "--mean-out", work_path("out/m.npy"), "--std-out",
-                              work_path("out/s.npy")));
+        tool_run(&r, -1,
+                 ARGS("revin", "-i", work_path("x3.npy"), "-o", work_path("out/y.npy"),
+                      "--mean-out", work_path("out/m.npy"), "--std-out", work_path("out/s.npy")));
         if (r.code != 128 + cases[i].sig)
             fail_msg("%s: exit %d, expected the signal (%d); stderr: %s", cases[i].spec, r.code,
                      128 + cases[i].sig, r.err);
@@ -414,9 +417,10 @@ static void test_signal_at_each_step(void **state)
     /* New outputs half committed are removed again. */
     set_fault("rename:2:SIGTERM");
     tool_result r;
-    tool_run(&r, -1, ARGS("revin", "-i", work_path("x3.npy"), "-o", work_path("out/new_y.npy"),
-                          "--mean-out", work_path("out/new_m.npy"), "--std-out",
-                          work_path("out/new_s.npy")));
+    tool_run(&r, -1,
+             ARGS("revin", "-i", work_path("x3.npy"), "-o", work_path("out/new_y.npy"),
+                  "--mean-out", work_path("out/new_m.npy"), "--std-out",
+                  work_path("out/new_s.npy")));
     assert_int_equal(r.code, 128 + SIGTERM);
     tool_result_free(&r);
     assert_int_equal(dir_entries(work_path("out"), NULL), 3); /* y, m, s only */
@@ -460,9 +464,9 @@ static void test_every_call_fails(void **state)
             tree_snapshot before;
             snapshot_take(&before, work_path("out"));
             tool_result r;
-            tool_run(&r, -1, ARGS("revin", "-i", in, "-o", work_path("out/y.npy"),
-                                  "--mean-out", work_path("out/new_m.npy"), "--std-out",
-                                  work_path("out/s.npy")));
+            tool_run(&r, -1,
+                     ARGS("revin", "-i", in, "-o", work_path("out/y.npy"), "--mean-out",
+                          work_path("out/new_m.npy"), "--std-out", work_path("out/s.npy")));
             if (r.code == 0) {
                 ++harmless;
                 size_t n1, n2, n3;
@@ -569,8 +573,7 @@ static void test_signals(void **state)
     double run_ms = 1e9;
     for (int i = 0; i < 3; ++i) { /* the fastest of three: most runs end later than that */
         double t0 = now_ms();
-        tool_ok(ARGS("revin", "-i", in, "-o", ref[0], "--mean-out", ref[1], "--std-out",
-                     ref[2]));
+        tool_ok(ARGS("revin", "-i", in, "-o", ref[0], "--mean-out", ref[1], "--std-out", ref[2]));
         if (now_ms() - t0 < run_ms)
             run_ms = now_ms() - t0;
     }
@@ -587,8 +590,8 @@ static void test_signals(void **state)
         double delay_ms = run_ms * (double)(rng() % 1000) / 1000.0;
         for (int k = 0; k < 3; ++k)
             spit(out[k], old[k], 6);
-        pid_t pid = spawn(ARGS("revin", "-i", in, "-o", out[0], "--mean-out", out[1],
-                               "--std-out", out[2]));
+        pid_t pid =
+            spawn(ARGS("revin", "-i", in, "-o", out[0], "--mean-out", out[1], "--std-out", out[2]));
         struct timespec ts = {(time_t)(delay_ms / 1000),
                               (long)((delay_ms - 1000 * (double)(time_t)(delay_ms / 1000)) * 1e6)};
         nanosleep(&ts, NULL);
@@ -623,8 +626,7 @@ static void test_signals(void **state)
                    (WIFEXITED(status) && WEXITSTATUS(status) == 128 + sig)) {
             news == 3 ? ++stopped_new : ++stopped_old;
         } else {
-            fail_msg("%s: ended with status 0x%x, neither exit 0 nor signal %d", what, status,
-                     sig);
+            fail_msg("%s: ended with status 0x%x, neither exit 0 nor signal %d", what, status, sig);
         }
     }
     print_message("a run takes %.0f ms; of %d signalled runs %d finished first, %d were stopped "
@@ -665,7 +667,8 @@ static void test_modes(void **state)
                      (unsigned)mode_of(y), (unsigned)(0666 & ~masks[i]));
         if (mode_of(m) != 0600 || mode_of(s) != 0664)
             fail_msg("umask %03o: replaced outputs have modes %03o and %03o, expected 600 and "
-                     "664", (unsigned)masks[i], (unsigned)mode_of(m), (unsigned)mode_of(s));
+                     "664",
+                     (unsigned)masks[i], (unsigned)mode_of(m), (unsigned)mode_of(s));
         /* varnorm2d too. */
         unlink(y);
         was = umask(masks[i]);

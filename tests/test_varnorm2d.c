@@ -18,8 +18,7 @@
  * alpha: about 2 ulps of y; twice that. */
 #define VN_ULPS 4.0
 
-static size_t check_forward(clnorm_context *ctx, size_t n, size_t c, size_t h, size_t w,
-                            family fam)
+static size_t check_forward(clnorm_context *ctx, size_t n, size_t c, size_t h, size_t w, family fam)
 {
     size_t rows = n * c, plane = h * w, count = rows * plane;
     float *x = malloc(count * 4), *y = malloc(count * 4), *alpha = malloc(c * 4);
@@ -55,8 +54,8 @@ static void planes_and_families(void **state)
     unsigned flags = *(const unsigned *)*state;
     clnorm_context *ctx = test_context(flags);
     /* plane sizes 1, 2, 15, 16, 17, 63, 64, 65, 4097, 100000 as (h, w) */
-    static const size_t hw[][2] = {{1, 1},  {1, 2},  {3, 5},   {4, 4},    {17, 1},
-                                   {7, 9},  {8, 8},  {5, 13},  {17, 241}, {250, 400}};
+    static const size_t hw[][2] = {{1, 1}, {1, 2}, {3, 5},  {4, 4},    {17, 1},
+                                   {7, 9}, {8, 8}, {5, 13}, {17, 241}, {250, 400}};
     size_t bad = 0;
     for (size_t i = 0; i < sizeof hw / sizeof hw[0]; ++i)
         for (int f = 0; f < FAMILY_COUNT; ++f)
@@ -178,10 +177,8 @@ int main(void)
 {
     test_seed_from_clock();
     const struct CMUnitTest tests[] = {
-        TEST_ALL_VARIANTS(planes_and_families),
-        TEST_ALL_VARIANTS(espnet_shapes),
-        TEST_ALL_VARIANTS(many_rows),
-        TEST_ALL_VARIANTS(hw1_is_nan),
+        TEST_ALL_VARIANTS(planes_and_families), TEST_ALL_VARIANTS(espnet_shapes),
+        TEST_ALL_VARIANTS(many_rows),           TEST_ALL_VARIANTS(hw1_is_nan),
         cmocka_unit_test(parameter_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,10 +56,7 @@ int tool_teardown_work(void **state)
     return 0;
 }
 
-const char *work_dir(void)
-{
-    return work;
-}
+const char *work_dir(void) { return work; }
 
 const char *work_path(const char *name)
 {
@@ -74,15 +71,9 @@ const char *work_path(const char *name)
 
 static const char *binary;
 
-void tool_set_binary(const char *path)
-{
-    binary = path;
-}
+void tool_set_binary(const char *path) { binary = path; }
 
-const char *tool_binary(void)
-{
-    return binary ? binary : CLNORM_TOOL_PATH;
-}
+const char *tool_binary(void) { return binary ? binary : CLNORM_TOOL_PATH; }
 
 static char capture[64]; /* stdout and stderr of the last run, outside any work dir */
 
@@ -126,8 +117,7 @@ void tool_run(tool_result *r, long fsize_limit, const char *const *args)
         int in = open("/dev/null", O_RDONLY);
         int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
-            dup2(err, 2) < 0)
+        if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
             _exit(126);
         if (fsize_limit >= 0) {
             struct rlimit rl = {(rlim_t)fsize_limit, (rlim_t)fsize_limit};
@@ -231,11 +221,14 @@ void snapshot_expect_same(const tree_snapshot *s, const char *root, const char *
     snapshot_take(&now, root);
     size_t i = 0, j = 0;
     while (!problem[0] && (i < s->count || j < now.count)) {
-        int c = i == s->count ? 1 : j == now.count ? -1 : strcmp(s->entries[i].name, now.entries[j].name);
+        int c = i == s->count    ? 1
+                : j == now.count ? -1
+                                 : strcmp(s->entries[i].name, now.entries[j].name);
         if (c < 0) {
             snprintf(problem, sizeof problem, "'%s' has disappeared", s->entries[i].name);
         } else if (c > 0) {
-            snprintf(problem, sizeof problem, "'%s' was created (or left behind)", now.entries[j].name);
+            snprintf(problem, sizeof problem, "'%s' was created (or left behind)",
+                     now.entries[j].name);
         } else {
             const struct tree_entry *a = &s->entries[i++], *b = &now.entries[j++];
             if (a->is_dir != b->is_dir || a->size != b->size ||

@@ -19,9 +19,9 @@ const char *work_path(const char *name);
 
 /* ---- running the tool ---- */
 typedef struct tool_result {
-    int code;    /* the exit status; 128 + n after signal n */
-    char *out;   /* everything written on stdout, NUL-terminated */
-    char *err;   /* everything written on stderr, NUL-terminated */
+    int code;  /* the exit status; 128 + n after signal n */
+    char *out; /* everything written on stdout, NUL-terminated */
+    char *err; /* everything written on stderr, NUL-terminated */
 } tool_result;
 
 /* The binary tool_run starts: CLNORM_TOOL_PATH, or path after
@@ -57,11 +57,11 @@ void tool_fails(long fsize_limit, int code, const char *const *needles, const ch
 typedef struct tree_snapshot {
     size_t count;
     struct tree_entry {
-        char *name;           /* relative to the root, "sub/file" */
+        char *name; /* relative to the root, "sub/file" */
         int is_dir;
         unsigned char *bytes; /* a file's contents */
         size_t size;
-    } *entries;
+    } * entries;
 } tree_snapshot;
 void snapshot_take(tree_snapshot *s, const char *root);
 /* Fails the test, naming the first difference, unless root now holds

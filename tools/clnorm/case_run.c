@@ -8,8 +8,7 @@
 
 #include "cli.h"
 
-int case_run_open(clnorm_context *ctx, const op_desc *op, const op_case *c, family f,
-                  case_run *r)
+int case_run_open(clnorm_context *ctx, const op_desc *op, const op_case *c, family f, case_run *r)
 {
     memset(r, 0, sizeof *r);
     r->op = op;

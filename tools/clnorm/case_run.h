@@ -18,8 +18,7 @@ typedef struct case_run {
 
 /* Draw the case's data (x from family f), upload it, create the layer and
  * hand it the statistics it reads. 0, or a reported exit code (close it). */
-int case_run_open(clnorm_context *ctx, const op_desc *op, const op_case *c, family f,
-                  case_run *r);
+int case_run_open(clnorm_context *ctx, const op_desc *op, const op_case *c, family f, case_run *r);
 /* One forward, finished. */
 clnorm_status case_run_once(clnorm_context *ctx, case_run *r);
 /* The output against the reference: max |got - ref| / max |ref|, the worst

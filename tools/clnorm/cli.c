@@ -33,10 +33,8 @@ int cli_status_code(clnorm_status st)
     case CLNORM_BUILD_FAILED:
     case CLNORM_OPENCL_ERROR:
     case CLNORM_OUT_OF_MEMORY:
-    case CLNORM_TOO_LARGE:
-        return EXIT_DEVICE;
-    default:
-        return EXIT_USAGE;
+    case CLNORM_TOO_LARGE: return EXIT_DEVICE;
+    default: return EXIT_USAGE;
     }
 }
 
@@ -52,7 +50,6 @@ int cli_load(const char *option, const char *path, npy_array *out)
         return cli_error(EXIT_USAGE, "%s '%s': %s", option, path, err);
     return 0;
 }
-
 
 int cli_options_begin(void)
 {
@@ -87,11 +84,11 @@ int cli_next_option(const char *cmd, const char *help, int argc, char **argv,
         return -1;
     }
     if (c == ':')
-        *code = cli_error(EXIT_USAGE, "%s: option '%s' needs a value (see clnorm %s --help)",
-                          cmd, argv[optind - 1], cmd);
+        *code = cli_error(EXIT_USAGE, "%s: option '%s' needs a value (see clnorm %s --help)", cmd,
+                          argv[optind - 1], cmd);
     else if (c == '?' && optopt >= 256) /* our long options' ids: "--flag=value" on a flag */
-        *code = cli_error(EXIT_USAGE, "%s: option '%s' takes no value (see clnorm %s --help)",
-                          cmd, argv[optind - 1], cmd);
+        *code = cli_error(EXIT_USAGE, "%s: option '%s' takes no value (see clnorm %s --help)", cmd,
+                          argv[optind - 1], cmd);
     else if (c == '?')
         *code = cli_error(EXIT_USAGE, "%s: unknown option '%s' (see clnorm %s --help)", cmd,
                           argv[optind - 1], cmd);

@@ -32,8 +32,7 @@ static void print_usage(void)
     fputs(usage_head, stdout);
     for (size_t i = 0; i < op_count; ++i) {
         const char *first = op_table[i]->formula, *end = strchr(first, ':');
-        printf("  %-32s %.*s\n", op_table[i]->name,
-               end ? (int)(end - first) : 0, first);
+        printf("  %-32s %.*s\n", op_table[i]->name, end ? (int)(end - first) : 0, first);
         if (op_table[i]->alias)
             printf("  %-32s the same\n", op_table[i]->alias);
     }

@@ -54,10 +54,7 @@ typedef struct result {
 } result;
 
 /* The op's short name when it has one (the names the bench always used). */
-static const char *op_label(const op_desc *op)
-{
-    return op->alias ? op->alias : op->name;
-}
+static const char *op_label(const op_desc *op) { return op->alias ? op->alias : op->name; }
 
 /* The copy kernel, built once. */
 typedef struct copier {
@@ -105,11 +102,11 @@ static int copy_once(clnorm_context *ctx, copier *cp, cl_mem src, cl_mem dst, si
                                      &cp->local, 0, NULL, NULL);
     if (err == CL_SUCCESS)
         err = clFinish(clnorm_context_queue(ctx));
-    return err == CL_SUCCESS ? 0 : cli_error(EXIT_DEVICE, "bench: copy kernel failed (%d)", (int)err);
+    return err == CL_SUCCESS ? 0
+                             : cli_error(EXIT_DEVICE, "bench: copy kernel failed (%d)", (int)err);
 }
 
-static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int repeat,
-                     result *r)
+static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int repeat, result *r)
 {
     case_run cr;
     double *t_op = malloc((size_t)repeat * 8), *t_copy = malloc((size_t)repeat * 8),
@@ -309,8 +306,8 @@ static int write_csv(const char *path, const result *r, size_t n)
         shape_string(r[i].bc.c, shape, sizeof shape);
         double cg = 2.0 * (double)r[i].count * 4 / (r[i].copy_ms * 1e-3) / 1e9;
         fprintf(f, "%s,%s,\"[%s]\",%zu,%.6f,%.4f,%.6f,%.4f,%.4f,%.3e\n", op_label(r[i].bc.op),
-                r[i].bc.c->layout, shape, 2 * r[i].count * 4, r[i].ms, r[i].gbps, r[i].copy_ms,
-                cg, r[i].ratio, r[i].max_rel_err);
+                r[i].bc.c->layout, shape, 2 * r[i].count * 4, r[i].ms, r[i].gbps, r[i].copy_ms, cg,
+                r[i].ratio, r[i].max_rel_err);
     }
     if (fclose(f) != 0)
         return cli_error(EXIT_USAGE, "bench: --csv '%s': write failed", path);
@@ -351,16 +348,28 @@ int cmd_bench(int argc, char **argv)
     const char *only = NULL;
     int quick = 0, repeat = 41, startup = 1;
     long value;
-    enum { OPT_QUICK = 256, OPT_NO_STARTUP, OPT_REPEAT, OPT_JSON, OPT_CSV, OPT_DEVICE, OPT_ONLY,
-           OPT_PROBE };
+    enum {
+        OPT_QUICK = 256,
+        OPT_NO_STARTUP,
+        OPT_REPEAT,
+        OPT_JSON,
+        OPT_CSV,
+        OPT_DEVICE,
+        OPT_ONLY,
+        OPT_PROBE
+    };
     static const struct option longs[] = {
-        {"quick", no_argument, NULL, OPT_QUICK},      {"no-startup", no_argument, NULL, OPT_NO_STARTUP},
-        {"repeat", required_argument, NULL, OPT_REPEAT}, {"json", required_argument, NULL, OPT_JSON},
-        {"csv", required_argument, NULL, OPT_CSV},    {"device", required_argument, NULL, OPT_DEVICE},
+        {"quick", no_argument, NULL, OPT_QUICK},
+        {"no-startup", no_argument, NULL, OPT_NO_STARTUP},
+        {"repeat", required_argument, NULL, OPT_REPEAT},
+        {"json", required_argument, NULL, OPT_JSON},
+        {"csv", required_argument, NULL, OPT_CSV},
+        {"device", required_argument, NULL, OPT_DEVICE},
         {"only", required_argument, NULL, OPT_ONLY},
         /* Internal: the start-up probe's child process (an empty value: the default device). */
         {"startup-probe", required_argument, NULL, OPT_PROBE},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
     int code = cli_options_begin();
     for (int c; (c = cli_next_option("bench", help, argc, argv, longs, &code)) != -1;) {
         switch (c) {
@@ -419,8 +428,8 @@ int cmd_bench(int argc, char **argv)
         shape_string(r->bc.c, shape, sizeof shape);
         double cg = 2.0 * (double)r->count * 4 / (r->copy_ms * 1e-3) / 1e9;
         printf("%-14s %-5s %-20s %10.2f %9.3f %9.2f %9.2f %10.2f %8.1e%s\n", op_label(r->bc.op),
-               r->bc.c->layout, shape, 2.0 * (double)r->count * 4 / (1 << 20), r->ms, r->gbps,
-               cg, r->ratio, r->max_rel_err, r->tol_ratio <= 1.0 ? "" : "  OUT OF TOLERANCE");
+               r->bc.c->layout, shape, 2.0 * (double)r->count * 4 / (1 << 20), r->ms, r->gbps, cg,
+               r->ratio, r->max_rel_err, r->tol_ratio <= 1.0 ? "" : "  OUT OF TOLERANCE");
         fflush(stdout);
     }
     /* The device's copy bandwidth: the copy on the largest tensor measured. */

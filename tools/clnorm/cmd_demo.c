@@ -23,7 +23,8 @@ static const char help[] =
 static const op_case *demo_case(const op_desc *op, int quick)
 {
     for (size_t i = 0; i < op->bench_count; ++i)
-        if (quick ? op->bench[i].quick : op_shape_count(op->bench[i].shape, op->bench[i].ndim) >= (1u << 22))
+        if (quick ? op->bench[i].quick
+                  : op_shape_count(op->bench[i].shape, op->bench[i].ndim) >= (1u << 22))
             return &op->bench[i];
     return op->tests_count ? &op->tests[0] : op->bench_count ? &op->bench[0] : NULL;
 }
@@ -65,10 +66,11 @@ int cmd_demo(int argc, char **argv)
     int quick = 0, repeat = 10;
     long value;
     enum { OPT_QUICK = 256, OPT_REPEAT, OPT_DEVICE };
-    static const struct option longs[] = {
-        {"quick", no_argument, NULL, OPT_QUICK},   {"repeat", required_argument, NULL, OPT_REPEAT},
-        {"device", required_argument, NULL, OPT_DEVICE}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {{"quick", no_argument, NULL, OPT_QUICK},
+                                          {"repeat", required_argument, NULL, OPT_REPEAT},
+                                          {"device", required_argument, NULL, OPT_DEVICE},
+                                          {"help", no_argument, NULL, 'h'},
+                                          {NULL, 0, NULL, 0}};
     int code = cli_options_begin();
     for (int c; (c = cli_next_option("demo", help, argc, argv, longs, &code)) != -1;) {
         if (c == OPT_QUICK)
@@ -100,8 +102,8 @@ int cmd_demo(int argc, char **argv)
     }
     unsigned built = 0, cached = 0;
     clnorm_context_program_counts(ctx, &built, &cached);
-    printf("  start-up: %.0f ms (kernels: %u built, %u from the cache)\n", cli_now_ms() - t0,
-           built, cached);
+    printf("  start-up: %.0f ms (kernels: %u built, %u from the cache)\n", cli_now_ms() - t0, built,
+           cached);
     for (size_t i = 0; i < op_count && !code; ++i) {
         const op_case *c = demo_case(op_table[i], quick);
         if (c)

@@ -84,9 +84,8 @@ static void print_json(const device_row *rows, size_t n)
 int cmd_devices(int argc, char **argv)
 {
     int json = 0;
-    static const struct option longs[] = {{"json", no_argument, NULL, 256},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+    static const struct option longs[] = {
+        {"json", no_argument, NULL, 256}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     int code = cli_options_begin();
     while (cli_next_option("devices", help, argc, argv, longs, &code) != -1)
         json = 1; /* --json, the one option */
@@ -95,8 +94,10 @@ int cmd_devices(int argc, char **argv)
     size_t n = 0;
     clnorm_status st = clnorm_device_count(&n);
     if (st != CLNORM_OK)
-        return cli_error(EXIT_DEVICE, "no OpenCL device found (is an ICD such as "
-                                      "pocl-opencl-icd installed?): %s", clnorm_status_name(st));
+        return cli_error(EXIT_DEVICE,
+                         "no OpenCL device found (is an ICD such as "
+                         "pocl-opencl-icd installed?): %s",
+                         clnorm_status_name(st));
     device_row *rows = calloc(n, sizeof *rows);
     if (!rows)
         return cli_error(EXIT_DEVICE, "out of memory");
@@ -108,8 +109,8 @@ int cmd_devices(int argc, char **argv)
     if (json) {
         print_json(rows, n);
     } else {
-        printf("  %-5s %-12s %5s %10s  %-5s %-18s %s\n", "spec", "type", "units", "memory",
-               "fp64", "OpenCL C", "device (platform)");
+        printf("  %-5s %-12s %5s %10s  %-5s %-18s %s\n", "spec", "type", "units", "memory", "fp64",
+               "OpenCL C", "device (platform)");
         for (size_t i = 0; i < n; ++i) {
             const device_row *r = &rows[i];
             char spec[32];

@@ -56,7 +56,8 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, given
     static struct option longs[MAX_EXTRA + 16];
     size_t n = 0;
     const struct option common[] = {
-        {"input", required_argument, NULL, 'i'},    {"output", required_argument, NULL, 'o'},
+        {"input", required_argument, NULL, 'i'},
+        {"output", required_argument, NULL, 'o'},
         {"device", required_argument, NULL, OPT_DEVICE},
         {"params", required_argument, NULL, OPT_PARAMS},
         {"prefix", required_argument, NULL, OPT_PREFIX},
@@ -157,8 +158,8 @@ static int configure(const char *cmd, const op_desc *op, const given *g, op_conf
         case OPT_REAL:
             c->v[i] = strtod(v, &end);
             if (!*v || !end || *end || !isfinite(c->v[i]) || c->v[i] < 0)
-                return cli_error(EXIT_USAGE, "%s: --%s wants a finite number >= 0, got '%s'",
-                                 cmd, o->name, v);
+                return cli_error(EXIT_USAGE, "%s: --%s wants a finite number >= 0, got '%s'", cmd,
+                                 o->name, v);
             break;
         case OPT_CHOICE: {
             int found = -1;
@@ -166,8 +167,10 @@ static int configure(const char *cmd, const op_desc *op, const given *g, op_conf
                 if (!strcmp(o->choices[k], v))
                     found = k;
             if (found < 0)
-                return cli_error(EXIT_USAGE, "%s: --%s '%s' is not one of the choices (see "
-                                 "clnorm %s --help)", cmd, o->name, v, cmd);
+                return cli_error(EXIT_USAGE,
+                                 "%s: --%s '%s' is not one of the choices (see "
+                                 "clnorm %s --help)",
+                                 cmd, o->name, v, cmd);
             c->v[i] = found;
             break;
         }
@@ -197,8 +200,10 @@ static int configure(const char *cmd, const op_desc *op, const given *g, op_conf
     for (size_t i = 0; i < np; ++i) {
         int e = ps[i].npy_option ? extra_index(g, ps[i].npy_option) : -1;
         if (e >= 0 && g->extra_given[e] && g->params)
-            return cli_error(EXIT_USAGE, "%s: --%s and --params both give %s: use one (see "
-                             "clnorm %s --help)", cmd, ps[i].npy_option, ps[i].name, cmd);
+            return cli_error(EXIT_USAGE,
+                             "%s: --%s and --params both give %s: use one (see "
+                             "clnorm %s --help)",
+                             cmd, ps[i].npy_option, ps[i].name, cmd);
     }
     if (g->prefix && !g->params)
         return cli_error(EXIT_USAGE, "%s: --prefix needs --params (see clnorm %s --help)", cmd,
@@ -206,19 +211,15 @@ static int configure(const char *cmd, const op_desc *op, const given *g, op_conf
     for (size_t i = 0; i < op->stats_in_count; ++i) {
         int e = extra_index(g, op->stats_in[i].option);
         if (!g->extra_given[e]) /* "--mean M.npy": the statistic's name as the file's */
-            return cli_error(EXIT_USAGE, "%s: --%s %c.npy is required (see clnorm %s --help)",
-                             cmd, op->stats_in[i].option, op->stats_in[i].name[0] - 'a' + 'A',
-                             cmd);
+            return cli_error(EXIT_USAGE, "%s: --%s %c.npy is required (see clnorm %s --help)", cmd,
+                             op->stats_in[i].option, op->stats_in[i].name[0] - 'a' + 'A', cmd);
     }
     return -1;
 }
 
 /* ---- parameters ---- */
 
-static float default_value(op_param_kind kind)
-{
-    return kind == PARAM_SHIFT ? 0.0f : 1.0f;
-}
+static float default_value(op_param_kind kind) { return kind == PARAM_SHIFT ? 0.0f : 1.0f; }
 
 /* Parameter p: from the state_dict (prefix + name), its .npy option, or
  * its default; checked against its shape. */
@@ -236,9 +237,12 @@ static int load_param(const char *cmd, const given *g, st_file *sf, const op_par
             return cli_error(EXIT_DEVICE, "out of memory");
         snprintf(name, n, "%s%s", prefix, p->name);
         int rc = st_read(sf, name, out, err, sizeof err);
-        if (rc == 0 && (out->ndim != p->ndim || memcmp(out->shape, p->shape, p->ndim * sizeof *p->shape)))
-            rc = cli_error(EXIT_USAGE, "%s: --params '%s': tensor '%s': expected shape %s (%s), "
-                           "found %s", cmd, g->params, name, fmt_shape(p->shape, p->ndim, s1, sizeof s1),
+        if (rc == 0 &&
+            (out->ndim != p->ndim || memcmp(out->shape, p->shape, p->ndim * sizeof *p->shape)))
+            rc = cli_error(EXIT_USAGE,
+                           "%s: --params '%s': tensor '%s': expected shape %s (%s), "
+                           "found %s",
+                           cmd, g->params, name, fmt_shape(p->shape, p->ndim, s1, sizeof s1),
                            p->shape_doc, fmt_shape(out->shape, out->ndim, s2, sizeof s2));
         else if (rc != 0)
             rc = cli_error(EXIT_USAGE, "%s: --params '%s': %s", cmd, g->params, err);
@@ -249,15 +253,18 @@ static int load_param(const char *cmd, const given *g, st_file *sf, const op_par
         char option[64];
         snprintf(option, sizeof option, "--%s", p->npy_option);
         int rc = cli_load(option, g->extra_value[e], out);
-        if (rc == 0 && (out->ndim != p->ndim || memcmp(out->shape, p->shape, p->ndim * sizeof *p->shape)))
-            rc = cli_error(EXIT_USAGE, "%s: %s '%s': expected shape %s (%s), found %s", cmd,
-                           option, g->extra_value[e], fmt_shape(p->shape, p->ndim, s1, sizeof s1),
+        if (rc == 0 &&
+            (out->ndim != p->ndim || memcmp(out->shape, p->shape, p->ndim * sizeof *p->shape)))
+            rc = cli_error(EXIT_USAGE, "%s: %s '%s': expected shape %s (%s), found %s", cmd, option,
+                           g->extra_value[e], fmt_shape(p->shape, p->ndim, s1, sizeof s1),
                            p->shape_doc, fmt_shape(out->shape, out->ndim, s2, sizeof s2));
         return rc;
     }
     if (p->kind == PARAM_TABLE)
-        return cli_error(EXIT_USAGE, "%s: '%s' has no default: give --params MODEL.safetensors "
-                         "(see clnorm %s --help)", cmd, p->name, cmd);
+        return cli_error(EXIT_USAGE,
+                         "%s: '%s' has no default: give --params MODEL.safetensors "
+                         "(see clnorm %s --help)",
+                         cmd, p->name, cmd);
     memset(out, 0, sizeof *out);
     if (!(out->data = malloc((want ? want : 1) * sizeof *out->data)))
         return cli_error(EXIT_DEVICE, "out of memory");
@@ -278,7 +285,8 @@ static void print_help(FILE *f, const op_desc *op, const char *cmd)
     op_param ps[OP_MAX_PARAMS];
     fprintf(f, "usage: clnorm %s -i IN.npy -o OUT.npy [options] [--device SPEC]\n", cmd);
     if (op->alias)
-        fprintf(f, "       (the same as clnorm %s)\n", !strcmp(cmd, op->name) ? op->alias : op->name);
+        fprintf(f, "       (the same as clnorm %s)\n",
+                !strcmp(cmd, op->name) ? op->alias : op->name);
     fprintf(f, "\n%s\n", op->formula);
     if (op->options_count || op->stats_out_count || op->stats_in_count)
         fprintf(f, "\noptions:\n");
@@ -300,33 +308,36 @@ static void print_help(FILE *f, const op_desc *op, const char *cmd)
     }
     for (size_t i = 0; i < op->stats_out_count; ++i)
         fprintf(f, "  --%-18s receives %s as float32 %s\n", op->stats_out[i].option,
-               op->stats_out[i].name, op->stat_shape_doc);
+                op->stats_out[i].name, op->stat_shape_doc);
     for (size_t i = 0; i < op->stats_in_count; ++i)
         fprintf(f, "  --%-18s %s, float32 %s (required)\n", op->stats_in[i].option,
-               op->stats_in[i].name, op->stat_shape_doc);
+                op->stats_in[i].name, op->stat_shape_doc);
     size_t np = op_params(op, &c, NULL, ps);
     if (np) {
         fprintf(f, "\nparameters (the module's state_dict names; --params MODEL.safetensors reads\n"
-               "P + name, F32 or F64, with --prefix P; otherwise the default):\n");
+                   "P + name, F32 or F64, with --prefix P; otherwise the default):\n");
         for (size_t i = 0; i < np; ++i)
             fprintf(f, "  %-20s (%s)%s%s%s\n", ps[i].name, ps[i].shape_doc,
-                   ps[i].kind == PARAM_TABLE   ? ", no default"
-                   : ps[i].kind == PARAM_SHIFT ? ", default 0"
-                                               : ", default 1",
-                   ps[i].npy_option ? ", or --" : "", ps[i].npy_option ? ps[i].npy_option : "");
+                    ps[i].kind == PARAM_TABLE   ? ", no default"
+                    : ps[i].kind == PARAM_SHIFT ? ", default 0"
+                                                : ", default 1",
+                    ps[i].npy_option ? ", or --" : "", ps[i].npy_option ? ps[i].npy_option : "");
         for (size_t i = 0; i < np; ++i)
             if (ps[i].npy_option)
-                fprintf(f, "  --%s FILE.npy gives %s from a .npy file instead; it and --params\n"
-                       "  exclude each other.\n", ps[i].npy_option, ps[i].name);
+                fprintf(f,
+                        "  --%s FILE.npy gives %s from a .npy file instead; it and --params\n"
+                        "  exclude each other.\n",
+                        ps[i].npy_option, ps[i].name);
     }
     fprintf(f, "\nIN is float32 (or float64, converted), C order; OUT is float32 of IN's shape.\n");
-    fputs("\n"
-          "Each output must be new, a regular file, or a symbolic link to one (the link stays and\n"
-          "its target is replaced); a directory, device, FIFO or socket is refused before any work.\n"
-          "The outputs appear together when the run succeeds, or not at all: an error, or SIGINT,\n"
-          "SIGTERM or SIGHUP before the end, leaves every output as it was. A new output gets mode\n"
-          "0666 & ~umask; a replaced one keeps its mode.\n",
-          f);
+    fputs(
+        "\n"
+        "Each output must be new, a regular file, or a symbolic link to one (the link stays and\n"
+        "its target is replaced); a directory, device, FIFO or socket is refused before any work.\n"
+        "The outputs appear together when the run succeeds, or not at all: an error, or SIGINT,\n"
+        "SIGTERM or SIGHUP before the end, leaves every output as it was. A new output gets mode\n"
+        "0666 & ~umask; a replaced one keeps its mode.\n",
+        f);
 }
 
 /* ---- the command ---- */
@@ -340,7 +351,8 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
     if (!f)
         return cli_error(EXIT_DEVICE, "out of memory");
     print_help(f, op, cmd);
-    int code = fclose(f) == 0 ? parse(cmd, help, argc, argv, &g) : cli_error(EXIT_DEVICE, "out of memory");
+    int code =
+        fclose(f) == 0 ? parse(cmd, help, argc, argv, &g) : cli_error(EXIT_DEVICE, "out of memory");
     free(help);
     if (code >= 0)
         return code;
@@ -394,9 +406,9 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
         if ((code = cli_load(option, path, &st_in[i])) != 0)
             goto done;
         if (st_in[i].ndim != sndim || memcmp(st_in[i].shape, sshape, sndim * sizeof *sshape)) {
-            code = cli_error(EXIT_USAGE, "%s: %s '%s': expected shape %s %s, found %s", cmd,
-                             option, path, fmt_shape(sshape, sndim, s1, sizeof s1),
-                             op->stat_shape_doc, fmt_shape(st_in[i].shape, st_in[i].ndim, s2, sizeof s2));
+            code = cli_error(EXIT_USAGE, "%s: %s '%s': expected shape %s %s, found %s", cmd, option,
+                             path, fmt_shape(sshape, sndim, s1, sizeof s1), op->stat_shape_doc,
+                             fmt_shape(st_in[i].shape, st_in[i].ndim, s2, sizeof s2));
             goto done;
         }
     }
@@ -406,8 +418,10 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
             goto done;
         }
         if (g.prefix && st_count_prefix(sf, g.prefix) == 0) {
-            code = cli_error(EXIT_USAGE, "%s: --params '%s': no tensor's name begins with the "
-                             "prefix '%s'", cmd, g.params, g.prefix);
+            code = cli_error(EXIT_USAGE,
+                             "%s: --params '%s': no tensor's name begins with the "
+                             "prefix '%s'",
+                             cmd, g.params, g.prefix);
             goto done;
         }
     }

@@ -52,7 +52,7 @@ typedef struct slot {
     /* The owning thread's alone. */
     const char *option, *path; /* as the user gave them, for messages */
     int fd, have_fd, written;
-    int replacing;             /* dest was a regular file at outputs_add */
+    int replacing; /* dest was a regular file at outputs_add */
     mode_t mode;
     uid_t uid;
     gid_t gid;
@@ -106,11 +106,15 @@ static void fault_report(void)
 
 static void fault_arm(void)
 {
-    static const struct { const char *name; int value; } errs[] = {
-        {"EIO", EIO}, {"EPERM", EPERM}, {"EXDEV", EXDEV}, {"ENOSPC", ENOSPC},
-        {"EACCES", EACCES}, {"EMLINK", EMLINK}};
-    static const struct { const char *name; int value; } sigs[] = {
-        {"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}, {"SIGHUP", SIGHUP}};
+    static const struct {
+        const char *name;
+        int value;
+    } errs[] = {{"EIO", EIO},       {"EPERM", EPERM},   {"EXDEV", EXDEV},
+                {"ENOSPC", ENOSPC}, {"EACCES", EACCES}, {"EMLINK", EMLINK}};
+    static const struct {
+        const char *name;
+        int value;
+    } sigs[] = {{"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}, {"SIGHUP", SIGHUP}};
     char buf[256], *save = NULL;
     const char *spec = getenv("CLNORM_TEST_OUTPUT_FAULT");
     fault_armed = 1;
@@ -177,15 +181,9 @@ static int fault(const char *site)
 
 /* ---------------------------------------------------------------- helpers */
 
-static void block(sigset_t *old)
-{
-    pthread_sigmask(SIG_BLOCK, &guarded, old);
-}
+static void block(sigset_t *old) { pthread_sigmask(SIG_BLOCK, &guarded, old); }
 
-static void unblock(const sigset_t *old)
-{
-    pthread_sigmask(SIG_SETMASK, old, NULL);
-}
+static void unblock(const sigset_t *old) { pthread_sigmask(SIG_SETMASK, old, NULL); }
 
 /* Puts slot s back as the run found it: the destination restored from its
  * backup (or removed when it was new), the temporary and the backup gone.
@@ -288,8 +286,7 @@ static void setup(void)
 /* Six random name characters at p (not NUL-terminated). */
 static void random_chars(char *p)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     static uint64_t x;
     if (!x) {
         struct timespec ts;
@@ -450,19 +447,22 @@ int outputs_add(const char *option, const char *path)
         if (S_ISLNK(st.st_mode)) {
             if (stat(path, &st) != 0) {
                 if (errno == ENOENT)
-                    return cli_error(EXIT_USAGE, "%s '%s': is a symbolic link to a file that "
+                    return cli_error(EXIT_USAGE,
+                                     "%s '%s': is a symbolic link to a file that "
                                      "does not exist (clnorm replaces the target of a link, "
-                                     "it does not create it)", option, path);
-                return cli_error(EXIT_USAGE, "%s '%s': cannot follow the symbolic link: %s",
-                                 option, path, strerror(errno));
+                                     "it does not create it)",
+                                     option, path);
+                return cli_error(EXIT_USAGE, "%s '%s': cannot follow the symbolic link: %s", option,
+                                 path, strerror(errno));
             }
             if (S_ISDIR(st.st_mode))
                 return cli_error(EXIT_USAGE, "%s '%s': names a directory, not a file", option,
                                  path);
             if (!S_ISREG(st.st_mode))
-                return cli_error(EXIT_USAGE, "%s '%s': is a symbolic link to %s, not to a "
-                                 "regular file; refusing to replace it", option, path,
-                                 kind_of(st.st_mode));
+                return cli_error(EXIT_USAGE,
+                                 "%s '%s': is a symbolic link to %s, not to a "
+                                 "regular file; refusing to replace it",
+                                 option, path, kind_of(st.st_mode));
             if (!(resolved = realpath(path, NULL)))
                 return cli_error(EXIT_USAGE, "%s '%s': cannot resolve the symbolic link: %s",
                                  option, path, strerror(errno));
@@ -470,8 +470,10 @@ int outputs_add(const char *option, const char *path)
         } else if (S_ISDIR(st.st_mode)) {
             return cli_error(EXIT_USAGE, "%s '%s': names a directory, not a file", option, path);
         } else if (!S_ISREG(st.st_mode)) {
-            return cli_error(EXIT_USAGE, "%s '%s': is %s, not a regular file; refusing to "
-                             "replace it", option, path, kind_of(st.st_mode));
+            return cli_error(EXIT_USAGE,
+                             "%s '%s': is %s, not a regular file; refusing to "
+                             "replace it",
+                             option, path, kind_of(st.st_mode));
         }
         replacing = 1;
     } else if (errno != ENOENT && errno != ENOTDIR) {
@@ -485,8 +487,7 @@ int outputs_add(const char *option, const char *path)
     for (size_t i = 0; i < count; ++i)
         if (same_entry(slots[i].dest, dest)) {
             free(resolved);
-            return cli_error(EXIT_USAGE, "%s and %s both name '%s'", slots[i].option, option,
-                             path);
+            return cli_error(EXIT_USAGE, "%s and %s both name '%s'", slots[i].option, option, path);
         }
     slot *s = &slots[count];
     char temp[OUT_PATH];
@@ -517,8 +518,8 @@ int outputs_add(const char *option, const char *path)
     }
     free(resolved);
     if (fd < 0)
-        return cli_error(EXIT_USAGE, "%s '%s': cannot create a file in its directory: %s",
-                         option, path, strerror(e));
+        return cli_error(EXIT_USAGE, "%s '%s': cannot create a file in its directory: %s", option,
+                         path, strerror(e));
     struct stat ts;
     if (fstat(fd, &ts) == 0) {
         s->temp_dev = ts.st_dev;
@@ -556,8 +557,8 @@ int outputs_write(size_t index, const size_t *shape, size_t ndim, const float *d
         if ((s->uid != geteuid() || s->gid != getegid()) && fchown(s->fd, s->uid, s->gid) != 0)
             (void)!fchown(s->fd, (uid_t)-1, s->gid);
         if (FAULT("fchmod") || fchmod(s->fd, s->mode) != 0)
-            return cli_error(EXIT_USAGE, "%s '%s': cannot set the new file's mode: %s",
-                             s->option, s->path, strerror(errno));
+            return cli_error(EXIT_USAGE, "%s '%s': cannot set the new file's mode: %s", s->option,
+                             s->path, strerror(errno));
     }
     if (FAULT("fsync") || fsync(s->fd) != 0)
         return cli_error(EXIT_USAGE, "%s '%s': fsync failed: %s", s->option, s->path,
@@ -568,8 +569,7 @@ int outputs_write(size_t index, const size_t *shape, size_t ndim, const float *d
         failed = 1, e = errno;
     s->have_fd = 0;
     if (failed)
-        return cli_error(EXIT_USAGE, "%s '%s': close failed: %s", s->option, s->path,
-                         strerror(e));
+        return cli_error(EXIT_USAGE, "%s '%s': close failed: %s", s->option, s->path, strerror(e));
     s->written = 1;
     return 0;
 }
@@ -588,8 +588,10 @@ static int replaceable(const slot *s, int *exists)
         return cli_error(EXIT_USAGE, "%s '%s': cannot write in its directory: %s", s->option,
                          s->path, strerror(errno));
     if (immutable(dir))
-        return cli_error(EXIT_USAGE, "%s '%s': its directory is immutable or append-only "
-                         "(chattr)", s->option, s->path);
+        return cli_error(EXIT_USAGE,
+                         "%s '%s': its directory is immutable or append-only "
+                         "(chattr)",
+                         s->option, s->path);
     if (lstat(s->dest, &st) != 0) {
         if (errno == ENOENT)
             return 0; /* new (or removed during the run): nothing to keep */
@@ -598,21 +600,28 @@ static int replaceable(const slot *s, int *exists)
     *exists = 1;
     /* It may have changed since outputs_add: the same refusals again. */
     if (S_ISDIR(st.st_mode))
-        return cli_error(EXIT_USAGE, "%s '%s': names a directory, not a file", s->option,
-                         s->path);
+        return cli_error(EXIT_USAGE, "%s '%s': names a directory, not a file", s->option, s->path);
     if (!S_ISREG(st.st_mode))
-        return cli_error(EXIT_USAGE, "%s '%s': is now %s, not a regular file; refusing to "
-                         "replace it", s->option, s->path, kind_of(st.st_mode));
+        return cli_error(EXIT_USAGE,
+                         "%s '%s': is now %s, not a regular file; refusing to "
+                         "replace it",
+                         s->option, s->path, kind_of(st.st_mode));
     if (st.st_dev != s->temp_dev || mount_root(s->dest))
-        return cli_error(EXIT_USAGE, "%s '%s': is a mount point (a file system is mounted on "
-                         "it) and cannot be replaced", s->option, s->path);
-    if (stat(dir, &ds) == 0 && (ds.st_mode & S_ISVTX) && geteuid() != 0 &&
-        st.st_uid != geteuid() && ds.st_uid != geteuid())
-        return cli_error(EXIT_USAGE, "%s '%s': belongs to another user in a sticky directory "
-                         "and cannot be replaced", s->option, s->path);
+        return cli_error(EXIT_USAGE,
+                         "%s '%s': is a mount point (a file system is mounted on "
+                         "it) and cannot be replaced",
+                         s->option, s->path);
+    if (stat(dir, &ds) == 0 && (ds.st_mode & S_ISVTX) && geteuid() != 0 && st.st_uid != geteuid() &&
+        ds.st_uid != geteuid())
+        return cli_error(EXIT_USAGE,
+                         "%s '%s': belongs to another user in a sticky directory "
+                         "and cannot be replaced",
+                         s->option, s->path);
     if (immutable(s->dest))
-        return cli_error(EXIT_USAGE, "%s '%s': is immutable or append-only (chattr) and cannot "
-                         "be replaced", s->option, s->path);
+        return cli_error(EXIT_USAGE,
+                         "%s '%s': is immutable or append-only (chattr) and cannot "
+                         "be replaced",
+                         s->option, s->path);
     return 0;
 }
 
@@ -626,8 +635,10 @@ static int prepare(slot *s)
         return cli_error(EXIT_DEVICE, "internal error: %s '%s' was not written", s->option,
                          s->path);
     if (lstat(s->temp, &st) != 0 || st.st_dev != s->temp_dev || st.st_ino != s->temp_ino)
-        return cli_error(EXIT_USAGE, "%s '%s': the temporary file '%s' was removed or replaced "
-                         "during the run", s->option, s->path, s->temp);
+        return cli_error(EXIT_USAGE,
+                         "%s '%s': the temporary file '%s' was removed or replaced "
+                         "during the run",
+                         s->option, s->path, s->temp);
     if ((code = replaceable(s, &exists)) != 0 || !exists)
         return code;
     /* The backup: a hard link of the old file, so that it stays in place
@@ -663,8 +674,10 @@ static int prepare(slot *s)
             return 0;
         }
     }
-    return cli_error(EXIT_USAGE, "%s '%s': cannot keep the old file under a backup name "
-                     "beside it: %s", s->option, s->path, strerror(e));
+    return cli_error(EXIT_USAGE,
+                     "%s '%s': cannot keep the old file under a backup name "
+                     "beside it: %s",
+                     s->option, s->path, strerror(e));
 }
 
 /* A rename of slot `failed` went wrong (errno e, `what`): put back every
@@ -685,8 +698,8 @@ static int roll_back(size_t failed, int e, const char *what)
                      s->backup != BK_NONE ? s->old : "");
     }
     const slot *s = &slots[failed];
-    int code = cli_error(EXIT_USAGE, "%s '%s': %s: %s%s", s->option, s->path, what,
-                         strerror(e), trouble[0] ? trouble : "; every output was left as it was");
+    int code = cli_error(EXIT_USAGE, "%s '%s': %s: %s%s", s->option, s->path, what, strerror(e),
+                         trouble[0] ? trouble : "; every output was left as it was");
     outputs_discard();
     return code;
 }

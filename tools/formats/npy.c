@@ -70,7 +70,12 @@ typedef struct {
 static int peek(const parser *ps, char c) { return ps->p < ps->end && *ps->p == c; }
 static int at_digit(const parser *ps) { return ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9'; }
 static int at_quote(const parser *ps) { return peek(ps, '\'') || peek(ps, '"'); }
-static int eat(parser *ps, char c) { int hit = peek(ps, c); ps->p += hit; return hit; }
+static int eat(parser *ps, char c)
+{
+    int hit = peek(ps, c);
+    ps->p += hit;
+    return hit;
+}
 
 static void skip_ws(parser *ps)
 {
@@ -83,9 +88,10 @@ static int malformed(const parser *ps, const char *expected)
     char buf[32];
     if (ps->p >= ps->end)
         return fmt_error(ps->err, ps->err_size,
-                    "malformed header dict: expected %s, found the end of the header", expected);
-    return fmt_error(ps->err, ps->err_size, "malformed header dict: expected %s, found '%s'", expected,
-                fmt_echo(buf, sizeof buf, ps->p, (size_t)(ps->end - ps->p)));
+                         "malformed header dict: expected %s, found the end of the header",
+                         expected);
+    return fmt_error(ps->err, ps->err_size, "malformed header dict: expected %s, found '%s'",
+                     expected, fmt_echo(buf, sizeof buf, ps->p, (size_t)(ps->end - ps->p)));
 }
 
 /* A '...' or "..." string without escapes (NumPy never writes any). */
@@ -94,8 +100,9 @@ static int parse_string(parser *ps, const char **s, size_t *n)
     char quote = *ps->p++;
     for (*s = ps->p; ps->p < ps->end && *ps->p != quote && *ps->p != '\n'; ps->p++)
         if (*ps->p == '\\')
-            return fmt_error(ps->err, ps->err_size,
-                        "malformed header dict: escape sequences in strings are not supported");
+            return fmt_error(
+                ps->err, ps->err_size,
+                "malformed header dict: escape sequences in strings are not supported");
     if (!eat(ps, quote))
         return fmt_error(ps->err, ps->err_size, "malformed header dict: unterminated string");
     *n = (size_t)(ps->p - 1 - *s);
@@ -105,7 +112,8 @@ static int parse_string(parser *ps, const char **s, size_t *n)
 static int parse_descr(parser *ps)
 {
     if (peek(ps, '['))
-        return fmt_error(ps->err, ps->err_size, "structured dtypes (a list in 'descr') are not supported");
+        return fmt_error(ps->err, ps->err_size,
+                         "structured dtypes (a list in 'descr') are not supported");
     if (!at_quote(ps))
         return malformed(ps, "a quoted string for 'descr'");
     return parse_string(ps, &ps->descr, &ps->descr_len);
@@ -151,9 +159,10 @@ static int parse_shape(parser *ps)
             v = v * 10 + d; /* unsigned: wraps harmlessly once too_big is set */
         }
         if (negative || too_big)
-            return fmt_error(ps->err, ps->err_size, negative ? "negative dimension %s in shape"
-                        : "dimension %s in shape is too large",
-                        fmt_echo(buf, sizeof buf, start, (size_t)(ps->p - start)));
+            return fmt_error(ps->err, ps->err_size,
+                             negative ? "negative dimension %s in shape"
+                                      : "dimension %s in shape is too large",
+                             fmt_echo(buf, sizeof buf, start, (size_t)(ps->p - start)));
         if (nd < NPY_MAX_DIMS)
             ps->shape[nd] = v;
         nd++; /* keep counting past the limit to report the real number */
@@ -162,8 +171,8 @@ static int parse_shape(parser *ps)
             return malformed(ps, "',' or ')' in 'shape'");
     }
     if (nd > NPY_MAX_DIMS)
-        return fmt_error(ps->err, ps->err_size, "shape has %zu dimensions (at most %d are supported)",
-                    nd, NPY_MAX_DIMS);
+        return fmt_error(ps->err, ps->err_size,
+                         "shape has %zu dimensions (at most %d are supported)", nd, NPY_MAX_DIMS);
     ps->ndim = nd;
     return 0;
 }
@@ -188,16 +197,18 @@ static int parse_header(parser *ps)
                 key = i;
         if (key < 0)
             return fmt_error(ps->err, ps->err_size, "unknown key '%s' in header dict",
-                        fmt_echo(buf, sizeof buf, k, kn));
+                             fmt_echo(buf, sizeof buf, k, kn));
         if (seen[key]++)
-            return fmt_error(ps->err, ps->err_size, "duplicate key '%s' in header dict", key_names[key]);
+            return fmt_error(ps->err, ps->err_size, "duplicate key '%s' in header dict",
+                             key_names[key]);
         skip_ws(ps);
         snprintf(what, sizeof what, "':' after '%s'", key_names[key]);
         if (!eat(ps, ':'))
             return malformed(ps, what);
         skip_ws(ps);
-        rc = key == KEY_DESCR ? parse_descr(ps) : key == KEY_FORTRAN ? parse_fortran(ps)
-                                                                     : parse_shape(ps);
+        rc = key == KEY_DESCR     ? parse_descr(ps)
+             : key == KEY_FORTRAN ? parse_fortran(ps)
+                                  : parse_shape(ps);
         if (rc)
             return -1;
         skip_ws(ps);
@@ -210,7 +221,8 @@ static int parse_header(parser *ps)
         return malformed(ps, "nothing after the closing '}'");
     for (int i = 0; i < KEY_COUNT; i++)
         if (!seen[i])
-            return fmt_error(ps->err, ps->err_size, "missing key '%s' in header dict", key_names[i]);
+            return fmt_error(ps->err, ps->err_size, "missing key '%s' in header dict",
+                             key_names[i]);
     return 0;
 }
 
@@ -231,8 +243,8 @@ static int check_descr(const char *d, size_t n, size_t *itemsize, char *err, siz
         return fmt_error(err, err_size, "big-endian data '%s' is not supported", shown);
     if (n > 0 && (d[0] == 'O' || (n > 1 && d[1] == 'O' && (d[0] == '<' || d[0] == '>' || native))))
         return fmt_error(err, err_size, "object arrays ('%s') are not supported", shown);
-    return fmt_error(err, err_size, "unsupported dtype '%s' (expected float32 '<f4' or float64 '<f8')",
-                shown);
+    return fmt_error(err, err_size,
+                     "unsupported dtype '%s' (expected float32 '<f4' or float64 '<f8')", shown);
 }
 
 /* Round to nearest like a cast, without the undefined behaviour of casting an
@@ -261,8 +273,9 @@ int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err,
     if (memcmp(b, magic, length < sizeof magic ? length : sizeof magic) != 0)
         return fmt_error(err, err_size, "not a .npy file (bad magic)");
     if (length >= 8 && (b[7] != 0 || b[6] < 1 || b[6] > 3))
-        return fmt_error(err, err_size, "unsupported .npy format version %u.%u (expected 1.0, 2.0 or 3.0)",
-                    (unsigned)b[6], (unsigned)b[7]);
+        return fmt_error(err, err_size,
+                         "unsupported .npy format version %u.%u (expected 1.0, 2.0 or 3.0)",
+                         (unsigned)b[6], (unsigned)b[7]);
     start = length >= 8 && b[6] > 1 ? 12 : 10; /* 1.0 has a 2-byte header length, 2.0/3.0 4 */
     if (length < start)
         return fmt_error(err, err_size, "truncated header (the file is only %zu bytes)", length);
@@ -270,21 +283,26 @@ int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err,
     if (start == 12)
         hlen |= (size_t)b[10] << 16 | (size_t)b[11] << 24;
     if (hlen > length - start)
-        return fmt_error(err, err_size, "truncated header: header length %zu goes past the end of the "
-                    "file (%zu bytes follow the prefix)", hlen, length - start);
+        return fmt_error(err, err_size,
+                         "truncated header: header length %zu goes past the end of the "
+                         "file (%zu bytes follow the prefix)",
+                         hlen, length - start);
 
-    ps = (parser){.p = (const char *)b + start, .end = (const char *)b + start + hlen,
-                  .err = err, .err_size = err_size};
+    ps = (parser){.p = (const char *)b + start,
+                  .end = (const char *)b + start + hlen,
+                  .err = err,
+                  .err_size = err_size};
     if (parse_header(&ps) || check_descr(ps.descr, ps.descr_len, &itemsize, err, err_size))
         return -1;
     if (ps.fortran)
         return fmt_error(err, err_size, "Fortran-order arrays are not supported");
     if (shape_bytes(ps.shape, ps.ndim, itemsize, &count, &need))
         return fmt_error(err, err_size, "shape %s is too large",
-                    fmt_shape(ps.shape, ps.ndim, shape_buf, sizeof shape_buf));
+                         fmt_shape(ps.shape, ps.ndim, shape_buf, sizeof shape_buf));
     avail = length - start - hlen;
     if (need != avail)
-        return fmt_error(err, err_size, "header says %zu bytes of data but the file has %zu", need, avail);
+        return fmt_error(err, err_size, "header says %zu bytes of data but the file has %zu", need,
+                         avail);
 
     /* count * 4 <= avail <= length now, so this allocation is bounded by the input. */
     if (!(out->data = malloc((count ? count : 1) * sizeof(float))))
@@ -294,8 +312,14 @@ int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err,
         uint64_t u = 0; /* assembled from little-endian bytes: right on any host */
         for (size_t j = itemsize; j-- > 0;)
             u = u << 8 | b[j];
-        union { uint32_t u; float f; } f4 = {(uint32_t)u}; /* C11 allows punning via unions */
-        union { uint64_t u; double d; } f8 = {u};
+        union {
+            uint32_t u;
+            float f;
+        } f4 = {(uint32_t)u}; /* C11 allows punning via unions */
+        union {
+            uint64_t u;
+            double d;
+        } f8 = {u};
         out->data[i] = itemsize == 4 ? f4.f : double_to_float(f8.d);
     }
     out->ndim = ps.ndim;
@@ -324,8 +348,9 @@ int npy_read_file(const char *path, npy_array *out, char *err, size_t err_size)
     for (;;) {
         ssize_t got;
         if (!buf || len == cap) {
-            unsigned char *bigger = !buf ? malloc(cap)
-                                    : cap <= SIZE_MAX / 2 ? realloc(buf, cap *= 2) : NULL;
+            unsigned char *bigger = !buf                  ? malloc(cap)
+                                    : cap <= SIZE_MAX / 2 ? realloc(buf, cap *= 2)
+                                                          : NULL;
             if (!bigger) {
                 fmt_error(err, err_size, "out of memory reading the file");
                 goto done;
@@ -372,8 +397,8 @@ static int write_all(int fd, const void *p, size_t n, char *err, size_t err_size
     return 0;
 }
 
-static int write_contents(int fd, const size_t *shape, size_t ndim, const float *data,
-                          size_t count, char *err, size_t err_size)
+static int write_contents(int fd, const size_t *shape, size_t ndim, const float *data, size_t count,
+                          char *err, size_t err_size)
 {
     char header[512], shape_buf[256];
     unsigned char chunk[1 << 16];
@@ -394,7 +419,10 @@ static int write_contents(int fd, const size_t *shape, size_t ndim, const float 
     for (size_t i = 0; i < count;) {
         size_t n = 0;
         for (; i < count && n < sizeof chunk; i++, n += 4) {
-            union { float f; uint32_t u; } w = {data[i]};
+            union {
+                float f;
+                uint32_t u;
+            } w = {data[i]};
             for (size_t j = 0; j < 4; j++) /* little-endian whatever the host */
                 chunk[n + j] = (unsigned char)(w.u >> (8 * j));
         }
@@ -411,12 +439,13 @@ static int check_write(const size_t *shape, size_t ndim, const float *data, size
     char shape_buf[256];
     size_t bytes;
     if (ndim > NPY_MAX_DIMS)
-        return fmt_error(err, err_size, "%zu dimensions (at most %d are supported)", ndim, NPY_MAX_DIMS);
+        return fmt_error(err, err_size, "%zu dimensions (at most %d are supported)", ndim,
+                         NPY_MAX_DIMS);
     if (ndim > 0 && !shape)
         return fmt_error(err, err_size, "no shape given for %zu dimensions", ndim);
     if (shape_bytes(shape, ndim, sizeof(float), count, &bytes))
         return fmt_error(err, err_size, "shape %s is too large",
-                    fmt_shape(shape, ndim, shape_buf, sizeof shape_buf));
+                         fmt_shape(shape, ndim, shape_buf, sizeof shape_buf));
     if (*count > 0 && !data)
         return fmt_error(err, err_size, "no data given for %zu values", *count);
     return 0;
@@ -433,8 +462,8 @@ int npy_write_fd(int fd, const size_t *shape, size_t ndim, const float *data, ch
     return write_contents(fd, shape, ndim, data, count, err, err_size);
 }
 
-int npy_write_file(const char *path, const size_t *shape, size_t ndim, const float *data,
-                   char *err, size_t err_size)
+int npy_write_file(const char *path, const size_t *shape, size_t ndim, const float *data, char *err,
+                   size_t err_size)
 {
     char *tmp;
     const char *slash;
@@ -455,12 +484,13 @@ int npy_write_file(const char *path, const size_t *shape, size_t ndim, const flo
     memcpy(tmp + dirlen, TMP_NAME, sizeof TMP_NAME);
     if ((fd = mkstemp(tmp)) < 0) {
         fmt_error(err, err_size, "cannot create a temporary file in '%.*s': %s",
-             dirlen > 1 ? (int)dirlen - 1 : 1, dirlen ? path : ".", strerror(errno));
+                  dirlen > 1 ? (int)dirlen - 1 : 1, dirlen ? path : ".", strerror(errno));
         free(tmp);
         return -1;
     }
     /* mkstemp gives 0600; a fixed 0644 avoids the racy umask(0)/umask(old) probe. */
-    rc = fchmod(fd, 0644) != 0 ? sys_fail(err, err_size, "cannot set the temporary file's mode") : 0;
+    rc =
+        fchmod(fd, 0644) != 0 ? sys_fail(err, err_size, "cannot set the temporary file's mode") : 0;
     if (rc == 0)
         rc = write_contents(fd, shape, ndim, data, count, err, err_size);
     if (rc == 0 && fsync(fd) != 0)

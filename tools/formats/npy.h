@@ -31,8 +31,7 @@ typedef struct npy_array {
  * the bytes present before anything is allocated. *out is overwritten (not
  * freed) and is zeroed on failure, so npy_free on it is always safe. */
 int npy_read_file(const char *path, npy_array *out, char *err, size_t err_size);
-int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err,
-                    size_t err_size);
+int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err, size_t err_size);
 
 /* Frees a->data and zeroes *a. Accepts NULL and a zeroed struct; idempotent. */
 void npy_free(npy_array *a);
@@ -41,8 +40,8 @@ void npy_free(npy_array *a);
  * 64 bytes. Atomic: a temporary file in the destination's directory is
  * written, fsynced and renamed over path; on failure the temporary file is
  * removed and path is left as it was. The new file gets mode 0644. */
-int npy_write_file(const char *path, const size_t *shape, size_t ndim, const float *data,
-                   char *err, size_t err_size);
+int npy_write_file(const char *path, const size_t *shape, size_t ndim, const float *data, char *err,
+                   size_t err_size);
 
 /* The same file's bytes written at fd's current position, for a caller that
  * makes its own file (and fsyncs, closes and renames it itself). Nothing is

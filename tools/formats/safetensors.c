@@ -26,9 +26,9 @@ _Static_assert(FMT_SHAPE_DIMS == NPY_MAX_DIMS, "shapes are shown as far as they 
 _Static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE binary32/binary64 expected");
 _Static_assert(sizeof(off_t) >= 8, "64-bit file offsets expected");
 
-#define LIST_NAMES 10     /* names shown when the one asked for is missing */
-#define NAME_SHOWN 48     /* characters of a name shown in a message */
-#define CHUNK (1u << 20)  /* bytes read at a time: a multiple of every item size */
+#define LIST_NAMES 10    /* names shown when the one asked for is missing */
+#define NAME_SHOWN 48    /* characters of a name shown in a message */
+#define CHUNK (1u << 20) /* bytes read at a time: a multiple of every item size */
 
 /* A bounded, printable copy of an untrusted name, so messages stay one short
  * line whatever the header holds. dst must have room for NAME_SHOWN + 4. */
@@ -38,13 +38,15 @@ static const char *echo(char *dst, const char *s)
 }
 
 /* The dtypes the format defines, with their sizes in bits. */
-static const struct { const char *name; unsigned bits; } dtypes[] = {
-    {"BOOL", 8},        {"F4", 4},          {"F6_E2M3", 6},     {"F6_E3M2", 6},
-    {"U8", 8},          {"I8", 8},          {"F8_E5M2", 8},     {"F8_E4M3", 8},
-    {"F8_E8M0", 8},     {"F8_E4M3FNUZ", 8}, {"F8_E5M2FNUZ", 8}, {"I16", 16},
-    {"U16", 16},        {"F16", 16},        {"BF16", 16},       {"I32", 32},
-    {"U32", 32},        {"F32", 32},        {"C64", 64},        {"F64", 64},
-    {"I64", 64},        {"U64", 64}};
+static const struct {
+    const char *name;
+    unsigned bits;
+} dtypes[] = {{"BOOL", 8},    {"F4", 4},          {"F6_E2M3", 6},     {"F6_E3M2", 6},
+              {"U8", 8},      {"I8", 8},          {"F8_E5M2", 8},     {"F8_E4M3", 8},
+              {"F8_E8M0", 8}, {"F8_E4M3FNUZ", 8}, {"F8_E5M2FNUZ", 8}, {"I16", 16},
+              {"U16", 16},    {"F16", 16},        {"BF16", 16},       {"I32", 32},
+              {"U32", 32},    {"F32", 32},        {"C64", 64},        {"F64", 64},
+              {"I64", 64},    {"U64", 64}};
 #define NDTYPES (sizeof dtypes / sizeof dtypes[0])
 
 typedef struct entry {
@@ -56,10 +58,10 @@ typedef struct entry {
 } entry;
 
 struct st_file {
-    size_t count;              /* tensors */
-    entry *entries;            /* in header order */
-    const entry **by_name;     /* the same, sorted by name */
-    char *names;               /* their names, each NUL-terminated */
+    size_t count;          /* tensors */
+    entry *entries;        /* in header order */
+    const entry **by_name; /* the same, sorted by name */
+    char *names;           /* their names, each NUL-terminated */
     /* Where the tensors' bytes are: */
     const unsigned char *data; /* the data region in memory (when fd < 0), */
     unsigned char *owned;      /* which st_close frees when it came from a stream; */
@@ -108,8 +110,10 @@ static long hex4(const unsigned char *s, size_t n)
     if (n < 4)
         return -1;
     for (int i = 0; i < 4; i++) {
-        int c = s[i], d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int c = s[i], d = c >= '0' && c <= '9'   ? c - '0'
+                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                 : -1;
         if (d < 0)
             return -1;
         v = v << 4 | d;
@@ -139,47 +143,58 @@ static int scan_header(const unsigned char *h, size_t n, char *err, size_t err_s
     if (n == 0)
         return fmt_error(err, err_size, "malformed JSON header (it is empty)");
     if (h[0] != '{')
-        return fmt_error(err, err_size, "the JSON header is not an object: it must begin with '{' "
-                    "(byte 0x%02x here%s)", h[0],
-                    h[0] == ' ' || h[0] == '\t' || h[0] == '\n' || h[0] == '\r'
-                        ? ": the format allows whitespace only at the end" : "");
+        return fmt_error(err, err_size,
+                         "the JSON header is not an object: it must begin with '{' "
+                         "(byte 0x%02x here%s)",
+                         h[0],
+                         h[0] == ' ' || h[0] == '\t' || h[0] == '\n' || h[0] == '\r'
+                             ? ": the format allows whitespace only at the end"
+                             : "");
     for (size_t i = 0; i < n; i++) {
         unsigned char c = h[i];
         if (c >= 0x80) {
             size_t len = utf8_length(h + i, n - i);
             if (!len)
-                return fmt_error(err, err_size, "the header is not valid UTF-8 (byte 0x%02x at byte "
-                            "%zu of %zu)", c, i, n);
+                return fmt_error(err, err_size,
+                                 "the header is not valid UTF-8 (byte 0x%02x at byte "
+                                 "%zu of %zu)",
+                                 c, i, n);
             i += len - 1;
         } else if (c < 0x20 && (in_string || (c != '\t' && c != '\n' && c != '\r'))) {
-            return fmt_error(err, err_size, "malformed JSON header (control character 0x%02x %s at "
-                        "byte %zu)", c, in_string ? "in a string" : "outside strings", i);
+            return fmt_error(err, err_size,
+                             "malformed JSON header (control character 0x%02x %s at "
+                             "byte %zu)",
+                             c, in_string ? "in a string" : "outside strings", i);
         } else if (!in_string) {
             if (c == '"')
                 in_string = 1, str = i + 1;
             else if ((c == ',' || c == '[' || c == '{') && ++values > ST_MAX_JSON_VALUES)
                 return fmt_error(err, err_size, "the header holds more than %u JSON values",
-                            ST_MAX_JSON_VALUES);
+                                 ST_MAX_JSON_VALUES);
         } else if (c == '"') {
             in_string = 0;
         } else if (c == '\\' && i + 1 < n) {
             long u = h[i + 1] == 'u' ? hex4(h + i + 2, n - i - 2) : -1;
             if (u == 0)
-                return fmt_error(err, err_size, "the header string \"%s\" (at byte %zu) holds \\u0000, "
-                            "a NUL character, which is refused (the JSON parser would cut the "
-                            "string there)", echo_raw(sb, h + str, n - str), str);
+                return fmt_error(err, err_size,
+                                 "the header string \"%s\" (at byte %zu) holds \\u0000, "
+                                 "a NUL character, which is refused (the JSON parser would cut the "
+                                 "string there)",
+                                 echo_raw(sb, h + str, n - str), str);
             if (u >= 0xd800 && u <= 0xdbff) { /* must be followed by a low surrogate */
                 long lo = i + 7 < n && h[i + 6] == '\\' && h[i + 7] == 'u'
-                              ? hex4(h + i + 8, n - i - 8) : -1;
+                              ? hex4(h + i + 8, n - i - 8)
+                              : -1;
                 if (lo < 0xdc00 || lo > 0xdfff)
                     u = 0xdc00; /* reported below */
                 else
                     i += 6;
             }
             if (u >= 0xdc00 && u <= 0xdfff)
-                return fmt_error(err, err_size, "the header string \"%s\" (at byte %zu) holds a lone "
-                            "UTF-16 surrogate escape (\\u%.4s), which is not valid UTF-8",
-                            echo_raw(sb, h + str, n - str), str, (const char *)h + i + 2);
+                return fmt_error(err, err_size,
+                                 "the header string \"%s\" (at byte %zu) holds a lone "
+                                 "UTF-16 surrogate escape (\\u%.4s), which is not valid UTF-8",
+                                 echo_raw(sb, h + str, n - str), str, (const char *)h + i + 2);
             if (u >= 0)
                 i += 5;
             else if (h[i + 1] < 0x80) /* escaped: it cannot end the string */
@@ -196,8 +211,8 @@ static int scan_header(const unsigned char *h, size_t n, char *err, size_t err_s
  * refused, since 2^53 + 1 in the file would already have become 2^53. */
 static int as_size(const cJSON *v, size_t *out)
 {
-    const double limit = (uint64_t)SIZE_MAX < (UINT64_C(1) << 53) ? (double)SIZE_MAX
-                                                                 : 9007199254740992.0;
+    const double limit =
+        (uint64_t)SIZE_MAX < (UINT64_C(1) << 53) ? (double)SIZE_MAX : 9007199254740992.0;
     if (!cJSON_IsNumber(v))
         return -1;
     double d = v->valuedouble;
@@ -220,10 +235,11 @@ static int check_entry(const cJSON *item, entry *e, char *err, size_t err_size)
     /* cJSON finds the first of two equal keys, a strict parser refuses them. */
     for (size_t k = 0; k < 3; k++) {
         int seen = 0;
-        cJSON_ArrayForEach(v, item) seen += strcmp(v->string, fields[k]) == 0;
+        cJSON_ArrayForEach (v, item)
+            seen += strcmp(v->string, fields[k]) == 0;
         if (seen > 1)
             return fmt_error(err, err_size, "tensor '%s': \"%s\" appears %d times in its entry", n,
-                        fields[k], seen);
+                             fields[k], seen);
     }
 
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(item, "dtype");
@@ -236,7 +252,7 @@ static int check_entry(const cJSON *item, entry *e, char *err, size_t err_size)
             break;
     if (e->dtype == NDTYPES)
         return fmt_error(err, err_size, "tensor '%s': unknown dtype '%s'", n,
-                    echo(db, dt->valuestring));
+                         echo(db, dt->valuestring));
 
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(item, "shape");
     if (!sh)
@@ -248,19 +264,20 @@ static int check_entry(const cJSON *item, entry *e, char *err, size_t err_size)
     size_t nonzero = 1, dim;
     int has_zero = 0;
     e->ndim = 0;
-    cJSON_ArrayForEach(v, sh) {
+    cJSON_ArrayForEach (v, sh) {
         if (as_size(v, &dim))
             return fmt_error(err, err_size,
-                        "tensor '%s': \"shape\" holds something other than an integer in "
-                        "[0, 2^53)", n);
+                             "tensor '%s': \"shape\" holds something other than an integer in "
+                             "[0, 2^53)",
+                             n);
         if (e->ndim < NPY_MAX_DIMS)
             e->shape[e->ndim] = dim;
         e->ndim++;
         if (dim == 0)
             has_zero = 1;
         else if (nonzero > SIZE_MAX / 8 / dim)
-            return fmt_error(err, err_size, "tensor '%s': the element count of shape %s overflows", n,
-                        format_shape(sb, sizeof sb, e));
+            return fmt_error(err, err_size, "tensor '%s': the element count of shape %s overflows",
+                             n, format_shape(sb, sizeof sb, e));
         else
             nonzero *= dim;
     }
@@ -272,23 +289,24 @@ static int check_entry(const cJSON *item, entry *e, char *err, size_t err_size)
     if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 || as_size(off->child, &e->begin) ||
         as_size(off->child->next, &e->end))
         return fmt_error(err, err_size,
-                    "tensor '%s': \"data_offsets\" is not an array of two integers in "
-                    "[0, 2^53)", n);
+                         "tensor '%s': \"data_offsets\" is not an array of two integers in "
+                         "[0, 2^53)",
+                         n);
     if (e->begin > e->end)
         return fmt_error(err, err_size, "tensor '%s': data_offsets [%zu, %zu] are out of order", n,
-                    e->begin, e->end);
+                         e->begin, e->end);
     /* count * bits cannot overflow: count * 8 fits, and bits % 8 != 0 means 4 or 6. */
     unsigned bits = dtypes[e->dtype].bits;
     if (bits % 8 && e->count * bits % 8)
-        return fmt_error(err, err_size, "tensor '%s': shape %s of %s is %zu bits, not a whole number "
-                    "of bytes", n, format_shape(sb, sizeof sb, e), dtypes[e->dtype].name,
-                    e->count * bits);
+        return fmt_error(err, err_size,
+                         "tensor '%s': shape %s of %s is %zu bits, not a whole number "
+                         "of bytes",
+                         n, format_shape(sb, sizeof sb, e), dtypes[e->dtype].name, e->count * bits);
     size_t bytes = bits % 8 ? e->count * bits / 8 : e->count * (bits / 8);
     if (e->end - e->begin != bytes)
-        return fmt_error(err, err_size,
-                    "tensor '%s': data_offsets span %zu bytes but shape %s of %s needs %zu", n,
-                    e->end - e->begin, format_shape(sb, sizeof sb, e), dtypes[e->dtype].name,
-                    bytes);
+        return fmt_error(
+            err, err_size, "tensor '%s': data_offsets span %zu bytes but shape %s of %s needs %zu",
+            n, e->end - e->begin, format_shape(sb, sizeof sb, e), dtypes[e->dtype].name, bytes);
     return 0;
 }
 
@@ -302,10 +320,12 @@ static int check_metadata(const cJSON *m, char *err, size_t err_size)
         return 0;
     if (!cJSON_IsObject(m))
         return fmt_error(err, err_size, "\"__metadata__\" is not a JSON object (of strings)");
-    cJSON_ArrayForEach(v, m)
+    cJSON_ArrayForEach (v, m)
         if (!cJSON_IsString(v))
-            return fmt_error(err, err_size, "\"__metadata__\" holds a value that is not a string (at "
-                        "key '%s')", echo(kb, v->string));
+            return fmt_error(err, err_size,
+                             "\"__metadata__\" holds a value that is not a string (at "
+                             "key '%s')",
+                             echo(kb, v->string));
     return 0;
 }
 
@@ -341,32 +361,39 @@ static int check_layout(const st_file *f, size_t data_len, char *err, size_t err
     for (size_t i = 0; i < f->count && rc == 0; i++) {
         const entry *e = order[i];
         if (e->begin != at && !prev)
-            rc = fmt_error(err, err_size, "tensor '%s' comes first in the data region but its "
-                      "data_offsets [%zu, %zu] do not begin at 0: %zu bytes belong to no tensor",
-                      echo(nb, e->name), e->begin, e->end, e->begin);
+            rc = fmt_error(
+                err, err_size,
+                "tensor '%s' comes first in the data region but its "
+                "data_offsets [%zu, %zu] do not begin at 0: %zu bytes belong to no tensor",
+                echo(nb, e->name), e->begin, e->end, e->begin);
         else if (e->begin > at)
-            rc = fmt_error(err, err_size, "%zu bytes of the data region belong to no tensor: tensor "
-                      "'%s' ends at %zu, the next, '%s', has data_offsets [%zu, %zu]",
-                      e->begin - at, echo(pb, prev->name), at, echo(nb, e->name), e->begin,
-                      e->end);
+            rc = fmt_error(err, err_size,
+                           "%zu bytes of the data region belong to no tensor: tensor "
+                           "'%s' ends at %zu, the next, '%s', has data_offsets [%zu, %zu]",
+                           e->begin - at, echo(pb, prev->name), at, echo(nb, e->name), e->begin,
+                           e->end);
         else if (e->begin < at)
-            rc = fmt_error(err, err_size, "tensors '%s' (data_offsets [%zu, %zu]) and '%s' "
-                      "(data_offsets [%zu, %zu]) overlap", echo(pb, prev->name), prev->begin,
-                      prev->end, echo(nb, e->name), e->begin, e->end);
+            rc = fmt_error(err, err_size,
+                           "tensors '%s' (data_offsets [%zu, %zu]) and '%s' "
+                           "(data_offsets [%zu, %zu]) overlap",
+                           echo(pb, prev->name), prev->begin, prev->end, echo(nb, e->name),
+                           e->begin, e->end);
         at = e->end;
         prev = e;
     }
     if (rc == 0 && at > data_len)
-        rc = fmt_error(err, err_size, "tensor '%s': data_offsets [%zu, %zu] go past the end of the "
-                  "data region (%zu bytes)", echo(nb, prev->name), prev->begin, prev->end,
-                  data_len);
+        rc = fmt_error(err, err_size,
+                       "tensor '%s': data_offsets [%zu, %zu] go past the end of the "
+                       "data region (%zu bytes)",
+                       echo(nb, prev->name), prev->begin, prev->end, data_len);
     else if (rc == 0 && at < data_len && !prev)
         rc = fmt_error(err, err_size, "the header holds no tensors but %zu bytes of data follow it",
-                  data_len);
+                       data_len);
     else if (rc == 0 && at < data_len)
-        rc = fmt_error(err, err_size, "%zu bytes at the end of the data region belong to no tensor "
-                  "(the last, '%s', has data_offsets [%zu, %zu]; the region has %zu bytes)",
-                  data_len - at, echo(nb, prev->name), prev->begin, prev->end, data_len);
+        rc = fmt_error(err, err_size,
+                       "%zu bytes at the end of the data region belong to no tensor "
+                       "(the last, '%s', has data_offsets [%zu, %zu]; the region has %zu bytes)",
+                       data_len - at, echo(nb, prev->name), prev->begin, prev->end, data_len);
     free(order);
     return rc;
 }
@@ -393,7 +420,7 @@ static int parse_header(st_file *f, const unsigned char *h, size_t n, char *err,
         cJSON_Delete(root);
         free(text);
         return fmt_error(err, err_size, "malformed JSON header (%s at byte %zu of %zu)",
-                    root ? "trailing data" : "syntax error", at, n);
+                         root ? "trailing data" : "syntax error", at, n);
     }
     int rc = 0;
     size_t names_len = 0, metas = 0, k = 0;
@@ -403,7 +430,7 @@ static int parse_header(st_file *f, const unsigned char *h, size_t n, char *err,
         rc = fmt_error(err, err_size, "the JSON header is not an object");
         goto done;
     }
-    cJSON_ArrayForEach(it, root) {
+    cJSON_ArrayForEach (it, root) {
         if (strcmp(it->string, "__metadata__") == 0) {
             metas++;
         } else {
@@ -422,7 +449,7 @@ static int parse_header(st_file *f, const unsigned char *h, size_t n, char *err,
         rc = fmt_error(err, err_size, "out of memory (%zu header entries)", f->count);
         goto done;
     }
-    cJSON_ArrayForEach(it, root) {
+    cJSON_ArrayForEach (it, root) {
         if (strcmp(it->string, "__metadata__") == 0) {
             if ((rc = check_metadata(it, err, err_size)) != 0)
                 goto done;
@@ -442,7 +469,7 @@ static int parse_header(st_file *f, const unsigned char *h, size_t n, char *err,
         if (strcmp(f->by_name[i - 1]->name, f->by_name[i]->name) == 0) {
             char nb[NAME_SHOWN + 4];
             rc = fmt_error(err, err_size, "duplicate tensor name '%s' in the header",
-                      echo(nb, f->by_name[i]->name));
+                           echo(nb, f->by_name[i]->name));
         }
 done:
     cJSON_Delete(root);
@@ -453,7 +480,7 @@ done:
 static const entry *find(const st_file *f, const char *name)
 {
     entry key = {.name = name};
-    const entry *pkey = &key, *const *hit;
+    const entry *pkey = &key, *const * hit;
     if (!f || !name || f->count == 0)
         return NULL;
     hit = bsearch(&pkey, f->by_name, f->count, sizeof *f->by_name, by_name);
@@ -473,9 +500,9 @@ static int missing(const st_file *f, const char *name, char *err, size_t err_siz
         snprintf(list + used, sizeof list - used, ", ... and %zu more", f->count - shown);
     if (f->count == 0)
         return fmt_error(err, err_size, "no tensor '%s' in the file (it holds no tensors)",
-                    echo(nb, name));
+                         echo(nb, name));
     return fmt_error(err, err_size, "no tensor '%s' in the file (it has %zu tensor%s: %s)",
-                echo(nb, name), f->count, f->count == 1 ? "" : "s", list);
+                     echo(nb, name), f->count, f->count == 1 ? "" : "s", list);
 }
 
 /* ---- Reading. ---- */
@@ -504,16 +531,22 @@ static int header_length(const unsigned char b[8], size_t have, size_t after, si
 {
     uint64_t n = 0;
     if (have < 8)
-        return fmt_error(err, err_size, "too short for a .safetensors file (%zu bytes; the header "
-                    "length alone takes 8)", have);
+        return fmt_error(err, err_size,
+                         "too short for a .safetensors file (%zu bytes; the header "
+                         "length alone takes 8)",
+                         have);
     for (int i = 7; i >= 0; i--)
         n = n << 8 | b[i];
     if (n > ST_MAX_HEADER_BYTES)
-        return fmt_error(err, err_size, "header length %llu is absurd (more than %u bytes): not a "
-                    ".safetensors file?", (unsigned long long)n, ST_MAX_HEADER_BYTES);
+        return fmt_error(err, err_size,
+                         "header length %llu is absurd (more than %u bytes): not a "
+                         ".safetensors file?",
+                         (unsigned long long)n, ST_MAX_HEADER_BYTES);
     if (n > after)
-        return fmt_error(err, err_size, "header length %llu goes past the end of the file (%zu bytes "
-                    "follow it)", (unsigned long long)n, after);
+        return fmt_error(err, err_size,
+                         "header length %llu goes past the end of the file (%zu bytes "
+                         "follow it)",
+                         (unsigned long long)n, after);
     *hlen = (size_t)n;
     return 0;
 }
@@ -604,8 +637,10 @@ static int open_stream(st_file *f, char *err, size_t err_size)
     if (read_full(f->fd, &extra, 1, -1, &got))
         return fmt_error(err, err_size, "read failed: %s", strerror(errno));
     if (got)
-        return fmt_error(err, err_size, "more bytes follow the end of the last tensor (at byte %zu of "
-                    "the data region): they belong to no tensor", need);
+        return fmt_error(err, err_size,
+                         "more bytes follow the end of the last tensor (at byte %zu of "
+                         "the data region): they belong to no tensor",
+                         need);
     f->data = f->owned;
     close(f->fd);
     f->fd = -1;
@@ -623,8 +658,10 @@ static int open_regular(st_file *f, const struct stat *st, char *err, size_t err
     if (read_full(f->fd, len8, 8, 0, &got))
         return fmt_error(err, err_size, "read failed: %s", strerror(errno));
     if (got < 8 && got < size)
-        return fmt_error(err, err_size, "the file changed while it was read: it had %zu bytes, but "
-                    "only %zu could be read", size, got);
+        return fmt_error(err, err_size,
+                         "the file changed while it was read: it had %zu bytes, but "
+                         "only %zu could be read",
+                         size, got);
     if (header_length(len8, got, size >= 8 ? size - 8 : 0, &hlen, err, err_size))
         return -1;
     if (!(h = malloc(hlen ? hlen : 1)))
@@ -633,8 +670,10 @@ static int open_regular(st_file *f, const struct stat *st, char *err, size_t err
     if (rc)
         fmt_error(err, err_size, "read failed: %s", strerror(errno));
     else if (got < hlen)
-        rc = fmt_error(err, err_size, "the file changed while it was read: its %zu-byte header ended "
-                  "after %zu bytes", hlen, got);
+        rc = fmt_error(err, err_size,
+                       "the file changed while it was read: its %zu-byte header ended "
+                       "after %zu bytes",
+                       hlen, got);
     else
         rc = parse_header(f, h, hlen, err, err_size);
     free(h);
@@ -672,10 +711,7 @@ int st_open(const char *path, st_file **out, char *err, size_t err_size)
     return 0;
 }
 
-int st_has(const st_file *f, const char *name)
-{
-    return find(f, name) != NULL;
-}
+int st_has(const st_file *f, const char *name) { return find(f, name) != NULL; }
 
 int st_count_prefix(const st_file *f, const char *prefix)
 {
@@ -702,8 +738,14 @@ static void convert(const unsigned char *b, size_t n, size_t item_size, float *d
         uint64_t u = 0; /* assembled from little-endian bytes: right on any host */
         for (size_t j = item_size; j-- > 0;)
             u = u << 8 | b[j];
-        union { uint32_t u; float f; } f4 = {(uint32_t)u};
-        union { uint64_t u; double d; } f8 = {u};
+        union {
+            uint32_t u;
+            float f;
+        } f4 = {(uint32_t)u};
+        union {
+            uint64_t u;
+            double d;
+        } f8 = {u};
         dst[i] = item_size == 4 ? f4.f : to_float(f8.d);
     }
 }
@@ -730,10 +772,12 @@ static int read_converted(st_file *f, const entry *e, size_t item_size, float *d
         }
         if (got < want) {
             free(buf);
-            return fmt_error(err, err_size, "the file changed while it was read: tensor '%s' "
-                        "(data_offsets [%zu, %zu]) ends at byte %ju of the file, but the file "
-                        "now ends at byte %ju", echo(nb, e->name), e->begin, e->end,
-                        (uintmax_t)(f->data_start + e->end), (uintmax_t)at + got);
+            return fmt_error(err, err_size,
+                             "the file changed while it was read: tensor '%s' "
+                             "(data_offsets [%zu, %zu]) ends at byte %ju of the file, but the file "
+                             "now ends at byte %ju",
+                             echo(nb, e->name), e->begin, e->end,
+                             (uintmax_t)(f->data_start + e->end), (uintmax_t)at + got);
         }
         convert(buf, want / item_size, item_size, dst + done / item_size);
     }
@@ -741,12 +785,15 @@ static int read_converted(st_file *f, const entry *e, size_t item_size, float *d
     if (fstat(f->fd, &st) != 0)
         return fmt_error(err, err_size, "cannot stat: %s", strerror(errno));
     if (st.st_size != f->file_size)
-        return fmt_error(err, err_size, "the file changed while it was read: it had %jd bytes, as its "
-                    "header says, and now has %jd", (intmax_t)f->file_size, (intmax_t)st.st_size);
+        return fmt_error(err, err_size,
+                         "the file changed while it was read: it had %jd bytes, as its "
+                         "header says, and now has %jd",
+                         (intmax_t)f->file_size, (intmax_t)st.st_size);
     /* Written to since it was opened: the bytes may be another file's. */
     if (st.st_ctim.tv_sec != f->ctime.tv_sec || st.st_ctim.tv_nsec != f->ctime.tv_nsec)
-        return fmt_error(err, err_size, "the file changed while it was read: it was modified after "
-                    "it was opened (its size is the same, its status-change time is not)");
+        return fmt_error(err, err_size,
+                         "the file changed while it was read: it was modified after "
+                         "it was opened (its size is the same, its status-change time is not)");
     return 0;
 }
 
@@ -767,11 +814,11 @@ int st_read(st_file *f, const char *name, npy_array *out, char *err, size_t err_
     size_t item_size = strcmp(dtype, "F32") == 0 ? 4 : strcmp(dtype, "F64") == 0 ? 8 : 0;
     if (!item_size)
         return fmt_error(err, err_size,
-                    "tensor '%s' has dtype %s, which is not supported (expected F32 or F64)",
-                    echo(nb, e->name), dtype);
+                         "tensor '%s' has dtype %s, which is not supported (expected F32 or F64)",
+                         echo(nb, e->name), dtype);
     if (e->ndim > NPY_MAX_DIMS)
         return fmt_error(err, err_size, "tensor '%s' has %zu dimensions (at most %d are supported)",
-                    echo(nb, e->name), e->ndim, NPY_MAX_DIMS);
+                         echo(nb, e->name), e->ndim, NPY_MAX_DIMS);
     /* count * item_size == end - begin <= the data region's length: a
      * bounded allocation (the file's size, or the bytes in memory). */
     float *data = malloc((e->count ? e->count : 1) * sizeof(float));
@@ -804,8 +851,7 @@ int st_read_tensor_memory(const void *bytes, size_t len, const char *name, npy_a
     return rc;
 }
 
-int st_read_tensor(const char *path, const char *name, npy_array *out, char *err,
-                   size_t err_size)
+int st_read_tensor(const char *path, const char *name, npy_array *out, char *err, size_t err_size)
 {
     st_file *f;
     if (out)

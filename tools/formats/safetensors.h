@@ -87,8 +87,7 @@ void st_close(st_file *f);
 /* One tensor, in one call: st_open_memory or st_open, st_read, st_close. */
 int st_read_tensor_memory(const void *bytes, size_t len, const char *name, npy_array *out,
                           char *err, size_t err_size);
-int st_read_tensor(const char *path, const char *name, npy_array *out, char *err,
-                   size_t err_size);
+int st_read_tensor(const char *path, const char *name, npy_array *out, char *err, size_t err_size);
 
 #ifdef __cplusplus
 }

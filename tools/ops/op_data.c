@@ -37,10 +37,10 @@ int op_case_data_make(const op_desc *op, const op_config *c, const size_t *shape
     cd->nparams = op->params(c, shape, ndim, cd->param);
     for (size_t i = 0; i < cd->nparams; ++i) {
         const op_param *p = &cd->param[i];
-        cd->params[i] = draw(op_shape_count(p->shape, p->ndim),
-                             p->kind == PARAM_SCALE      ? scale_value
-                             : p->kind == PARAM_VARIANCE ? positive_value
-                                                         : shift_value);
+        cd->params[i] =
+            draw(op_shape_count(p->shape, p->ndim), p->kind == PARAM_SCALE      ? scale_value
+                                                    : p->kind == PARAM_VARIANCE ? positive_value
+                                                                                : shift_value);
         if (!cd->params[i])
             return -1;
         cd->d.params[i] = cd->params[i];

@@ -62,15 +62,12 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
                                      k->wait_list, event);
 }
 
-static void destroy(void *layer)
-{
-    clnorm_layer_norm_destroy(layer);
-}
+static void destroy(void *layer) { clnorm_layer_norm_destroy(layer); }
 
 /* Per row: m = mean, s = sqrt(var_b + eps); y = (x - m) / s * w[k] + b[k].
  * plain (y before the affine step), m and s are kept for the tolerance. */
-static void standardise(const op_config *c, const op_data *d, double *y, double *plain,
-                        double *m, double *s)
+static void standardise(const op_config *c, const op_data *d, double *y, double *plain, double *m,
+                        double *s)
 {
     size_t outer, n, inner;
     view(c, d->shape, d->ndim, &outer, &n, &inner);
@@ -117,9 +114,9 @@ static const op_case bench[] = {
 };
 
 static const op_case tests[] = {
-    {"rows", {{1e-5, 0}}, 3, {2, 3, 8}, 0},   {"rows", {{1e-5, 0}}, 2, {5, 17}, 0},
-    {"rows", {{1e-6, 1}}, 1, {65}, 0},        {"rows", {{1e-5, 0}}, 3, {3, 2, 4097}, 0},
-    {"rows", {{1e-5, 0}}, 2, {145, 33}, 0},   {"rows", {{1e-5, 0}}, 2, {2, 1}, 0},
+    {"rows", {{1e-5, 0}}, 3, {2, 3, 8}, 0}, {"rows", {{1e-5, 0}}, 2, {5, 17}, 0},
+    {"rows", {{1e-6, 1}}, 1, {65}, 0},      {"rows", {{1e-5, 0}}, 3, {3, 2, 4097}, 0},
+    {"rows", {{1e-5, 0}}, 2, {145, 33}, 0}, {"rows", {{1e-5, 0}}, 2, {2, 1}, 0},
 };
 
 const op_desc op_layer_norm = {

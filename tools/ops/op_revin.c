@@ -34,8 +34,7 @@ static int check_shape(const op_config *c, const size_t *shape, size_t ndim, cha
     char s[128];
     if (ndim != 3) {
         snprintf(err, err_size, "expected a 3-d %s array, found shape %s",
-                 c->v[TRANSPOSED] ? "(B, D, L)" : "(B, L, D)",
-                 fmt_shape(shape, ndim, s, sizeof s));
+                 c->v[TRANSPOSED] ? "(B, D, L)" : "(B, L, D)", fmt_shape(shape, ndim, s, sizeof s));
         return -1;
     }
     return 0;
@@ -88,8 +87,8 @@ static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_
     (void)ndim;
     size_t b, l, d;
     bld(c, shape, &b, &l, &d);
-    unsigned flags = (c->v[TRANSPOSED] ? CLNORM_REVIN_TRANSPOSED : 0) |
-                     (c->v[AFFINE] ? CLNORM_REVIN_AFFINE : 0);
+    unsigned flags =
+        (c->v[TRANSPOSED] ? CLNORM_REVIN_TRANSPOSED : 0) | (c->v[AFFINE] ? CLNORM_REVIN_AFFINE : 0);
     return clnorm_revin_create(ctx, d, flags, (clnorm_revin **)layer);
 }
 
@@ -108,17 +107,15 @@ static clnorm_status run_with(revin_fn fn, const op_config *c, void *layer, cons
               event);
 }
 
-#define RUN_WITH(name, fn)                                                                   \
-    static clnorm_status name(const op_config *c, void *layer, const op_call *k,           \
-                              cl_event *event)                                               \
-    {                                                                                        \
-        return run_with(fn, c, layer, k, event);                                             \
+#define RUN_WITH(name, fn)                                                                         \
+    static clnorm_status name(const op_config *c, void *layer, const op_call *k, cl_event *event)  \
+    {                                                                                              \
+        return run_with(fn, c, layer, k, event);                                                   \
     }
 RUN_WITH(run_input, clnorm_revin_forward)
 RUN_WITH(run_output, clnorm_revin_inverse)
 
-static clnorm_status get_stats(const op_config *c, void *layer, const op_call *k,
-                               float *const *st)
+static clnorm_status get_stats(const op_config *c, void *layer, const op_call *k, float *const *st)
 {
     size_t b, l, d;
     bld(c, k->shape, &b, &l, &d);
@@ -133,10 +130,7 @@ static clnorm_status set_stats(const op_config *c, void *layer, const op_call *k
     return clnorm_revin_set_stats(layer, b, st[0], st[1]);
 }
 
-static void destroy(void *layer)
-{
-    clnorm_revin_destroy(layer);
-}
+static void destroy(void *layer) { clnorm_revin_destroy(layer); }
 
 /* Channel d of element i of x, and its row (b, d). */
 static size_t channel_of(const op_config *c, const op_data *x, size_t i)
@@ -183,7 +177,8 @@ static void input_tolerance(const op_config *c, const op_data *x, const double *
             tol[i] = tol_affine(tol[i], plain[i], x->params[0][ch], y[i]);
         }
     free(plain);
-    tol_relative(st[0], rows, 1.0, tol_st[0]); /* PyTorch's m is correctly rounded: 0.5 ulp, twice */
+    tol_relative(st[0], rows, 1.0,
+                 tol_st[0]); /* PyTorch's m is correctly rounded: 0.5 ulp, twice */
     tol_relative(st[1], rows, 2.0, tol_st[1]); /* sqrt, then + 1e-4: about 1 ulp, twice */
 }
 
@@ -229,17 +224,18 @@ static const op_case bench[] = {
 /* Lengths around vector and work-group boundaries, every layout and the
  * widths with their own vector width (D = 8, 5, 1, 6, 48), affine or not. */
 static const op_case tests[] = {
-    {"bdl", {{1, 0}}, 3, {2, 3, 17}, 0},    {"bdl", {{1, 0}}, 3, {2, 3, 4097}, 0},
-    {"bld", {{0, 0}}, 3, {2, 65, 8}, 0},    {"bld", {{0, 0}}, 3, {3, 63, 5}, 0},
-    {"bld", {{0, 0}}, 3, {2, 16, 1}, 0},    {"bld", {{0, 0}}, 3, {1, 15, 6}, 0},
-    {"bld", {{0, 1}}, 3, {2, 300, 4}, 0},   {"bdl", {{1, 1}}, 3, {5, 37, 29}, 0},
-    {"bld", {{0, 1}}, 3, {40, 23, 48}, 0},  {"bld", {{0, 0}}, 3, {1, 1, 3}, 0},
+    {"bdl", {{1, 0}}, 3, {2, 3, 17}, 0},   {"bdl", {{1, 0}}, 3, {2, 3, 4097}, 0},
+    {"bld", {{0, 0}}, 3, {2, 65, 8}, 0},   {"bld", {{0, 0}}, 3, {3, 63, 5}, 0},
+    {"bld", {{0, 0}}, 3, {2, 16, 1}, 0},   {"bld", {{0, 0}}, 3, {1, 15, 6}, 0},
+    {"bld", {{0, 1}}, 3, {2, 300, 4}, 0},  {"bdl", {{1, 1}}, 3, {5, 37, 29}, 0},
+    {"bld", {{0, 1}}, 3, {40, 23, 48}, 0}, {"bld", {{0, 0}}, 3, {1, 1, 3}, 0},
 };
 
 /* What the input and the output module share. */
-#define REVIN_COMMON                                                                         \
-    OP_FUNCTIONS, OP_ARRAY(options, options), .stat_shape_doc = "(B, D, 1) from -i",         \
-    .stat_shape = stat_shape, OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
+#define REVIN_COMMON                                                                               \
+    OP_FUNCTIONS, OP_ARRAY(options, options), .stat_shape_doc = "(B, D, 1) from -i",               \
+                                              .stat_shape = stat_shape, OP_ARRAY(bench, bench),    \
+                                              OP_ARRAY(tests, tests)
 
 const op_desc op_revin_input = {
     .name = "ReversibleInstanceNorm1dInput",
@@ -248,8 +244,12 @@ const op_desc op_revin_input = {
                "s = sqrt(population variance) + 1e-4, y = (x - m) / s. IN is (B, L, D), or\n"
                "(B, D, L) with --transposed; OUT has IN's shape. M and S receive ESPnet's m and\n"
                "s as float32 (B, D, 1), for the output module.",
-    REVIN_COMMON, OP_ARRAY(stats_out, stats_written), .get_stats = get_stats,
-    .run = run_input, .reference = input_reference, .tolerance = input_tolerance,
+    REVIN_COMMON,
+    OP_ARRAY(stats_out, stats_written),
+    .get_stats = get_stats,
+    .run = run_input,
+    .reference = input_reference,
+    .tolerance = input_tolerance,
 };
 
 const op_desc op_revin_output = {
@@ -258,6 +258,10 @@ const op_desc op_revin_output = {
     .formula = "ESPnet's ReversibleInstanceNorm1dOutput: y = x * s + m with the statistics of\n"
                "an input module's run. IN is (B, L, D), or (B, D, L) with --transposed; L may\n"
                "differ from the input run's. M and S are (B, D, 1) with IN's B and D.",
-    REVIN_COMMON, OP_ARRAY(stats_in, stats_read), .set_stats = set_stats,
-    .run = run_output, .reference = output_reference, .tolerance = output_tolerance,
+    REVIN_COMMON,
+    OP_ARRAY(stats_in, stats_read),
+    .set_stats = set_stats,
+    .run = run_output,
+    .reference = output_reference,
+    .tolerance = output_tolerance,
 };

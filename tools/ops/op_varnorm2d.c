@@ -51,15 +51,12 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
 {
     (void)c;
     clnorm_varnorm2d_params p = {k->params[0], k->version};
-    return clnorm_varnorm2d_forward(layer, &p, k->shape[0], k->shape[1], k->shape[2],
-                                    k->shape[3], k->in, k->in_off, k->out, k->out_off,
-                                    k->num_wait, k->wait_list, event);
+    return clnorm_varnorm2d_forward(layer, &p, k->shape[0], k->shape[1], k->shape[2], k->shape[3],
+                                    k->in, k->in_off, k->out, k->out_off, k->num_wait, k->wait_list,
+                                    event);
 }
 
-static void destroy(void *layer)
-{
-    clnorm_varnorm2d_destroy(layer);
-}
+static void destroy(void *layer) { clnorm_varnorm2d_destroy(layer); }
 
 static void reference(const op_config *c, const op_data *d, double *y, double *const *st)
 {
@@ -68,8 +65,8 @@ static void reference(const op_config *c, const op_data *d, double *y, double *c
                   d->params[0], y);
 }
 
-static void tolerance(const op_config *c, const op_data *d, const double *y,
-                      double *const *st, double *tol, double *const *tol_st)
+static void tolerance(const op_config *c, const op_data *d, const double *y, double *const *st,
+                      double *tol, double *const *tol_st)
 {
     (void)c, (void)st, (void)tol_st;
     tol_relative(y, d->count, VN_ULPS, tol);

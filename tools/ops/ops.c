@@ -47,4 +47,3 @@ size_t op_shape_count(const size_t *shape, size_t ndim)
         n *= shape[i];
     return n;
 }
-

@@ -141,8 +141,8 @@ typedef struct op_desc {
     void (*reference)(const op_config *c, const op_data *d, double *y, double *const *stats);
     /* The tolerance of each element of y and of the statistics, from the
      * reference's values ("twice PyTorch float32's own error"). */
-    void (*tolerance)(const op_config *c, const op_data *d, const double *y,
-                      double *const *stats, double *tol_y, double *const *tol_stats);
+    void (*tolerance)(const op_config *c, const op_data *d, const double *y, double *const *stats,
+                      double *tol_y, double *const *tol_stats);
 
     const op_case *bench;
     size_t bench_count;
@@ -156,15 +156,14 @@ typedef struct op_desc {
 
 /* In a description's initializer: the functions every op has, by the names
  * its file gives them. */
-#define OP_FUNCTIONS                                                                         \
-    .check_shape = check_shape, .view = view, .params = params, .create = create,            \
-    .destroy = destroy
+#define OP_FUNCTIONS                                                                               \
+    .check_shape = check_shape, .view = view, .params = params, .create = create, .destroy = destroy
 
 /* ... and, for a file that names them so, the usual run, reference,
  * tolerance, bench and test cases. */
-#define OP_DEFAULTS                                                                          \
-    OP_FUNCTIONS, .run = run, .reference = reference, .tolerance = tolerance,                \
-    OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
+#define OP_DEFAULTS                                                                                \
+    OP_FUNCTIONS, .run = run, .reference = reference, .tolerance = tolerance,                      \
+                  OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
 
 /* ---- the table ---- */
 extern const op_desc *const op_table[];

@@ -13,10 +13,7 @@
 /* Per thread: the thread tests draw their cases concurrently. */
 static _Thread_local uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
-void rng_seed(uint64_t seed)
-{
-    rng_state = seed ? seed : 1;
-}
+void rng_seed(uint64_t seed) { rng_state = seed ? seed : 1; }
 
 uint64_t rng_fresh_seed(void)
 {
@@ -34,10 +31,7 @@ static uint64_t rng_next(void)
     return rng_state * 2685821657736338717ull;
 }
 
-double rng_uniform(void)
-{
-    return ((rng_next() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-}
+double rng_uniform(void) { return ((rng_next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
 
 double rng_normal(void)
 {
@@ -79,8 +73,7 @@ void fill_family(float *x, size_t outer, size_t n, size_t inner, family f)
 
 /* ---------------------------------------------------------------- references */
 
-void ref_row_moments(const float *x, size_t n, size_t inner, size_t base, double *mean,
-                     double *m2)
+void ref_row_moments(const float *x, size_t n, size_t inner, size_t base, double *mean, double *m2)
 {
     double sum = 0.0;
     for (size_t k = 0; k < n; ++k)

@@ -30,8 +30,7 @@ void fill_family(float *x, size_t outer, size_t n, size_t inner, family f);
 /* ---- double-precision references over a view [outer][n][inner] ---- */
 /* Mean and sum of squared deviations (two passes, in double) of the n
  * elements x[base + k * inner]. */
-void ref_row_moments(const float *x, size_t n, size_t inner, size_t base, double *mean,
-                     double *m2);
+void ref_row_moments(const float *x, size_t n, size_t inner, size_t base, double *mean, double *m2);
 /* RevIN input: y, and m, s per row (row = o * inner + i). */
 void ref_revin(const float *x, size_t outer, size_t n, size_t inner, double *y, double *m,
                double *s);

@@ -23,9 +23,10 @@ esac
 packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
     libcmocka-dev libcjson-dev python3-numpy)
 # The test run also goes through valgrind (tools/scripts/check.sh), doxygen (the
-# API reference is checked for undocumented symbols, tests/check_docs.sh) and
-# clang (every kernel file compiles on its own, tests/check_kernels.sh).
-if [ "$what" = test ]; then packages+=(valgrind doxygen clang); fi
+# API reference is checked for undocumented symbols, tests/check_docs.sh),
+# clang (every kernel file compiles on its own, tests/check_kernels.sh) and
+# clang-format (tests/check_format.sh).
+if [ "$what" = test ]; then packages+=(valgrind doxygen clang clang-format); fi
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,12 +15,12 @@
 
 enum { B = 3, L = 50, D = 4 };
 
-#define CHECK(cond, what)                                                                      \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "consumer_cmake: %s failed\n", what);                              \
-            goto done;                                                                         \
-        }                                                                                      \
+#define CHECK(cond, what)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "consumer_cmake: %s failed\n", what);                                  \
+            goto done;                                                                             \
+        }                                                                                          \
     } while (0)
 
 int main(void)
