@@ -143,13 +143,15 @@ inline void slab_finalize(const op_t *p, const slab_t *s, const floatV *piv, con
  * tile: the reads of both and the writes stream together, as in a copy.
  * `nt` (the number of tiles) and `form` are constants where the caller can
  * make them (registers). */
-__attribute__((always_inline)) inline void
-slab_pipe(const slab_t *cur, const scalev_t *k, const slab_t *next, const floatV *pivn,
-          accv_t *sums, ulong n, ulong inner, const axis_t *ax, const int form, const uint nt)
+__attribute__((always_inline)) inline void slab_pipe(const slab_t *cur, const scalev_t *k,
+                                                     const slab_t *next, const floatV *pivn,
+                                                     accv_t *sums, ulong n, ulong inner,
+                                                     const axis_t *ax, const int form,
+                                                     const uint nt, const int in_registers)
 {
-    accv_t a[REG_TILES];
-    for (uint t = 0; t < nt; ++t)
-        a[t] = sums[t];
+    accv_t regs[REG_TILES], *a = in_registers ? regs : sums; /* else in memory (cache) */
+    for (uint t = 0; in_registers && t < nt; ++t)
+        regs[t] = sums[t];
     for (ulong r = 0; r < n; ++r) {
         ulong at = r * inner;
         floatV w, v;
@@ -159,24 +161,8 @@ slab_pipe(const slab_t *cur, const scalev_t *k, const slab_t *next, const floatV
             apply_tile(cur->x + at + t * VW, cur->y + at + t * VW, &k[t], w, v, form);
         }
     }
-    for (uint t = 0; t < nt; ++t)
-        sums[t] = a[t];
-}
-
-/* The same for any number of tiles, the sums in memory (cache). */
-inline void slab_pipe_many(const slab_t *cur, const scalev_t *k, const slab_t *next,
-                           const floatV *pivn, accv_t *sums, ulong n, ulong inner, const axis_t *ax,
-                           const int form, uint nt)
-{
-    for (ulong r = 0; r < n; ++r) {
-        ulong at = r * inner;
-        floatV w, v;
-        axis_row(ax, r, form, &w, &v);
-        for (uint t = 0; t < nt; ++t) {
-            accv_add(&sums[t], LOADV(next->x + at + t * VW), pivn[t]);
-            apply_tile(cur->x + at + t * VW, cur->y + at + t * VW, &k[t], w, v, form);
-        }
-    }
+    for (uint t = 0; in_registers && t < nt; ++t)
+        sums[t] = regs[t];
 }
 
 /* slab_pipe with the tile counts that have a register specialisation, the
@@ -188,19 +174,19 @@ inline void slab_pipe_any(const slab_t *cur, const scalev_t *k, const slab_t *ne
 {
     const int b = FORM_BIAS;
     if (form & FORM_AXIS) {
-        slab_pipe_many(cur, k, next, pivn, sums, n, inner, ax, b | FORM_AXIS, nt);
+        slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b | FORM_AXIS, nt, 0);
         return;
     }
     switch (nt) {
-    case 1: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 1); break;
-    case 2: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 2); break;
-    case 4: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 4); break;
-    case 5: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 5); break;
+    case 1: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 1, 1); break;
+    case 2: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 2, 1); break;
+    case 4: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 4, 1); break;
+    case 5: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 5, 1); break;
     default: /* many tiles: their state is in memory, where b costs a load */
         if (form & FORM_BIAS)
-            slab_pipe_many(cur, k, next, pivn, sums, n, inner, ax, b, nt);
+            slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, nt, 0);
         else
-            slab_pipe_many(cur, k, next, pivn, sums, n, inner, ax, 0, nt);
+            slab_pipe(cur, k, next, pivn, sums, n, inner, ax, 0, nt, 0);
         break;
     }
 }

@@ -79,6 +79,11 @@ inline void lscale_put(const lscale_t *l, uint c, scale1_t s)
     l->b[c] = s.b;
 }
 
+/* A kernel's local arrays of per-column scalings, and `l` over them. */
+#define LSCALE_LOCAL(l)                                                                            \
+    __local float l##_hi[MAXC], l##_lo[MAXC], l##_sc[MAXC], l##_b[MAXC];                           \
+    lscale_t l = {l##_hi, l##_lo, l##_sc, l##_b}
+
 /* Tile t's scaling (contiguous rows: the one column's, splat). */
 inline scalev_t lscale_get(const lscale_t *l, uint t, int contig)
 {
@@ -124,8 +129,7 @@ inline void normalise_group(const group_t *g, uint lid, __global const float *xg
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_fused(KERNEL_ARGS)
 {
     __local acc l_s1[WG * MAXC], l_s2[WG * MAXC];
-    __local float l_hi[MAXC], l_lo[MAXC], l_sc[MAXC], l_b[MAXC];
-    lscale_t l = {l_hi, l_lo, l_sc, l_b};
+    LSCALE_LOCAL(l);
     op_t p = OP_OF_ARGS;
     group_t g = make_group(n, inner, nparts, tiles);
     uint lid = get_local_id(0);
@@ -163,8 +167,7 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_partial(KERNE
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_apply(KERNEL_ARGS)
 {
-    __local float l_hi[MAXC], l_lo[MAXC], l_sc[MAXC], l_b[MAXC];
-    lscale_t l = {l_hi, l_lo, l_sc, l_b};
+    LSCALE_LOCAL(l);
     op_t p = OP_OF_ARGS;
     group_t g = make_group(n, inner, nparts, tiles);
     uint lid = get_local_id(0);

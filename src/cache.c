@@ -195,11 +195,12 @@ static char *entry_path(const char *dir, const unsigned char key[CLNORM_CACHE_KE
     return make_path(dir, name);
 }
 
-/* Read exactly `size` bytes; -1 on error or early end of file. */
-static int read_all(int fd, unsigned char *buf, size_t size)
+/* Read (or write) exactly `size` bytes, resuming after short transfers and
+ * EINTR; -1 on error or an early end of file. */
+static int transfer(int fd, unsigned char *buf, size_t size, int writing)
 {
     while (size > 0) {
-        ssize_t n = read(fd, buf, size);
+        ssize_t n = writing ? write(fd, buf, size) : read(fd, buf, size);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -210,19 +211,11 @@ static int read_all(int fd, unsigned char *buf, size_t size)
     return 0;
 }
 
-/* Write exactly `size` bytes, resuming after short writes and EINTR. */
+static int read_all(int fd, unsigned char *buf, size_t size) { return transfer(fd, buf, size, 0); }
+
 static int write_all(int fd, const unsigned char *buf, size_t size)
 {
-    while (size > 0) {
-        ssize_t n = write(fd, buf, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        buf += n;
-        size -= (size_t)n;
-    }
-    return 0;
+    return transfer(fd, (unsigned char *)buf, size, 1); /* not written to when writing */
 }
 
 /* Reads and verifies an opened entry; NULL on any mismatch. */

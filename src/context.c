@@ -117,17 +117,25 @@ static clnorm_status check_flags(const clnorm_context *ctx, unsigned flags)
     return clnorm__check_build_options(ctx, options ? options : "");
 }
 
-clnorm_status clnorm_context_create(const char *device_spec, unsigned flags, clnorm_context **out)
+/* The start of create and wrap: a context that can hold a message in *out
+ * (NULL when even that fails: then CLNORM_OUT_OF_MEMORY), the flags checked. */
+static clnorm_status context_begin(unsigned flags, clnorm_context **out)
 {
     if (!out)
         return CLNORM_NULL_ARGUMENT;
-    *out = NULL;
-    clnorm_context *ctx = context_alloc();
-    if (!ctx)
+    *out = context_alloc();
+    if (!*out)
         return CLNORM_OUT_OF_MEMORY;
-    *out = ctx;
-    ctx->flags = flags;
-    clnorm_status st = check_flags(ctx, flags);
+    (*out)->flags = flags;
+    return check_flags(*out, flags);
+}
+
+clnorm_status clnorm_context_create(const char *device_spec, unsigned flags, clnorm_context **out)
+{
+    clnorm_status st = context_begin(flags, out);
+    if (!out || !*out)
+        return st;
+    clnorm_context *ctx = *out;
     cl_platform_id platform = NULL;
     cl_device_id device = NULL;
     if (st == CLNORM_OK)
@@ -156,15 +164,10 @@ clnorm_status clnorm_context_create(const char *device_spec, unsigned flags, cln
 clnorm_status clnorm_context_wrap(cl_context cl_ctx, cl_device_id device, cl_command_queue queue,
                                   unsigned flags, clnorm_context **out)
 {
-    if (!out)
-        return CLNORM_NULL_ARGUMENT;
-    *out = NULL;
-    clnorm_context *ctx = context_alloc();
-    if (!ctx)
-        return CLNORM_OUT_OF_MEMORY;
-    *out = ctx;
-    ctx->flags = flags;
-    clnorm_status st = check_flags(ctx, flags);
+    clnorm_status st = context_begin(flags, out);
+    if (!out || !*out)
+        return st;
+    clnorm_context *ctx = *out;
     if (st == CLNORM_OK && (!cl_ctx || !device || !queue))
         st = clnorm__fail(ctx, CLNORM_NULL_ARGUMENT, "wrap: %s is NULL",
                           !cl_ctx   ? "the cl_context"

@@ -130,23 +130,18 @@ static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revi
     return CLNORM_OK;
 }
 
-clnorm_status clnorm_revin_forward(clnorm_revin *layer, const clnorm_revin_params *params, size_t b,
-                                   size_t l, cl_mem input, size_t input_offset, cl_mem output,
-                                   size_t output_offset, cl_uint num_wait,
-                                   const cl_event *wait_list, cl_event *event)
-{
-    return enqueue(layer, 0, params, b, l, input, input_offset, output, output_offset, num_wait,
-                   wait_list, event);
-}
-
-clnorm_status clnorm_revin_inverse(clnorm_revin *layer, const clnorm_revin_params *params, size_t b,
-                                   size_t l, cl_mem input, size_t input_offset, cl_mem output,
-                                   size_t output_offset, cl_uint num_wait,
-                                   const cl_event *wait_list, cl_event *event)
-{
-    return enqueue(layer, 1, params, b, l, input, input_offset, output, output_offset, num_wait,
-                   wait_list, event);
-}
+/* clnorm_revin_forward and clnorm_revin_inverse: one enqueue each way. */
+#define REVIN_ENTRY(name, inverse)                                                                 \
+    clnorm_status clnorm_revin_##name(clnorm_revin *layer, const clnorm_revin_params *params,      \
+                                      size_t b, size_t l, cl_mem input, size_t input_offset,       \
+                                      cl_mem output, size_t output_offset, cl_uint num_wait,       \
+                                      const cl_event *wait_list, cl_event *event)                  \
+    {                                                                                              \
+        return enqueue(layer, inverse, params, b, l, input, input_offset, output, output_offset,   \
+                       num_wait, wait_list, event);                                                \
+    }
+REVIN_ENTRY(forward, 0)
+REVIN_ENTRY(inverse, 1)
 
 clnorm_status clnorm_revin_read_stats(clnorm_revin *layer, float *mean, float *std, size_t count)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_fixtures.c: the cases computed by the real ESPnet modules
  * (tests/fixtures, from the project's shared fixtures) with the tolerances
- * their index.json gives, on every kernel path and variant. */
+ * their index.json gives, on every kernel path and variant, each run
+ * through its op's description (tools/ops). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,10 @@
 #include <string.h>
 
 #include "fixture_index.h"
+#include "ops.h"
 #include "support.h"
+
+extern const op_desc op_varnorm2d, op_revin_input, op_revin_output;
 
 static double tolerance_of(const char *case_name, const char *key)
 {
@@ -39,80 +43,75 @@ static size_t compare(const char *case_name, const char *key, const float *got,
     return bad;
 }
 
-static size_t run_varnorm2d(clnorm_context *ctx, const char *name)
+/* The file of statistic option `opt` ("mean", "std-out" -> "std"). */
+static const char *stat_key(const char *opt, char *buf, size_t size)
 {
-    fixture_array x, alpha, y;
-    fixture_load(name, "x", &x);
-    fixture_load(name, "alpha", &alpha);
-    fixture_load(name, "y", &y);
-    assert_int_equal(x.ndim, 4);
-    size_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
-    float *got = malloc(x.count * sizeof *got);
-    cl_mem in = buffer_from(ctx, x.data, x.count, 0), out = buffer_poisoned(ctx, x.count);
-    clnorm_varnorm2d *layer;
-    assert_int_equal(clnorm_varnorm2d_create(ctx, c, &layer), CLNORM_OK);
-    clnorm_varnorm2d_params p = {alpha.data, 1};
-    assert_int_equal(clnorm_varnorm2d_forward(layer, &p, n, c, h, w, in, 0, out, 0, 0, NULL, NULL),
-                     CLNORM_OK);
-    buffer_read(ctx, out, 0, got, x.count);
-    size_t bad = compare(name, "y", got, &y);
-    clnorm_varnorm2d_destroy(layer);
-    clReleaseMemObject(in), clReleaseMemObject(out);
-    free(got);
-    fixture_free(&x), fixture_free(&alpha), fixture_free(&y);
-    return bad;
+    snprintf(buf, size, "%s", opt);
+    char *dash = strstr(buf, "-out");
+    if (dash)
+        *dash = '\0';
+    return buf;
 }
 
-static size_t run_revin(clnorm_context *ctx, const char *name, int transposed)
+/* One case through the op's description: x, its parameters (CASE.NAME.npy
+ * by their .npy option or name) and the statistics it reads; y and the
+ * statistics it writes compared with the case's. */
+static size_t run_case(clnorm_context *ctx, const char *name, const op_desc *op, const op_config *c)
 {
-    fixture_array x, y, m, s;
+    fixture_array x, y, prm[OP_MAX_PARAMS], st_in[OP_MAX_STATS], st_want[OP_MAX_STATS];
+    op_param ps[OP_MAX_PARAMS];
+    char key[64];
     fixture_load(name, "x", &x);
     fixture_load(name, "y", &y);
-    fixture_load(name, "mean", &m);
-    fixture_load(name, "std", &s);
-    assert_int_equal(x.ndim, 3);
-    size_t b = x.shape[0], l = transposed ? x.shape[2] : x.shape[1];
-    size_t d = transposed ? x.shape[1] : x.shape[2], rows = b * d;
-    float *got = malloc(x.count * sizeof *got), *gm = malloc(rows * 4), *gs = malloc(rows * 4);
-    cl_mem in = buffer_from(ctx, x.data, x.count, 0), out = buffer_poisoned(ctx, x.count);
-    clnorm_revin *layer;
-    assert_int_equal(clnorm_revin_create(ctx, d, transposed ? CLNORM_REVIN_TRANSPOSED : 0, &layer),
-                     CLNORM_OK);
-    assert_int_equal(clnorm_revin_forward(layer, NULL, b, l, in, 0, out, 0, 0, NULL, NULL),
-                     CLNORM_OK);
-    buffer_read(ctx, out, 0, got, x.count);
-    assert_int_equal(clnorm_revin_read_stats(layer, gm, gs, rows), CLNORM_OK);
-    size_t bad =
-        compare(name, "y", got, &y) + compare(name, "mean", gm, &m) + compare(name, "std", gs, &s);
-    clnorm_revin_destroy(layer);
-    clReleaseMemObject(in), clReleaseMemObject(out);
-    free(got), free(gm), free(gs);
-    fixture_free(&x), fixture_free(&y), fixture_free(&m), fixture_free(&s);
-    return bad;
-}
-
-/* Output module with saved statistics: a horizon of L = 7 after an input of L = 11. */
-static size_t run_revin_output(clnorm_context *ctx, const char *name)
-{
-    fixture_array x, y, m, s;
-    fixture_load(name, "x", &x);
-    fixture_load(name, "y", &y);
-    fixture_load(name, "mean", &m);
-    fixture_load(name, "std", &s);
-    size_t b = x.shape[0], l = x.shape[1], d = x.shape[2];
-    float *got = malloc(x.count * sizeof *got);
-    cl_mem in = buffer_from(ctx, x.data, x.count, 0), out = buffer_poisoned(ctx, x.count);
-    clnorm_revin *layer;
-    assert_int_equal(clnorm_revin_create(ctx, d, 0, &layer), CLNORM_OK);
-    assert_int_equal(clnorm_revin_set_stats(layer, b, m.data, s.data), CLNORM_OK);
-    assert_int_equal(clnorm_revin_inverse(layer, NULL, b, l, in, 0, out, 0, 0, NULL, NULL),
-                     CLNORM_OK);
-    buffer_read(ctx, out, 0, got, x.count);
+    size_t np = op->params(c, x.shape, x.ndim, ps);
+    op_call k;
+    memset(&k, 0, sizeof k);
+    k.ndim = x.ndim;
+    memcpy(k.shape, x.shape, x.ndim * sizeof *x.shape);
+    for (size_t i = 0; i < np; ++i) {
+        fixture_load(name, ps[i].npy_option ? ps[i].npy_option : ps[i].name, &prm[i]);
+        k.params[i] = prm[i].data;
+    }
+    const float *stats[OP_MAX_STATS] = {NULL};
+    for (size_t i = 0; i < op->stats_in_count; ++i) {
+        fixture_load(name, stat_key(op->stats_in[i].option, key, sizeof key), &st_in[i]);
+        stats[i] = st_in[i].data;
+    }
+    size_t scount = 0, sndim = 0, sshape[OP_MAX_DIMS];
+    if (op->stat_shape) {
+        op->stat_shape(c, x.shape, x.ndim, &sndim, sshape);
+        scount = op_shape_count(sshape, sndim);
+    }
+    float *got = malloc(x.count * sizeof *got), *sgot[OP_MAX_STATS] = {NULL};
+    for (size_t i = 0; i < op->stats_out_count; ++i)
+        sgot[i] = malloc(scount * sizeof *sgot[i]);
+    k.in = buffer_from(ctx, x.data, x.count, 0);
+    k.out = buffer_poisoned(ctx, x.count);
+    k.version = 1;
+    void *layer = NULL;
+    assert_int_equal(op->create(ctx, c, x.shape, x.ndim, &layer), CLNORM_OK);
+    if (op->stats_in_count)
+        assert_int_equal(op->set_stats(c, layer, &k, stats), CLNORM_OK);
+    assert_int_equal(op->run(c, layer, &k, NULL), CLNORM_OK);
+    buffer_read(ctx, k.out, 0, got, x.count);
+    if (op->stats_out_count)
+        assert_int_equal(op->get_stats(c, layer, &k, sgot), CLNORM_OK);
     size_t bad = compare(name, "y", got, &y);
-    clnorm_revin_destroy(layer);
-    clReleaseMemObject(in), clReleaseMemObject(out);
+    for (size_t i = 0; i < op->stats_out_count; ++i) {
+        stat_key(op->stats_out[i].option, key, sizeof key);
+        fixture_load(name, key, &st_want[i]);
+        bad += compare(name, key, sgot[i], &st_want[i]);
+        fixture_free(&st_want[i]);
+        free(sgot[i]);
+    }
+    op->destroy(layer);
+    clReleaseMemObject(k.in), clReleaseMemObject(k.out);
     free(got);
-    fixture_free(&x), fixture_free(&y), fixture_free(&m), fixture_free(&s);
+    for (size_t i = 0; i < np; ++i)
+        fixture_free(&prm[i]);
+    for (size_t i = 0; i < op->stats_in_count; ++i)
+        fixture_free(&st_in[i]);
+    fixture_free(&x), fixture_free(&y);
     return bad;
 }
 
@@ -125,14 +124,25 @@ static void espnet_fixtures(void **state)
     for (size_t i = 0; i < cases; ++i) {
         const char *name = fixture_case_name(i);
         /* The name says which module made the case (tests/fixtures/README.md). */
-        if (!strncmp(name, "varnorm2d_", 10))
-            bad += run_varnorm2d(ctx, name);
-        else if (!strncmp(name, "revin_output_", 13))
-            bad += run_revin_output(ctx, name);
-        else if (!strncmp(name, "revin_bld_", 10) || !strncmp(name, "revin_bdl_", 10))
-            bad += run_revin(ctx, name, name[7] == 'd');
-        else
-            fail_msg("index.json: no runner for case %s", name);
+        static const struct {
+            const char *prefix;
+            const op_desc *op;
+            int transposed;
+        } makers[] = {{"varnorm2d_", &op_varnorm2d, 0},
+                      {"revin_output_", &op_revin_output, 0},
+                      {"revin_bld_", &op_revin_input, 0},
+                      {"revin_bdl_", &op_revin_input, 1}};
+        size_t m = 0;
+        while (m < sizeof makers / sizeof makers[0] &&
+               strncmp(name, makers[m].prefix, strlen(makers[m].prefix)))
+            ++m;
+        if (m == sizeof makers / sizeof makers[0])
+            fail_msg("index.json: no module for case %s", name);
+        op_config c;
+        op_config_default(makers[m].op, &c);
+        if (makers[m].transposed)
+            c.v[op_option_index(makers[m].op, "transposed")] = 1;
+        bad += run_case(ctx, name, makers[m].op, &c);
     }
     assert_int_equal(cases, 12);
     clnorm_context_destroy(ctx);

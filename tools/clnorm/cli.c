@@ -110,6 +110,21 @@ int cli_int_option(const char *cmd, const char *option, const char *text, long m
     return 0;
 }
 
+int cli_common_option(const char *cmd, int c, cli_common *o)
+{
+    long value;
+    switch (c) {
+    case CLI_OPT_QUICK: o->quick = 1; return 1;
+    case CLI_OPT_DEVICE: o->device = optarg; return 1;
+    case CLI_OPT_REPEAT:
+        if (cli_int_option(cmd, "--repeat", optarg, 1, 10000, &value) != 0)
+            return -1;
+        o->repeat = (int)value;
+        return 1;
+    default: return 0;
+    }
+}
+
 int cli_context(const char *device, clnorm_context **ctx)
 {
     clnorm_status st = clnorm_context_create(device, 0, ctx);

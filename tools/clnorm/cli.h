@@ -53,6 +53,24 @@ int cli_next_option(const char *cmd, const char *help, int argc, char **argv,
 int cli_int_option(const char *cmd, const char *option, const char *text, long min, long max,
                    long *out);
 
+/* The options demo and bench share, ids from CLI_OPT_QUICK: --quick,
+ * --repeat N (1..10000) and --device SPEC. cli_common_option takes option
+ * `c` of `cmd` into o: 1 when it was one of them, 0 when not, or -1 after
+ * reporting a bad value. */
+enum { CLI_OPT_QUICK = 256, CLI_OPT_REPEAT, CLI_OPT_DEVICE, CLI_OPT_NEXT };
+#define CLI_COMMON_OPTIONS                                                                         \
+    {"quick", no_argument, NULL, CLI_OPT_QUICK},                                                   \
+        {"repeat", required_argument, NULL, CLI_OPT_REPEAT},                                       \
+        {"device", required_argument, NULL, CLI_OPT_DEVICE},                                       \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
+typedef struct cli_common {
+    int quick, repeat;
+    const char *device;
+} cli_common;
+int cli_common_option(const char *cmd, int c, cli_common *o);
+
 /* Open a context on `device` (NULL: default); reports failures itself. */
 int cli_context(const char *device, clnorm_context **ctx);
 

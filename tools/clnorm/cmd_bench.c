@@ -344,46 +344,31 @@ static size_t select_cases(const char *only, int quick, bench_case *out, size_t 
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *device = NULL, *json = NULL, *csv = NULL;
-    const char *only = NULL;
-    int quick = 0, repeat = 41, startup = 1;
-    long value;
-    enum {
-        OPT_QUICK = 256,
-        OPT_NO_STARTUP,
-        OPT_REPEAT,
-        OPT_JSON,
-        OPT_CSV,
-        OPT_DEVICE,
-        OPT_ONLY,
-        OPT_PROBE
-    };
+    const char *json = NULL, *csv = NULL, *only = NULL;
+    cli_common o = {0, 41, NULL};
+    int startup = 1;
+    enum { OPT_NO_STARTUP = CLI_OPT_NEXT, OPT_JSON, OPT_CSV, OPT_ONLY, OPT_PROBE };
     static const struct option longs[] = {
-        {"quick", no_argument, NULL, OPT_QUICK},
+        CLI_COMMON_OPTIONS,
         {"no-startup", no_argument, NULL, OPT_NO_STARTUP},
-        {"repeat", required_argument, NULL, OPT_REPEAT},
         {"json", required_argument, NULL, OPT_JSON},
         {"csv", required_argument, NULL, OPT_CSV},
-        {"device", required_argument, NULL, OPT_DEVICE},
         {"only", required_argument, NULL, OPT_ONLY},
         /* Internal: the start-up probe's child process (an empty value: the default device). */
         {"startup-probe", required_argument, NULL, OPT_PROBE},
-        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int code = cli_options_begin();
     for (int c; (c = cli_next_option("bench", help, argc, argv, longs, &code)) != -1;) {
+        int common = cli_common_option("bench", c, &o);
+        if (common < 0)
+            return EXIT_USAGE;
+        if (common)
+            continue;
         switch (c) {
         case OPT_PROBE: return startup_probe(optarg[0] ? optarg : NULL);
-        case OPT_QUICK: quick = 1; break;
         case OPT_NO_STARTUP: startup = 0; break;
-        case OPT_REPEAT:
-            if (cli_int_option("bench", "--repeat", optarg, 1, 10000, &value) != 0)
-                return EXIT_USAGE;
-            repeat = (int)value;
-            break;
         case OPT_JSON: json = optarg; break;
         case OPT_CSV: csv = optarg; break;
-        case OPT_DEVICE: device = optarg; break;
         default: /* OPT_ONLY */
             only = optarg;
             if (!select_cases(only, 0, NULL, 0))
@@ -396,6 +381,8 @@ int cmd_bench(int argc, char **argv)
     }
     if (code >= 0)
         return code;
+    int quick = o.quick, repeat = o.repeat;
+    const char *device = o.device;
     if (quick && repeat == 41)
         repeat = 5;
     rng_seed(rng_fresh_seed());

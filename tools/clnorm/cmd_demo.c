@@ -62,28 +62,16 @@ static int demo_one(clnorm_context *ctx, const op_desc *op, const op_case *c, in
 
 int cmd_demo(int argc, char **argv)
 {
-    const char *device = NULL;
-    int quick = 0, repeat = 10;
-    long value;
-    enum { OPT_QUICK = 256, OPT_REPEAT, OPT_DEVICE };
-    static const struct option longs[] = {{"quick", no_argument, NULL, OPT_QUICK},
-                                          {"repeat", required_argument, NULL, OPT_REPEAT},
-                                          {"device", required_argument, NULL, OPT_DEVICE},
-                                          {"help", no_argument, NULL, 'h'},
-                                          {NULL, 0, NULL, 0}};
+    cli_common o = {0, 10, NULL};
+    static const struct option longs[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     int code = cli_options_begin();
-    for (int c; (c = cli_next_option("demo", help, argc, argv, longs, &code)) != -1;) {
-        if (c == OPT_QUICK)
-            quick = 1;
-        else if (c == OPT_DEVICE)
-            device = optarg;
-        else if (cli_int_option("demo", "--repeat", optarg, 1, 10000, &value) != 0)
+    for (int c; (c = cli_next_option("demo", help, argc, argv, longs, &code)) != -1;)
+        if (cli_common_option("demo", c, &o) < 0)
             return EXIT_USAGE;
-        else
-            repeat = (int)value;
-    }
     if (code >= 0)
         return code;
+    int quick = o.quick, repeat = o.repeat;
+    const char *device = o.device;
     double *ms = malloc((size_t)repeat * sizeof *ms);
     if (!ms)
         return cli_error(EXIT_DEVICE, "out of memory");
