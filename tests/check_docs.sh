@@ -38,7 +38,8 @@ for v in $table; do
 done
 
 man="$src/docs/clnorm.1"
-for cmd in $("$tool" --help | awk '/^commands:/{on=1; next} /^$/{on=0} on && /^  [a-z]/{print $1}'); do
+# every command and every layer (by class name and short name) 'clnorm --help' lists
+for cmd in $("$tool" --help | awk '/^(commands|layers)/{on=1; next} /^$/{on=0} on && /^  [A-Za-z]/{print $1}'); do
     grep -q "^\.B clnorm ${cmd//-/\\\\-}\$" "$man" || bad "the man page has no synopsis for '$cmd'"
     for opt in $("$tool" "$cmd" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
         grep -qF -- "${opt//-/\\-}" "$man" || bad "the man page does not mention $cmd's $opt"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* soak.c: many forwards of every layer in one process; host memory (RSS) and
- * live OpenCL objects must stay flat. Run by tools/scripts/soak.sh, not by ctest. */
+/* soak.c: many forwards of every op of the table (tools/ops) in one process;
+ * host memory (RSS) and live OpenCL objects must stay flat. Run by
+ * tools/scripts/soak.sh, not by ctest. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "clnorm.h"
 #include "fault.h"
+#include "op_data.h"
 
 static long rss_kib(void)
 {
@@ -48,57 +50,63 @@ int main(int argc, char **argv)
         fprintf(stderr, "soak: %s\n", clnorm_errmsg(ctx));
         return 1;
     }
-    cl_int err;
-    size_t count = 4 * 256 * 80;
-    cl_mem a =
-        clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, count * 4, NULL, &err);
-    cl_mem b =
-        clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, count * 4, NULL, &err);
-    float *host = malloc(count * 4), alpha[80];
-    for (size_t i = 0; i < count; ++i)
-        host[i] = (float)((i * 7919) % 1000) * 0.01f;
-    for (int i = 0; i < 80; ++i)
-        alpha[i] = 1.0f;
-    clEnqueueWriteBuffer(clnorm_context_queue(ctx), a, CL_TRUE, 0, count * 4, host, 0, NULL, NULL);
-    clnorm_varnorm2d *vn;
-    clnorm_revin *bld, *bdl;
-    CHECK(clnorm_varnorm2d_create(ctx, 80, &vn));
-    CHECK(clnorm_revin_create(ctx, 80, 0, &bld));
-    CHECK(clnorm_revin_create(ctx, 80, CLNORM_REVIN_TRANSPOSED, &bdl));
-    clnorm_varnorm2d_params p = {alpha, 1};
+    /* Every op of the table on its first test case, each with its layer,
+     * data and buffers, made once. */
+    op_case_data cd[64];
+    void *layer[64] = {NULL};
+    op_call k[64];
+    size_t nops = op_count < 64 ? op_count : 64;
+    for (size_t i = 0; i < nops; ++i) {
+        const op_desc *op = op_table[i];
+        const op_case *c = &op->tests[0];
+        cl_int err;
+        if (op_case_data_make(op, &c->config, c->shape, c->ndim, FAMILY_NORMAL, &cd[i]) != 0) {
+            fprintf(stderr, "soak: out of memory\n");
+            return 1;
+        }
+        size_t bytes = cd[i].d.count * sizeof(float);
+        cl_mem in = clCreateBuffer(clnorm_context_cl_context(ctx),
+                                   CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, cd[i].x, &err);
+        cl_mem out =
+            clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
+        k[i] = op_case_call(&cd[i], in, out);
+        CHECK(op->create(ctx, &c->config, c->shape, c->ndim, &layer[i]));
+        if (cd[i].nstats_in)
+            CHECK(op->set_stats(&c->config, layer[i], &k[i], (const float *const *)cd[i].stats_in));
+    }
     const char *buffers[] = {"clCreateBuffer"},
                *events[] = {"event created"}; /* the references handed out are the caller's */
     const char *kernels[] = {"clCreateKernel"},
                *programs[] = {"clCreateProgramWithSource", "clCreateProgramWithBinary"};
-    printf("%10s %10s %8s %8s %8s %8s\n", "forwards", "RSS KiB", "buffers", "events", "kernels",
+    printf("%10s %10s %8s %8s %8s %8s\n", "rounds", "RSS KiB", "buffers", "events", "kernels",
            "programs");
-    for (long i = 1; i <= total; ++i) {
-        cl_event e = NULL;
-        CHECK(clnorm_varnorm2d_forward(vn, &p, 4, 80, 16, 16, a, 0, b, 0, 0, NULL, NULL));
-        CHECK(clnorm_revin_forward(bld, NULL, 4, 256, a, 0, b, 0, 0, NULL, &e));
-        CHECK(clnorm_revin_inverse(bld, NULL, 4, 256, b, 0, b, 0, 1, &e, NULL));
-        clReleaseEvent(e);
-        CHECK(clnorm_revin_forward(bdl, NULL, 4, 256, a, 0, b, 0, 0, NULL, NULL));
-        CHECK(clnorm_revin_inverse(bdl, NULL, 4, 256, b, 0, b, 0, 0, NULL, NULL));
-        if (i % 64 == 0)
+    for (long r = 1; r <= total; ++r) {
+        for (size_t i = 0; i < nops; ++i) {
+            cl_event e = NULL;
+            const op_desc *op = op_table[i];
+            CHECK(op->run(&op->tests[0].config, layer[i], &k[i], r % 2 ? &e : NULL));
+            if (e)
+                clReleaseEvent(e);
+        }
+        if (r % 64 == 0)
             clFinish(clnorm_context_queue(ctx));
-        if (i % (total / 10 ? total / 10 : 1) == 0 || i == 1) {
+        if (r % (total / 10 ? total / 10 : 1) == 0 || r == 1) {
             clFinish(clnorm_context_queue(ctx));
-            printf("%10ld %10ld %8ld %8ld %8ld %8ld\n", i, rss_kib(),
+            printf("%10ld %10ld %8ld %8ld %8ld %8ld\n", r, rss_kib(),
                    live(buffers, 1, "clReleaseMemObject"), live(events, 1, "clReleaseEvent"),
                    live(kernels, 1, "clReleaseKernel"), live(programs, 2, "clReleaseProgram"));
             fflush(stdout);
         }
     }
-    clnorm_varnorm2d_destroy(vn);
-    clnorm_revin_destroy(bld);
-    clnorm_revin_destroy(bdl);
+    for (size_t i = 0; i < nops; ++i) {
+        op_table[i]->destroy(layer[i]);
+        clReleaseMemObject(k[i].in);
+        clReleaseMemObject(k[i].out);
+        op_case_data_free(&cd[i]);
+    }
     clnorm_context_destroy(ctx);
     printf("after destroy: buffers %ld events %ld kernels %ld programs %ld\n",
            live(buffers, 1, "clReleaseMemObject"), live(events, 1, "clReleaseEvent"),
            live(kernels, 1, "clReleaseKernel"), live(programs, 2, "clReleaseProgram"));
-    clReleaseMemObject(a);
-    clReleaseMemObject(b);
-    free(host);
     return 0;
 }

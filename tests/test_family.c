@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* test_family.c: the fixtures made by the real PyTorch modules of the rest of
- * the family (tests/fixtures/family, SPEC.md sections 7 and 8), through the
+ * the family (tests/fixtures/family, whose README.md tells how they were made), through the
  * tool exactly as their README says: `clnorm CLASS -i CASE.x.npy -o OUT.npy
  * OPTIONS [--params CASE.params.safetensors] [--labels CASE.labels.npy]`
  * plus the file and output options, every output compared with the pass

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_bench.c: the bench subcommand: each layer on the issue's shapes against
+/* cmd_bench.c: the bench subcommand: each layer on its bench shapes against
  * a copy kernel on the same bytes (interleaved, medians), its accuracy in the
  * same run, start-up cold and warm; a table, JSON and CSV. */
 #define _POSIX_C_SOURCE 200809L

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* reference.c: each operation described once: double-precision references,
- * the input families of SPEC.md section 4 and the tolerance models. Shared by
+ * the input families and the tolerance models (the README, "Accuracy"). Shared by
  * the tests, the tool's demo and the benchmark. */
 #define _POSIX_C_SOURCE 200809L
 #include "reference.h"
@@ -142,7 +142,7 @@ double ulp_of(double v)
 /* PyTorch float32 computes m and s in double and rounds them, then
  * (x - m_f) / s_f: its error is the rounding of m (divided by s) plus the
  * output's rounding, at the scale of the row's values. Twice that is the bar
- * (SPEC.md section 4). A constant row gets a tolerance of exactly 0. */
+ * (the README, "Accuracy"). A constant row gets a tolerance of exactly 0. */
 void tol_revin_y(const double *y, const double *m, const double *s, size_t outer, size_t n,
                  size_t inner, double *tol)
 {

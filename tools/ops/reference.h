@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* reference.h: each operation described once: double-precision references,
- * the input families of SPEC.md section 4 and the tolerance models ("twice
+ * the input families and the tolerance models ("twice
  * PyTorch float32's own error"). Used by the tests, the demo and the bench. */
 #ifndef CLNORM_REFERENCE_H
 #define CLNORM_REFERENCE_H
@@ -41,7 +41,7 @@ void ref_revin_inverse(const float *x, size_t outer, size_t n, size_t inner, con
 void ref_varnorm2d(const float *x, size_t rows, size_t plane, size_t c, const float *alpha,
                    double *y);
 
-/* The tolerance models ("twice PyTorch float32's own error", see tests/README). */
+/* The tolerance models ("twice PyTorch float32's own error"). */
 /* y = (x - m) / s per row: the rounding of m carried through 1 / s, the
  * output's rounding and an ulp of the row's largest |y|, twice. Every
  * standardising op (RevIN, LayerNorm, instance and group norms) uses it on

@@ -32,9 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 KEEP_MEMORY = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736"
 REEXEC_MARK = "CLNORM_BENCH_TORCH_REEXEC"  # holds the caller's GLIBC_TUNABLES (maybe empty)
-LARGE_BYTES = 32 << 20  # the issue's "large": input + output >= 32 MiB
-EPS_REVIN = 1e-4  # added to the std (SPEC.md section 1)
-EPS_VARNORM = 1e-5  # added to the variance (SPEC.md section 3)
+LARGE_BYTES = 32 << 20  # "large": input + output >= 32 MiB
+EPS_REVIN = 1e-4  # added to the std (ESPnet's RevIN; the README, "What the layers compute")
+EPS_VARNORM = 1e-5  # added to the variance (ESPnet's VarianceNorm2d)
 
 
 def parse_args():
@@ -53,7 +53,7 @@ def parse_args():
     return p.parse_args()
 
 
-# ESPnet's modules, written as their forward passes compute (SPEC.md sections 1-3).
+# ESPnet's modules, written as their forward passes compute (the README, "What the layers compute").
 # Nothing is fused or reordered: the point is what a user of ESPnet pays today.
 
 def varnorm2d(x, alpha):
@@ -172,14 +172,14 @@ def main():
     except ModuleNotFoundError as e:
         if e.name != "torch":
             raise
-        # Optional comparison (the issue asks for a skip, not a failure).
+        # Optional comparison: a skip, not a failure.
         print("bench_torch: skipped: python3-torch is not installed: apt-get install python3-torch "
               f"(and run this with /usr/bin/python3; this is {sys.executable})")
         return 0
     if not os.access(args.clnorm, os.X_OK):
         sys.exit(f"bench_torch: {args.clnorm} is not an executable clnorm "
                  "(build it: cmake --build build, or pass --clnorm PATH)")
-    torch.set_num_threads(2)  # the issue's yardstick: PyTorch on the CPU with 2 threads
+    torch.set_num_threads(2)  # the yardstick: PyTorch on the CPU with 2 threads
     repeat = args.repeat or (5 if args.quick else 21)
     warmup = 3
 

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_plan.c: the launch planner (src/plan.c) without a device: for the
+ * limits of a CPU and of GPUs (profiles of devices that are not here) and
+ * views of every layout, each plan covers every row exactly with kernels
+ * that exist for it, its tiles fit the columns a group may own, and a split
+ * row's scratch is large enough. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "clnorm_int.h"
+
+/* gpu_variant, work_group, max_columns, contig_width, target_groups */
+static const clnorm__limits profiles[] = {
+    {0, 16, 256, 16, 8},  /* PoCL on 2 cores, as here */
+    {0, 16, 256, 8, 256}, /* a 64-core CPU */
+    {1, 64, 64, 4, 1056}, /* an H200: 132 compute units */
+    {1, 64, 64, 4, 768},  /* a Radeon RX 7900: 96 compute units */
+    {1, 32, 32, 4, 8},    /* a small GPU */
+};
+
+static const clnorm__view views[] = {
+    {640, 1024, 1}, {1024, 16384, 1}, {6, 100000, 1}, {1, 1 << 24, 1}, {3, 17, 1},
+    {8, 16000, 80}, {64, 1024, 256},  {32, 10, 5},    {1, 70000, 48},  {2, 65, 8},
+    {5, 37, 29},    {40, 23, 48},     {1, 1, 3},      {2, 300, 4},     {1, 70000, 16},
+};
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+/* The rows (contiguous) or row blocks (strided) a plan's work covers. */
+static void check(const clnorm__limits *lim, const clnorm__view *v, int elementwise)
+{
+    unsigned width = clnorm__plan_width(lim, v->inner);
+    clnorm__plan p;
+    if (elementwise)
+        clnorm__plan_scale(lim, v, width, &p);
+    else
+        clnorm__plan_normalise(lim, v, width, &p);
+    char what[160];
+    snprintf(what, sizeof what, "%s of (%zu, %zu, %zu) on a %s of %u groups",
+             elementwise ? "scale" : "normalise", v->outer, v->n, v->inner,
+             lim->gpu_variant ? "GPU" : "CPU", lim->target_groups);
+    assert_true(v->inner == 1 || v->inner % width == 0);
+    assert_true(p.groups >= 1 && p.local >= 1);
+    assert_true(p.tiles >= 1 && p.tiles * width <= (v->inner == 1 ? width : lim->max_columns));
+    size_t blocks = v->inner == 1 ? v->outer : v->outer * (v->inner / (width * p.tiles));
+    assert_true(v->inner == 1 || (v->inner / width) % p.tiles == 0);
+    switch (p.kernel[0]) {
+    case CLNORM_K_ROWS: /* runs of rows, a work-item each */
+        assert_false(lim->gpu_variant);
+        assert_true(v->inner == 1 && p.nparts >= 1);
+        assert_true(p.groups * p.local * p.nparts >= v->outer);
+        assert_true((p.groups - 1) * p.local * p.nparts < v->outer);
+        break;
+    case CLNORM_K_SLAB:
+    case CLNORM_K_SLAB1: /* runs of slabs, a one-item group each */
+        assert_false(lim->gpu_variant);
+        assert_true(v->inner > 1 && p.local == 1);
+        assert_int_equal(p.kernel[0] == CLNORM_K_SLAB1, p.nparts == 1);
+        assert_true(p.groups * p.nparts >= blocks && (p.groups - 1) * p.nparts < blocks);
+        break;
+    case CLNORM_K_FUSED:
+        assert_int_equal(p.groups, blocks);
+        assert_int_equal(p.nparts, 1);
+        break;
+    case CLNORM_K_PARTIAL: /* partials, then the merge and apply on the same groups */
+        assert_int_equal(p.kernel[1], CLNORM_K_APPLY);
+        assert_true(p.nparts >= 2 && p.groups == blocks * p.nparts);
+        assert_true(p.partial_bytes >= blocks * p.nparts * lim->max_columns * 16);
+        assert_true(ceil_div(v->n, p.nparts) >= 1);
+        break;
+    case CLNORM_K_SCALE:
+        assert_true(elementwise && p.nparts >= 1 && p.groups == blocks * p.nparts);
+        break;
+    case CLNORM_K_SCALE_ROWS:
+        assert_true(elementwise && v->inner == 1);
+        assert_true(p.groups * p.local >= v->outer);
+        break;
+    default: fail_msg("%s: kernel %d", what, (int)p.kernel[0]);
+    }
+    if (p.kernel[0] != CLNORM_K_PARTIAL)
+        assert_int_equal(p.kernel[1], CLNORM_K_COUNT);
+    /* the work-groups per compute unit the plan gives, for the record */
+    if (lim->gpu_variant && !elementwise && v->outer * v->n * v->inner >= (1u << 20))
+        printf("# %s: %zu groups, %.1f per target group\n", what, p.groups,
+               (double)p.groups / lim->target_groups);
+}
+
+static void every_profile_and_view(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; ++i)
+        for (size_t j = 0; j < sizeof views / sizeof views[0]; ++j) {
+            check(&profiles[i], &views[j], 0);
+            check(&profiles[i], &views[j], 1);
+        }
+}
+
+/* The CPU plans of the bench's shapes, as this machine runs them. */
+static void cpu_kernels_by_layout(void **state)
+{
+    (void)state;
+    const clnorm__limits *cpu = &profiles[0];
+    clnorm__plan p;
+    clnorm__view rows = {640, 1024, 1}, slab = {8, 16000, 80}, slabs = {64, 1024, 256};
+    clnorm__plan_normalise(cpu, &rows, clnorm__plan_width(cpu, 1), &p);
+    assert_int_equal(p.kernel[0], CLNORM_K_ROWS);
+    clnorm__plan_normalise(cpu, &slab, clnorm__plan_width(cpu, 80), &p);
+    assert_int_equal(p.kernel[0], CLNORM_K_SLAB1);
+    assert_int_equal(p.tiles, 5);
+    clnorm__plan_normalise(cpu, &slabs, clnorm__plan_width(cpu, 256), &p);
+    assert_int_equal(p.kernel[0], CLNORM_K_SLAB);
+    assert_int_equal(p.tiles, 16);
+    clnorm__view split = {1, 1 << 24, 1};
+    clnorm__plan_normalise(cpu, &split, clnorm__plan_width(cpu, 1), &p);
+    assert_int_equal(p.kernel[0], CLNORM_K_PARTIAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_profile_and_view),
+        cmocka_unit_test(cpu_kernels_by_layout),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
