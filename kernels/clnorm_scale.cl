@@ -76,8 +76,22 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_scale_rows(KE
     scale_item(x + x_off + row * n, y + y_off + row * n, &it, &s, d);
 }
 
-/* A group per chunk of a row block, as the statistics kernels cut them, its
- * per-column scalings and divisors made once into local memory. */
+/* Long contiguous rows: a group per chunk of a row, no barrier (each item
+ * looks up the row's one scaling). */
+__kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_scale_chunks(KERNEL_ARGS)
+{
+    op_t p = OP_OF_ARGS;
+    float d;
+    group_t g = make_group(n, inner, nparts, tiles);
+    item_t it = make_item(&g, get_local_id(0));
+    scalev_t s = splat(row_fixed(&p, g.row0, &d));
+    scale_item(x + x_off + g.base, y + y_off + g.base, &it, &s, d);
+}
+
+/* Strided rows: a group per chunk of a row block, as the statistics kernels
+ * cut them, its per-column scalings and divisors made once into local
+ * memory. (The contiguous case is norm_scale_chunks: a branch on it after
+ * the barrier here crashed PoCL 3.1's 'loops' work-group method.) */
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_scale(KERNEL_ARGS)
 {
     __local float l_hi[MAXC], l_lo[MAXC], l_sc[MAXC], l_b[MAXC], l_d[MAXC];
@@ -97,11 +111,6 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_scale(KERNEL_
     item_t it = make_item(&g, lid);
     __global const float *xg = x + x_off + g.base;
     __global float *yg = y + y_off + g.base;
-    if (g.contig) {
-        scalev_t s = {FILLV(l_hi[0]), FILLV(l_lo[0]), FILLV(l_sc[0]), FILLV(l_b[0])};
-        scale_item(xg, yg, &it, &s, l_d[0]);
-        return;
-    }
     for (uint i = 0; i < WG; ++i)
         kind |= l_kind[i];
     int center = kind & 1, divide = (kind & 2) != 0;

@@ -320,8 +320,9 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_FUSED,   /* norm_fused: a group per row block */
     CLNORM_K_PARTIAL, /* norm_partial then norm_apply: split rows */
     CLNORM_K_APPLY,
-    CLNORM_K_SCALE,      /* norm_scale: elementwise, a group per chunk */
-    CLNORM_K_SCALE_ROWS, /* norm_scale_rows: elementwise, a work-item per row */
+    CLNORM_K_SCALE,        /* norm_scale: elementwise, strided, a group per chunk */
+    CLNORM_K_SCALE_CHUNKS, /* norm_scale_chunks: elementwise, contiguous, a group per chunk */
+    CLNORM_K_SCALE_ROWS,   /* norm_scale_rows: elementwise, a work-item per row */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 

@@ -138,5 +138,6 @@ void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsign
         if (parts > by_len)
             parts = by_len ? by_len : 1;
     }
-    plan_one(p, CLNORM_K_SCALE, blocks * parts, wg, parts, tiles);
+    plan_one(p, v->inner == 1 ? CLNORM_K_SCALE_CHUNKS : CLNORM_K_SCALE, blocks * parts, wg, parts,
+             tiles);
 }

@@ -73,7 +73,9 @@ static void check(const clnorm__limits *lim, const clnorm__view *v, int elementw
         assert_true(ceil_div(v->n, p.nparts) >= 1);
         break;
     case CLNORM_K_SCALE:
+    case CLNORM_K_SCALE_CHUNKS:
         assert_true(elementwise && p.nparts >= 1 && p.groups == blocks * p.nparts);
+        assert_int_equal(p.kernel[0] == CLNORM_K_SCALE_CHUNKS, v->inner == 1);
         break;
     case CLNORM_K_SCALE_ROWS:
         assert_true(elementwise && v->inner == 1);
