@@ -149,9 +149,11 @@ __attribute__((always_inline)) inline void slab_pipe(const slab_t *cur, const sc
                                                      const axis_t *ax, const int form,
                                                      const uint nt, const int in_registers)
 {
-    accv_t regs[REG_TILES], *a = in_registers ? regs : sums; /* else in memory (cache) */
-    for (uint t = 0; in_registers && t < nt; ++t)
-        regs[t] = sums[t];
+    /* Many tiles: a copy of the sums that the compiler knows nothing else
+     * points to (summing through `sums` measured 10% slower, 64x1024x256). */
+    accv_t regs[REG_TILES], mem[MAXC / VW], *a = in_registers ? regs : mem;
+    for (uint t = 0; t < nt; ++t)
+        a[t] = sums[t];
     for (ulong r = 0; r < n; ++r) {
         ulong at = r * inner;
         floatV w, v;
@@ -161,8 +163,8 @@ __attribute__((always_inline)) inline void slab_pipe(const slab_t *cur, const sc
             apply_tile(cur->x + at + t * VW, cur->y + at + t * VW, &k[t], w, v, form);
         }
     }
-    for (uint t = 0; in_registers && t < nt; ++t)
-        sums[t] = regs[t];
+    for (uint t = 0; t < nt; ++t)
+        sums[t] = a[t];
 }
 
 /* slab_pipe with the tile counts that have a register specialisation, the
@@ -210,16 +212,22 @@ __attribute__((always_inline)) inline void slab_last(const slab_t *cur, const sc
  * normalises slab s; the first slab is only summed (two streams) and the
  * last only normalised, last row first, while those rows are still in
  * cache. No barrier and no local memory: a group is one item. */
-/* The last slab of a run (or the only one) normalised, by form. */
+/* The last slab of a run (or the only one) normalised: the tile counts of
+ * the register specialisations as constants (8x16000x80 measured 13% faster
+ * than with a run-time count), b always added (see rows_pipe). */
 inline void slab_end(const slab_t *cur, const scalev_t *k, ulong n, ulong inner, const axis_t *ax,
                      int form, uint tiles)
 {
     if (form & FORM_AXIS)
         slab_last(cur, k, n, inner, ax, FORM_BIAS | FORM_AXIS, tiles);
-    else if (form & FORM_BIAS)
-        slab_last(cur, k, n, inner, ax, FORM_BIAS, tiles);
     else
-        slab_last(cur, k, n, inner, ax, 0, tiles);
+        switch (tiles) {
+        case 1: slab_last(cur, k, n, inner, ax, FORM_BIAS, 1); break;
+        case 2: slab_last(cur, k, n, inner, ax, FORM_BIAS, 2); break;
+        case 4: slab_last(cur, k, n, inner, ax, FORM_BIAS, 4); break;
+        case 5: slab_last(cur, k, n, inner, ax, FORM_BIAS, 5); break;
+        default: slab_last(cur, k, n, inner, ax, FORM_BIAS, tiles); break;
+        }
 }
 
 /* One slab per work-item (nparts == 1): summed as two streams, then

@@ -7,7 +7,11 @@
 # 2. every environment variable the library or the tool reads (getenv) is in
 #    the README's table of environment variables, and the table names none it
 #    does not read;
-# 3. every long option that a subcommand's --help shows is in the man page.
+# 3. every long option that a subcommand's --help shows is in the man page;
+# 4. the licence goes with the code: LICENSE is Apache-2.0, every source,
+#    build and script file has its SPDX line, the pkg-config file and the
+#    changelog say what they must, and the header says who releases a
+#    forward's event.
 set -euo pipefail
 src=$1 build=$2 tool=$3
 fail=0
@@ -45,4 +49,18 @@ for cmd in $("$tool" --help | awk '/^(commands|layers)/{on=1; next} /^$/{on=0} o
         grep -qF -- "${opt//-/\\-}" "$man" || bad "the man page does not mention $cmd's $opt"
     done
 done
+
+grep -q "Apache License" "$src/LICENSE" && grep -q "Version 2.0, January 2004" "$src/LICENSE" ||
+    bad "LICENSE is not the Apache License 2.0"
+while IFS= read -r f; do
+    head -3 "$f" | grep -q "SPDX-License-Identifier: Apache-2.0" || bad "$f has no SPDX line"
+done < <(cd "$src" && find src include kernels tools tests cmake docs .ci CMakeLists.txt Doxyfile \
+    \( -path tests/fixtures -o -path tests/regressions \) -prune -o -type f \
+    \( -name '*.[ch]' -o -name '*.cl' -o -name '*.sh' -o -name '*.py' -o -name '*.txt' \
+    -o -name '*.in' -o -name '*.cmake' -o -name '*.1' -o -name run -o -name Doxyfile \) -print |
+    sed "s|^|$src/|")
+grep -q "^Description:.*Apache-2.0" "$src/cmake/clnorm.pc.in" || bad "clnorm.pc's Description lacks the licence"
+grep -q "^## \[0.1.0\]" "$src/CHANGELOG.md" || bad "CHANGELOG.md has no 0.1.0 section"
+grep -q "caller owns that event and must release it with clReleaseEvent" "$src/include/clnorm.h" ||
+    bad "clnorm.h does not say that the caller releases a forward's event"
 exit $fail

@@ -428,6 +428,161 @@ static void test_signal_at_each_step(void **state)
     tool_set_binary(NULL);
 }
 
+/* Whether `name` is a temporary or backup of one of the outputs y, m, s
+ * (".y.npy.clnorm-XXXXXX", ".y.npy.clnorm-old-XXXXXX"); *which is its
+ * output's index, *backup whether it is a backup. */
+static int leftover_of(const char *name, const char *const *outs, size_t *which, int *backup)
+{
+    for (size_t i = 0; outs[i]; ++i) {
+        char tag[64];
+        snprintf(tag, sizeof tag, ".%s.clnorm-", outs[i]);
+        if (strncmp(name, tag, strlen(tag)) == 0) {
+            *which = i;
+            *backup = strncmp(name + strlen(tag), "old-", 4) == 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* SIGKILL (a crash) at each step of a commit leaves what the README says:
+ * the outputs each old, new or (renamed aside) missing with a backup that
+ * holds its old content; besides them only temporaries and backups named
+ * after an output, a backup either the old content or, without hard links,
+ * an empty reserved name beside an output that is still its old self. */
+static void test_sigkill_leaves_recognisable(void **state)
+{
+    (void)state;
+    static const char *const outs[] = {"y.npy", "m.npy", "s.npy", NULL};
+    static const char *const old[] = {"old y\n", "old m\n", "old s\n"};
+    static const char *const specs[] = {
+        "write:2:SIGKILL",                /* before any rename: temporaries */
+        "link:2:SIGKILL",                 /* one backup made */
+        "rename:2:SIGKILL",               /* one output replaced */
+        "link:1+:EPERM,aside:2:SIGKILL",  /* an output renamed aside: missing */
+        "link:1+:EPERM,rename:3:SIGKILL", /* two replaced, the third aside */
+    };
+    tool_set_binary(CLNORM_TOOL_FI_PATH);
+    for (size_t c = 0; c < sizeof specs / sizeof specs[0]; ++c) {
+        set_fault(specs[c]);
+        tool_result r;
+        tool_run(&r, -1,
+                 ARGS("revin", "-i", work_path("x3.npy"), "-o", work_path("out/y.npy"),
+                      "--mean-out", work_path("out/m.npy"), "--std-out", work_path("out/s.npy")));
+        if (r.code != 128 + SIGKILL)
+            fail_msg("%s: exit %d, expected SIGKILL; stderr: %s", specs[c], r.code, r.err);
+        tool_result_free(&r);
+        int present[3] = {0}, kept_old[3] = {0}, backed_up[3] = {0}, reserved[3] = {0};
+        int leftovers = 0;
+        DIR *d = opendir(work_path("out"));
+        assert_non_null(d);
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            size_t i, n;
+            int backup;
+            char path[600];
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", work_path("out"), e->d_name);
+            unsigned char *text = slurp(path, &n);
+            if (leftover_of(e->d_name, outs, &i, &backup)) {
+                ++leftovers;
+                if (backup && n == 0) { /* a name reserved (no hard links), not yet used */
+                    reserved[i] = 1;
+                } else if (backup) { /* a backup holds the old content of its output */
+                    if (n != 6 || memcmp(text, old[i], 6) != 0)
+                        fail_msg("%s: backup %s does not hold the old %s", specs[c], e->d_name,
+                                 outs[i]);
+                    backed_up[i] = 1;
+                }
+            } else {
+                for (i = 0; outs[i] && strcmp(e->d_name, outs[i]) != 0; ++i)
+                    ;
+                if (!outs[i])
+                    fail_msg("%s: '%s' is in the output directory", specs[c], e->d_name);
+                present[i] = 1; /* old, or a whole new .npy */
+                int is_old = n == 6 && memcmp(text, old[i], 6) == 0;
+                int is_new = n > 10 && memcmp(text, "\x93NUMPY", 6) == 0;
+                if (!is_old && !is_new)
+                    fail_msg("%s: %s is neither its old content nor an .npy", specs[c], outs[i]);
+                kept_old[i] = is_old;
+            }
+            free(text);
+        }
+        closedir(d);
+        for (size_t i = 0; i < 3; ++i)
+            if (!present[i] && !backed_up[i])
+                fail_msg("%s: %s is missing and has no backup", specs[c], outs[i]);
+            else if (reserved[i] && !kept_old[i])
+                fail_msg("%s: %s's backup is empty, and %s is not its old self", specs[c], outs[i],
+                         outs[i]);
+        assert_true(leftovers > 0); /* the kill came mid-commit: something to clean */
+        /* the README's advice: put backups back, delete the rest */
+        d = opendir(work_path("out"));
+        assert_non_null(d);
+        while ((e = readdir(d)) != NULL) {
+            size_t i;
+            int backup;
+            char path[600];
+            snprintf(path, sizeof path, "%s/%s", work_path("out"), e->d_name);
+            if (leftover_of(e->d_name, outs, &i, &backup))
+                assert_int_equal(unlink(path), 0);
+        }
+        closedir(d);
+        for (size_t i = 0; i < 3; ++i) {
+            char path[600];
+            snprintf(path, sizeof path, "%s/%s", work_path("out"), outs[i]);
+            spit(path, old[i], 6);
+        }
+    }
+    clear_fault();
+    tool_set_binary(NULL);
+}
+
+/* Another user's output in a sticky directory: we may not replace it, so
+ * the run is refused before any rename and nothing is replaced. Root only:
+ * the tool runs as nobody (setpriv), the output belongs to daemon. */
+static void test_sticky_other_user(void **state)
+{
+    (void)state;
+    if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0) {
+        print_message("skipped: needs root and setpriv to run the tool as another user\n");
+        skip();
+    }
+    char dir[512], y[600], m[600], s[600];
+    snprintf(dir, sizeof dir, "%s", work_path("sticky"));
+    snprintf(y, sizeof y, "%s/y.npy", dir);
+    snprintf(m, sizeof m, "%s/m.npy", dir);
+    snprintf(s, sizeof s, "%s/s.npy", dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(chmod(dir, 01777), 0);
+    assert_int_equal(chmod(work_dir(), 0755), 0); /* nobody reads the input */
+    spit(m, "old m\n", 6);
+    spit(s, "old s\n", 6);
+    assert_int_equal(chown(m, 65534, 65534), 0); /* nobody's own: replaceable */
+    assert_int_equal(chown(s, 1, 1), 0);         /* daemon's: not */
+    tool_set_binary("/usr/bin/setpriv");
+    tool_result r;
+    tool_run(&r, -1,
+             ARGS("--reuid=65534", "--regid=65534", "--clear-groups", CLNORM_TOOL_PATH, "revin",
+                  "-i", work_path("x3.npy"), "-o", y, "--mean-out", m, "--std-out", s));
+    tool_set_binary(NULL);
+    if (r.code != 2 || !strstr(r.err, "--std-out") ||
+        !strstr(r.err, "belongs to another user in a sticky directory"))
+        fail_msg("exit %d, stderr: %s", r.code, r.err);
+    tool_result_free(&r);
+    size_t n;
+    assert_int_equal(access(y, F_OK), -1);
+    unsigned char *text = slurp(m, &n);
+    assert_true(n == 6 && memcmp(text, "old m\n", 6) == 0);
+    free(text);
+    text = slurp(s, &n);
+    assert_true(n == 6 && memcmp(text, "old s\n", 6) == 0);
+    free(text);
+    assert_int_equal(dir_entries(dir, NULL), 2);
+    expect_no_leftovers(dir, "sticky");
+}
+
 /* Every file-system call of the outputs, failing in turn: each run fails
  * cleanly with everything as it was, or (a harmless fault) succeeds with
  * the right outputs. With hard links, and without (renamed aside). */
@@ -701,6 +856,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_call_fails, setup, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_signal_at_each_step, setup, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_signals, setup, tool_teardown_work),
+        cmocka_unit_test_setup_teardown(test_sigkill_leaves_recognisable, setup,
+                                        tool_teardown_work),
+        cmocka_unit_test_setup_teardown(test_sticky_other_user, setup, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_modes, setup, tool_teardown_work),
     };
     return cmocka_run_group_tests_name("tool outputs", tests, NULL, NULL);

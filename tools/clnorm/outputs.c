@@ -78,7 +78,8 @@ static int ready;
  * followed by '+' for that call and every later one, then optionally
  * ":EPERM" (or EIO, the default, EXDEV, ENOSPC, EACCES, EMLINK) for the error,
  * or ":SIGTERM" (SIGINT, SIGHUP) to raise that signal at the call instead of
- * failing it (in the middle of a commit, the signal waits for the step to end).
+ * failing it (in the middle of a commit, the signal waits for the step to end;
+ * ":SIGKILL" does not: what a crash leaves).
  * CLNORM_TEST_OUTPUT_FAULT_REPORT names a file that receives "fired SITE
  * CALLS" or "clean CALLS" at exit. */
 static struct rule {
@@ -114,7 +115,7 @@ static void fault_arm(void)
     static const struct {
         const char *name;
         int value;
-    } sigs[] = {{"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}, {"SIGHUP", SIGHUP}};
+    } sigs[] = {{"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}, {"SIGHUP", SIGHUP}, {"SIGKILL", SIGKILL}};
     char buf[256], *save = NULL;
     const char *spec = getenv("CLNORM_TEST_OUTPUT_FAULT");
     fault_armed = 1;
