@@ -450,7 +450,7 @@ static int leftover_of(const char *name, const char *const *outs, size_t *which,
  * holds its old content; besides them only temporaries and backups named
  * after an output, a backup either the old content or, without hard links,
  * an empty reserved name beside an output that is still its old self. */
-static void test_sigkill_leaves_recognisable(void **state)
+static void test_sigkill_leftovers(void **state)
 {
     (void)state;
     static const char *const outs[] = {"y.npy", "m.npy", "s.npy", NULL};
@@ -856,8 +856,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_every_call_fails, setup, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_signal_at_each_step, setup, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_signals, setup, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_sigkill_leaves_recognisable, setup,
-                                        tool_teardown_work),
+        cmocka_unit_test_setup_teardown(test_sigkill_leftovers, setup, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_sticky_other_user, setup, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_modes, setup, tool_teardown_work),
     };
