@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "npy.h"
 #include "npy_test_util.h"
@@ -328,6 +329,47 @@ static void test_device_failures(void **state)
     free(saved);
 }
 
+/* A tensor larger than the device allows: the tool names the buffer, its
+ * size and the device's limits. PoCL's POCL_MEMORY_LIMIT (GiB) makes the CPU
+ * device a 1 GiB one (buffers of at most 256 MiB); other platforms ignore it,
+ * and the test skips when the run succeeds. */
+static void test_tensor_too_large(void **state)
+{
+    (void)state;
+    char hdr[128], path[512];
+    int len = snprintf(hdr, sizeof hdr,
+                       "{'descr': '<f4', 'fortran_order': False, 'shape': (8, 1, 100, 100000), }");
+    while ((10 + len + 1) % 64)
+        hdr[len++] = ' ';
+    hdr[len++] = '\n';
+    snprintf(path, sizeof path, "%s", work_path("big.npy"));
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    unsigned char magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)len, 0};
+    assert_int_equal(fwrite(magic, 1, 10, f), 10);
+    assert_int_equal(fwrite(hdr, 1, (size_t)len, f), (size_t)len);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(truncate(path, 10 + len + 320000000L), 0); /* zeros, sparse */
+    setenv("POCL_MEMORY_LIMIT", "1", 1);
+    tool_result r;
+    tool_run(&r, -1, ARGS("varnorm2d", "-i", path, "-o", work_path("out/big.npy")));
+    unsetenv("POCL_MEMORY_LIMIT");
+    unlink(path);
+    if (r.code == 0) {
+        tool_result_free(&r);
+        unlink(work_path("out/big.npy"));
+        print_message("skipped: the device took a 320 MB buffer (not PoCL?)\n");
+        skip();
+    }
+    char named[600];
+    snprintf(named, sizeof named, "cannot allocate the tensor of -i '%s' (320000000 bytes)", path);
+    if (r.code != 1 || !strstr(r.err, named) || !strstr(r.err, "CL_DEVICE_MAX_MEM_ALLOC_SIZE") ||
+        !strstr(r.err, "bytes of global memory"))
+        fail_msg("exit %d, stderr: %s", r.code, r.err);
+    tool_result_free(&r);
+    assert_int_equal(access(work_path("out/big.npy"), F_OK), -1);
+}
+
 /* A later output fails after earlier ones were staged: none of them lands. */
 static void test_failure_after_staging(void **state)
 {
@@ -401,6 +443,7 @@ int run_tool_error_tests(void)
         cmocka_unit_test_setup_teardown(test_bad_files, setup_inputs, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_bad_output_paths, setup_inputs, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_device_failures, setup_inputs, tool_teardown_work),
+        cmocka_unit_test_setup_teardown(test_tensor_too_large, setup_inputs, tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_failure_after_staging, setup_inputs,
                                         tool_teardown_work),
         cmocka_unit_test_setup_teardown(test_file_size_limit, setup_inputs, tool_teardown_work),

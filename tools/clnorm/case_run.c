@@ -16,8 +16,8 @@ int case_run_open(clnorm_context *ctx, const op_desc *op, const op_case *c, fami
     if (op_case_data_make(op, &c->config, c->shape, c->ndim, f, &r->cd) != 0)
         return cli_error(EXIT_DEVICE, "out of memory for a %s case", op->name);
     int code;
-    if ((code = cli_upload(ctx, r->cd.x, r->cd.d.count, &r->in)) != 0 ||
-        (code = cli_upload(ctx, NULL, r->cd.d.count, &r->out)) != 0)
+    if ((code = cli_upload(ctx, "the case's input", r->cd.x, r->cd.d.count, &r->in)) != 0 ||
+        (code = cli_upload(ctx, "the case's output", NULL, r->cd.d.count, &r->out)) != 0)
         return code;
     r->k = op_case_call(&r->cd, r->in, r->out);
     clnorm_status st = op->create(ctx, &c->config, c->shape, c->ndim, &r->layer);

@@ -137,7 +137,7 @@ int cli_context(const char *device, clnorm_context **ctx)
     return 0;
 }
 
-int cli_upload(clnorm_context *ctx, const float *data, size_t count, cl_mem *out)
+int cli_upload(clnorm_context *ctx, const char *what, const float *data, size_t count, cl_mem *out)
 {
     cl_int err;
     size_t bytes = count ? count * sizeof(float) : sizeof(float);
@@ -152,10 +152,10 @@ int cli_upload(clnorm_context *ctx, const float *data, size_t count, cl_mem *out
                 CL_SUCCESS)
             max_alloc = global = 0;
         return cli_error(EXIT_DEVICE,
-                         "cannot allocate a tensor of %zu bytes on %s: clCreateBuffer failed "
+                         "cannot allocate %s (%zu bytes) on %s: clCreateBuffer failed "
                          "with OpenCL error %d; the device allows buffers of at most %llu bytes "
                          "(CL_DEVICE_MAX_MEM_ALLOC_SIZE) and has %llu bytes of global memory",
-                         bytes, clnorm_context_device_description(ctx), (int)err,
+                         what, bytes, clnorm_context_device_description(ctx), (int)err,
                          (unsigned long long)max_alloc, (unsigned long long)global);
     }
     if (data && count) {

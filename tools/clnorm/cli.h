@@ -74,8 +74,9 @@ int cli_common_option(const char *cmd, int c, cli_common *o);
 /* Open a context on `device` (NULL: default); reports failures itself. */
 int cli_context(const char *device, clnorm_context **ctx);
 
-/* Buffers on the context's device, and back. Report failures themselves. */
-int cli_upload(clnorm_context *ctx, const float *data, size_t count, cl_mem *out);
+/* Buffers on the context's device, and back. Report failures themselves;
+ * `what` names the buffer in the message (e.g. "the tensor of -i 'x.npy'"). */
+int cli_upload(clnorm_context *ctx, const char *what, const float *data, size_t count, cl_mem *out);
 int cli_download(clnorm_context *ctx, cl_mem buf, float *data, size_t count);
 
 /* Monotonic wall time in ms, and the median of v (sorted in place). */

@@ -437,8 +437,10 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
         code = cli_error(EXIT_DEVICE, "out of memory for %zu floats", x.count);
         goto done;
     }
+    char what[512];
+    snprintf(what, sizeof what, "the tensor of -i '%s'", g.in); /* long paths cut */
     if ((code = cli_context(g.device, &ctx)) != 0 ||
-        (code = cli_upload(ctx, x.data, x.count, &buf)) != 0)
+        (code = cli_upload(ctx, what, x.data, x.count, &buf)) != 0)
         goto done;
     op_call k;
     memset(&k, 0, sizeof k);
