@@ -96,6 +96,11 @@ def time_torch(row, warmup, repeat):
     elif op == "revin-inverse":
         _, m, s = revin_input(x, transposed)  # statistics of an input forward, not timed
         run = lambda: revin_output(x, m, s, transposed)
+    elif op == "LayerNorm":  # torch.nn.LayerNorm(shape[-1]) with its weight and bias
+        d = shape[-1]
+        weight = 1.0 + 0.1 * torch.randn(d, generator=gen)
+        bias = 0.1 * torch.randn(d, generator=gen)
+        run = lambda: torch.nn.functional.layer_norm(x, (d,), weight, bias, 1e-5)
     else:
         raise ValueError(f"unknown op {op!r} in clnorm's report")
     times = []
