@@ -355,7 +355,13 @@ typedef struct clnorm_affine_params {
 enum clnorm_layer_flag {
     /** No weight and bias (PyTorch's elementwise_affine=False, affine=False):
      *  the params of a forward may be NULL. */
-    CLNORM_NO_AFFINE = 1u << 0
+    CLNORM_NO_AFFINE = 1u << 0,
+    /** Weight and bias for the layers that have none by default (PyTorch's
+     *  affine=True for InstanceNorm2d): the params of a forward must have them. */
+    CLNORM_AFFINE = 1u << 1,
+    /** TransposedLN(scalar=False): a LayerNorm over D with weight and bias of
+     *  d floats, instead of the scalar s and m. */
+    CLNORM_NOT_SCALAR = 1u << 2
 };
 
 /* ------------------------------------------------------------- LayerNorm */
@@ -387,6 +393,88 @@ CLNORM_API clnorm_status clnorm_layer_norm_forward(clnorm_layer_norm *layer,
                                                    const cl_event *wait_list, cl_event *event);
 /** How many times this layer has uploaded weight and bias. Threads: as the forward. */
 CLNORM_API uint64_t clnorm_layer_norm_upload_count(const clnorm_layer_norm *layer);
+
+/* -------------------------------------------------------- InstanceNorm2d */
+
+/** torch.nn.InstanceNorm2d(c, eps, affine) in its default, instance-statistics
+ *  mode (opaque): each (n, c) plane of h * w floats,
+ *    y = (x - mean) / sqrt(var + eps) [* weight[c] + bias[c]]
+ *  var the biased variance; weight and bias (c floats) with CLNORM_AFFINE. */
+typedef struct clnorm_instance_norm2d clnorm_instance_norm2d;
+
+/** Create an InstanceNorm2d for C == c with PyTorch's `eps` (1e-5 is its
+ *  default); flags: CLNORM_AFFINE or 0. Threads: as clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_instance_norm2d_create(clnorm_context *ctx, size_t c, double eps,
+                                                       unsigned flags,
+                                                       clnorm_instance_norm2d **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_instance_norm2d_destroy(clnorm_instance_norm2d *layer);
+/** Enqueue y = InstanceNorm2d(x), x of shape (n, c, h, w). `params` gives
+ *  weight and bias with CLNORM_AFFINE (may be NULL otherwise). Buffers,
+ *  offsets, wait list and `event` as in clnorm_varnorm2d_forward: the event
+ *  handed back is the caller's to release. Threads: as that forward. */
+CLNORM_API clnorm_status clnorm_instance_norm2d_forward(
+    clnorm_instance_norm2d *layer, const clnorm_affine_params *params, size_t n, size_t c, size_t h,
+    size_t w, cl_mem input, size_t input_offset, cl_mem output, size_t output_offset,
+    cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+/** How many times this layer has uploaded weight and bias. Threads: as the forward. */
+CLNORM_API uint64_t clnorm_instance_norm2d_upload_count(const clnorm_instance_norm2d *layer);
+
+/* ------------------------------------------------------------ NoneNorm2d */
+
+/** ESPnet's NoneNorm2d (opaque): y = x, as a layer of the family (the same
+ *  calls, an event out), for models that configure "no normalisation". */
+typedef struct clnorm_none_norm2d clnorm_none_norm2d;
+
+/** Create a NoneNorm2d; flags must be 0. Threads: as clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_none_norm2d_create(clnorm_context *ctx, unsigned flags,
+                                                   clnorm_none_norm2d **out);
+/** Release the layer. Accepts NULL. Threads: when no other call on it runs. */
+CLNORM_API void clnorm_none_norm2d_destroy(clnorm_none_norm2d *layer);
+/** Enqueue y = x for `count` floats (nothing to copy when input and output
+ *  are the same floats; the event still follows the wait list). Buffers,
+ *  offsets, wait list and `event` as in clnorm_varnorm2d_forward: the event
+ *  handed back is the caller's to release. Threads: as that forward. */
+CLNORM_API clnorm_status clnorm_none_norm2d_forward(clnorm_none_norm2d *layer, size_t count,
+                                                    cl_mem input, size_t input_offset,
+                                                    cl_mem output, size_t output_offset,
+                                                    cl_uint num_wait, const cl_event *wait_list,
+                                                    cl_event *event);
+
+/* ---------------------------------------------------------- TransposedLN */
+
+/** ESPnet's TransposedLN(d, scalar) (opaque), x of shape (b, d, l), over D
+ *  for each (b, l):
+ *  - scalar (the default): y = (s_p / s) * (x - m + m_p), m the mean and s
+ *    the biased standard deviation, without an epsilon (a constant column
+ *    gives inf or NaN, as PyTorch does); the parameters are the module's
+ *    `s` (weight, one float) and `m` (bias, one float);
+ *  - CLNORM_NOT_SCALAR: torch.nn.LayerNorm(d) over D (eps 1e-5), weight
+ *    and bias (`ln.weight`, `ln.bias`) of d floats. */
+typedef struct clnorm_transposed_ln clnorm_transposed_ln;
+
+/** Create a TransposedLN for D == d; flags: CLNORM_NOT_SCALAR or 0.
+ *  Threads: as clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_transposed_ln_create(clnorm_context *ctx, size_t d, unsigned flags,
+                                                     clnorm_transposed_ln **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_transposed_ln_destroy(clnorm_transposed_ln *layer);
+/** Enqueue y = TransposedLN(x), x of shape (b, d, l). `params`: weight = s
+ *  and bias = m (one float each), or with CLNORM_NOT_SCALAR d floats each.
+ *  Buffers, offsets, wait list and `event` as in clnorm_varnorm2d_forward:
+ *  the event handed back is the caller's to release. A new `l` may build
+ *  kernels of another vector width (once per width). Threads: as that
+ *  forward. */
+CLNORM_API clnorm_status clnorm_transposed_ln_forward(clnorm_transposed_ln *layer,
+                                                      const clnorm_affine_params *params, size_t b,
+                                                      size_t l, cl_mem input, size_t input_offset,
+                                                      cl_mem output, size_t output_offset,
+                                                      cl_uint num_wait, const cl_event *wait_list,
+                                                      cl_event *event);
+/** How many times this layer has uploaded its parameters. Threads: as the forward. */
+CLNORM_API uint64_t clnorm_transposed_ln_upload_count(const clnorm_transposed_ln *layer);
 
 #ifdef __cplusplus
 }

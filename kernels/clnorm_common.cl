@@ -162,6 +162,8 @@ inline acc acc_mul_f(acc a, float b)
 inline acc acc_div(acc a, acc b)
 {
     float q1 = a.x / b.x;
+    if (!isfinite(q1)) /* b == 0 (TransposedLN's constant column), inf or NaN: as given */
+        return (float2)(q1, 0.0f);
     acc r = acc_sub(a, acc_mul_f(b, q1));
     float q2 = r.x / b.x;
     r = acc_sub(r, acc_mul_f(b, q2));

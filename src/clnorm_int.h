@@ -222,6 +222,13 @@ clnorm_status clnorm__layer_new(clnorm_context *ctx, const char *fn, size_t size
 /* Releases what clnorm__layer_new made (and the last event); frees `layer`. */
 void clnorm__layer_free(void *layer);
 
+/* The shape checks of an (n, c, h, w) forward: no zero, c == the layer's
+ * (named `c_name` in the message), and the products: rows = n * c, plane =
+ * h * w, count = rows * plane. */
+clnorm_status clnorm__check_nchw(const clnorm_context *ctx, const char *fn, size_t n, size_t c,
+                                 size_t h, size_t w, const char *c_name, size_t layer_c,
+                                 size_t *rows, size_t *plane, size_t *count);
+
 /* The checks of every forward over `count` floats in and out: buffers,
  * offsets, sizes, in place or disjoint, the wait list. */
 clnorm_status clnorm__layer_check_io(const clnorm__layer *l, const char *fn, cl_mem in,
@@ -418,6 +425,9 @@ void clnorm__norm_free(clnorm__norm *nl);
  * layer's parameter block. */
 clnorm_status clnorm__norm_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
                                    const cl_event *wait_list, cl_event *event);
+/* Kernels of the vector width a view with this inner size takes, made
+ * when the layer's differ (layers whose inner size comes with each forward). */
+clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner);
 /* The same for the elementwise pass (norm_scale). */
 clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
                                     const cl_event *wait_list, cl_event *event);

@@ -36,6 +36,18 @@ void clnorm__norm_free(clnorm__norm *nl)
     clnorm__layer_free(nl);
 }
 
+clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner)
+{
+    unsigned width = clnorm__plan_width(&nl->rt.ctx->limits, inner);
+    if (width == nl->ks.width)
+        return CLNORM_OK;
+    clnorm__kernels ks;
+    RETURN_IF_ERROR(clnorm__kernels_create(nl->rt.ctx, width, &ks));
+    clnorm__kernels_release(&nl->ks); /* commands enqueued keep theirs */
+    nl->ks = ks;
+    return CLNORM_OK;
+}
+
 static clnorm_status ensure_partials(clnorm__norm *nl, size_t bytes)
 {
     if (!bytes || (nl->partials && nl->partials_bytes >= bytes))

@@ -34,17 +34,9 @@ clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
     if (!params || !params->alpha)
         return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT, "varnorm2d_forward: %s is NULL",
                             params ? "params->alpha" : "params");
-    if (!n || !c || !h || !w)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE,
-                            "varnorm2d_forward: shape (%zu, %zu, %zu, %zu) has a zero", n, c, h, w);
-    if (c != layer->num_features)
-        return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
-                            "varnorm2d_forward: C = %zu but the layer has num_features = %zu", c,
-                            layer->num_features);
     size_t rows, plane, count;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, n, c, &rows));
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, h, w, &plane));
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, plane, &count));
+    RETURN_IF_ERROR(clnorm__check_nchw(ctx, "varnorm2d_forward", n, c, h, w, "num_features",
+                                       layer->num_features, &rows, &plane, &count));
     RETURN_IF_ERROR(clnorm__layer_check_io(&layer->nl.rt, "varnorm2d_forward", input, input_offset,
                                            output, output_offset, count, num_wait, wait_list));
     const float *host[1] = {params->alpha};

@@ -71,16 +71,9 @@ static void standardise(const op_config *c, const op_data *d, double *y, double 
 {
     size_t outer, n, inner;
     view(c, d->shape, d->ndim, &outer, &n, &inner);
-    for (size_t r = 0; r < outer; ++r) {
-        double m2;
-        ref_row_moments(d->x, n, 1, r * n, &m[r], &m2);
-        s[r] = sqrt(m2 / (double)n + c->v[EPS]);
-        for (size_t k = 0; k < n; ++k) {
-            size_t i = r * n + k;
-            plain[i] = (d->x[i] - m[r]) / s[r];
-            y[i] = c->v[NO_AFFINE] ? plain[i] : plain[i] * d->params[0][k] + d->params[1][k];
-        }
-    }
+    ref_standardise(d->x, outer, n, 1, c->v[EPS], plain, m, s);
+    for (size_t i = 0; i < d->count; ++i)
+        y[i] = c->v[NO_AFFINE] ? plain[i] : plain[i] * d->params[0][i % n] + d->params[1][i % n];
 }
 
 static void reference(const op_config *c, const op_data *d, double *y, double *const *st)

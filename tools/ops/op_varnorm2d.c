@@ -2,7 +2,6 @@
 /* op_varnorm2d.c: ESPnet's VarianceNorm2d, described once (ops.h). */
 #include <stdio.h>
 
-#include "fmt.h"
 #include "ops.h"
 #include "reference.h"
 
@@ -14,13 +13,7 @@ static int check_shape(const op_config *c, const size_t *shape, size_t ndim, cha
                        size_t err_size)
 {
     (void)c;
-    char s[128];
-    if (ndim != 4) {
-        snprintf(err, err_size, "expected a 4-d (N, C, H, W) array, found shape %s",
-                 fmt_shape(shape, ndim, s, sizeof s));
-        return -1;
-    }
-    return 0;
+    return op_check_nchw(shape, ndim, err, err_size);
 }
 
 static void view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,

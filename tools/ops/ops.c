@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fmt.h"
+
 #define OP(sym) extern const op_desc sym;
 #include "op_list.h"
 #undef OP
@@ -37,6 +39,16 @@ int op_option_index(const op_desc *op, const char *name)
     for (size_t i = 0; i < op->options_count; ++i)
         if (!strcmp(op->options[i].name, name))
             return (int)i;
+    return -1;
+}
+
+int op_check_nchw(const size_t *shape, size_t ndim, char *err, size_t err_size)
+{
+    char s[128];
+    if (ndim == 4)
+        return 0;
+    snprintf(err, err_size, "expected a 4-d (N, C, H, W) array, found shape %s",
+             fmt_shape(shape, ndim, s, sizeof s));
     return -1;
 }
 

@@ -176,5 +176,7 @@ void op_config_default(const op_desc *op, op_config *c);
 /* The index of option `name` in op->options, or -1. */
 int op_option_index(const op_desc *op, const char *name);
 size_t op_shape_count(const size_t *shape, size_t ndim);
+/* check_shape for the (N, C, H, W) classes. */
+int op_check_nchw(const size_t *shape, size_t ndim, char *err, size_t err_size);
 
 #endif /* CLNORM_OPS_H */

@@ -87,6 +87,20 @@ void ref_row_moments(const float *x, size_t n, size_t inner, size_t base, double
     *m2 = acc;
 }
 
+void ref_standardise(const float *x, size_t outer, size_t n, size_t inner, double eps,
+                     double *plain, double *m, double *s)
+{
+    for (size_t o = 0; o < outer; ++o)
+        for (size_t i = 0; i < inner; ++i) {
+            size_t base = o * n * inner + i, row = o * inner + i;
+            double m2;
+            ref_row_moments(x, n, inner, base, &m[row], &m2);
+            s[row] = sqrt(m2 / (double)n + (eps < 0 ? 0.0 : eps));
+            for (size_t k = 0; k < n; ++k)
+                plain[base + k * inner] = (x[base + k * inner] - m[row]) / s[row];
+        }
+}
+
 void ref_revin(const float *x, size_t outer, size_t n, size_t inner, double *y, double *m,
                double *s)
 {

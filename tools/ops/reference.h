@@ -31,6 +31,11 @@ void fill_family(float *x, size_t outer, size_t n, size_t inner, family f);
 /* Mean and sum of squared deviations (two passes, in double) of the n
  * elements x[base + k * inner]. */
 void ref_row_moments(const float *x, size_t n, size_t inner, size_t base, double *mean, double *m2);
+/* Each row of a view standardised: m = mean, s = sqrt(var_b + eps), or with
+ * eps < 0 the biased standard deviation alone (TransposedLN); plain =
+ * (x - m) / s (row = o * inner + i). */
+void ref_standardise(const float *x, size_t outer, size_t n, size_t inner, double eps,
+                     double *plain, double *m, double *s);
 /* RevIN input: y, and m, s per row (row = o * inner + i). */
 void ref_revin(const float *x, size_t outer, size_t n, size_t inner, double *y, double *m,
                double *s);

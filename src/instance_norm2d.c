@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* instance_norm2d.c: torch.nn.InstanceNorm2d (instance statistics): each
+ * (n, c) plane standardised (biased variance, eps inside the square root),
+ * then, with affine=True, weight[c] and bias[c]. */
+#include "clnorm_int.h"
+
+struct clnorm_instance_norm2d {
+    clnorm__norm nl; /* first: the runtime, kernels, weight and bias */
+    size_t c;
+    double eps;
+    unsigned flags;
+};
+
+clnorm_status clnorm_instance_norm2d_create(clnorm_context *ctx, size_t c, double eps,
+                                            unsigned flags, clnorm_instance_norm2d **out)
+{
+    clnorm_instance_norm2d *layer;
+    const clnorm__create_args args = {.fn = "instance_norm2d_create",
+                                      .dims = {{"c", c}},
+                                      .flags = flags,
+                                      .known = CLNORM_AFFINE,
+                                      .has_eps = 1,
+                                      .eps = eps};
+    size_t counts[2] = {c, c};
+    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1,
+                                        (flags & CLNORM_AFFINE) ? 2 : 0, counts, out,
+                                        (void **)&layer));
+    layer->c = c;
+    layer->eps = eps;
+    layer->flags = flags;
+    return CLNORM_OK;
+}
+
+CLNORM__NORM_LAYER_COMMON(instance_norm2d)
+
+clnorm_status clnorm_instance_norm2d_forward(clnorm_instance_norm2d *layer,
+                                             const clnorm_affine_params *params, size_t n, size_t c,
+                                             size_t h, size_t w, cl_mem input, size_t input_offset,
+                                             cl_mem output, size_t output_offset, cl_uint num_wait,
+                                             const cl_event *wait_list, cl_event *event)
+{
+    if (!layer)
+        return CLNORM_NULL_ARGUMENT;
+    clnorm__norm *nl = &layer->nl;
+    clnorm_context *ctx = nl->rt.ctx;
+    int affine = (layer->flags & CLNORM_AFFINE) != 0;
+    size_t rows, plane, count;
+    RETURN_IF_ERROR(clnorm__check_nchw(ctx, "instance_norm2d_forward", n, c, h, w, "c", layer->c,
+                                       &rows, &plane, &count));
+    if (affine && (!params || !params->weight || !params->bias))
+        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT,
+                            "instance_norm2d_forward: the layer is affine: params need weight "
+                            "and bias");
+    RETURN_IF_ERROR(clnorm__layer_check_io(&nl->rt, "instance_norm2d_forward", input, input_offset,
+                                           output, output_offset, count, num_wait, wait_list));
+    if (affine) {
+        const float *host[2] = {params->weight, params->bias};
+        RETURN_IF_ERROR(clnorm__params_sync(ctx, &nl->params, host, params->version));
+    }
+    clnorm__args a = {.view = {rows, plane, 1},
+                      .in = input,
+                      .out = output,
+                      .in_off = input_offset / sizeof(float),
+                      .out_off = output_offset / sizeof(float),
+                      .op = CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_GAMMA | CLNORM_OP_BETA : 0),
+                      .eps = layer->eps,
+                      .nchan = (cl_uint)c};
+    a.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[0];
+    a.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[1];
+    return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
+}

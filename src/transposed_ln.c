@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* transposed_ln.c: ESPnet's TransposedLN over D of (B, D, L): scalar, the
+ * mean and biased standard deviation with no epsilon, y = (s_p / s) *
+ * (x - m + m_p); not scalar, torch.nn.LayerNorm(D) along the strided axis. */
+#include "clnorm_int.h"
+
+struct clnorm_transposed_ln {
+    clnorm__norm nl; /* first: the runtime, kernels, s and m (or weight and bias) */
+    size_t d;
+    unsigned flags;
+};
+
+clnorm_status clnorm_transposed_ln_create(clnorm_context *ctx, size_t d, unsigned flags,
+                                          clnorm_transposed_ln **out)
+{
+    clnorm_transposed_ln *layer;
+    const clnorm__create_args args = {.fn = "transposed_ln_create",
+                                      .dims = {{"d", d}},
+                                      .flags = flags,
+                                      .known = CLNORM_NOT_SCALAR};
+    size_t each = (flags & CLNORM_NOT_SCALAR) ? d : 1, counts[2] = {each, each};
+    /* L, the inner size, comes with each forward: width 1 until then */
+    RETURN_IF_ERROR(
+        clnorm__norm_create(ctx, &args, sizeof *layer, 1, 2, counts, out, (void **)&layer));
+    layer->d = d;
+    layer->flags = flags;
+    return CLNORM_OK;
+}
+
+CLNORM__NORM_LAYER_COMMON(transposed_ln)
+
+clnorm_status clnorm_transposed_ln_forward(clnorm_transposed_ln *layer,
+                                           const clnorm_affine_params *params, size_t b, size_t l,
+                                           cl_mem input, size_t input_offset, cl_mem output,
+                                           size_t output_offset, cl_uint num_wait,
+                                           const cl_event *wait_list, cl_event *event)
+{
+    if (!layer)
+        return CLNORM_NULL_ARGUMENT;
+    clnorm__norm *nl = &layer->nl;
+    clnorm_context *ctx = nl->rt.ctx;
+    int scalar = !(layer->flags & CLNORM_NOT_SCALAR);
+    if (!params || !params->weight || !params->bias)
+        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT,
+                            "transposed_ln_forward: params need weight and bias (%s)",
+                            scalar ? "the module's s and m" : "ln.weight and ln.bias");
+    if (!b || !l)
+        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "transposed_ln_forward: b = %zu, l = %zu", b, l);
+    size_t count;
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, layer->d, &count));
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, count, l, &count));
+    RETURN_IF_ERROR(clnorm__layer_check_io(&nl->rt, "transposed_ln_forward", input, input_offset,
+                                           output, output_offset, count, num_wait, wait_list));
+    if (l > UINT32_MAX)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "transposed_ln_forward: l %zu > 2^32-1",
+                            l);
+    RETURN_IF_ERROR(clnorm__norm_use_width(nl, l));
+    const float *host[2] = {params->weight, params->bias};
+    RETURN_IF_ERROR(clnorm__params_sync(ctx, &nl->params, host, params->version));
+    clnorm__args a = {.view = {b, layer->d, l},
+                      .in = input,
+                      .out = output,
+                      .in_off = input_offset / sizeof(float),
+                      .out_off = output_offset / sizeof(float),
+                      .op = scalar ? CLNORM_FIN_TLN | CLNORM_OP_GAMMA | CLNORM_OP_BETA
+                                   : CLNORM_FIN_STANDARD | CLNORM_OP_AXIS,
+                      .eps = scalar ? 0.0 : 1e-5,
+                      .nchan = 1};
+    a.poff[scalar ? CLNORM_POFF_GAMMA : CLNORM_POFF_AXW] = (cl_uint)nl->params.offset[0];
+    a.poff[scalar ? CLNORM_POFF_BETA : CLNORM_POFF_AXB] = (cl_uint)nl->params.offset[1];
+    return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
+}

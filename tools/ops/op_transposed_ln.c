@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* op_transposed_ln.c: ESPnet's TransposedLN over D of (B, D, L), described
+ * once (ops.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fmt.h"
+#include "ops.h"
+#include "reference.h"
+
+enum { NOT_SCALAR };
+static const op_option options[] = {
+    {"no-scalar", OPT_FLAG, 0, NULL, "scalar=False: a LayerNorm over D (ln.weight, ln.bias)"},
+};
+
+static int check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
+                       size_t err_size)
+{
+    (void)c;
+    char s[128];
+    if (ndim == 3)
+        return 0;
+    snprintf(err, err_size, "expected a 3-d (B, D, L) array, found shape %s",
+             fmt_shape(shape, ndim, s, sizeof s));
+    return -1;
+}
+
+static void view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
+                 size_t *inner)
+{
+    (void)c, (void)ndim;
+    *outer = shape[0];
+    *n = shape[1];
+    *inner = shape[2];
+}
+
+static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
+{
+    (void)ndim;
+    if (c->v[NOT_SCALAR]) {
+        op_param w = {"ln.weight", PARAM_SCALE, 1, {shape[1]}, "D of -i", NULL};
+        op_param b = {"ln.bias", PARAM_SHIFT, 1, {shape[1]}, "D of -i", NULL};
+        out[0] = w, out[1] = b;
+    } else {
+        op_param s = {"s", PARAM_SCALE, 1, {1}, "one value", NULL};
+        op_param m = {"m", PARAM_SHIFT, 1, {1}, "one value", NULL};
+        out[0] = s, out[1] = m;
+    }
+    return 2;
+}
+
+static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,
+                            size_t ndim, void **layer)
+{
+    (void)ndim;
+    return clnorm_transposed_ln_create(ctx, shape[1], c->v[NOT_SCALAR] ? CLNORM_NOT_SCALAR : 0,
+                                       (clnorm_transposed_ln **)layer);
+}
+
+static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_event *event)
+{
+    (void)c;
+    clnorm_affine_params p = {k->params[0], k->params[1], k->version};
+    return clnorm_transposed_ln_forward(layer, &p, k->shape[0], k->shape[2], k->in, k->in_off,
+                                        k->out, k->out_off, k->num_wait, k->wait_list, event);
+}
+
+static void destroy(void *layer) { clnorm_transposed_ln_destroy(layer); }
+
+/* plain = (x - m) / s per (b, l) over D (s without epsilon when scalar);
+ * scalar: y = (s_p / s) * (x - m + m_p); else y = plain * w[d] + b[d]. */
+static void compute(const op_config *c, const op_data *d, double *y, double *plain, double *m,
+                    double *s)
+{
+    size_t B = d->shape[0], D = d->shape[1], L = d->shape[2];
+    ref_standardise(d->x, B, D, L, c->v[NOT_SCALAR] ? 1e-5 : -1.0, plain, m, s);
+    for (size_t i = 0; i < d->count; ++i) {
+        size_t k = (i / L) % D, row = (i / (D * L)) * L + i % L;
+        if (c->v[NOT_SCALAR])
+            y[i] = plain[i] * d->params[0][k] + d->params[1][k];
+        else
+            y[i] = (d->params[0][0] / s[row]) * (d->x[i] - m[row] + d->params[1][0]);
+    }
+}
+
+static void reference(const op_config *c, const op_data *d, double *y, double *const *st)
+{
+    (void)st;
+    size_t rows = d->shape[0] * d->shape[2];
+    double *plain = malloc(d->count * sizeof *plain), *m = malloc(rows * sizeof *m),
+           *s = malloc(rows * sizeof *s);
+    compute(c, d, y, plain, m, s);
+    free(plain), free(m), free(s);
+}
+
+/* PyTorch: std_mean in double, rounded; then x - m, + m_p, s_p / s and the
+ * product, each rounded: the standardising error scaled by s_p, plus the
+ * roundings of the sum (scaled by s_p / s) and of y, twice. */
+static void tolerance(const op_config *c, const op_data *d, const double *y, double *const *st,
+                      double *tol, double *const *tol_st)
+{
+    (void)st, (void)tol_st;
+    size_t D = d->shape[1], L = d->shape[2], rows = d->shape[0] * L;
+    double *yy = malloc(d->count * sizeof *yy), *plain = malloc(d->count * sizeof *plain),
+           *m = malloc(rows * sizeof *m), *s = malloc(rows * sizeof *s);
+    compute(c, d, yy, plain, m, s);
+    tol_revin_y(plain, m, s, d->shape[0], D, L, tol);
+    for (size_t i = 0; i < d->count; ++i) {
+        size_t k = (i / L) % D, row = (i / (D * L)) * L + i % L;
+        if (c->v[NOT_SCALAR]) {
+            tol[i] = tol_affine(tol[i], plain[i], d->params[0][k], y[i]);
+        } else {
+            double a = fabs(d->params[0][0] / s[row]);
+            double sum = d->x[i] - m[row] + d->params[1][0];
+            tol[i] = tol_affine(tol[i], plain[i], d->params[0][0], y[i]) + 2.0 * a * ulp_of(sum);
+        }
+    }
+    free(yy), free(plain), free(m), free(s);
+}
+
+static const op_case bench[] = {
+    {"bdl", {{0}}, 3, {4, 64, 128}, 1},
+    {"bdl", {{0}}, 3, {16, 256, 4096}, 0},
+};
+
+/* L around vector widths (the kernels take L's), D around work-group sizes, both modes. */
+static const op_case tests[] = {
+    {"bdl", {{0}}, 3, {2, 5, 16}, 0}, {"bdl", {{1}}, 3, {2, 5, 16}, 0},
+    {"bdl", {{0}}, 3, {3, 17, 7}, 0}, {"bdl", {{1}}, 3, {2, 33, 24}, 0},
+    {"bdl", {{0}}, 3, {1, 1, 8}, 0},  {"bdl", {{0}}, 3, {2, 300, 40}, 0},
+};
+
+const op_desc op_transposed_ln = {
+    .name = "TransposedLN",
+    .formula = "ESPnet's TransposedLN(D) on (B, D, L), over D for each (b, l): m = mean,\n"
+               "s = biased std (no epsilon: a constant column gives inf or NaN, as PyTorch);\n"
+               "y = (s_p / s) * (x - m + m_p), s_p and m_p the module's s and m (1 and 0).\n"
+               "--no-scalar: torch.nn.LayerNorm(D) over D, eps 1e-5, ln.weight and ln.bias (D,).",
+    OP_ARRAY(options, options),
+    OP_DEFAULTS,
+};
