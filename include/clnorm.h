@@ -361,7 +361,10 @@ enum clnorm_layer_flag {
     CLNORM_AFFINE = 1u << 1,
     /** TransposedLN(scalar=False): a LayerNorm over D with weight and bias of
      *  d floats, instead of the scalar s and m. */
-    CLNORM_NOT_SCALAR = 1u << 2
+    CLNORM_NOT_SCALAR = 1u << 2,
+    /** The conditional classes' bias=False: no beta, embed.weight has C
+     *  columns (not for CLNORM_CONDITIONAL_VARIANCE, which has no bias). */
+    CLNORM_NO_BIAS = 1u << 3
 };
 
 /* ------------------------------------------------------------- LayerNorm */
@@ -475,6 +478,69 @@ CLNORM_API clnorm_status clnorm_transposed_ln_forward(clnorm_transposed_ln *laye
                                                       cl_event *event);
 /** How many times this layer has uploaded its parameters. Threads: as the forward. */
 CLNORM_API uint64_t clnorm_transposed_ln_upload_count(const clnorm_transposed_ln *layer);
+
+/* ---------------------------------------------- the conditional NCHW classes */
+
+/** Which of ESPnet's conditional classes (ncsnpp_utils/normalization.py) a
+ *  clnorm_conditional_norm2d is. Each scales (and with a bias shifts) channel
+ *  c of sample n by row y[n] of its `embed.weight` table of k classes:
+ *  g = embed.weight[y[n]][c], beta = embed.weight[y[n]][C + c]. */
+typedef enum clnorm_conditional_kind {
+    /** ConditionalVarianceNorm2d(C, K): g[c] * x / sqrt(var_u + 1e-5), var_u the
+     *  unbiased variance of the (n, c) plane; embed.weight is (K, C). */
+    CLNORM_CONDITIONAL_VARIANCE,
+    /** ConditionalInstanceNorm2d(C, K, bias): h = (x - mean) / sqrt(var_b + 1e-5)
+     *  per plane; g[c] * h + beta[c]; embed.weight (K, 2C), or (K, C) without bias. */
+    CLNORM_CONDITIONAL_INSTANCE,
+    /** ConditionalBatchNorm2d(C, K, bias) in eval mode: h = (x - running_mean[c]) /
+     *  sqrt(running_var[c] + 1e-5) (the module's bn.running_mean, bn.running_var);
+     *  then as CLNORM_CONDITIONAL_INSTANCE. */
+    CLNORM_CONDITIONAL_BATCH,
+    /** ConditionalNoneNorm2d(C, K, bias): g[c] * x + beta[c]. */
+    CLNORM_CONDITIONAL_NONE
+} clnorm_conditional_kind;
+
+/** Host parameters of a conditional layer, owned by the caller; same
+ *  version rule as clnorm_affine_params. */
+typedef struct clnorm_conditional_params {
+    const float *embed;        /**< embed.weight: k rows of C (or 2C with a bias) floats */
+    const float *running_mean; /**< CLNORM_CONDITIONAL_BATCH: bn.running_mean, C floats */
+    const float *running_var;  /**< CLNORM_CONDITIONAL_BATCH: bn.running_var, C floats */
+    uint64_t version;          /**< bump after every change of any of them */
+} clnorm_conditional_params;
+
+/** A conditional NCHW layer (opaque). */
+typedef struct clnorm_conditional_norm2d clnorm_conditional_norm2d;
+
+/** Create a conditional layer of `kind` for C == c and `k` classes; flags:
+ *  CLNORM_NO_BIAS or 0. Threads: as clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_conditional_norm2d_create(clnorm_context *ctx,
+                                                          clnorm_conditional_kind kind, size_t c,
+                                                          size_t k, unsigned flags,
+                                                          clnorm_conditional_norm2d **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_conditional_norm2d_destroy(clnorm_conditional_norm2d *layer);
+/** Enqueue the layer on x of shape (n, c, h, w) with the class of each sample
+ *  from `labels`: n int32 on the device at byte `labels_offset` (a sampler
+ *  may change them on the device every step; the wait list covers them). A
+ *  label outside [0, k) never reads outside the table: it is clamped to the
+ *  nearest class and reported by clnorm_conditional_norm2d_label_errors.
+ *  Buffers, offsets, wait list and `event` as in clnorm_varnorm2d_forward:
+ *  the event handed back is the caller's to release. Threads: as that
+ *  forward. */
+CLNORM_API clnorm_status clnorm_conditional_norm2d_forward(
+    clnorm_conditional_norm2d *layer, const clnorm_conditional_params *params, cl_mem labels,
+    size_t labels_offset, size_t n, size_t c, size_t h, size_t w, cl_mem input, size_t input_offset,
+    cl_mem output, size_t output_offset, cl_uint num_wait, const cl_event *wait_list,
+    cl_event *event);
+/** Whether a forward since the last call met a label outside [0, k) (and
+ *  clamped it): *clamped is 1 or 0. Blocks until the layer's forwards are
+ *  done, then clears the report. Threads: as the forward. */
+CLNORM_API clnorm_status clnorm_conditional_norm2d_label_errors(clnorm_conditional_norm2d *layer,
+                                                                int *clamped);
+/** How many times this layer has uploaded its parameters. Threads: as the forward. */
+CLNORM_API uint64_t clnorm_conditional_norm2d_upload_count(const clnorm_conditional_norm2d *layer);
 
 #ifdef __cplusplus
 }

@@ -27,7 +27,7 @@
 #define CLNORM_ARG_EPS 10      /* float2: epsilon as hi + lo (a double, exactly enough) */
 #define CLNORM_ARG_NCHAN 11    /* uint: rows per sample; a row's channel is row % nchan */
 #define CLNORM_ARG_PRM 12      /* __global const float *: the layer's parameter block */
-#define CLNORM_ARG_POFF 13     /* uint8: offsets into the block, CLNORM_POFF_* */
+#define CLNORM_ARG_POFF 13     /* uint16: offsets into the block, CLNORM_POFF_* */
 #define CLNORM_ARG_LABELS 14   /* __global const int *: class per sample (CLNORM_OP_LABELS) */
 #define CLNORM_ARG_STAT_M 15   /* __global float *: stored centres (CLNORM_OP_STORE) */
 #define CLNORM_ARG_STAT_S 16   /* __global float *: stored spreads */
@@ -35,7 +35,7 @@
 #define CLNORM_ARG_FLAGS 18    /* __global uint *: CLNORM_FLAG_* raised by a launch */
 #define CLNORM_ARG_COUNT 19
 
-/* ---- components of the uint8 CLNORM_ARG_POFF (offsets in floats) ---- */
+/* ---- components of the uint16 CLNORM_ARG_POFF (offsets in floats) ---- */
 #define CLNORM_POFF_GAMMA 0  /* per-row scale numerator (alpha, weight, gamma, s_p) */
 #define CLNORM_POFF_BETA 1   /* per-row bias (bias, beta, m_p) */
 #define CLNORM_POFF_MEAN 2   /* a fixed centre (running_mean) */
@@ -44,7 +44,8 @@
 #define CLNORM_POFF_AXW 5    /* weights along the reduced axis (CLNORM_OP_AXIS) */
 #define CLNORM_POFF_AXB 6    /* biases along the reduced axis */
 #define CLNORM_POFF_NCLASS 7 /* classes in the table: labels are clamped to [0, nclass) */
-#define CLNORM_POFF_COUNT 8
+#define CLNORM_POFF_LABEL0 8 /* the first sample's label: its index in the labels buffer */
+#define CLNORM_POFF_COUNT 9  /* of the uint16's 16 */
 
 /* ---- the op word: one finalisation kind in the low byte ... ---- */
 #define CLNORM_FIN_MASK 0xffu

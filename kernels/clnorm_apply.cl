@@ -17,13 +17,13 @@ typedef struct {
     acc eps;
     uint nchan;
     __global const float *prm;
-    uint8 poff;
+    uint16 poff;
     __global const int *labels;
     __global float *stat_m, *stat_s;
     __global uint *flags;
 } op_t;
 
-inline op_t make_op(uint op, float2 eps, uint nchan, __global const float *prm, uint8 poff,
+inline op_t make_op(uint op, float2 eps, uint nchan, __global const float *prm, uint16 poff,
                     __global const int *labels, __global float *stat_m, __global float *stat_s,
                     __global uint *flags)
 {
@@ -56,7 +56,7 @@ inline ulong param_index(const op_t *p, ulong row)
     ulong ch = row % p->nchan;
     if (!(p->op & CLNORM_OP_LABELS))
         return ch;
-    int k = p->labels[row / p->nchan];
+    int k = p->labels[p->poff.s8 + row / p->nchan];
     uint nclass = p->poff.s7;
     if (k < 0 || (uint)k >= nclass) {
         atomic_or(p->flags, CLNORM_FLAG_LABEL_RANGE);

@@ -34,8 +34,9 @@
 #define KERNEL_ARGS                                                                                \
     __global const float *x, ulong x_off, __global float *y, ulong y_off, ulong outer, ulong n,    \
         ulong inner, uint nparts, uint tiles, uint op, float2 eps, uint nchan,                     \
-        __global const float *prm, uint8 poff, __global const int *labels, __global float *stat_m, \
-        __global float *stat_s, __global acc *partials, __global uint *flags
+        __global const float *prm, uint16 poff, __global const int *labels,                        \
+        __global float *stat_m, __global float *stat_s, __global acc *partials,                    \
+        __global uint *flags
 
 /* A work-group's place in the view. */
 typedef struct {

@@ -425,6 +425,18 @@ void clnorm__norm_free(clnorm__norm *nl);
  * layer's parameter block. */
 clnorm_status clnorm__norm_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
                                    const cl_event *wait_list, cl_event *event);
+/* The checks and the upload every norm layer's forward makes: the `nhost`
+ * host arrays of its parameter block (in order) all given (else
+ * CLNORM_NULL_ARGUMENT: "FN: params need NEED"), the buffers of `count`
+ * floats and the wait list (clnorm__layer_check_io), then the upload when
+ * `version` changed. */
+clnorm_status clnorm__norm_begin(clnorm__norm *nl, const char *fn, const char *need,
+                                 const float *const *host, unsigned nhost, uint64_t version,
+                                 cl_mem in, size_t in_off, cl_mem out, size_t out_off, size_t count,
+                                 cl_uint num_wait, const cl_event *wait_list);
+/* The launch arguments of `view` (byte offsets given, float offsets kept). */
+clnorm__args clnorm__args_of(clnorm__view view, cl_mem in, size_t in_off, cl_mem out,
+                             size_t out_off, cl_uint op, double eps, size_t nchan);
 /* Kernels of the vector width a view with this inner size takes, made
  * when the layer's differ (layers whose inner size comes with each forward). */
 clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner);

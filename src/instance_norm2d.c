@@ -47,24 +47,15 @@ clnorm_status clnorm_instance_norm2d_forward(clnorm_instance_norm2d *layer,
     size_t rows, plane, count;
     RETURN_IF_ERROR(clnorm__check_nchw(ctx, "instance_norm2d_forward", n, c, h, w, "c", layer->c,
                                        &rows, &plane, &count));
-    if (affine && (!params || !params->weight || !params->bias))
-        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT,
-                            "instance_norm2d_forward: the layer is affine: params need weight "
-                            "and bias");
-    RETURN_IF_ERROR(clnorm__layer_check_io(&nl->rt, "instance_norm2d_forward", input, input_offset,
-                                           output, output_offset, count, num_wait, wait_list));
-    if (affine) {
-        const float *host[2] = {params->weight, params->bias};
-        RETURN_IF_ERROR(clnorm__params_sync(ctx, &nl->params, host, params->version));
-    }
-    clnorm__args a = {.view = {rows, plane, 1},
-                      .in = input,
-                      .out = output,
-                      .in_off = input_offset / sizeof(float),
-                      .out_off = output_offset / sizeof(float),
-                      .op = CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_GAMMA | CLNORM_OP_BETA : 0),
-                      .eps = layer->eps,
-                      .nchan = (cl_uint)c};
+    const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
+    RETURN_IF_ERROR(
+        clnorm__norm_begin(nl, "instance_norm2d_forward", "weight and bias (the layer is affine)",
+                           host, affine ? 2 : 0, params ? params->version : 0, input, input_offset,
+                           output, output_offset, count, num_wait, wait_list));
+    clnorm__view v = {rows, plane, 1};
+    clnorm__args a = clnorm__args_of(
+        v, input, input_offset, output, output_offset,
+        CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_GAMMA | CLNORM_OP_BETA : 0), layer->eps, c);
     a.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[0];
     a.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[1];
     return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);

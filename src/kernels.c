@@ -25,7 +25,7 @@ clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k, co
     cl_float2 eps;
     eps.s[0] = (float)a->eps;
     eps.s[1] = (float)(a->eps - (double)eps.s[0]); /* the rest: the double to ~48 bits */
-    cl_uint8 poff;
+    cl_uint16 poff = {{0}};
     for (int i = 0; i < CLNORM_POFF_COUNT; ++i)
         poff.s[i] = a->poff[i];
     struct {

@@ -36,6 +36,33 @@ void clnorm__norm_free(clnorm__norm *nl)
     clnorm__layer_free(nl);
 }
 
+clnorm_status clnorm__norm_begin(clnorm__norm *nl, const char *fn, const char *need,
+                                 const float *const *host, unsigned nhost, uint64_t version,
+                                 cl_mem in, size_t in_off, cl_mem out, size_t out_off, size_t count,
+                                 cl_uint num_wait, const cl_event *wait_list)
+{
+    for (unsigned i = 0; i < nhost; ++i)
+        if (!host[i])
+            return clnorm__fail(nl->rt.ctx, CLNORM_NULL_ARGUMENT, "%s: params need %s", fn, need);
+    RETURN_IF_ERROR(
+        clnorm__layer_check_io(&nl->rt, fn, in, in_off, out, out_off, count, num_wait, wait_list));
+    return nhost ? clnorm__params_sync(nl->rt.ctx, &nl->params, host, version) : CLNORM_OK;
+}
+
+clnorm__args clnorm__args_of(clnorm__view view, cl_mem in, size_t in_off, cl_mem out,
+                             size_t out_off, cl_uint op, double eps, size_t nchan)
+{
+    clnorm__args a = {.view = view,
+                      .in = in,
+                      .out = out,
+                      .in_off = in_off / sizeof(float),
+                      .out_off = out_off / sizeof(float),
+                      .op = op,
+                      .eps = eps,
+                      .nchan = (cl_uint)nchan};
+    return a;
+}
+
 clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner)
 {
     unsigned width = clnorm__plan_width(&nl->rt.ctx->limits, inner);

@@ -44,27 +44,19 @@ clnorm_status clnorm_layer_norm_forward(clnorm_layer_norm *layer,
     clnorm__norm *nl = &layer->nl;
     clnorm_context *ctx = nl->rt.ctx;
     int affine = !(layer->flags & CLNORM_NO_AFFINE);
-    if (affine && (!params || !params->weight || !params->bias))
-        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT,
-                            "layer_norm_forward: the layer is affine: params need weight and bias");
     if (!rows)
         return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "layer_norm_forward: rows is 0");
     size_t count;
     RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, layer->d, &count));
-    RETURN_IF_ERROR(clnorm__layer_check_io(&nl->rt, "layer_norm_forward", input, input_offset,
-                                           output, output_offset, count, num_wait, wait_list));
-    if (affine) {
-        const float *host[2] = {params->weight, params->bias};
-        RETURN_IF_ERROR(clnorm__params_sync(ctx, &nl->params, host, params->version));
-    }
-    clnorm__args a = {.view = {rows, layer->d, 1},
-                      .in = input,
-                      .out = output,
-                      .in_off = input_offset / sizeof(float),
-                      .out_off = output_offset / sizeof(float),
-                      .op = CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_AXIS : 0),
-                      .eps = layer->eps,
-                      .nchan = 1};
+    const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
+    RETURN_IF_ERROR(
+        clnorm__norm_begin(nl, "layer_norm_forward", "weight and bias (the layer is affine)", host,
+                           affine ? 2 : 0, params ? params->version : 0, input, input_offset,
+                           output, output_offset, count, num_wait, wait_list));
+    clnorm__view v = {rows, layer->d, 1};
+    clnorm__args a =
+        clnorm__args_of(v, input, input_offset, output, output_offset,
+                        CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_AXIS : 0), layer->eps, 1);
     a.poff[CLNORM_POFF_AXW] = (cl_uint)nl->params.offset[0];
     a.poff[CLNORM_POFF_AXB] = (cl_uint)nl->params.offset[1];
     return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);

@@ -40,32 +40,26 @@ clnorm_status clnorm_transposed_ln_forward(clnorm_transposed_ln *layer,
     clnorm__norm *nl = &layer->nl;
     clnorm_context *ctx = nl->rt.ctx;
     int scalar = !(layer->flags & CLNORM_NOT_SCALAR);
-    if (!params || !params->weight || !params->bias)
-        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT,
-                            "transposed_ln_forward: params need weight and bias (%s)",
-                            scalar ? "the module's s and m" : "ln.weight and ln.bias");
     if (!b || !l)
         return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "transposed_ln_forward: b = %zu, l = %zu", b, l);
-    size_t count;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, layer->d, &count));
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, count, l, &count));
-    RETURN_IF_ERROR(clnorm__layer_check_io(&nl->rt, "transposed_ln_forward", input, input_offset,
-                                           output, output_offset, count, num_wait, wait_list));
     if (l > UINT32_MAX)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "transposed_ln_forward: l %zu > 2^32-1",
                             l);
+    size_t count;
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, layer->d, &count));
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, count, l, &count));
+    const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
+    RETURN_IF_ERROR(clnorm__norm_begin(nl, "transposed_ln_forward",
+                                       scalar ? "weight and bias (the module's s and m)"
+                                              : "weight and bias (ln.weight, ln.bias)",
+                                       host, 2, params ? params->version : 0, input, input_offset,
+                                       output, output_offset, count, num_wait, wait_list));
     RETURN_IF_ERROR(clnorm__norm_use_width(nl, l));
-    const float *host[2] = {params->weight, params->bias};
-    RETURN_IF_ERROR(clnorm__params_sync(ctx, &nl->params, host, params->version));
-    clnorm__args a = {.view = {b, layer->d, l},
-                      .in = input,
-                      .out = output,
-                      .in_off = input_offset / sizeof(float),
-                      .out_off = output_offset / sizeof(float),
-                      .op = scalar ? CLNORM_FIN_TLN | CLNORM_OP_GAMMA | CLNORM_OP_BETA
-                                   : CLNORM_FIN_STANDARD | CLNORM_OP_AXIS,
-                      .eps = scalar ? 0.0 : 1e-5,
-                      .nchan = 1};
+    clnorm__view v = {b, layer->d, l};
+    clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset,
+                                     scalar ? CLNORM_FIN_TLN | CLNORM_OP_GAMMA | CLNORM_OP_BETA
+                                            : CLNORM_FIN_STANDARD | CLNORM_OP_AXIS,
+                                     scalar ? 0.0 : 1e-5, 1);
     a.poff[scalar ? CLNORM_POFF_GAMMA : CLNORM_POFF_AXW] = (cl_uint)nl->params.offset[0];
     a.poff[scalar ? CLNORM_POFF_BETA : CLNORM_POFF_AXB] = (cl_uint)nl->params.offset[1];
     return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);

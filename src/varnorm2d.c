@@ -37,18 +37,13 @@ clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
     size_t rows, plane, count;
     RETURN_IF_ERROR(clnorm__check_nchw(ctx, "varnorm2d_forward", n, c, h, w, "num_features",
                                        layer->num_features, &rows, &plane, &count));
-    RETURN_IF_ERROR(clnorm__layer_check_io(&layer->nl.rt, "varnorm2d_forward", input, input_offset,
-                                           output, output_offset, count, num_wait, wait_list));
     const float *host[1] = {params->alpha};
-    RETURN_IF_ERROR(clnorm__params_sync(ctx, &layer->nl.params, host, params->version));
-    clnorm__args a = {.view = {rows, plane, 1},
-                      .in = input,
-                      .out = output,
-                      .in_off = input_offset / sizeof(float),
-                      .out_off = output_offset / sizeof(float),
-                      .op = CLNORM_FIN_VARNORM | CLNORM_OP_GAMMA,
-                      .eps = 1e-5,
-                      .nchan = (cl_uint)c};
+    RETURN_IF_ERROR(clnorm__norm_begin(&layer->nl, "varnorm2d_forward", "alpha", host, 1,
+                                       params->version, input, input_offset, output, output_offset,
+                                       count, num_wait, wait_list));
+    clnorm__view v = {rows, plane, 1};
+    clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset,
+                                     CLNORM_FIN_VARNORM | CLNORM_OP_GAMMA, 1e-5, c);
     a.poff[CLNORM_POFF_GAMMA] = (cl_uint)layer->nl.params.offset[0];
     return clnorm__norm_enqueue(&layer->nl, &a, num_wait, wait_list, event);
 }

@@ -55,7 +55,7 @@ size_t op_check_quiet(clnorm_context *ctx, const op_desc *op, const op_config *c
         if (ok)
             memset(sgot[i], 0xff, ns * sizeof **sgot); /* NaN poison */
     }
-    cl_mem in = NULL, out = NULL;
+    cl_mem in = NULL, out = NULL, labels = NULL;
     void *layer = NULL;
     clnorm_status st = CLNORM_OUT_OF_MEMORY;
     if (ok) {
@@ -63,7 +63,8 @@ size_t op_check_quiet(clnorm_context *ctx, const op_desc *op, const op_config *c
         op->tolerance(c, &cd.d, ref, sref, tol, stol);
         in = buffer_from(ctx, cd.x, count, 0);
         out = buffer_poisoned(ctx, count);
-        op_call k = op_case_call(&cd, in, out);
+        labels = buffer_from_labels(ctx, cd.labels, shape[0]);
+        op_call k = op_case_call(&cd, in, out, labels);
         cl_event done = NULL;
         st = op->create(ctx, c, shape, ndim, &layer);
         if (st == CLNORM_OK && cd.nstats_in)
@@ -96,6 +97,8 @@ size_t op_check_quiet(clnorm_context *ctx, const op_desc *op, const op_config *c
         clReleaseMemObject(in);
     if (out)
         clReleaseMemObject(out);
+    if (labels)
+        clReleaseMemObject(labels);
     for (size_t i = 0; i < OP_MAX_STATS; ++i)
         free(sref[i]), free(stol[i]), free(sgot[i]);
     free(ref), free(tol), free(y);

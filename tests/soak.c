@@ -69,7 +69,12 @@ int main(int argc, char **argv)
                                    CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, cd[i].x, &err);
         cl_mem out =
             clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
-        k[i] = op_case_call(&cd[i], in, out);
+        cl_mem labels = cd[i].labels
+                            ? clCreateBuffer(clnorm_context_cl_context(ctx),
+                                             CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                                             c->shape[0] * sizeof *cd[i].labels, cd[i].labels, &err)
+                            : NULL;
+        k[i] = op_case_call(&cd[i], in, out, labels);
         CHECK(op->create(ctx, &c->config, c->shape, c->ndim, &layer[i]));
         if (cd[i].nstats_in)
             CHECK(op->set_stats(&c->config, layer[i], &k[i], (const float *const *)cd[i].stats_in));
@@ -102,6 +107,8 @@ int main(int argc, char **argv)
         op_table[i]->destroy(layer[i]);
         clReleaseMemObject(k[i].in);
         clReleaseMemObject(k[i].out);
+        if (k[i].labels)
+            clReleaseMemObject(k[i].labels);
         op_case_data_free(&cd[i]);
     }
     clnorm_context_destroy(ctx);

@@ -87,6 +87,18 @@ cl_mem buffer_from(clnorm_context *ctx, const float *host, size_t count, size_t 
     return m;
 }
 
+cl_mem buffer_from_labels(clnorm_context *ctx, const int32_t *labels, size_t count)
+{
+    if (!labels)
+        return NULL;
+    cl_int err;
+    cl_mem m =
+        clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                       count * sizeof *labels, (void *)labels, &err);
+    assert_int_equal(err, CL_SUCCESS);
+    return m;
+}
+
 cl_mem buffer_poisoned(clnorm_context *ctx, size_t count)
 {
     cl_mem m = buffer_from(ctx, NULL, count, 0);

@@ -22,6 +22,8 @@ void test_seed_from_clock(void);
 clnorm_context *test_context(unsigned flags);
 cl_mem buffer_from(clnorm_context *ctx, const float *host, size_t count, size_t pad_floats);
 cl_mem buffer_poisoned(clnorm_context *ctx, size_t count);
+/* A case's labels on the device (NULL when it has none). */
+cl_mem buffer_from_labels(clnorm_context *ctx, const int32_t *labels, size_t count);
 void buffer_read(clnorm_context *ctx, cl_mem buf, size_t offset_floats, float *host, size_t count);
 void buffer_write(clnorm_context *ctx, cl_mem buf, size_t offset_floats, const float *host,
                   size_t count);

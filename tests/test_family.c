@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "npy.h"
 #include "npy_test_util.h"
@@ -183,6 +184,61 @@ static void every_case(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* An int64 labels file (the dtype torch.save-then-numpy gives) of n values. */
+static void put_labels(const char *name, const int64_t *v, size_t n)
+{
+    unsigned char data[64 * 8];
+    char hdr[128];
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; ++i)
+        put_le(data + 8 * i, (uint64_t)v[i], 8);
+    snprintf(hdr, sizeof hdr, "{'descr': '<i8', 'fortran_order': False, 'shape': (%zu,), }", n);
+    size_t len;
+    unsigned char *img = make_npy(hdr, data, 8 * n, &len);
+    spit(work_path(name), img, len);
+    free(img);
+}
+
+static void fails(const char *const *needles, const char *const *args)
+{
+    char what[2048];
+    tool_fails(-1, 2, needles, args, what, sizeof what);
+}
+
+/* The conditional classes' labels and tables, wrong in each way the tool
+ * must refuse before any work (exit 2, one message naming what is wrong). */
+static void labels_and_tables_refused(void **state)
+{
+    (void)state;
+    char x[1024], p[1024], p_nb[1024], y[1024];
+    snprintf(x, sizeof x, "%s", family_file("cin2d_doc_2x3x4x4.x.npy")); /* N = 2, C = 3 */
+    snprintf(p, sizeof p, "%s", family_file("cin2d_doc_2x3x4x4.params.safetensors"));
+    snprintf(p_nb, sizeof p_nb, "%s", family_file("cin2d_nobias_doc_2x3x4x4.params.safetensors"));
+    snprintf(y, sizeof y, "%s", family_file("cin2d_doc_2x3x4x4.labels.npy"));
+    const int64_t three[3] = {0, 1, 2}, beyond[2] = {0, 1000}, negative[2] = {-1, 0};
+    put_labels("three.npy", three, 3);
+    put_labels("beyond.npy", beyond, 2);
+    put_labels("negative.npy", negative, 2);
+    const char *cls = "ConditionalInstanceNorm2d";
+    fails(ARGS("--labels Y.npy is required"), ARGS(cls, "-i", x, "-o", "@y.npy", "--params", p));
+    fails(ARGS("'embed.weight' has no default"), ARGS(cls, "-i", x, "-o", "@y.npy", "--labels", y));
+    fails(ARGS("--labels", "expected shape (2,) (N of -i), found (3,)"),
+          ARGS(cls, "-i", x, "-o", "@y.npy", "--params", p, "--labels", "@three.npy"));
+    fails(ARGS("label 1000 at index 1 is outside [0, 5)"),
+          ARGS(cls, "-i", x, "-o", "@y.npy", "--params", p, "--labels", "@beyond.npy"));
+    fails(ARGS("label -1 at index 0 is outside"),
+          ARGS(cls, "-i", x, "-o", "@y.npy", "--params", p, "--labels", "@negative.npy"));
+    fails(ARGS("--labels", "unsupported dtype '<f4' (expected int32 '<i4' or int64 '<i8')"),
+          ARGS(cls, "-i", x, "-o", "@y.npy", "--params", p, "--labels", x));
+    fails(ARGS("tensor 'embed.weight': expected shape (K, 3)", "found (5, 6)"),
+          ARGS(cls, "-i", x, "-o", "@y.npy", "--params", p, "--labels", y, "--no-bias"));
+    fails(ARGS("tensor 'embed.weight': expected shape (K, 6)", "found (5, 3)"),
+          ARGS(cls, "-i", x, "-o", "@y.npy", "--params", p_nb, "--labels", y));
+    fails(ARGS("option '--labels' does not apply"),
+          ARGS("InstanceNorm2d", "-i", x, "-o", "@y.npy", "--labels", y));
+    assert_int_equal(access(work_path("y.npy"), F_OK), -1);
+}
+
 int main(void)
 {
     size_t size = 0;
@@ -195,6 +251,8 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(every_case, tool_setup_work, tool_teardown_work),
+        cmocka_unit_test_setup_teardown(labels_and_tables_refused, tool_setup_work,
+                                        tool_teardown_work),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     cJSON_Delete(index_root);

@@ -46,9 +46,10 @@ static int still_poisoned(cl_mem buf, size_t count)
     return same;
 }
 
-/* Buffers a bad call may use: one a float too small, one a float too big. */
+/* Buffers a bad call may use: one a float too small, one a float too big,
+ * labels one short. */
 typedef struct spare {
-    cl_mem small, big;
+    cl_mem small, big, short_labels;
 } spare;
 
 /* One bad call, as data: a change to a good call, and what it must give. */
@@ -57,8 +58,9 @@ typedef struct bad_call {
     clnorm_status want;
     const char *needle;
     void (*change)(op_call *k, const spare *s, const cl_event *events);
-    int needs_params; /* only for ops that read parameters */
+    int needs; /* NEEDS_PARAMS, NEEDS_LABELS: only for ops that have them */
 } bad_call;
+enum { NEEDS_PARAMS = 1, NEEDS_LABELS };
 
 static void no_input(op_call *k, const spare *s, const cl_event *e)
 {
@@ -111,6 +113,19 @@ static void no_params(op_call *k, const spare *s, const cl_event *e)
         k->params[i] = NULL;
 }
 
+static void no_labels(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s, (void)e, k->labels = NULL;
+}
+static void odd_labels_off(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)s, (void)e, k->labels_off = 2;
+}
+static void short_labels(op_call *k, const spare *s, const cl_event *e)
+{
+    (void)e, k->labels = s->short_labels;
+}
+
 static const bad_call bad_calls[] = {
     {"input NULL", CLNORM_NULL_ARGUMENT, "input buffer is NULL", no_input, 0},
     {"output NULL", CLNORM_NULL_ARGUMENT, "output buffer is NULL", no_output, 0},
@@ -125,7 +140,11 @@ static const bad_call bad_calls[] = {
     {"wait list, no count", CLNORM_INVALID_ARGUMENT, "num_wait 0", list_no_count, 0},
     {"NULL event in the list", CLNORM_NULL_ARGUMENT, "wait_list[0] is NULL", null_event, 0},
     {"zero dimension", CLNORM_ZERO_SIZE, "", zero_dim, 0},
-    {"no parameters", CLNORM_NULL_ARGUMENT, "", no_params, 1},
+    {"no parameters", CLNORM_NULL_ARGUMENT, "", no_params, NEEDS_PARAMS},
+    {"labels NULL", CLNORM_NULL_ARGUMENT, "labels buffer is NULL", no_labels, NEEDS_LABELS},
+    {"labels offset 2", CLNORM_MISALIGNED_OFFSET, "labels offset 2 bytes", odd_labels_off,
+     NEEDS_LABELS},
+    {"labels one short", CLNORM_BUFFER_TOO_SMALL, "labels buffer has", short_labels, NEEDS_LABELS},
 };
 
 static void argument_errors(void **state)
@@ -139,19 +158,22 @@ static void argument_errors(void **state)
             op_case_data_make(op, &tc->config, tc->shape, tc->ndim, FAMILY_NORMAL, &cd), 0);
         size_t count = cd.d.count;
         cl_mem in = buffer_from(ctx, cd.x, count, 0), out = buffer_poisoned(ctx, count);
-        spare sp = {buffer_poisoned(ctx, count - 1), buffer_poisoned(ctx, count + 1)};
+        spare sp = {buffer_poisoned(ctx, count - 1), buffer_poisoned(ctx, count + 1),
+                    buffer_from_labels(ctx, cd.labels, tc->shape[0] - 1)};
         cl_event ue = clCreateUserEvent(clnorm_context_cl_context(ctx), NULL);
         assert_int_equal(clSetUserEventStatus(ue, CL_COMPLETE), CL_SUCCESS);
         void *layer = NULL;
         assert_int_equal(op->create(ctx, &tc->config, tc->shape, tc->ndim, &layer), CLNORM_OK);
-        op_call good = op_case_call(&cd, in, out);
+        cl_mem labels = buffer_from_labels(ctx, cd.labels, tc->shape[0]);
+        op_call good = op_case_call(&cd, in, out, labels);
         if (cd.nstats_in)
             assert_int_equal(
                 op->set_stats(&tc->config, layer, &good, (const float *const *)cd.stats_in),
                 CLNORM_OK);
         for (size_t i = 0; i < sizeof bad_calls / sizeof bad_calls[0]; ++i) {
             const bad_call *b = &bad_calls[i];
-            if (b->needs_params && !cd.nparams)
+            if ((b->needs == NEEDS_PARAMS && !cd.nparams) ||
+                (b->needs == NEEDS_LABELS && !cd.labels))
                 continue;
             op_call k = good;
             b->change(&k, &sp, &ue);
@@ -179,6 +201,10 @@ static void argument_errors(void **state)
         clReleaseEvent(ue);
         clReleaseMemObject(in), clReleaseMemObject(out);
         clReleaseMemObject(sp.small), clReleaseMemObject(sp.big);
+        if (sp.short_labels)
+            clReleaseMemObject(sp.short_labels);
+        if (labels)
+            clReleaseMemObject(labels);
         op_case_data_free(&cd);
     }
 }
@@ -196,12 +222,13 @@ static void fault_loops(void **state)
         op_case_data cd;
         assert_int_equal(op_case_data_make(op, c, tc->shape, tc->ndim, FAMILY_NORMAL, &cd), 0);
         cl_mem in = buffer_from(ctx, cd.x, cd.d.count, 0), out = buffer_poisoned(ctx, cd.d.count);
+        cl_mem labels = buffer_from_labels(ctx, cd.labels, tc->shape[0]);
         finish(ctx);
         long live = clnorm_test_live_objects();
         unsigned long n;
         for (n = 1;; ++n) {
             void *layer = NULL;
-            op_call k = op_case_call(&cd, in, out);
+            op_call k = op_case_call(&cd, in, out, labels);
             cl_event ev = NULL;
             clnorm_test_fault_arm(n, CL_OUT_OF_RESOURCES);
             clnorm_status st = op->create(ctx, c, tc->shape, tc->ndim, &layer);
@@ -234,6 +261,8 @@ static void fault_loops(void **state)
         }
         printf("# %s: %lu calls, each failed in turn\n", op->name, n - 1);
         assert_true(n > 3);
+        if (labels)
+            clReleaseMemObject(labels);
         clReleaseMemObject(in), clReleaseMemObject(out);
         op_case_data_free(&cd);
         /* after all that, the numbers */

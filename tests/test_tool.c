@@ -30,8 +30,6 @@
 #error "CLNORM_FIXTURE_DIR must be defined by the build"
 #endif
 
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 /* Defined in test_tool_errors.c: the failure cases, as a second group. */
 int run_tool_error_tests(void);
 

@@ -20,7 +20,6 @@
 #include "npy_test_util.h"
 #include "tool_test_util.h"
 
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define NEEDLES(...) ARGS(__VA_ARGS__)
 
 int run_tool_error_tests(void);

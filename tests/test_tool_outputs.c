@@ -41,8 +41,6 @@
 #error "CLNORM_TOOL_FI_PATH must be defined by the build"
 #endif
 
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 /* A file name the tool uses for its temporaries and backups. */
 static int is_ours(const char *name)
 {

@@ -95,4 +95,7 @@ double *npy_get_f64_exact(const char *path, npy_array *shape_only);
 size_t compare_within(const char *what, const float *got, const double *want, size_t count,
                       double tol, double *max_err);
 
+/* A NULL-terminated argument list in place: ARGS("revin", "-i", "@x.npy"). */
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
 #endif

@@ -19,7 +19,10 @@ int case_run_open(clnorm_context *ctx, const op_desc *op, const op_case *c, fami
     if ((code = cli_upload(ctx, "the case's input", r->cd.x, r->cd.d.count, &r->in)) != 0 ||
         (code = cli_upload(ctx, "the case's output", NULL, r->cd.d.count, &r->out)) != 0)
         return code;
-    r->k = op_case_call(&r->cd, r->in, r->out);
+    if (r->cd.labels &&
+        (code = cli_upload(ctx, "the case's labels", r->cd.labels, c->shape[0], &r->labels)) != 0)
+        return code;
+    r->k = op_case_call(&r->cd, r->in, r->out, r->labels);
     clnorm_status st = op->create(ctx, &c->config, c->shape, c->ndim, &r->layer);
     if (st == CLNORM_OK && r->cd.nstats_in)
         st = op->set_stats(&c->config, r->layer, &r->k, (const float *const *)r->cd.stats_in);
@@ -84,6 +87,8 @@ void case_run_close(case_run *r)
         clReleaseMemObject(r->in);
     if (r->out)
         clReleaseMemObject(r->out);
+    if (r->labels)
+        clReleaseMemObject(r->labels);
     op_case_data_free(&r->cd);
     memset(r, 0, sizeof *r);
 }

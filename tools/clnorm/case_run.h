@@ -12,7 +12,7 @@ typedef struct case_run {
     const op_case *c;
     op_case_data cd;
     void *layer;
-    cl_mem in, out;
+    cl_mem in, out, labels;
     op_call k;
 } case_run;
 

@@ -137,7 +137,7 @@ int cli_context(const char *device, clnorm_context **ctx)
     return 0;
 }
 
-int cli_upload(clnorm_context *ctx, const char *what, const float *data, size_t count, cl_mem *out)
+int cli_upload(clnorm_context *ctx, const char *what, const void *data, size_t count, cl_mem *out)
 {
     cl_int err;
     size_t bytes = count ? count * sizeof(float) : sizeof(float);

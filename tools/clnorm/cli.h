@@ -76,7 +76,8 @@ int cli_context(const char *device, clnorm_context **ctx);
 
 /* Buffers on the context's device, and back. Report failures themselves;
  * `what` names the buffer in the message (e.g. "the tensor of -i 'x.npy'"). */
-int cli_upload(clnorm_context *ctx, const char *what, const float *data, size_t count, cl_mem *out);
+int cli_upload(clnorm_context *ctx, const char *what, const void *data, size_t count,
+               cl_mem *out); /* count 4-byte elements: floats, or int32 labels */
 int cli_download(clnorm_context *ctx, cl_mem buf, float *data, size_t count);
 
 /* Monotonic wall time in ms, and the median of v (sorted in place). */

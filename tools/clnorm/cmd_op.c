@@ -194,9 +194,12 @@ static int configure(const char *cmd, const op_desc *op, const given *g, op_conf
     if ((g->params || g->prefix) && !np)
         return cli_error(EXIT_USAGE, "%s: option '%s' does not apply (see clnorm %s --help)", cmd,
                          g->params ? "--params" : "--prefix", cmd);
-    if (g->labels)
+    if (g->labels && !op->labels)
         return cli_error(EXIT_USAGE, "%s: option '--labels' does not apply (see clnorm %s --help)",
                          cmd, cmd);
+    if (!g->labels && op->labels)
+        return cli_error(EXIT_USAGE, "%s: --labels Y.npy is required (see clnorm %s --help)", cmd,
+                         cmd);
     for (size_t i = 0; i < np; ++i) {
         int e = ps[i].npy_option ? extra_index(g, ps[i].npy_option) : -1;
         if (e >= 0 && g->extra_given[e] && g->params)
@@ -237,14 +240,20 @@ static int load_param(const char *cmd, const given *g, st_file *sf, const op_par
             return cli_error(EXIT_DEVICE, "out of memory");
         snprintf(name, n, "%s%s", prefix, p->name);
         int rc = st_read(sf, name, out, err, sizeof err);
-        if (rc == 0 &&
-            (out->ndim != p->ndim || memcmp(out->shape, p->shape, p->ndim * sizeof *p->shape)))
+        /* a table has any number of classes (rows) >= 1 */
+        size_t skip = p->kind == PARAM_TABLE && out->ndim == p->ndim && out->shape[0] >= 1;
+        if (rc == 0 && (out->ndim != p->ndim || memcmp(out->shape + skip, p->shape + skip,
+                                                       (p->ndim - skip) * sizeof *p->shape))) {
+            if (p->kind == PARAM_TABLE) /* (K, width): K is whatever the table has */
+                snprintf(s1, sizeof s1, "(K, %zu)", p->shape[1]);
+            else
+                fmt_shape(p->shape, p->ndim, s1, sizeof s1);
             rc = cli_error(EXIT_USAGE,
                            "%s: --params '%s': tensor '%s': expected shape %s (%s), "
                            "found %s",
-                           cmd, g->params, name, fmt_shape(p->shape, p->ndim, s1, sizeof s1),
-                           p->shape_doc, fmt_shape(out->shape, out->ndim, s2, sizeof s2));
-        else if (rc != 0)
+                           cmd, g->params, name, s1, p->shape_doc,
+                           fmt_shape(out->shape, out->ndim, s2, sizeof s2));
+        } else if (rc != 0)
             rc = cli_error(EXIT_USAGE, "%s: --params '%s': %s", cmd, g->params, err);
         free(name);
         return rc;
@@ -274,6 +283,34 @@ static int load_param(const char *cmd, const given *g, st_file *sf, const op_par
     memcpy(out->shape, p->shape, p->ndim * sizeof *p->shape);
     out->count = want;
     return 0;
+}
+
+/* The class labels: int32 or int64 (n,), each in [0, classes); as int32. */
+static int load_labels(const char *cmd, const given *g, size_t n, size_t classes, int32_t **out)
+{
+    char err[512];
+    npy_ints y;
+    *out = NULL;
+    if (npy_read_ints_file(g->labels, &y, err, sizeof err) != 0)
+        return cli_error(EXIT_USAGE, "%s: --labels '%s': %s", cmd, g->labels, err);
+    int code = 0;
+    if (y.ndim != 1 || y.shape[0] != n) {
+        char s[128];
+        code = cli_error(EXIT_USAGE, "%s: --labels '%s': expected shape (%zu,) (N of -i), found %s",
+                         cmd, g->labels, n, fmt_shape(y.shape, y.ndim, s, sizeof s));
+    }
+    for (size_t i = 0; i < y.count && !code; ++i)
+        if (y.data[i] < 0 || (uint64_t)y.data[i] >= classes)
+            code = cli_error(EXIT_USAGE,
+                             "%s: --labels '%s': label %lld at index %zu is outside [0, %zu) "
+                             "(the rows of embed.weight)",
+                             cmd, g->labels, (long long)y.data[i], i, classes);
+    if (!code && !(*out = malloc((n ? n : 1) * sizeof **out)))
+        code = cli_error(EXIT_DEVICE, "out of memory");
+    for (size_t i = 0; i < n && !code; ++i)
+        (*out)[i] = (int32_t)y.data[i];
+    npy_ints_free(&y);
+    return code;
 }
 
 /* ---- help ---- */
@@ -329,6 +366,11 @@ static void print_help(FILE *f, const op_desc *op, const char *cmd)
                         "  exclude each other.\n",
                         ps[i].npy_option, ps[i].name);
     }
+    if (op->labels)
+        fprintf(
+            f,
+            "\n  --labels Y.npy       the class y[n] of each sample: int32 or int64 (N,), each in\n"
+            "                       [0, K), K the rows of embed.weight (required)\n");
     fprintf(f, "\nIN is float32 (or float64, converted), C order; OUT is float32 of IN's shape.\n");
     fputs(
         "\n"
@@ -367,7 +409,8 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
     st_file *sf = NULL;
     clnorm_context *ctx = NULL;
     void *layer = NULL;
-    cl_mem buf = NULL;
+    cl_mem buf = NULL, k_labels = NULL;
+    int32_t *labels = NULL;
     op_param ps[OP_MAX_PARAMS];
     size_t np = 0, out_at[OP_MAX_STATS] = {0}, n_out = 1;
     char s1[128], s2[128], err[1024], out_option[OP_MAX_STATS][64];
@@ -426,9 +469,14 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
         }
     }
     np = op->params(&cfg, x.shape, x.ndim, ps);
-    for (size_t i = 0; i < np; ++i)
+    for (size_t i = 0; i < np; ++i) {
         if ((code = load_param(cmd, &g, sf, &ps[i], &prm[i])) != 0)
             goto done;
+        if (ps[i].kind == PARAM_TABLE)
+            cfg.classes = prm[i].shape[0];
+    }
+    if (op->labels && (code = load_labels(cmd, &g, x.shape[0], op_classes(&cfg), &labels)) != 0)
+        goto done;
     y = malloc(x.count * sizeof *y);
     for (size_t i = 0; i < op->stats_out_count; ++i)
         if (!(st_out[i] = malloc((scount ? scount : 1) * sizeof *st_out[i])))
@@ -440,7 +488,8 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
     char what[512];
     snprintf(what, sizeof what, "the tensor of -i '%s'", g.in); /* long paths cut */
     if ((code = cli_context(g.device, &ctx)) != 0 ||
-        (code = cli_upload(ctx, what, x.data, x.count, &buf)) != 0)
+        (code = cli_upload(ctx, what, x.data, x.count, &buf)) != 0 ||
+        (labels && (code = cli_upload(ctx, "the labels", labels, x.shape[0], &k_labels)) != 0))
         goto done;
     op_call k;
     memset(&k, 0, sizeof k);
@@ -450,6 +499,7 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
     for (size_t i = 0; i < np; ++i)
         k.params[i] = prm[i].data;
     k.version = 1;
+    k.labels = k_labels;
     const float *stats_in[OP_MAX_STATS] = {st_in[0].data, st_in[1].data};
     clnorm_status st = op->create(ctx, &cfg, x.shape, x.ndim, &layer);
     if (st == CLNORM_OK && op->stats_in_count)
@@ -473,6 +523,9 @@ done:
     outputs_discard();
     if (buf)
         clReleaseMemObject(buf);
+    if (k_labels)
+        clReleaseMemObject(k_labels);
+    free(labels);
     if (layer)
         op->destroy(layer);
     clnorm_context_destroy(ctx);

@@ -226,25 +226,27 @@ static int parse_header(parser *ps)
     return 0;
 }
 
-/* Sets the item size (4 or 8) of a supported descr, or fails naming it. */
-static int check_descr(const char *d, size_t n, size_t *itemsize, char *err, size_t err_size)
+/* Sets the item size (4 or 8) of a supported descr (floats, or with `ints`
+ * integers), or fails naming it. */
+static int check_descr(const char *d, size_t n, int ints, size_t *itemsize, char *err,
+                       size_t err_size)
 {
     char buf[32];
     const uint16_t one = 1;
     const int host_le = *(const unsigned char *)&one == 1;
     const char *shown = fmt_echo(buf, sizeof buf, d, n);
-    int is_float = n == 3 && d[1] == 'f' && (d[2] == '4' || d[2] == '8');
+    int known = n == 3 && d[1] == (ints ? 'i' : 'f') && (d[2] == '4' || d[2] == '8');
     int native = n > 0 && (d[0] == '=' || d[0] == '|'); /* NumPy reads '|f4' as native too */
-    if (is_float && (d[0] == '<' || (native && host_le))) {
+    if (known && (d[0] == '<' || (native && host_le))) {
         *itemsize = d[2] == '4' ? 4 : 8;
         return 0;
     }
-    if (is_float && (d[0] == '>' || native))
+    if (known && (d[0] == '>' || native))
         return fmt_error(err, err_size, "big-endian data '%s' is not supported", shown);
     if (n > 0 && (d[0] == 'O' || (n > 1 && d[1] == 'O' && (d[0] == '<' || d[0] == '>' || native))))
         return fmt_error(err, err_size, "object arrays ('%s') are not supported", shown);
-    return fmt_error(err, err_size,
-                     "unsupported dtype '%s' (expected float32 '<f4' or float64 '<f8')", shown);
+    return fmt_error(err, err_size, "unsupported dtype '%s' (expected %s)", shown,
+                     ints ? "int32 '<i4' or int64 '<i8'" : "float32 '<f4' or float64 '<f8'");
 }
 
 /* Round to nearest like a cast, without the undefined behaviour of casting an
@@ -257,15 +259,19 @@ static float double_to_float(double x)
     return (float)x;
 }
 
-int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err, size_t err_size)
+/* A parsed file: its shape and where its count items of itemsize bytes
+ * (little-endian) begin. */
+typedef struct parsed {
+    size_t ndim, shape[NPY_MAX_DIMS], count, itemsize;
+    const unsigned char *data;
+} parsed;
+
+static int parse_npy(const unsigned char *b, size_t length, int ints, parsed *out, char *err,
+                     size_t err_size)
 {
-    const unsigned char *b = bytes;
-    size_t start, hlen, avail, itemsize = 0, count = 0, need = 0;
+    size_t start, hlen, avail, need = 0;
     char shape_buf[256];
     parser ps;
-    if (!out)
-        return fmt_error(err, err_size, "no output array given");
-    memset(out, 0, sizeof *out);
     if (length == 0)
         return fmt_error(err, err_size, "empty file");
     if (!b)
@@ -292,26 +298,47 @@ int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err,
                   .end = (const char *)b + start + hlen,
                   .err = err,
                   .err_size = err_size};
-    if (parse_header(&ps) || check_descr(ps.descr, ps.descr_len, &itemsize, err, err_size))
+    if (parse_header(&ps) ||
+        check_descr(ps.descr, ps.descr_len, ints, &out->itemsize, err, err_size))
         return -1;
     if (ps.fortran)
         return fmt_error(err, err_size, "Fortran-order arrays are not supported");
-    if (shape_bytes(ps.shape, ps.ndim, itemsize, &count, &need))
+    if (shape_bytes(ps.shape, ps.ndim, out->itemsize, &out->count, &need))
         return fmt_error(err, err_size, "shape %s is too large",
                          fmt_shape(ps.shape, ps.ndim, shape_buf, sizeof shape_buf));
     avail = length - start - hlen;
     if (need != avail)
         return fmt_error(err, err_size, "header says %zu bytes of data but the file has %zu", need,
                          avail);
+    out->ndim = ps.ndim;
+    memcpy(out->shape, ps.shape, sizeof ps.shape);
+    out->data = b + start + hlen;
+    return 0;
+}
 
-    /* count * 4 <= avail <= length now, so this allocation is bounded by the input. */
-    if (!(out->data = malloc((count ? count : 1) * sizeof(float))))
-        return fmt_error(err, err_size, "out of memory (%zu floats)", count);
-    b += start + hlen;
-    for (size_t i = 0; i < count; i++, b += itemsize) {
-        uint64_t u = 0; /* assembled from little-endian bytes: right on any host */
-        for (size_t j = itemsize; j-- > 0;)
-            u = u << 8 | b[j];
+/* Item i of a parsed file, assembled from little-endian bytes: right on any host. */
+static uint64_t item_bits(const parsed *f, size_t i)
+{
+    const unsigned char *b = f->data + i * f->itemsize;
+    uint64_t u = 0;
+    for (size_t j = f->itemsize; j-- > 0;)
+        u = u << 8 | b[j];
+    return u;
+}
+
+int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err, size_t err_size)
+{
+    parsed f;
+    if (!out)
+        return fmt_error(err, err_size, "no output array given");
+    memset(out, 0, sizeof *out);
+    if (parse_npy(bytes, length, 0, &f, err, err_size))
+        return -1;
+    /* count * 4 <= the bytes present, so this allocation is bounded by the input. */
+    if (!(out->data = malloc((f.count ? f.count : 1) * sizeof(float))))
+        return fmt_error(err, err_size, "out of memory (%zu floats)", f.count);
+    for (size_t i = 0; i < f.count; i++) {
+        uint64_t u = item_bits(&f, i);
         union {
             uint32_t u;
             float f;
@@ -320,22 +347,48 @@ int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err,
             uint64_t u;
             double d;
         } f8 = {u};
-        out->data[i] = itemsize == 4 ? f4.f : double_to_float(f8.d);
+        out->data[i] = f.itemsize == 4 ? f4.f : double_to_float(f8.d);
     }
-    out->ndim = ps.ndim;
-    memcpy(out->shape, ps.shape, sizeof ps.shape);
-    out->count = count;
+    out->ndim = f.ndim;
+    memcpy(out->shape, f.shape, sizeof f.shape);
+    out->count = f.count;
     return 0;
 }
 
-int npy_read_file(const char *path, npy_array *out, char *err, size_t err_size)
+int npy_read_ints_memory(const void *bytes, size_t length, npy_ints *out, char *err,
+                         size_t err_size)
+{
+    parsed f;
+    if (!out)
+        return fmt_error(err, err_size, "no output array given");
+    memset(out, 0, sizeof *out);
+    if (parse_npy(bytes, length, 1, &f, err, err_size))
+        return -1;
+    if (!(out->data = malloc((f.count ? f.count : 1) * sizeof *out->data)))
+        return fmt_error(err, err_size, "out of memory (%zu integers)", f.count);
+    for (size_t i = 0; i < f.count; i++) {
+        uint64_t u = item_bits(&f, i);
+        /* two's complement, sign-extended from 32 bits for '<i4' */
+        out->data[i] = f.itemsize == 4 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
+    }
+    out->ndim = f.ndim;
+    memcpy(out->shape, f.shape, sizeof f.shape);
+    out->count = f.count;
+    return 0;
+}
+
+/* The whole file in memory, then read by `ints` or not into out_f or out_i. */
+static int read_file(const char *path, int ints, npy_array *out_f, npy_ints *out_i, char *err,
+                     size_t err_size)
 {
     struct stat st;
     unsigned char *buf = NULL;
     size_t len = 0, cap = 65536;
     int fd, rc = -1;
-    if (out)
-        memset(out, 0, sizeof *out);
+    if (out_f)
+        memset(out_f, 0, sizeof *out_f);
+    if (out_i)
+        memset(out_i, 0, sizeof *out_i);
     if (!path)
         return fmt_error(err, err_size, "no file name given");
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -365,14 +418,33 @@ int npy_read_file(const char *path, npy_array *out, char *err, size_t err_size)
         }
         len += got > 0 ? (size_t)got : 0;
     }
-    rc = npy_read_memory(buf, len, out, err, err_size);
+    rc = ints ? npy_read_ints_memory(buf, len, out_i, err, err_size)
+              : npy_read_memory(buf, len, out_f, err, err_size);
 done:
     free(buf);
     close(fd);
     return rc;
 }
 
+int npy_read_file(const char *path, npy_array *out, char *err, size_t err_size)
+{
+    return read_file(path, 0, out, NULL, err, err_size);
+}
+
+int npy_read_ints_file(const char *path, npy_ints *out, char *err, size_t err_size)
+{
+    return read_file(path, 1, NULL, out, err, err_size);
+}
+
 void npy_free(npy_array *a)
+{
+    if (a) {
+        free(a->data);
+        memset(a, 0, sizeof *a);
+    }
+}
+
+void npy_ints_free(npy_ints *a)
 {
     if (a) {
         free(a->data);

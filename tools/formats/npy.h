@@ -4,6 +4,7 @@
 #define CLNORM_TOOLS_NPY_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +36,21 @@ int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err,
 
 /* Frees a->data and zeroes *a. Accepts NULL and a zeroed struct; idempotent. */
 void npy_free(npy_array *a);
+
+/* A C-order integer array (class labels), widened to int64. */
+typedef struct npy_ints {
+    size_t ndim;
+    size_t shape[NPY_MAX_DIMS];
+    int64_t *data;
+    size_t count;
+} npy_ints;
+
+/* The same readers for dtypes '<i4' and '<i8' (native on little-endian
+ * hosts too), with the same checks and the same failure contract. */
+int npy_read_ints_file(const char *path, npy_ints *out, char *err, size_t err_size);
+int npy_read_ints_memory(const void *bytes, size_t length, npy_ints *out, char *err,
+                         size_t err_size);
+void npy_ints_free(npy_ints *a);
 
 /* Writes a version 1.0 '<f4' C-order file whose data starts at a multiple of
  * 64 bytes. Atomic: a temporary file in the destination's directory is

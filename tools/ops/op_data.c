@@ -45,6 +45,14 @@ int op_case_data_make(const op_desc *op, const op_config *c, const size_t *shape
             return -1;
         cd->d.params[i] = cd->params[i];
     }
+    if (op->labels) { /* a class per sample, every class in [0, K) */
+        size_t k = op_classes(c);
+        if (!(cd->labels = malloc((shape[0] ? shape[0] : 1) * sizeof *cd->labels)))
+            return -1;
+        for (size_t i = 0; i < shape[0]; ++i)
+            cd->labels[i] = (int32_t)(rng_uniform() * (double)k) % (int32_t)k;
+        cd->d.labels = cd->labels;
+    }
     cd->nstats_in = op->stats_in_count;
     cd->nstats_out = op->stats_out_count;
     if (op->stat_shape) {
@@ -72,7 +80,7 @@ void op_case_data_free(op_case_data *cd)
     memset(cd, 0, sizeof *cd);
 }
 
-op_call op_case_call(const op_case_data *cd, cl_mem in, cl_mem out)
+op_call op_case_call(const op_case_data *cd, cl_mem in, cl_mem out, cl_mem labels)
 {
     op_call k;
     memset(&k, 0, sizeof k);
@@ -83,5 +91,6 @@ op_call op_case_call(const op_case_data *cd, cl_mem in, cl_mem out)
     for (size_t i = 0; i < cd->nparams; ++i)
         k.params[i] = cd->params[i];
     k.version = 1;
+    k.labels = labels;
     return k;
 }

@@ -24,8 +24,9 @@ int op_case_data_make(const op_desc *op, const op_config *c, const size_t *shape
                       family f, op_case_data *cd);
 void op_case_data_free(op_case_data *cd);
 
-/* The call of the case on device buffers in and out: offsets 0, no wait
- * list, the case's parameters at version 1. */
-op_call op_case_call(const op_case_data *cd, cl_mem in, cl_mem out);
+/* The call of the case on device buffers in and out (and its labels, for
+ * the ops that take them, else NULL): offsets 0, no wait list, the case's
+ * parameters at version 1. */
+op_call op_case_call(const op_case_data *cd, cl_mem in, cl_mem out, cl_mem labels);
 
 #endif

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* op_instance_norm2d.c: torch.nn.InstanceNorm2d, described once (ops.h). */
-#include <stdlib.h>
-
 #include "ops.h"
 #include "reference.h"
 
@@ -10,22 +8,6 @@ static const op_option options[] = {
     {"eps", OPT_REAL, 1e-5, NULL, "added to the variance (default 1e-5)"},
     {"affine", OPT_FLAG, 0, NULL, "affine=True: weight and bias per channel"},
 };
-
-static int check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
-                       size_t err_size)
-{
-    (void)c;
-    return op_check_nchw(shape, ndim, err, err_size);
-}
-
-static void view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
-                 size_t *inner)
-{
-    (void)c, (void)ndim;
-    *outer = shape[0] * shape[1];
-    *n = shape[2] * shape[3];
-    *inner = 1;
-}
 
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
 {
@@ -58,53 +40,46 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
 
 static void destroy(void *layer) { clnorm_instance_norm2d_destroy(layer); }
 
-/* plain = (x - m) / sqrt(var_b + eps) per plane; y = plain [* w[c] + b[c]]. */
-static void standardise(const op_config *c, const op_data *d, double *y, double *plain, double *m,
-                        double *s)
+/* y = plain * weight[c] + bias[c]. */
+static double weights(const op_config *c, const op_data *d, size_t i, double plain, double centred,
+                      double s, double *w, double *extra)
 {
-    size_t rows = d->shape[0] * d->shape[1], plane = d->shape[2] * d->shape[3];
-    ref_standardise(d->x, rows, plane, 1, c->v[EPS], plain, m, s);
-    for (size_t i = 0; i < d->count; ++i) {
-        size_t ch = (i / plane) % d->shape[1];
-        y[i] = c->v[AFFINE] ? plain[i] * d->params[0][ch] + d->params[1][ch] : plain[i];
-    }
+    (void)c, (void)centred, (void)s, (void)extra;
+    size_t ch = i / (d->shape[2] * d->shape[3]) % d->shape[1];
+    *w = d->params[0][ch];
+    return plain * d->params[0][ch] + d->params[1][ch];
+}
+
+static op_rows rows_of(const op_config *c, const op_data *d)
+{
+    return (op_rows){d->shape[0] * d->shape[1], d->shape[2] * d->shape[3], 1, c->v[EPS]};
 }
 
 static void reference(const op_config *c, const op_data *d, double *y, double *const *st)
 {
     (void)st;
-    size_t rows = d->shape[0] * d->shape[1];
-    double *plain = malloc(d->count * sizeof *plain), *m = malloc(rows * sizeof *m),
-           *s = malloc(rows * sizeof *s);
-    standardise(c, d, y, plain, m, s);
-    free(plain), free(m), free(s);
+    op_rows v = rows_of(c, d);
+    op_standardised(c, d, &v, c->v[AFFINE] ? weights : NULL, y, NULL, NULL);
 }
 
 static void tolerance(const op_config *c, const op_data *d, const double *y, double *const *st,
                       double *tol, double *const *tol_st)
 {
     (void)st, (void)tol_st;
-    size_t rows = d->shape[0] * d->shape[1], plane = d->shape[2] * d->shape[3];
-    double *yy = malloc(d->count * sizeof *yy), *plain = malloc(d->count * sizeof *plain),
-           *m = malloc(rows * sizeof *m), *s = malloc(rows * sizeof *s);
-    standardise(c, d, yy, plain, m, s);
-    tol_revin_y(plain, m, s, rows, plane, 1, tol);
-    if (c->v[AFFINE])
-        for (size_t i = 0; i < d->count; ++i)
-            tol[i] = tol_affine(tol[i], plain[i], d->params[0][(i / plane) % d->shape[1]], y[i]);
-    free(yy), free(plain), free(m), free(s);
+    op_rows v = rows_of(c, d);
+    op_standardised(c, d, &v, c->v[AFFINE] ? weights : NULL, NULL, y, tol);
 }
 
 static const op_case bench[] = {
-    {"nchw", {{1e-5, 1}}, 4, {10, 64, 32, 32}, 1},
-    {"nchw", {{1e-5, 1}}, 4, {16, 64, 128, 128}, 0},
+    {"nchw", {{1e-5, 1}, 0}, 4, {10, 64, 32, 32}, 1},
+    {"nchw", {{1e-5, 1}, 0}, 4, {16, 64, 128, 128}, 0},
 };
 
 /* Plane sizes around vector and work-group boundaries (1: all zeros), both modes. */
 static const op_case tests[] = {
-    {"nchw", {{1e-5, 0}}, 4, {2, 3, 1, 1}, 0},    {"nchw", {{1e-5, 1}}, 4, {2, 3, 3, 5}, 0},
-    {"nchw", {{1e-3, 0}}, 4, {2, 3, 4, 4}, 0},    {"nchw", {{1e-5, 1}}, 4, {2, 3, 17, 1}, 0},
-    {"nchw", {{1e-5, 1}}, 4, {2, 3, 17, 241}, 0}, {"nchw", {{1e-5, 0}}, 4, {5, 29, 2, 3}, 0},
+    {"nchw", {{1e-5, 0}, 0}, 4, {2, 3, 1, 1}, 0},    {"nchw", {{1e-5, 1}, 0}, 4, {2, 3, 3, 5}, 0},
+    {"nchw", {{1e-3, 0}, 0}, 4, {2, 3, 4, 4}, 0},    {"nchw", {{1e-5, 1}, 0}, 4, {2, 3, 17, 1}, 0},
+    {"nchw", {{1e-5, 1}, 0}, 4, {2, 3, 17, 241}, 0}, {"nchw", {{1e-5, 0}, 0}, 4, {5, 29, 2, 3}, 0},
 };
 
 const op_desc op_instance_norm2d = {
@@ -113,5 +88,5 @@ const op_desc op_instance_norm2d = {
                "y = (x - mean) / sqrt(var_b + eps), var_b the biased variance; with --affine\n"
                "then * weight[c] + bias[c]. IN is (N, C, H, W); weight and bias are (C,).",
     OP_ARRAY(options, options),
-    OP_DEFAULTS,
+    OP_NCHW_DEFAULTS,
 };

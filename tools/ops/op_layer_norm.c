@@ -1,8 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* op_layer_norm.c: torch.nn.LayerNorm(D) over the last axis, described once (ops.h). */
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "ops.h"
 #include "reference.h"
@@ -64,52 +62,46 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
 
 static void destroy(void *layer) { clnorm_layer_norm_destroy(layer); }
 
-/* Per row: m = mean, s = sqrt(var_b + eps); y = (x - m) / s * w[k] + b[k].
- * plain (y before the affine step), m and s are kept for the tolerance. */
-static void standardise(const op_config *c, const op_data *d, double *y, double *plain, double *m,
-                        double *s)
+/* y = plain * weight[k] + bias[k] along the row. */
+static double weights(const op_config *c, const op_data *d, size_t i, double plain, double centred,
+                      double s, double *w, double *extra)
 {
-    size_t outer, n, inner;
-    view(c, d->shape, d->ndim, &outer, &n, &inner);
-    ref_standardise(d->x, outer, n, 1, c->v[EPS], plain, m, s);
-    for (size_t i = 0; i < d->count; ++i)
-        y[i] = c->v[NO_AFFINE] ? plain[i] : plain[i] * d->params[0][i % n] + d->params[1][i % n];
+    (void)c, (void)centred, (void)s, (void)extra;
+    size_t k = i % d->shape[d->ndim - 1];
+    *w = d->params[0][k];
+    return plain * d->params[0][k] + d->params[1][k];
+}
+
+static op_rows rows_of(const op_config *c, const op_data *d)
+{
+    size_t n = d->shape[d->ndim - 1];
+    return (op_rows){d->count / n, n, 1, c->v[EPS]};
 }
 
 static void reference(const op_config *c, const op_data *d, double *y, double *const *st)
 {
     (void)st;
-    size_t n = d->shape[d->ndim - 1], rows = d->count / n;
-    double *plain = malloc(d->count * sizeof *plain), *m = malloc(rows * sizeof *m),
-           *s = malloc(rows * sizeof *s);
-    standardise(c, d, y, plain, m, s);
-    free(plain), free(m), free(s);
+    op_rows v = rows_of(c, d);
+    op_standardised(c, d, &v, c->v[NO_AFFINE] ? NULL : weights, y, NULL, NULL);
 }
 
 static void tolerance(const op_config *c, const op_data *d, const double *y, double *const *st,
                       double *tol, double *const *tol_st)
 {
     (void)st, (void)tol_st;
-    size_t n = d->shape[d->ndim - 1], rows = d->count / n;
-    double *yy = malloc(d->count * sizeof *yy), *plain = malloc(d->count * sizeof *plain),
-           *m = malloc(rows * sizeof *m), *s = malloc(rows * sizeof *s);
-    standardise(c, d, yy, plain, m, s);
-    tol_revin_y(plain, m, s, rows, n, 1, tol);
-    if (!c->v[NO_AFFINE])
-        for (size_t i = 0; i < d->count; ++i)
-            tol[i] = tol_affine(tol[i], plain[i], d->params[0][i % n], y[i]);
-    free(yy), free(plain), free(m), free(s);
+    op_rows v = rows_of(c, d);
+    op_standardised(c, d, &v, c->v[NO_AFFINE] ? NULL : weights, NULL, y, tol);
 }
 
 static const op_case bench[] = {
-    {"rows", {{1e-5, 0}}, 3, {8, 128, 512}, 1},
-    {"rows", {{1e-5, 0}}, 3, {8, 8192, 1024}, 0},
+    {"rows", {{1e-5, 0}, 0}, 3, {8, 128, 512}, 1},
+    {"rows", {{1e-5, 0}, 0}, 3, {8, 8192, 1024}, 0},
 };
 
 static const op_case tests[] = {
-    {"rows", {{1e-5, 0}}, 3, {2, 3, 8}, 0}, {"rows", {{1e-5, 0}}, 2, {5, 17}, 0},
-    {"rows", {{1e-6, 1}}, 1, {65}, 0},      {"rows", {{1e-5, 0}}, 3, {3, 2, 4097}, 0},
-    {"rows", {{1e-5, 0}}, 2, {145, 33}, 0}, {"rows", {{1e-5, 0}}, 2, {2, 1}, 0},
+    {"rows", {{1e-5, 0}, 0}, 3, {2, 3, 8}, 0}, {"rows", {{1e-5, 0}, 0}, 2, {5, 17}, 0},
+    {"rows", {{1e-6, 1}, 0}, 1, {65}, 0},      {"rows", {{1e-5, 0}, 0}, 3, {3, 2, 4097}, 0},
+    {"rows", {{1e-5, 0}, 0}, 2, {145, 33}, 0}, {"rows", {{1e-5, 0}, 0}, 2, {2, 1}, 0},
 };
 
 const op_desc op_layer_norm = {

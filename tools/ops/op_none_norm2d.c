@@ -2,22 +2,6 @@
 /* op_none_norm2d.c: ESPnet's NoneNorm2d (y = x), described once (ops.h). */
 #include "ops.h"
 
-static int check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
-                       size_t err_size)
-{
-    (void)c;
-    return op_check_nchw(shape, ndim, err, err_size);
-}
-
-static void view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
-                 size_t *inner)
-{
-    (void)c, (void)ndim;
-    *outer = shape[0] * shape[1];
-    *n = shape[2] * shape[3];
-    *inner = 1;
-}
-
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
 {
     (void)c, (void)shape, (void)ndim, (void)out;
@@ -57,17 +41,17 @@ static void tolerance(const op_config *c, const op_data *d, const double *y, dou
 }
 
 static const op_case bench[] = {
-    {"nchw", {{0}}, 4, {10, 64, 32, 32}, 1},
-    {"nchw", {{0}}, 4, {16, 64, 128, 128}, 0},
+    {"nchw", {{0}, 0}, 4, {10, 64, 32, 32}, 1},
+    {"nchw", {{0}, 0}, 4, {16, 64, 128, 128}, 0},
 };
 
 static const op_case tests[] = {
-    {"nchw", {{0}}, 4, {2, 3, 1, 1}, 0},
-    {"nchw", {{0}}, 4, {2, 3, 17, 241}, 0},
+    {"nchw", {{0}, 0}, 4, {2, 3, 1, 1}, 0},
+    {"nchw", {{0}, 0}, 4, {2, 3, 17, 241}, 0},
 };
 
 const op_desc op_none_norm2d = {
     .name = "NoneNorm2d",
     .formula = "ESPnet's NoneNorm2d: y = x. IN is (N, C, H, W).",
-    OP_DEFAULTS,
+    OP_NCHW_DEFAULTS,
 };

@@ -3,7 +3,6 @@
  * once (ops.h). */
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "fmt.h"
 #include "ops.h"
@@ -68,67 +67,52 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
 
 static void destroy(void *layer) { clnorm_transposed_ln_destroy(layer); }
 
-/* plain = (x - m) / s per (b, l) over D (s without epsilon when scalar);
- * scalar: y = (s_p / s) * (x - m + m_p); else y = plain * w[d] + b[d]. */
-static void compute(const op_config *c, const op_data *d, double *y, double *plain, double *m,
-                    double *s)
+/* scalar: y = (s_p / s) * (x - m + m_p); PyTorch rounds the sum too, an
+ * error scaled by s_p / s. Not scalar: y = plain * ln.weight[k] + ln.bias[k]. */
+static double weights(const op_config *c, const op_data *d, size_t i, double plain, double centred,
+                      double s, double *w, double *extra)
 {
-    size_t B = d->shape[0], D = d->shape[1], L = d->shape[2];
-    ref_standardise(d->x, B, D, L, c->v[NOT_SCALAR] ? 1e-5 : -1.0, plain, m, s);
-    for (size_t i = 0; i < d->count; ++i) {
-        size_t k = (i / L) % D, row = (i / (D * L)) * L + i % L;
-        if (c->v[NOT_SCALAR])
-            y[i] = plain[i] * d->params[0][k] + d->params[1][k];
-        else
-            y[i] = (d->params[0][0] / s[row]) * (d->x[i] - m[row] + d->params[1][0]);
+    if (c->v[NOT_SCALAR]) {
+        size_t k = i / d->shape[2] % d->shape[1];
+        *w = d->params[0][k];
+        return plain * d->params[0][k] + d->params[1][k];
     }
+    double a = d->params[0][0] / s, sum = centred + d->params[1][0];
+    *w = d->params[0][0];
+    *extra = 2.0 * fabs(a) * ulp_of(sum);
+    return a * sum;
+}
+
+static op_rows rows_of(const op_config *c, const op_data *d)
+{
+    return (op_rows){d->shape[0], d->shape[1], d->shape[2], c->v[NOT_SCALAR] ? 1e-5 : -1.0};
 }
 
 static void reference(const op_config *c, const op_data *d, double *y, double *const *st)
 {
     (void)st;
-    size_t rows = d->shape[0] * d->shape[2];
-    double *plain = malloc(d->count * sizeof *plain), *m = malloc(rows * sizeof *m),
-           *s = malloc(rows * sizeof *s);
-    compute(c, d, y, plain, m, s);
-    free(plain), free(m), free(s);
+    op_rows v = rows_of(c, d);
+    op_standardised(c, d, &v, weights, y, NULL, NULL);
 }
 
-/* PyTorch: std_mean in double, rounded; then x - m, + m_p, s_p / s and the
- * product, each rounded: the standardising error scaled by s_p, plus the
- * roundings of the sum (scaled by s_p / s) and of y, twice. */
 static void tolerance(const op_config *c, const op_data *d, const double *y, double *const *st,
                       double *tol, double *const *tol_st)
 {
     (void)st, (void)tol_st;
-    size_t D = d->shape[1], L = d->shape[2], rows = d->shape[0] * L;
-    double *yy = malloc(d->count * sizeof *yy), *plain = malloc(d->count * sizeof *plain),
-           *m = malloc(rows * sizeof *m), *s = malloc(rows * sizeof *s);
-    compute(c, d, yy, plain, m, s);
-    tol_revin_y(plain, m, s, d->shape[0], D, L, tol);
-    for (size_t i = 0; i < d->count; ++i) {
-        size_t k = (i / L) % D, row = (i / (D * L)) * L + i % L;
-        if (c->v[NOT_SCALAR]) {
-            tol[i] = tol_affine(tol[i], plain[i], d->params[0][k], y[i]);
-        } else {
-            double a = fabs(d->params[0][0] / s[row]);
-            double sum = d->x[i] - m[row] + d->params[1][0];
-            tol[i] = tol_affine(tol[i], plain[i], d->params[0][0], y[i]) + 2.0 * a * ulp_of(sum);
-        }
-    }
-    free(yy), free(plain), free(m), free(s);
+    op_rows v = rows_of(c, d);
+    op_standardised(c, d, &v, weights, NULL, y, tol);
 }
 
 static const op_case bench[] = {
-    {"bdl", {{0}}, 3, {4, 64, 128}, 1},
-    {"bdl", {{0}}, 3, {16, 256, 4096}, 0},
+    {"bdl", {{0}, 0}, 3, {4, 64, 128}, 1},
+    {"bdl", {{0}, 0}, 3, {16, 256, 4096}, 0},
 };
 
 /* L around vector widths (the kernels take L's), D around work-group sizes, both modes. */
 static const op_case tests[] = {
-    {"bdl", {{0}}, 3, {2, 5, 16}, 0}, {"bdl", {{1}}, 3, {2, 5, 16}, 0},
-    {"bdl", {{0}}, 3, {3, 17, 7}, 0}, {"bdl", {{1}}, 3, {2, 33, 24}, 0},
-    {"bdl", {{0}}, 3, {1, 1, 8}, 0},  {"bdl", {{0}}, 3, {2, 300, 40}, 0},
+    {"bdl", {{0}, 0}, 3, {2, 5, 16}, 0}, {"bdl", {{1}, 0}, 3, {2, 5, 16}, 0},
+    {"bdl", {{0}, 0}, 3, {3, 17, 7}, 0}, {"bdl", {{1}, 0}, 3, {2, 33, 24}, 0},
+    {"bdl", {{0}, 0}, 3, {1, 1, 8}, 0},  {"bdl", {{0}, 0}, 3, {2, 300, 40}, 0},
 };
 
 const op_desc op_transposed_ln = {

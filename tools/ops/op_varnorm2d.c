@@ -9,22 +9,6 @@
  * alpha: about 2 ulps of y; twice that. */
 #define VN_ULPS 4.0
 
-static int check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
-                       size_t err_size)
-{
-    (void)c;
-    return op_check_nchw(shape, ndim, err, err_size);
-}
-
-static void view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
-                 size_t *inner)
-{
-    (void)c, (void)ndim;
-    *outer = shape[0] * shape[1];
-    *n = shape[2] * shape[3];
-    *inner = 1;
-}
-
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
 {
     (void)c, (void)ndim;
@@ -66,17 +50,17 @@ static void tolerance(const op_config *c, const op_data *d, const double *y, dou
 }
 
 static const op_case bench[] = {
-    {"nchw", {{0}}, 4, {10, 64, 32, 32}, 1},
-    {"nchw", {{0}}, 4, {4, 128, 64, 64}, 0},
-    {"nchw", {{0}}, 4, {16, 64, 128, 128}, 0},
+    {"nchw", {{0}, 0}, 4, {10, 64, 32, 32}, 1},
+    {"nchw", {{0}, 0}, 4, {4, 128, 64, 64}, 0},
+    {"nchw", {{0}, 0}, 4, {16, 64, 128, 128}, 0},
 };
 
 /* Plane sizes around vector and work-group boundaries (1: NaN), many rows. */
 static const op_case tests[] = {
-    {"nchw", {{0}}, 4, {2, 3, 1, 1}, 0},  {"nchw", {{0}}, 4, {2, 3, 3, 5}, 0},
-    {"nchw", {{0}}, 4, {2, 3, 4, 4}, 0},  {"nchw", {{0}}, 4, {2, 3, 17, 1}, 0},
-    {"nchw", {{0}}, 4, {2, 3, 5, 13}, 0}, {"nchw", {{0}}, 4, {2, 3, 17, 241}, 0},
-    {"nchw", {{0}}, 4, {5, 29, 2, 3}, 0},
+    {"nchw", {{0}, 0}, 4, {2, 3, 1, 1}, 0},  {"nchw", {{0}, 0}, 4, {2, 3, 3, 5}, 0},
+    {"nchw", {{0}, 0}, 4, {2, 3, 4, 4}, 0},  {"nchw", {{0}, 0}, 4, {2, 3, 17, 1}, 0},
+    {"nchw", {{0}, 0}, 4, {2, 3, 5, 13}, 0}, {"nchw", {{0}, 0}, 4, {2, 3, 17, 241}, 0},
+    {"nchw", {{0}, 0}, 4, {5, 29, 2, 3}, 0},
 };
 
 const op_desc op_varnorm2d = {
@@ -85,5 +69,5 @@ const op_desc op_varnorm2d = {
     .formula = "ESPnet's VarianceNorm2d: y = alpha[c] * x / sqrt(var + 1e-5), var the unbiased\n"
                "variance of each (n, c) plane. IN is (N, C, H, W); alpha is (C,), default all\n"
                "ones. H*W == 1 gives NaN, as PyTorch does.",
-    OP_DEFAULTS,
+    OP_NCHW_DEFAULTS,
 };

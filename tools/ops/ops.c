@@ -32,7 +32,10 @@ void op_config_default(const op_desc *op, op_config *c)
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < op->options_count; ++i)
         c->v[i] = op->options[i].dflt;
+    c->classes = 0;
 }
+
+size_t op_classes(const op_config *c) { return c->classes ? c->classes : OP_TEST_CLASSES; }
 
 int op_option_index(const op_desc *op, const char *name)
 {
@@ -42,14 +45,25 @@ int op_option_index(const op_desc *op, const char *name)
     return -1;
 }
 
-int op_check_nchw(const size_t *shape, size_t ndim, char *err, size_t err_size)
+int op_nchw_check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
+                        size_t err_size)
 {
+    (void)c;
     char s[128];
     if (ndim == 4)
         return 0;
     snprintf(err, err_size, "expected a 4-d (N, C, H, W) array, found shape %s",
              fmt_shape(shape, ndim, s, sizeof s));
     return -1;
+}
+
+void op_nchw_view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
+                  size_t *inner)
+{
+    (void)c, (void)ndim;
+    *outer = shape[0] * shape[1];
+    *n = shape[2] * shape[3];
+    *inner = 1;
 }
 
 size_t op_shape_count(const size_t *shape, size_t ndim)

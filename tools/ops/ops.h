@@ -41,10 +41,17 @@ typedef struct op_option {
     const char *help;           /* one line for the class's --help */
 } op_option;
 
-/* The options' values, in the order of op_desc.options. */
+/* The options' values, in the order of op_desc.options; and, for the ops
+ * with class labels, the number of classes of their table (the rows of
+ * embed.weight: the tool reads it from the file, tests draw
+ * OP_TEST_CLASSES). */
 typedef struct op_config {
     double v[OP_MAX_OPTIONS];
+    size_t classes;
 } op_config;
+#define OP_TEST_CLASSES 5
+/* The classes of a configuration: c->classes, or OP_TEST_CLASSES when 0. */
+size_t op_classes(const op_config *c);
 
 /* ---- tensors the op reads besides x ---- */
 typedef enum op_param_kind {
@@ -79,7 +86,8 @@ typedef struct op_call {
     const cl_event *wait_list;
     const float *params[OP_MAX_PARAMS]; /* host arrays, in op_desc.params order */
     uint64_t version;
-    cl_mem labels; /* int32 class per sample (conditional classes) */
+    cl_mem labels;     /* int32 class per sample (conditional classes) */
+    size_t labels_off; /* bytes */
 } op_call;
 
 /* Host data of a case: x, parameters, class labels, statistics read. */
@@ -96,7 +104,7 @@ typedef struct op_data {
  * configuration worth its own code path. */
 typedef struct op_case {
     const char *layout; /* a word for tables and messages: "nchw", "bld" */
-    op_config config;   /* v[] in op_desc.options order */
+    op_config config;   /* v[] in op_desc.options order (classes: 0 for the default) */
     size_t ndim, shape[4];
     int quick;
 } op_case;
@@ -121,6 +129,7 @@ typedef struct op_desc {
     const op_stat *stats_out, *stats_in;
     size_t stats_out_count, stats_in_count;
     const char *stat_shape_doc; /* "(B, D, 1) from -i" */
+    int labels; /* takes a class label per sample (x's first axis), int32 on the device */
     void (*stat_shape)(const op_config *c, const size_t *shape, size_t ndim, size_t *sndim,
                        size_t *sshape);
 
@@ -164,6 +173,11 @@ typedef struct op_desc {
 #define OP_DEFAULTS                                                                                \
     OP_FUNCTIONS, .run = run, .reference = reference, .tolerance = tolerance,                      \
                   OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
+/* The same for an (N, C, H, W) class over its planes (op_nchw_*). */
+#define OP_NCHW_DEFAULTS                                                                           \
+    .check_shape = op_nchw_check_shape, .view = op_nchw_view, .params = params, .create = create,  \
+    .destroy = destroy, .run = run, .reference = reference, .tolerance = tolerance,                \
+    OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
 
 /* ---- the table ---- */
 extern const op_desc *const op_table[];
@@ -176,7 +190,27 @@ void op_config_default(const op_desc *op, op_config *c);
 /* The index of option `name` in op->options, or -1. */
 int op_option_index(const op_desc *op, const char *name);
 size_t op_shape_count(const size_t *shape, size_t ndim);
-/* check_shape for the (N, C, H, W) classes. */
-int op_check_nchw(const size_t *shape, size_t ndim, char *err, size_t err_size);
+/* The ops that standardise the rows of a view (mean m, s = sqrt(var_b +
+ * eps), eps < 0: the biased std alone; plain = (x - m) / s) and then
+ * scale each element: `affine` gives y of element i from plain, x - m and
+ * s, sets *w, the factor plain's error is scaled by, and may add to *extra
+ * the rounding error PyTorch makes beyond the product and the sum
+ * (absolute). NULL: y = plain. op_standardised fills y (the reference) or
+ * tol (the tolerance, from the reference y_ref). */
+typedef struct op_rows {
+    size_t outer, n, inner;
+    double eps;
+} op_rows;
+typedef double (*op_affine_fn)(const op_config *c, const op_data *d, size_t i, double plain,
+                               double centred, double s, double *w, double *extra);
+void op_standardised(const op_config *c, const op_data *d, const op_rows *v, op_affine_fn affine,
+                     double *y, const double *y_ref, double *tol);
+
+/* check_shape and view of the (N, C, H, W) classes whose rows are the
+ * (n, c) planes. */
+int op_nchw_check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
+                        size_t err_size);
+void op_nchw_view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
+                  size_t *inner);
 
 #endif /* CLNORM_OPS_H */
