@@ -479,6 +479,55 @@ CLNORM_API clnorm_status clnorm_transposed_ln_forward(clnorm_transposed_ln *laye
 /** How many times this layer has uploaded its parameters. Threads: as the forward. */
 CLNORM_API uint64_t clnorm_transposed_ln_upload_count(const clnorm_transposed_ln *layer);
 
+/* ------------------------------------------------------- TSNormalization */
+
+/** How TSNormalization takes its scale from the look-back window l < L - horizon. */
+typedef enum clnorm_ts_method {
+    CLNORM_TS_MEAN = 0, /**< the mean of |x| over the window (needs horizon >= 1) */
+    CLNORM_TS_LAST = 1  /**< |x| at the window's last step, l = L - horizon - 1 */
+} clnorm_ts_method;
+
+/** ESPnet's TSNormalization(method, horizon) and TSInverseNormalization
+ *  (state_spaces/components.py) on x of shape (b, l, d) (opaque): per
+ *  (b, d), a scale from the look-back window, y = x / scale; the inverse,
+ *  y = x * scale with the scale of the last forward. No epsilon: a zero
+ *  scale gives inf or NaN, as PyTorch does. */
+typedef struct clnorm_ts_norm clnorm_ts_norm;
+
+/** Create a TSNormalization for D == d. CLNORM_TS_MEAN needs horizon >= 1
+ *  (ESPnet's window x[:, :-0] is empty). Threads: as clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_ts_norm_create(clnorm_context *ctx, size_t d,
+                                               clnorm_ts_method method, size_t horizon,
+                                               clnorm_ts_norm **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_ts_norm_destroy(clnorm_ts_norm *layer);
+/** TSNormalization: enqueue the scale of each (b, d) over the window
+ *  l < L - horizon (L must exceed the horizon), then y = x / scale, and
+ *  keep the scale on the device for clnorm_ts_norm_inverse. Buffers,
+ *  offsets, wait list and `event` as in clnorm_varnorm2d_forward: the event
+ *  handed back is the caller's to release. Threads: this and every other
+ *  function of the layer, one at a time; distinct layers concurrently. */
+CLNORM_API clnorm_status clnorm_ts_norm_forward(clnorm_ts_norm *layer, size_t b, size_t l,
+                                                cl_mem input, size_t input_offset, cl_mem output,
+                                                size_t output_offset, cl_uint num_wait,
+                                                const cl_event *wait_list, cl_event *event);
+/** TSInverseNormalization: enqueue y = x * scale with the scale of the last
+ *  forward (or of clnorm_ts_norm_set_scale); `b` must match it, `l` (the
+ *  horizon's length) may be any. As clnorm_ts_norm_forward otherwise. */
+CLNORM_API clnorm_status clnorm_ts_norm_inverse(clnorm_ts_norm *layer, size_t b, size_t l,
+                                                cl_mem input, size_t input_offset, cl_mem output,
+                                                size_t output_offset, cl_uint num_wait,
+                                                const cl_event *wait_list, cl_event *event);
+/** Copy the scale of the last forward to the host: b * d floats, laid out
+ *  as ESPnet's scale, shape (B, 1, D). Blocks until it is available. */
+CLNORM_API clnorm_status clnorm_ts_norm_read_scale(clnorm_ts_norm *layer, float *scale,
+                                                   size_t count);
+/** Set the scale from a host array of b * d floats, as if a forward with
+ *  this `b` had produced it. The array is copied before the call returns. */
+CLNORM_API clnorm_status clnorm_ts_norm_set_scale(clnorm_ts_norm *layer, size_t b,
+                                                  const float *scale);
+
 /* ---------------------------------------------- the conditional NCHW classes */
 
 /** Which of ESPnet's conditional classes (ncsnpp_utils/normalization.py) a

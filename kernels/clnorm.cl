@@ -4,3 +4,4 @@
 #include "clnorm_norm.cl"
 #include "clnorm_cpu.cl"
 #include "clnorm_scale.cl"
+#include "clnorm_window.cl"

@@ -134,6 +134,9 @@ inline scale1_t row_fixed(const op_t *p, ulong row, float *d)
         return scale_of(acc_from_float(p->prm[p->poff.s2 + ch]),
                         acc_div(g, acc_sqrt(acc_add(v, p->eps))), beta);
     }
+    case CLNORM_FIN_DIVIDE: /* x / scale, rounded once as PyTorch's division */
+        *d = p->stat_s[row];
+        return scale_of(acc_zero(), acc_from_float(1.0f), acc_zero());
     default: /* CLNORM_FIN_AFFINE */
         if (p->op & CLNORM_OP_STAT_SCALE)
             g = acc_from_float(p->stat_s[row]);

@@ -330,6 +330,7 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_SCALE,        /* norm_scale: elementwise, strided, a group per chunk */
     CLNORM_K_SCALE_CHUNKS, /* norm_scale_chunks: elementwise, contiguous, a group per chunk */
     CLNORM_K_SCALE_ROWS,   /* norm_scale_rows: elementwise, a work-item per row */
+    CLNORM_K_WINDOW,       /* norm_window: a window's scale per row, a work-item per row */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 
@@ -351,6 +352,8 @@ void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, un
                             clnorm__plan *plan);
 void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
                         clnorm__plan *plan);
+/* The window statistic of every row (norm_window): a work-item per row. */
+void clnorm__plan_window(const clnorm__limits *lim, const clnorm__view *v, clnorm__plan *plan);
 
 /* ------------------------------------------------------------ kernel table (kernels.c) */
 
@@ -443,5 +446,8 @@ clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner);
 /* The same for the elementwise pass (norm_scale). */
 clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
                                     const cl_event *wait_list, cl_event *event);
+/* The same for the window statistic (norm_window), into a.stat_s. */
+clnorm_status clnorm__window_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
+                                     const cl_event *wait_list, cl_event *event);
 
 #endif /* CLNORM_INT_H */

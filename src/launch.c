@@ -144,3 +144,11 @@ clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint n
     clnorm__plan_scale(&nl->rt.ctx->limits, &a->view, nl->ks.width, &p);
     return run_plan(nl, a, &p, num_wait, wait_list, event);
 }
+
+clnorm_status clnorm__window_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
+                                     const cl_event *wait_list, cl_event *event)
+{
+    clnorm__plan p;
+    clnorm__plan_window(&nl->rt.ctx->limits, &a->view, &p);
+    return run_plan(nl, a, &p, num_wait, wait_list, event);
+}

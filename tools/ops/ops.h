@@ -28,7 +28,7 @@
 /* ---- the class's constructor options ---- */
 typedef enum op_option_kind {
     OPT_FLAG,   /* --name: 1 when given (default 0) */
-    OPT_COUNT,  /* --name N: a whole number >= 1 */
+    OPT_COUNT,  /* --name N: a whole number >= 0 (check_shape refuses what the op cannot take) */
     OPT_REAL,   /* --name E: a finite real > 0 */
     OPT_CHOICE, /* --name WORD: the index of WORD in choices */
 } op_option_kind;
