@@ -364,7 +364,9 @@ enum clnorm_layer_flag {
     CLNORM_NOT_SCALAR = 1u << 2,
     /** The conditional classes' bias=False: no beta, embed.weight has C
      *  columns (not for CLNORM_CONDITIONAL_VARIANCE, which has no bias). */
-    CLNORM_NO_BIAS = 1u << 3
+    CLNORM_NO_BIAS = 1u << 3,
+    /** Normalization(transposed=True): x is (B, D, L) instead of (B, L, D). */
+    CLNORM_TRANSPOSED = 1u << 4
 };
 
 /* ------------------------------------------------------------- LayerNorm */
@@ -478,6 +480,97 @@ CLNORM_API clnorm_status clnorm_transposed_ln_forward(clnorm_transposed_ln *laye
                                                       cl_event *event);
 /** How many times this layer has uploaded its parameters. Threads: as the forward. */
 CLNORM_API uint64_t clnorm_transposed_ln_upload_count(const clnorm_transposed_ln *layer);
+
+/* -------------------------------------------------------------- GroupNorm */
+
+/** torch.nn.GroupNorm(num_groups, num_channels, eps, affine) (opaque) on x of
+ *  shape (n, c, spatial...): per (n, group of c / num_groups channels), over
+ *  the group's channels and spatial positions, y = (x - mean) / sqrt(var +
+ *  eps) * weight[c] + bias[c], the biased variance. NCSN++ uses num_groups =
+ *  min(c / 4, 32) and eps 1e-6. */
+typedef struct clnorm_group_norm clnorm_group_norm;
+
+/** Create a GroupNorm; c must be a multiple of groups; eps finite and >= 0;
+ *  flags: CLNORM_NO_AFFINE (affine=False) or 0. Threads: as
+ *  clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_group_norm_create(clnorm_context *ctx, size_t groups, size_t c,
+                                                  double eps, unsigned flags,
+                                                  clnorm_group_norm **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_group_norm_destroy(clnorm_group_norm *layer);
+/** Enqueue y = GroupNorm(x), x of shape (n, c, spatial) where `spatial` is
+ *  the product of the sizes after C (1 for an (n, c) input). `params`:
+ *  weight and bias of c floats (may be NULL with CLNORM_NO_AFFINE). With
+ *  weights, two kernels run (the second scales the output in place); the
+ *  event is the last one's. Buffers, offsets, wait list and `event` as in
+ *  clnorm_varnorm2d_forward: the event handed back is the caller's to
+ *  release. Threads: as that forward. */
+CLNORM_API clnorm_status clnorm_group_norm_forward(clnorm_group_norm *layer,
+                                                   const clnorm_affine_params *params, size_t n,
+                                                   size_t spatial, cl_mem input,
+                                                   size_t input_offset, cl_mem output,
+                                                   size_t output_offset, cl_uint num_wait,
+                                                   const cl_event *wait_list, cl_event *event);
+/** How many times this layer has uploaded its parameters. Threads: as the forward. */
+CLNORM_API uint64_t clnorm_group_norm_upload_count(const clnorm_group_norm *layer);
+
+/* ---------------------------------------------------------- Normalization */
+
+/** Which norm ESPnet's Normalization(D, transposed, _name_) holds. */
+typedef enum clnorm_normalization_kind {
+    /** "layer": nn.LayerNorm(D) over D (eps 1e-5, weight and bias of d floats);
+     *  transposed, TransposedLN(D) with scalar=True (weight = its s, bias = its
+     *  m, one float each; no epsilon). */
+    CLNORM_NORMALIZATION_LAYER,
+    /** "instance": per (b, d) over L, (x - mean) / sqrt(var + 1e-5), no weights. */
+    CLNORM_NORMALIZATION_INSTANCE,
+    /** "batch", eval mode: (x - running_mean[d]) / sqrt(running_var[d] + 1e-5)
+     *  * weight[d] + bias[d]. */
+    CLNORM_NORMALIZATION_BATCH,
+    /** "group": GroupNorm(1, D): per b over all of (L, D), then weight[d] and
+     *  bias[d] (two kernels). */
+    CLNORM_NORMALIZATION_GROUP,
+    /** "none": y = x (a copy; a marker in place). */
+    CLNORM_NORMALIZATION_NONE
+} clnorm_normalization_kind;
+
+/** Host parameters of a Normalization, owned by the caller; what each kind
+ *  reads is said at its kind (the others may be NULL). Same version rule as
+ *  clnorm_affine_params. */
+typedef struct clnorm_normalization_params {
+    const float *weight;       /**< norm.weight (TransposedLN: norm.s) */
+    const float *bias;         /**< norm.bias (TransposedLN: norm.m) */
+    const float *running_mean; /**< "batch": norm.running_mean, d floats */
+    const float *running_var;  /**< "batch": norm.running_var, d floats */
+    uint64_t version;          /**< bump after every change of any of them */
+} clnorm_normalization_params;
+
+/** ESPnet's Normalization (opaque) on x of shape (b, l, d), or (b, d, l)
+ *  with CLNORM_TRANSPOSED. */
+typedef struct clnorm_normalization clnorm_normalization;
+
+/** Create a Normalization of `kind` for D == d; flags: CLNORM_TRANSPOSED or
+ *  0. Threads: as clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_normalization_create(clnorm_context *ctx, size_t d,
+                                                     clnorm_normalization_kind kind, unsigned flags,
+                                                     clnorm_normalization **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_normalization_destroy(clnorm_normalization *layer);
+/** Enqueue y = Normalization(x), x of shape (b, l, d) (or (b, d, l)).
+ *  Buffers, offsets, wait list and `event` as in clnorm_varnorm2d_forward:
+ *  the event handed back is the caller's to release. A new `l` or kind of
+ *  pass may build kernels of another vector width (once per width).
+ *  Threads: as that forward. */
+CLNORM_API clnorm_status clnorm_normalization_forward(clnorm_normalization *layer,
+                                                      const clnorm_normalization_params *params,
+                                                      size_t b, size_t l, cl_mem input,
+                                                      size_t input_offset, cl_mem output,
+                                                      size_t output_offset, cl_uint num_wait,
+                                                      const cl_event *wait_list, cl_event *event);
+/** How many times this layer has uploaded its parameters. Threads: as the forward. */
+CLNORM_API uint64_t clnorm_normalization_upload_count(const clnorm_normalization *layer);
 
 /* ------------------------------------------------------- TSNormalization */
 

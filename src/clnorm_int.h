@@ -241,6 +241,11 @@ clnorm_status clnorm__layer_waits(clnorm__layer *l, cl_uint num_wait, const cl_e
  * when `event` is not NULL. */
 clnorm_status clnorm__layer_hand_out(clnorm__layer *l, cl_event done, cl_event *event);
 
+/* The copy y = x of `count` floats (a marker when in place), after the
+ * caller's wait list and the layer's last command; the event handed out. */
+clnorm_status clnorm__copy_enqueue(clnorm__layer *l, size_t count, cl_mem in, size_t in_off,
+                                   cl_mem out, size_t out_off, cl_uint num_wait,
+                                   const cl_event *wait_list, cl_event *event);
 /* The arguments every layer's constructor checks, as data. */
 typedef struct clnorm__dim {
     const char *name; /* the argument's name in messages: "num_features" */
@@ -394,6 +399,7 @@ clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k, co
 typedef struct clnorm__norm {
     clnorm__layer rt;
     clnorm__kernels ks;
+    clnorm__kernels alt; /* the kernels of the width used before (none: width 0) */
     clnorm__param_block params;
     cl_mem partials;
     size_t partials_bytes;
@@ -440,12 +446,23 @@ clnorm_status clnorm__norm_begin(clnorm__norm *nl, const char *fn, const char *n
 /* The launch arguments of `view` (byte offsets given, float offsets kept). */
 clnorm__args clnorm__args_of(clnorm__view view, cl_mem in, size_t in_off, cl_mem out,
                              size_t out_off, cl_uint op, double eps, size_t nchan);
-/* Kernels of the vector width a view with this inner size takes, made
- * when the layer's differ (layers whose inner size comes with each forward). */
+/* Kernels of the vector width a view with this inner size takes (layers
+ * whose inner size comes with each forward, or whose passes have views of
+ * different widths): made when neither the layer's nor the ones it used
+ * before have that width. */
 clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner);
 /* The same for the elementwise pass (norm_scale). */
 clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
                                     const cl_event *wait_list, cl_event *event);
+/* Rows standardised, then weights by channel (GroupNorm): the `rows` view
+ * standardised (mean, sqrt(var_b + eps)) from in to out; with `affine`,
+ * then out = out * weight[ch] + bias[ch] in place over the `channels` view,
+ * ch = its row % nchan, weight and bias the layer's parameter arrays 0 and
+ * 1. Each pass takes kernels of its view's width. */
+clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, double eps, int affine,
+                                      size_t nchan, clnorm__view channels, cl_mem in, size_t in_off,
+                                      cl_mem out, size_t out_off, cl_uint num_wait,
+                                      const cl_event *wait_list, cl_event *event);
 /* The same for the window statistic (norm_window), into a.stat_s. */
 clnorm_status clnorm__window_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
                                      const cl_event *wait_list, cl_event *event);

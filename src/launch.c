@@ -33,6 +33,7 @@ void clnorm__norm_free(clnorm__norm *nl)
     clnorm__release_mem(nl->partials);
     clnorm__params_release(&nl->params);
     clnorm__kernels_release(&nl->ks);
+    clnorm__kernels_release(&nl->alt);
     clnorm__layer_free(nl);
 }
 
@@ -68,9 +69,12 @@ clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner)
     unsigned width = clnorm__plan_width(&nl->rt.ctx->limits, inner);
     if (width == nl->ks.width)
         return CLNORM_OK;
-    clnorm__kernels ks;
-    RETURN_IF_ERROR(clnorm__kernels_create(nl->rt.ctx, width, &ks));
-    clnorm__kernels_release(&nl->ks); /* commands enqueued keep theirs */
+    clnorm__kernels ks = nl->alt;
+    if (ks.width != width) {
+        RETURN_IF_ERROR(clnorm__kernels_create(nl->rt.ctx, width, &ks));
+        clnorm__kernels_release(&nl->alt); /* commands enqueued keep theirs */
+    }
+    nl->alt = nl->ks;
     nl->ks = ks;
     return CLNORM_OK;
 }
@@ -151,4 +155,24 @@ clnorm_status clnorm__window_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint 
     clnorm__plan p;
     clnorm__plan_window(&nl->rt.ctx->limits, &a->view, &p);
     return run_plan(nl, a, &p, num_wait, wait_list, event);
+}
+
+clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, double eps, int affine,
+                                      size_t nchan, clnorm__view channels, cl_mem in, size_t in_off,
+                                      cl_mem out, size_t out_off, cl_uint num_wait,
+                                      const cl_event *wait_list, cl_event *event)
+{
+    RETURN_IF_ERROR(clnorm__norm_use_width(nl, rows.inner));
+    clnorm__args a = clnorm__args_of(rows, in, in_off, out, out_off, CLNORM_FIN_STANDARD, eps, 1);
+    if (!affine)
+        return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
+    RETURN_IF_ERROR(clnorm__norm_enqueue(nl, &a, num_wait, wait_list, NULL));
+    /* after the first pass, the layer's last command */
+    RETURN_IF_ERROR(clnorm__norm_use_width(nl, channels.inner));
+    clnorm__args b =
+        clnorm__args_of(channels, out, out_off, out, out_off,
+                        CLNORM_FIN_AFFINE | CLNORM_OP_GAMMA | CLNORM_OP_BETA, 0.0, nchan);
+    b.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[0];
+    b.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[1];
+    return clnorm__scale_enqueue(nl, &b, 0, NULL, event);
 }

@@ -45,8 +45,7 @@ static int check_window(const op_config *c, const size_t *shape, size_t ndim, ch
         return -1;
     }
     if (h >= shape[1]) {
-        snprintf(err, err_size, "--horizon %zu leaves no look-back window in L = %zu", h,
-                 shape[1]);
+        snprintf(err, err_size, "--horizon %zu leaves no look-back window in L = %zu", h, shape[1]);
         return -1;
     }
     return 0;
@@ -103,8 +102,7 @@ static clnorm_status run_norm(const op_config *c, void *layer, const op_call *k,
                                   k->out_off, k->num_wait, k->wait_list, event);
 }
 
-static clnorm_status run_inverse(const op_config *c, void *layer, const op_call *k,
-                                 cl_event *event)
+static clnorm_status run_inverse(const op_config *c, void *layer, const op_call *k, cl_event *event)
 {
     (void)c;
     return clnorm_ts_norm_inverse(layer, k->shape[0], k->shape[1], k->in, k->in_off, k->out,
@@ -153,8 +151,8 @@ static void norm_reference(const op_config *c, const op_data *x, double *y, doub
  * roundings of the scale's size; the last method's scale is exact. y = x /
  * scale carries the scale's relative error and adds its own rounding. Twice
  * each. */
-static void norm_tolerance(const op_config *c, const op_data *x, const double *y,
-                           double *const *st, double *tol, double *const *tol_st)
+static void norm_tolerance(const op_config *c, const op_data *x, const double *y, double *const *st,
+                           double *tol, double *const *tol_st)
 {
     size_t l = x->shape[1], dd = x->shape[2], kend = l - (size_t)c->v[HORIZON];
     double rel = c->v[METHOD] ? 0.0 : (log2((double)kend) + 1.0) * 0x1p-24;
