@@ -621,6 +621,46 @@ CLNORM_API clnorm_status clnorm_ts_norm_read_scale(clnorm_ts_norm *layer, float 
 CLNORM_API clnorm_status clnorm_ts_norm_set_scale(clnorm_ts_norm *layer, size_t b,
                                                   const float *scale);
 
+/* ---------------------------------------------------- InstanceNorm2dPlus */
+
+/** ESPnet's InstanceNorm2dPlus(C, bias) (NCSN++, opaque) on x of shape (n, c,
+ *  h, w): with mu the mean of each (n, c) plane, m and v the mean and the
+ *  unbiased variance of mu over the sample's C channels and mu' = (mu - m) /
+ *  sqrt(v + 1e-5): h = (x - mu) / sqrt(var + 1e-5) + mu' * alpha[c] (var
+ *  biased), y = gamma[c] * h + beta[c] (no beta with CLNORM_NO_BIAS). C = 1
+ *  gives NaN (no variance across one channel), as PyTorch does. */
+typedef struct clnorm_instance_norm2d_plus clnorm_instance_norm2d_plus;
+
+/** Host parameters of an InstanceNorm2dPlus, c floats each, owned by the
+ *  caller; same version rule as clnorm_affine_params. */
+typedef struct clnorm_plus_params {
+    const float *alpha; /**< alpha */
+    const float *gamma; /**< gamma */
+    const float *beta;  /**< beta (NULL with CLNORM_NO_BIAS) */
+    uint64_t version;   /**< bump after every change of any of them */
+} clnorm_plus_params;
+
+/** Create an InstanceNorm2dPlus for C == c; flags: CLNORM_NO_BIAS (bias=False)
+ *  or 0. Threads: as clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_instance_norm2d_plus_create(clnorm_context *ctx, size_t c,
+                                                            unsigned flags,
+                                                            clnorm_instance_norm2d_plus **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_instance_norm2d_plus_destroy(clnorm_instance_norm2d_plus *layer);
+/** Enqueue y = InstanceNorm2dPlus(x), x of shape (n, c, h, w): three kernels
+ *  (the planes, the channel means of each sample, the affine in place); the
+ *  event is the last one's. Buffers, offsets, wait list and `event` as in
+ *  clnorm_varnorm2d_forward: the event handed back is the caller's to
+ *  release. Threads: as that forward. */
+CLNORM_API clnorm_status clnorm_instance_norm2d_plus_forward(
+    clnorm_instance_norm2d_plus *layer, const clnorm_plus_params *params, size_t n, size_t c,
+    size_t h, size_t w, cl_mem input, size_t input_offset, cl_mem output, size_t output_offset,
+    cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+/** How many times this layer has uploaded its parameters. Threads: as the forward. */
+CLNORM_API uint64_t
+clnorm_instance_norm2d_plus_upload_count(const clnorm_instance_norm2d_plus *layer);
+
 /* ---------------------------------------------- the conditional NCHW classes */
 
 /** Which of ESPnet's conditional classes (ncsnpp_utils/normalization.py) a
@@ -639,13 +679,17 @@ typedef enum clnorm_conditional_kind {
      *  then as CLNORM_CONDITIONAL_INSTANCE. */
     CLNORM_CONDITIONAL_BATCH,
     /** ConditionalNoneNorm2d(C, K, bias): g[c] * x + beta[c]. */
-    CLNORM_CONDITIONAL_NONE
+    CLNORM_CONDITIONAL_NONE,
+    /** ConditionalInstanceNorm2dPlus(C, K, bias): InstanceNorm2dPlus with
+     *  gamma, alpha, beta = embed.weight[y[n]].chunk(3): embed.weight (K, 3C),
+     *  or (K, 2C) without bias (gamma, alpha). */
+    CLNORM_CONDITIONAL_INSTANCE_PLUS
 } clnorm_conditional_kind;
 
 /** Host parameters of a conditional layer, owned by the caller; same
  *  version rule as clnorm_affine_params. */
 typedef struct clnorm_conditional_params {
-    const float *embed;        /**< embed.weight: k rows of C (or 2C with a bias) floats */
+    const float *embed;        /**< embed.weight: k rows of C, 2C or 3C floats (the kind says) */
     const float *running_mean; /**< CLNORM_CONDITIONAL_BATCH: bn.running_mean, C floats */
     const float *running_var;  /**< CLNORM_CONDITIONAL_BATCH: bn.running_var, C floats */
     uint64_t version;          /**< bump after every change of any of them */

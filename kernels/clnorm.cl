@@ -5,3 +5,4 @@
 #include "clnorm_cpu.cl"
 #include "clnorm_scale.cl"
 #include "clnorm_window.cl"
+#include "clnorm_plus.cl"

@@ -46,7 +46,8 @@
 #define CLNORM_POFF_NCLASS 7 /* classes in the table: labels are clamped to [0, nclass) */
 #define CLNORM_POFF_LABEL0 8 /* the first sample's label: its index in the labels buffer */
 #define CLNORM_POFF_KEND 9   /* norm_window: the window is k < KEND (OP_LAST: k = KEND - 1) */
-#define CLNORM_POFF_COUNT 10 /* of the uint16's 16 */
+#define CLNORM_POFF_ALPHA 10 /* InstanceNorm2dPlus's alpha, per row like GAMMA (norm_plus) */
+#define CLNORM_POFF_COUNT 11 /* of the uint16's 16 */
 
 /* ---- the op word: one finalisation kind in the low byte ... ---- */
 #define CLNORM_FIN_MASK 0xffu
@@ -72,6 +73,8 @@
 /* FIN_STANDARD: centre on the row's last element; norm_window: the window's last alone */
 #define CLNORM_OP_LAST (1u << 13)
 #define CLNORM_OP_STAT_SCALE (1u << 14) /* FIN_AFFINE: g from stat_s[row] instead of parameters */
+/* With OP_STORE: store the centre c exactly, hi in stat_m and lo in stat_s (norm_plus reads it) */
+#define CLNORM_OP_STORE_CENTRE (1u << 15)
 
 /* ---- flags a launch raises in CLNORM_ARG_FLAGS ---- */
 #define CLNORM_FLAG_LABEL_RANGE 1u /* a label outside [0, nclass) was clamped */

@@ -109,8 +109,9 @@ __attribute__((always_inline)) inline scale1_t row_scale(const op_t *p, ulong ro
         break;
     }
     if (store && (p->op & CLNORM_OP_STORE)) {
-        p->stat_m[row] = acc_to_float(c);
-        p->stat_s[row] = acc_to_float(s);
+        int exact = (p->op & CLNORM_OP_STORE_CENTRE) != 0;
+        p->stat_m[row] = exact ? acc_hi(c) : acc_to_float(c);
+        p->stat_s[row] = exact ? acc_lo(c) : acc_to_float(s);
     }
     return scale_of(c, acc_div(g, s), beta);
 }

@@ -336,6 +336,7 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_SCALE_CHUNKS, /* norm_scale_chunks: elementwise, contiguous, a group per chunk */
     CLNORM_K_SCALE_ROWS,   /* norm_scale_rows: elementwise, a work-item per row */
     CLNORM_K_WINDOW,       /* norm_window: a window's scale per row, a work-item per row */
+    CLNORM_K_PLUS,         /* norm_plus: InstanceNorm2dPlus's channel means, an item per sample */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 
@@ -357,8 +358,9 @@ void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, un
                             clnorm__plan *plan);
 void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
                         clnorm__plan *plan);
-/* The window statistic of every row (norm_window): a work-item per row. */
-void clnorm__plan_window(const clnorm__limits *lim, const clnorm__view *v, clnorm__plan *plan);
+/* A kernel of one work-item per row of the view (norm_window, norm_plus). */
+void clnorm__plan_items(const clnorm__limits *lim, const clnorm__view *v, clnorm__kernel_id kernel,
+                        clnorm__plan *plan);
 
 /* ------------------------------------------------------------ kernel table (kernels.c) */
 
@@ -463,8 +465,15 @@ clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, doubl
                                       size_t nchan, clnorm__view channels, cl_mem in, size_t in_off,
                                       cl_mem out, size_t out_off, cl_uint num_wait,
                                       const cl_event *wait_list, cl_event *event);
-/* The same for the window statistic (norm_window), into a.stat_s. */
-clnorm_status clnorm__window_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
-                                     const cl_event *wait_list, cl_event *event);
+/* The same for a kernel of one work-item per row (clnorm__plan_items). */
+clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, clnorm__args *a,
+                                    cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+/* InstanceNorm2dPlus (a.view: the (n, c) planes, {N * C, HW, 1}, nchan C;
+ * a.op: the parameters' flags, GAMMA, BETA, LABELS; a.poff: theirs and
+ * ALPHA's): the planes standardised into out, their means kept exactly in
+ * `st`; per sample, the channel means' mean and variance and each plane's
+ * gamma and b (norm_plus); then out = out * gamma + b in place. */
+clnorm_status clnorm__norm_plus(clnorm__norm *nl, clnorm__stats *st, const clnorm__args *a,
+                                cl_uint num_wait, const cl_event *wait_list, cl_event *event);
 
 #endif /* CLNORM_INT_H */

@@ -149,11 +149,11 @@ clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint n
     return run_plan(nl, a, &p, num_wait, wait_list, event);
 }
 
-clnorm_status clnorm__window_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
-                                     const cl_event *wait_list, cl_event *event)
+clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, clnorm__args *a,
+                                    cl_uint num_wait, const cl_event *wait_list, cl_event *event)
 {
     clnorm__plan p;
-    clnorm__plan_window(&nl->rt.ctx->limits, &a->view, &p);
+    clnorm__plan_items(&nl->rt.ctx->limits, &a->view, kernel, &p);
     return run_plan(nl, a, &p, num_wait, wait_list, event);
 }
 
@@ -175,4 +175,27 @@ clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, doubl
     b.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[0];
     b.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[1];
     return clnorm__scale_enqueue(nl, &b, 0, NULL, event);
+}
+
+clnorm_status clnorm__norm_plus(clnorm__norm *nl, clnorm__stats *st, const clnorm__args *a,
+                                cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+{
+    size_t rows = a->view.outer, c = a->nchan;
+    RETURN_IF_ERROR(clnorm__stats_reserve(nl->rt.ctx, st, rows));
+    RETURN_IF_ERROR(clnorm__norm_use_width(nl, 1));
+    clnorm__args planes = *a; /* standardised, the means kept exactly */
+    planes.op = CLNORM_FIN_STANDARD | CLNORM_OP_STORE | CLNORM_OP_STORE_CENTRE;
+    planes.eps = 1e-5;
+    planes.stat_m = st->m;
+    planes.stat_s = st->s;
+    RETURN_IF_ERROR(clnorm__norm_enqueue(nl, &planes, num_wait, wait_list, NULL));
+    clnorm__args samples = planes; /* after it: the layer's last command */
+    samples.view = (clnorm__view){rows / c, c, 1};
+    samples.op = a->op & (CLNORM_OP_GAMMA | CLNORM_OP_BETA | CLNORM_OP_LABELS);
+    RETURN_IF_ERROR(clnorm__items_enqueue(nl, CLNORM_K_PLUS, &samples, 0, NULL, NULL));
+    clnorm__args affine = planes; /* out = out * gamma + b in place */
+    affine.in = a->out;
+    affine.in_off = a->out_off;
+    affine.op = CLNORM_FIN_DENORM;
+    return clnorm__scale_enqueue(nl, &affine, 0, NULL, event);
 }

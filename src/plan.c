@@ -142,8 +142,9 @@ void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsign
              tiles);
 }
 
-void clnorm__plan_window(const clnorm__limits *lim, const clnorm__view *v, clnorm__plan *p)
+void clnorm__plan_items(const clnorm__limits *lim, const clnorm__view *v, clnorm__kernel_id kernel,
+                        clnorm__plan *p)
 {
     size_t wg = lim->work_group, rows = v->outer * v->inner;
-    plan_one(p, CLNORM_K_WINDOW, (rows + wg - 1) / wg, wg, 1, 1);
+    plan_one(p, kernel, (rows + wg - 1) / wg, wg, 1, 1);
 }

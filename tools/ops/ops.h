@@ -206,6 +206,16 @@ typedef double (*op_affine_fn)(const op_config *c, const op_data *d, size_t i, d
 void op_standardised(const op_config *c, const op_data *d, const op_rows *v, op_affine_fn affine,
                      double *y, const double *y_ref, double *tol);
 
+/* InstanceNorm2dPlus on (N, C, H, W) with the gamma, alpha and beta of
+ * sample n's channel ch from `prm`: the reference y, or the tolerance tol
+ * from the reference y_ref: the plane's standardising error scaled by
+ * gamma, the roundings of the channel means carried through mu', of b =
+ * gamma * alpha * mu' + beta and of the sum. */
+typedef void (*op_plus_params_fn)(const op_config *c, const op_data *d, size_t n, size_t ch,
+                                  double *gamma, double *alpha, double *beta);
+void op_plus(const op_config *c, const op_data *d, op_plus_params_fn prm, double *y,
+             const double *y_ref, double *tol);
+
 /* check_shape and view of the (N, C, H, W) classes whose rows are the
  * (n, c) planes. */
 int op_nchw_check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
