@@ -124,12 +124,8 @@ static size_t channel_of(const op_config *c, const op_data *x, size_t i)
 static double weights(const op_config *c, const op_data *x, size_t i, double plain, double centred,
                       double s, double *w, double *extra)
 {
-    if (kind_of(c) == LAYER && c->v[TRANSPOSED]) {
-        double a = x->params[0][0] / s, sum = centred + x->params[1][0];
-        *w = x->params[0][0];
-        *extra = 2.0 * fabs(a) * ulp_of(sum);
-        return a * sum;
-    }
+    if (kind_of(c) == LAYER && c->v[TRANSPOSED])
+        return op_tln_scalar(x->params[0][0], x->params[1][0], centred, s, w, extra);
     if (kind_of(c) == INSTANCE)
         return plain;
     size_t ch = channel_of(c, x, i);

@@ -177,8 +177,7 @@ static void input_tolerance(const op_config *c, const op_data *x, const double *
             tol[i] = tol_affine(tol[i], plain[i], x->params[0][ch], y[i]);
         }
     free(plain);
-    tol_relative(st[0], rows, 1.0,
-                 tol_st[0]); /* PyTorch's m is correctly rounded: 0.5 ulp, twice */
+    tol_centre(st[0], rows, tol_st[0]);
     tol_relative(st[1], rows, 2.0, tol_st[1]); /* sqrt, then + 1e-4: about 1 ulp, twice */
 }
 

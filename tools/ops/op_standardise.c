@@ -77,3 +77,11 @@ void op_plus(const op_config *c, const op_data *d, op_plus_params_fn prm, double
     }
     free(plain), free(m), free(s);
 }
+
+double op_tln_scalar(double s_p, double m_p, double centred, double s, double *w, double *extra)
+{
+    double a = s_p / s, sum = centred + m_p;
+    *w = s_p;
+    *extra = isinf((float)s_p / (float)s) ? INFINITY : 2.0 * fabs(a) * ulp_of(sum);
+    return a * sum;
+}

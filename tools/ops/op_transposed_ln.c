@@ -77,10 +77,7 @@ static double weights(const op_config *c, const op_data *d, size_t i, double pla
         *w = d->params[0][k];
         return plain * d->params[0][k] + d->params[1][k];
     }
-    double a = d->params[0][0] / s, sum = centred + d->params[1][0];
-    *w = d->params[0][0];
-    *extra = 2.0 * fabs(a) * ulp_of(sum);
-    return a * sum;
+    return op_tln_scalar(d->params[0][0], d->params[1][0], centred, s, w, extra);
 }
 
 static op_rows rows_of(const op_config *c, const op_data *d)

@@ -158,8 +158,11 @@ static void norm_tolerance(const op_config *c, const op_data *x, const double *y
     double rel = c->v[METHOD] ? 0.0 : (log2((double)kend) + 1.0) * 0x1p-24;
     for (size_t r = 0; r < x->shape[0] * dd; ++r)
         tol_st[0][r] = 2.0 * (fabs(st[0][r]) * rel + ulp_of(st[0][r]));
-    for (size_t i = 0; i < x->count; ++i)
-        tol[i] = 2.0 * (fabs(y[i]) * 2.0 * rel + ulp_of(y[i]));
+    for (size_t i = 0; i < x->count; ++i) { /* the scale's float rounding: coarse if subnormal */
+        double scale = st[0][i / (l * dd) * dd + i % dd];
+        double s_rel = scale > 0.0 ? fabs((double)(float)scale - scale) / scale : 0.0;
+        tol[i] = 2.0 * (fabs(y[i]) * (2.0 * rel + s_rel) + ulp_of(y[i]));
+    }
 }
 
 /* y = x * scale: one rounding, twice. */

@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "reference.h"
 
+#include <float.h>
 #include <math.h>
 #include <time.h>
 
@@ -41,7 +42,8 @@ double rng_normal(void)
 
 const char *family_name(family f)
 {
-    static const char *const names[] = {"normal", "offset", "scales", "constant", "nan-row"};
+    static const char *const names[] = {"normal",   "offset",  "scales",
+                                        "constant", "nan-row", "denormal"};
     return f < FAMILY_COUNT ? names[f] : "?";
 }
 
@@ -63,6 +65,7 @@ void fill_family(float *x, size_t outer, size_t n, size_t inner, family f)
                 case FAMILY_OFFSET: *p = (float)(1e4 + 1e-2 * rng_normal()); break;
                 case FAMILY_SCALES: *p = (float)(rng_normal() * scale); break;
                 case FAMILY_CONSTANT: *p = (float)value; break;
+                case FAMILY_DENORMAL: *p = (float)(1e-39 * rng_normal()); break;
                 default: *p = 0.0f;
                 }
                 if (f == FAMILY_NAN_ROW && row == nan_row && k == nan_k)
@@ -154,7 +157,8 @@ double ulp_of(double v)
 }
 
 /* PyTorch float32 computes m and s in double and rounds them, then
- * (x - m_f) / s_f: its error is the rounding of m (divided by s) plus the
+ * (x - m_f) / s_f: its error is the rounding of m (divided by s), the
+ * rounding of s (relative: more than 2^-24 when s is subnormal), plus the
  * output's rounding, at the scale of the row's values. Twice that is the bar
  * (the README, "Accuracy"). A constant row gets a tolerance of exactly 0. */
 void tol_revin_y(const double *y, const double *m, const double *s, size_t outer, size_t n,
@@ -164,6 +168,9 @@ void tol_revin_y(const double *y, const double *m, const double *s, size_t outer
         for (size_t i = 0; i < inner; ++i) {
             size_t row = o * inner + i;
             double m_err = fabs((double)(float)m[row] - m[row]) / s[row];
+            if (fabs(m[row]) < FLT_MIN) /* the subnormal grid: see tol_centre */
+                m_err = 0x1p-149 / s[row];
+            double s_rel = fabs((double)(float)s[row] - s[row]) / s[row];
             double row_max = 0.0;
             for (size_t k = 0; k < n; ++k) {
                 double a = fabs(y[(o * n + k) * inner + i]);
@@ -172,9 +179,15 @@ void tol_revin_y(const double *y, const double *m, const double *s, size_t outer
             double row_ulp = row_max > 0.0 ? ulp_of(row_max) : 0.0;
             for (size_t k = 0; k < n; ++k) {
                 size_t idx = (o * n + k) * inner + i;
-                tol[idx] = 2.0 * (m_err + ulp_of(y[idx])) + row_ulp;
+                tol[idx] = 2.0 * (m_err + fabs(y[idx]) * s_rel + ulp_of(y[idx])) + row_ulp;
             }
         }
+}
+
+void tol_centre(const double *m, size_t count, double *tol)
+{
+    for (size_t i = 0; i < count; ++i)
+        tol[i] = fabs(m[i]) < FLT_MIN ? 0x1p-148 : ulp_of(m[i]);
 }
 
 void tol_relative(const double *ref, size_t count, double ulps, double *tol)

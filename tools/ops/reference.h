@@ -15,6 +15,7 @@ typedef enum family {
     FAMILY_SCALES,   /* per row: N(0, 1) * 10^u, u uniform in [-3, 3] */
     FAMILY_CONSTANT, /* each row one value */
     FAMILY_NAN_ROW,  /* N(0, 1) with one NaN in one row */
+    FAMILY_DENORMAL, /* 1e-39 * N(0, 1): subnormal floats (fewer than 24 bits) */
     FAMILY_COUNT
 } family;
 
@@ -54,6 +55,12 @@ void ref_varnorm2d(const float *x, size_t rows, size_t plane, size_t c, const fl
 void tol_revin_y(const double *y, const double *m, const double *s, size_t outer, size_t n,
                  size_t inner, double *tol);
 void tol_relative(const double *ref, size_t count, double ulps, double *tol);
+/* A row's centre m as a float: PyTorch's is correctly rounded, half an ulp,
+ * twice. A subnormal centre is on a grid of 2^-149 steps, where the
+ * float-float path's sums and merges (no bits below the grid) give about
+ * one step, PyTorch's rounding half of one: two steps. tol_revin_y carries
+ * the same into y. */
+void tol_centre(const double *m, size_t count, double *tol);
 /* The tolerance of y = plain * w + b from plain's: scaled by |w|, plus the
  * product's and the sum's roundings, twice. */
 double tol_affine(double tol_plain, double plain, double w, double y);
