@@ -44,6 +44,7 @@ class Module:
     """
 
     _c_layer = None  # "clnorm_varnorm2d": the prefix of the C layer's functions
+    _takes_params = True  # whether its forward takes a params struct (NULL without parameters)
 
     def _make(self, context, create_args, params):
         """Create the C layer on `context` (None: the default context)."""
@@ -118,8 +119,7 @@ class Module:
 
     def _c_args(self, sizes, labels):
         """The forward's arguments between the layer and the input buffer."""
-        params = () if self._params.pointer is None else (self._params.pointer,)
-        return params + tuple(sizes)
+        return ((self._params.pointer,) if self._takes_params else ()) + tuple(sizes)
 
     def _classes(self):
         """K, for the layers that take labels."""

@@ -13,6 +13,7 @@ class NoneNorm2d(Module):
     """
 
     _c_layer = "clnorm_none_norm2d"
+    _takes_params = False
 
     def __init__(self, num_features, bias=True, *, context=None):
         self.num_features = _shapes.size_arg(num_features, "num_features")
