@@ -95,7 +95,8 @@ PROTOTYPES = {
     "clnorm_device_count": (status_t, [POINTER(c_size_t)]),
     "clnorm_device_get": (
         status_t,
-        [c_size_t, POINTER(handle_t), POINTER(c_uint), POINTER(c_uint), POINTER(c_int), POINTER(c_int)],
+        [c_size_t, POINTER(handle_t), POINTER(c_uint), POINTER(c_uint), POINTER(c_int),
+         POINTER(c_int)],
     ),
     "clnorm_context_cl_context": (handle_t, [handle_t]),
     "clnorm_context_device": (handle_t, [handle_t]),

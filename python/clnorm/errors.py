@@ -54,7 +54,7 @@ class NullArgumentError(Error, ValueError):
 
 
 class InvalidArgumentError(Error, ValueError):
-    """CLNORM_INVALID_ARGUMENT: an argument is out of range, or of a type or dtype clnorm refuses."""
+    """CLNORM_INVALID_ARGUMENT: an argument is out of range, or of a type or dtype refused."""
 
     status_name = "CLNORM_INVALID_ARGUMENT"
 

@@ -121,7 +121,8 @@ def _both(name, maker, *args, **kwargs):
 NCHW = (3, 5, 7, 9)
 CASES = [
     Case("VarianceNorm2d", *_both("VarianceNorm2d", _em, 5), NCHW, (2, 3)),
-    RevinInputCase("RevIN-input-BLD", *_both("ReversibleInstanceNorm1dInput", _em, 6), (4, 33, 6), (1,)),
+    RevinInputCase("RevIN-input-BLD", *_both("ReversibleInstanceNorm1dInput", _em, 6),
+                   (4, 33, 6), (1,)),
     RevinInputCase("RevIN-input-BDL", *_both("ReversibleInstanceNorm1dInput", _em, 6, True),
                    (4, 6, 33), (2,)),
     RevinOutputCase("RevIN-output-BLD", False, (4, 33, 6), 12),
@@ -136,7 +137,8 @@ CASES = [
     Case("NoneNorm2d", *_both("NoneNorm2d", _em, 5), NCHW, (2, 3)),
     Case("TransposedLN", *_both("TransposedLN", _em, 6), (4, 6, 19), (1,)),
     Case("TransposedLN-not-scalar", *_both("TransposedLN", _em, 6, scalar=False), (4, 6, 19), (1,)),
-    Case("ConditionalVarianceNorm2d", *_both("ConditionalVarianceNorm2d", _em, 5, 4), NCHW, (2, 3), 4),
+    Case("ConditionalVarianceNorm2d", *_both("ConditionalVarianceNorm2d", _em, 5, 4), NCHW,
+         (2, 3), 4),
 ]
 for _name in ("ConditionalInstanceNorm2d", "ConditionalBatchNorm2d", "ConditionalNoneNorm2d"):
     CASES.append(Case(_name, *_both(_name, _em, 5, 4), NCHW, (2, 3), 4))
@@ -219,5 +221,6 @@ def assert_matches(got, ref64, ref32, what):
     tol, own = tolerance(ref64, ref32)
     finite = np.isfinite(ref64)
     err = float(np.max(np.abs(got[finite] - ref64[finite]), initial=0.0))
-    assert err <= tol, f"{what}: max error {err:.3g} > tolerance {tol:.3g} (PyTorch float32: {own:.3g})"
+    assert err <= tol, \
+        f"{what}: max error {err:.3g} > tolerance {tol:.3g} (PyTorch float32: {own:.3g})"
     return err, tol

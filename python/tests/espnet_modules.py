@@ -119,7 +119,8 @@ class ConditionalInstanceNorm2d(nn.Module):
         super().__init__()
         self.num_features = num_features
         self.bias = bias
-        self.instance_norm = nn.InstanceNorm2d(num_features, affine=False, track_running_stats=False)
+        self.instance_norm = nn.InstanceNorm2d(num_features, affine=False,
+                                               track_running_stats=False)
         self.embed = _embedding(num_classes, num_features, bias)
 
     def forward(self, x, y):

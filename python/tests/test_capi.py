@@ -95,7 +95,8 @@ def test_every_function_is_declared_as_the_header_says():
     for name, (ret, args) in declared.items():
         bound_ret, bound_args = _capi.PROTOTYPES[name]
         assert same(ret, bound_ret), f"{name} returns {ret}, declared {bound_ret}"
-        assert len(args) == len(bound_args), f"{name}: {len(args)} arguments, declared {len(bound_args)}"
+        assert len(args) == len(bound_args), \
+            f"{name}: {len(args)} arguments, declared {len(bound_args)}"
         for i, (a, b) in enumerate(zip(args, bound_args)):
             assert same(a, b), f"{name} argument {i}: {a} in the header, {b} declared"
 

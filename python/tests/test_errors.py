@@ -164,3 +164,14 @@ def test_clnorm_device_is_read(default_ctx):
     r = _run_python("import clnorm; clnorm.Context()", CLNORM_DEVICE="no-such-device-anywhere",
                     CLNORM_LIBRARY=clnorm.library_path())
     assert "NoDeviceError" in r.stderr and "no-such-device-anywhere" in r.stderr
+
+
+def test_context_properties(default_ctx, float_float_ctx):
+    assert isinstance(default_ctx.device_description, str) and default_ctx.device_description
+    assert float_float_ctx.uses_fp64 is False
+    default_ctx.prepare()
+    built, cached = default_ctx.program_counts()
+    assert built + cached > 0
+    assert default_ctx.device_description in repr(default_ctx)
+    assert clnorm.default_context() is default_ctx
+    assert "VarianceNorm2d(3)" in repr(clnorm.nn.VarianceNorm2d(3))

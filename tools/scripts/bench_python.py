@@ -15,7 +15,8 @@ clnorm.nn; the difference of the medians is the binding's overhead:
 - NumPy path: layer(x) (write, forward, blocking read) against the same three
   calls made bare.
 
-    /usr/bin/python3 tools/scripts/bench_python.py [--calls N] [--layer revin|varnorm2d] [--json FILE]
+    /usr/bin/python3 tools/scripts/bench_python.py [--calls N] [--layer revin|varnorm2d]
+                                                   [--json FILE]
 
 It uses the package of this checkout (python/) and the library of its build
 tree (or $CLNORM_LIBRARY), on the default device ($CLNORM_DEVICE).
@@ -200,14 +201,15 @@ def main():
     r = result
     print(f"clnorm {clnorm.__version__} binding overhead, {r['layer']} {r['shape']}, "
           f"{r['device']}, median of {r['calls']} calls, commit {r['commit']}, {r['date']}")
-    if "enqueue_raw_us" in r:
-        print(f"  pyopencl, enqueue only: bare C forward {r['enqueue_raw_us']:7.1f} us   "
-              f"layer(x, out=y) {r['enqueue_out_us']:7.1f} us (+{r['enqueue_out_us'] - r['enqueue_raw_us']:.1f})   "
-              f"layer(x) {r['enqueue_new_us']:7.1f} us (+{r['enqueue_new_us'] - r['enqueue_raw_us']:.1f})")
-        print(f"  pyopencl, call + wait:  bare C forward {r['round_trip_raw_us']:7.1f} us   "
-              f"layer(x, out=y) {r['round_trip_us']:7.1f} us (+{r['round_trip_us'] - r['round_trip_raw_us']:.1f})")
-    print(f"  NumPy, write + forward + read: bare {r['numpy_raw_us']:7.1f} us   "
-          f"layer(x) {r['numpy_us']:7.1f} us (+{r['numpy_us'] - r['numpy_raw_us']:.1f})")
+    print(f"  {'path':42s} {'bare C forward':>14s} {'clnorm.nn':>10s} {'overhead':>9s}")
+    rows = [("pyopencl, enqueue only, layer(x, out=y)", "enqueue_raw_us", "enqueue_out_us"),
+            ("pyopencl, enqueue only, layer(x)", "enqueue_raw_us", "enqueue_new_us"),
+            ("pyopencl, call + wait, layer(x, out=y)", "round_trip_raw_us", "round_trip_us"),
+            ("NumPy, write + forward + read, layer(x)", "numpy_raw_us", "numpy_us")]
+    for label, bare, bound in rows:
+        if bare in r:
+            print(f"  {label:42s} {r[bare]:11.1f} us {r[bound]:7.1f} us "
+                  f"{r[bound] - r[bare]:+6.1f} us")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)

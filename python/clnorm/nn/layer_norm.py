@@ -38,8 +38,8 @@ class LayerNorm(Module):
         if not self.elementwise_affine:
             params = ParamBlock()
         elif self.bias:
-            params = ParamBlock(_capi.AffineParams,
-                                [Param("weight", dims, 1.0, "weight"), Param("bias", dims, 0.0, "bias")])
+            params = ParamBlock(_capi.AffineParams, [Param("weight", dims, 1.0, "weight"),
+                                                     Param("bias", dims, 0.0, "bias")])
         else:
             params = ParamBlock(_capi.AffineParams, [Param("weight", dims, 1.0, "weight")],
                                 fixed={"bias": np.zeros(d, dtype=np.float32)})

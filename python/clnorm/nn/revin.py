@@ -44,7 +44,8 @@ class ReversibleInstanceNorm1dInput(Module):
         self.affine = bool(affine)
         params = ParamBlock(
             _capi.RevinParams,
-            [Param("norm.weight", (self.d,), 1.0, "weight"), Param("norm.bias", (self.d,), 0.0, "bias")],
+            [Param("norm.weight", (self.d,), 1.0, "weight"),
+             Param("norm.bias", (self.d,), 0.0, "bias")],
         )
         flags = (_capi.REVIN_TRANSPOSED if self.transposed else 0) | (
             _capi.REVIN_AFFINE if self.affine else 0
@@ -100,7 +101,8 @@ class ReversibleInstanceNorm1dInput(Module):
             self.handle, m.shape[0], m.ctypes.data_as(_capi.floats_p),
             s.ctypes.data_as(_capi.floats_p)
         )
-        errors.check(status, self._lib, self.context.handle, "ReversibleInstanceNorm1dInput: set_stats")
+        errors.check(status, self._lib, self.context.handle,
+                     "ReversibleInstanceNorm1dInput: set_stats")
         self._batch = m.shape[0]
 
     def extra_repr(self):
