@@ -104,6 +104,8 @@ def test_labels(default_ctx, rng):
         layer(x, [0, 1, 2])
     with pytest.raises(TypeError):
         layer(x)  # the label argument is required, as in PyTorch
+    with pytest.raises(clnorm.InvalidArgumentError, match="labels"):
+        layer(x, None)
 
 
 @pytest.mark.parametrize("make, error", [

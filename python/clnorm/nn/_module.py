@@ -36,11 +36,12 @@ class Module:
     ``layer(x)`` with a pyopencl.array.Array runs on the device memory as it is:
     x must be float32, C-contiguous, on the layer's OpenCL context (make the
     layer with ``context=clnorm.Context.wrap(queue)``); anything else is
-    refused with InvalidArgumentError, never copied. The forward waits for
-    x.events (and out.events) and is enqueued without any host wait; the
-    result is a pyopencl array of x's shape on x's queue whose events hold the
-    forward's event. ``out=`` (a pyopencl array; ``out=x`` runs in place)
-    receives the result instead of a new array.
+    refused with InvalidArgumentError, never copied. The forward is enqueued on
+    the context's queue (the wrapped one) after x.events (and out.events),
+    without any host wait; the result is a pyopencl array of x's shape on x's
+    queue whose events hold the forward's event (pyopencl owns it).
+    ``out=`` (a pyopencl array; ``out=x`` runs in place) receives the result
+    instead of a new array.
     """
 
     _c_layer = None  # "clnorm_varnorm2d": the prefix of the C layer's functions

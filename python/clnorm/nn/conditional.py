@@ -47,6 +47,10 @@ class _Conditional(Module):
         self._make(context, (self._kind, c, k, flags), params)
 
     def __call__(self, x, y, out=None):
+        if y is None:
+            raise errors.InvalidArgumentError(
+                f"{type(self).__name__} takes the labels y (one class per sample), not None"
+            )
         return self._run(x, out, labels=y)
 
     def forward(self, x, y, out=None):
