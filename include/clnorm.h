@@ -364,7 +364,9 @@ enum clnorm_layer_flag {
     CLNORM_NOT_SCALAR = 1u << 2,
     /** The conditional classes' bias=False: no beta, embed.weight has C
      *  columns (not for CLNORM_CONDITIONAL_VARIANCE, which has no bias). */
-    CLNORM_NO_BIAS = 1u << 3
+    CLNORM_NO_BIAS = 1u << 3,
+    /** Normalization(transposed=True): x is (B, D, L) instead of (B, L, D). */
+    CLNORM_TRANSPOSED = 1u << 4
 };
 
 /* ------------------------------------------------------------- LayerNorm */
@@ -479,6 +481,186 @@ CLNORM_API clnorm_status clnorm_transposed_ln_forward(clnorm_transposed_ln *laye
 /** How many times this layer has uploaded its parameters. Threads: as the forward. */
 CLNORM_API uint64_t clnorm_transposed_ln_upload_count(const clnorm_transposed_ln *layer);
 
+/* -------------------------------------------------------------- GroupNorm */
+
+/** torch.nn.GroupNorm(num_groups, num_channels, eps, affine) (opaque) on x of
+ *  shape (n, c, spatial...): per (n, group of c / num_groups channels), over
+ *  the group's channels and spatial positions, y = (x - mean) / sqrt(var +
+ *  eps) * weight[c] + bias[c], the biased variance. NCSN++ uses num_groups =
+ *  min(c / 4, 32) and eps 1e-6. */
+typedef struct clnorm_group_norm clnorm_group_norm;
+
+/** Create a GroupNorm; c must be a multiple of groups; eps finite and >= 0;
+ *  flags: CLNORM_NO_AFFINE (affine=False) or 0. Threads: as
+ *  clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_group_norm_create(clnorm_context *ctx, size_t groups, size_t c,
+                                                  double eps, unsigned flags,
+                                                  clnorm_group_norm **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_group_norm_destroy(clnorm_group_norm *layer);
+/** Enqueue y = GroupNorm(x), x of shape (n, c, spatial) where `spatial` is
+ *  the product of the sizes after C (1 for an (n, c) input). `params`:
+ *  weight and bias of c floats (may be NULL with CLNORM_NO_AFFINE). With
+ *  weights, two kernels run (the second scales the output in place); the
+ *  event is the last one's. Buffers, offsets, wait list and `event` as in
+ *  clnorm_varnorm2d_forward: the event handed back is the caller's to
+ *  release. Threads: as that forward. */
+CLNORM_API clnorm_status clnorm_group_norm_forward(clnorm_group_norm *layer,
+                                                   const clnorm_affine_params *params, size_t n,
+                                                   size_t spatial, cl_mem input,
+                                                   size_t input_offset, cl_mem output,
+                                                   size_t output_offset, cl_uint num_wait,
+                                                   const cl_event *wait_list, cl_event *event);
+/** How many times this layer has uploaded its parameters. Threads: as the forward. */
+CLNORM_API uint64_t clnorm_group_norm_upload_count(const clnorm_group_norm *layer);
+
+/* ---------------------------------------------------------- Normalization */
+
+/** Which norm ESPnet's Normalization(D, transposed, _name_) holds. */
+typedef enum clnorm_normalization_kind {
+    /** "layer": nn.LayerNorm(D) over D (eps 1e-5, weight and bias of d floats);
+     *  transposed, TransposedLN(D) with scalar=True (weight = its s, bias = its
+     *  m, one float each; no epsilon). */
+    CLNORM_NORMALIZATION_LAYER,
+    /** "instance": per (b, d) over L, (x - mean) / sqrt(var + 1e-5), no weights. */
+    CLNORM_NORMALIZATION_INSTANCE,
+    /** "batch", eval mode: (x - running_mean[d]) / sqrt(running_var[d] + 1e-5)
+     *  * weight[d] + bias[d]. */
+    CLNORM_NORMALIZATION_BATCH,
+    /** "group": GroupNorm(1, D): per b over all of (L, D), then weight[d] and
+     *  bias[d] (two kernels). */
+    CLNORM_NORMALIZATION_GROUP,
+    /** "none": y = x (a copy; a marker in place). */
+    CLNORM_NORMALIZATION_NONE
+} clnorm_normalization_kind;
+
+/** Host parameters of a Normalization, owned by the caller; what each kind
+ *  reads is said at its kind (the others may be NULL). Same version rule as
+ *  clnorm_affine_params. */
+typedef struct clnorm_normalization_params {
+    const float *weight;       /**< norm.weight (TransposedLN: norm.s) */
+    const float *bias;         /**< norm.bias (TransposedLN: norm.m) */
+    const float *running_mean; /**< "batch": norm.running_mean, d floats */
+    const float *running_var;  /**< "batch": norm.running_var, d floats */
+    uint64_t version;          /**< bump after every change of any of them */
+} clnorm_normalization_params;
+
+/** ESPnet's Normalization (opaque) on x of shape (b, l, d), or (b, d, l)
+ *  with CLNORM_TRANSPOSED. */
+typedef struct clnorm_normalization clnorm_normalization;
+
+/** Create a Normalization of `kind` for D == d; flags: CLNORM_TRANSPOSED or
+ *  0. Threads: as clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_normalization_create(clnorm_context *ctx, size_t d,
+                                                     clnorm_normalization_kind kind, unsigned flags,
+                                                     clnorm_normalization **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_normalization_destroy(clnorm_normalization *layer);
+/** Enqueue y = Normalization(x), x of shape (b, l, d) (or (b, d, l)).
+ *  Buffers, offsets, wait list and `event` as in clnorm_varnorm2d_forward:
+ *  the event handed back is the caller's to release. A new `l` or kind of
+ *  pass may build kernels of another vector width (once per width).
+ *  Threads: as that forward. */
+CLNORM_API clnorm_status clnorm_normalization_forward(clnorm_normalization *layer,
+                                                      const clnorm_normalization_params *params,
+                                                      size_t b, size_t l, cl_mem input,
+                                                      size_t input_offset, cl_mem output,
+                                                      size_t output_offset, cl_uint num_wait,
+                                                      const cl_event *wait_list, cl_event *event);
+/** How many times this layer has uploaded its parameters. Threads: as the forward. */
+CLNORM_API uint64_t clnorm_normalization_upload_count(const clnorm_normalization *layer);
+
+/* ------------------------------------------------------- TSNormalization */
+
+/** How TSNormalization takes its scale from the look-back window l < L - horizon. */
+typedef enum clnorm_ts_method {
+    CLNORM_TS_MEAN = 0, /**< the mean of |x| over the window (needs horizon >= 1) */
+    CLNORM_TS_LAST = 1  /**< |x| at the window's last step, l = L - horizon - 1 */
+} clnorm_ts_method;
+
+/** ESPnet's TSNormalization(method, horizon) and TSInverseNormalization
+ *  (state_spaces/components.py) on x of shape (b, l, d) (opaque): per
+ *  (b, d), a scale from the look-back window, y = x / scale; the inverse,
+ *  y = x * scale with the scale of the last forward. No epsilon: a zero
+ *  scale gives inf or NaN, as PyTorch does. */
+typedef struct clnorm_ts_norm clnorm_ts_norm;
+
+/** Create a TSNormalization for D == d. CLNORM_TS_MEAN needs horizon >= 1
+ *  (ESPnet's window x[:, :-0] is empty). Threads: as clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_ts_norm_create(clnorm_context *ctx, size_t d,
+                                               clnorm_ts_method method, size_t horizon,
+                                               clnorm_ts_norm **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_ts_norm_destroy(clnorm_ts_norm *layer);
+/** TSNormalization: enqueue the scale of each (b, d) over the window
+ *  l < L - horizon (L must exceed the horizon), then y = x / scale, and
+ *  keep the scale on the device for clnorm_ts_norm_inverse. Buffers,
+ *  offsets, wait list and `event` as in clnorm_varnorm2d_forward: the event
+ *  handed back is the caller's to release. Threads: this and every other
+ *  function of the layer, one at a time; distinct layers concurrently. */
+CLNORM_API clnorm_status clnorm_ts_norm_forward(clnorm_ts_norm *layer, size_t b, size_t l,
+                                                cl_mem input, size_t input_offset, cl_mem output,
+                                                size_t output_offset, cl_uint num_wait,
+                                                const cl_event *wait_list, cl_event *event);
+/** TSInverseNormalization: enqueue y = x * scale with the scale of the last
+ *  forward (or of clnorm_ts_norm_set_scale); `b` must match it, `l` (the
+ *  horizon's length) may be any. As clnorm_ts_norm_forward otherwise. */
+CLNORM_API clnorm_status clnorm_ts_norm_inverse(clnorm_ts_norm *layer, size_t b, size_t l,
+                                                cl_mem input, size_t input_offset, cl_mem output,
+                                                size_t output_offset, cl_uint num_wait,
+                                                const cl_event *wait_list, cl_event *event);
+/** Copy the scale of the last forward to the host: b * d floats, laid out
+ *  as ESPnet's scale, shape (B, 1, D). Blocks until it is available. */
+CLNORM_API clnorm_status clnorm_ts_norm_read_scale(clnorm_ts_norm *layer, float *scale,
+                                                   size_t count);
+/** Set the scale from a host array of b * d floats, as if a forward with
+ *  this `b` had produced it. The array is copied before the call returns. */
+CLNORM_API clnorm_status clnorm_ts_norm_set_scale(clnorm_ts_norm *layer, size_t b,
+                                                  const float *scale);
+
+/* ---------------------------------------------------- InstanceNorm2dPlus */
+
+/** ESPnet's InstanceNorm2dPlus(C, bias) (NCSN++, opaque) on x of shape (n, c,
+ *  h, w): with mu the mean of each (n, c) plane, m and v the mean and the
+ *  unbiased variance of mu over the sample's C channels and mu' = (mu - m) /
+ *  sqrt(v + 1e-5): h = (x - mu) / sqrt(var + 1e-5) + mu' * alpha[c] (var
+ *  biased), y = gamma[c] * h + beta[c] (no beta with CLNORM_NO_BIAS). C = 1
+ *  gives NaN (no variance across one channel), as PyTorch does. */
+typedef struct clnorm_instance_norm2d_plus clnorm_instance_norm2d_plus;
+
+/** Host parameters of an InstanceNorm2dPlus, c floats each, owned by the
+ *  caller; same version rule as clnorm_affine_params. */
+typedef struct clnorm_plus_params {
+    const float *alpha; /**< alpha */
+    const float *gamma; /**< gamma */
+    const float *beta;  /**< beta (NULL with CLNORM_NO_BIAS) */
+    uint64_t version;   /**< bump after every change of any of them */
+} clnorm_plus_params;
+
+/** Create an InstanceNorm2dPlus for C == c; flags: CLNORM_NO_BIAS (bias=False)
+ *  or 0. Threads: as clnorm_varnorm2d_create. */
+CLNORM_API clnorm_status clnorm_instance_norm2d_plus_create(clnorm_context *ctx, size_t c,
+                                                            unsigned flags,
+                                                            clnorm_instance_norm2d_plus **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_instance_norm2d_plus_destroy(clnorm_instance_norm2d_plus *layer);
+/** Enqueue y = InstanceNorm2dPlus(x), x of shape (n, c, h, w): three kernels
+ *  (the planes, the channel means of each sample, the affine in place); the
+ *  event is the last one's. Buffers, offsets, wait list and `event` as in
+ *  clnorm_varnorm2d_forward: the event handed back is the caller's to
+ *  release. Threads: as that forward. */
+CLNORM_API clnorm_status clnorm_instance_norm2d_plus_forward(
+    clnorm_instance_norm2d_plus *layer, const clnorm_plus_params *params, size_t n, size_t c,
+    size_t h, size_t w, cl_mem input, size_t input_offset, cl_mem output, size_t output_offset,
+    cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+/** How many times this layer has uploaded its parameters. Threads: as the forward. */
+CLNORM_API uint64_t
+clnorm_instance_norm2d_plus_upload_count(const clnorm_instance_norm2d_plus *layer);
+
 /* ---------------------------------------------- the conditional NCHW classes */
 
 /** Which of ESPnet's conditional classes (ncsnpp_utils/normalization.py) a
@@ -497,13 +679,17 @@ typedef enum clnorm_conditional_kind {
      *  then as CLNORM_CONDITIONAL_INSTANCE. */
     CLNORM_CONDITIONAL_BATCH,
     /** ConditionalNoneNorm2d(C, K, bias): g[c] * x + beta[c]. */
-    CLNORM_CONDITIONAL_NONE
+    CLNORM_CONDITIONAL_NONE,
+    /** ConditionalInstanceNorm2dPlus(C, K, bias): InstanceNorm2dPlus with
+     *  gamma, alpha, beta = embed.weight[y[n]].chunk(3): embed.weight (K, 3C),
+     *  or (K, 2C) without bias (gamma, alpha). */
+    CLNORM_CONDITIONAL_INSTANCE_PLUS
 } clnorm_conditional_kind;
 
 /** Host parameters of a conditional layer, owned by the caller; same
  *  version rule as clnorm_affine_params. */
 typedef struct clnorm_conditional_params {
-    const float *embed;        /**< embed.weight: k rows of C (or 2C with a bias) floats */
+    const float *embed;        /**< embed.weight: k rows of C, 2C or 3C floats (the kind says) */
     const float *running_mean; /**< CLNORM_CONDITIONAL_BATCH: bn.running_mean, C floats */
     const float *running_var;  /**< CLNORM_CONDITIONAL_BATCH: bn.running_var, C floats */
     uint64_t version;          /**< bump after every change of any of them */

@@ -4,3 +4,5 @@
 #include "clnorm_norm.cl"
 #include "clnorm_cpu.cl"
 #include "clnorm_scale.cl"
+#include "clnorm_window.cl"
+#include "clnorm_plus.cl"

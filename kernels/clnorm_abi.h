@@ -45,7 +45,9 @@
 #define CLNORM_POFF_AXB 6    /* biases along the reduced axis */
 #define CLNORM_POFF_NCLASS 7 /* classes in the table: labels are clamped to [0, nclass) */
 #define CLNORM_POFF_LABEL0 8 /* the first sample's label: its index in the labels buffer */
-#define CLNORM_POFF_COUNT 9  /* of the uint16's 16 */
+#define CLNORM_POFF_KEND 9   /* norm_window: the window is k < KEND (OP_LAST: k = KEND - 1) */
+#define CLNORM_POFF_ALPHA 10 /* InstanceNorm2dPlus's alpha, per row like GAMMA (norm_plus) */
+#define CLNORM_POFF_COUNT 11 /* of the uint16's 16 */
 
 /* ---- the op word: one finalisation kind in the low byte ... ---- */
 #define CLNORM_FIN_MASK 0xffu
@@ -60,6 +62,7 @@
 #define CLNORM_FIN_FIXED                                                                           \
     17u /* c = mean param, a = g / sqrt(var param + eps), b = beta (eval batch norm) */
 #define CLNORM_FIN_AFFINE 18u /* c = 0, a = g, b = beta (NoneNorm, a stored scale) */
+#define CLNORM_FIN_DIVIDE 19u /* c = 0, d = stat_s[row]: y = x / a stored scale (TSNormalization) */
 
 /* ... and flags above it. */
 #define CLNORM_OP_GAMMA (1u << 8)   /* g per row from POFF_GAMMA (else 1) */
@@ -67,8 +70,11 @@
 #define CLNORM_OP_LABELS (1u << 10) /* per-row parameters indexed by class labels[row / nchan] */
 #define CLNORM_OP_AXIS (1u << 11)   /* then * w[k] + v[k] along the reduced axis */
 #define CLNORM_OP_STORE (1u << 12)  /* store c and s per row in stat_m, stat_s */
-#define CLNORM_OP_LAST (1u << 13)   /* FIN_STANDARD: centre on the row's last element */
+/* FIN_STANDARD: centre on the row's last element; norm_window: the window's last alone */
+#define CLNORM_OP_LAST (1u << 13)
 #define CLNORM_OP_STAT_SCALE (1u << 14) /* FIN_AFFINE: g from stat_s[row] instead of parameters */
+/* With OP_STORE: store the centre c exactly, hi in stat_m and lo in stat_s (norm_plus reads it) */
+#define CLNORM_OP_STORE_CENTRE (1u << 15)
 
 /* ---- flags a launch raises in CLNORM_ARG_FLAGS ---- */
 #define CLNORM_FLAG_LABEL_RANGE 1u /* a label outside [0, nclass) was clamped */

@@ -109,8 +109,9 @@ __attribute__((always_inline)) inline scale1_t row_scale(const op_t *p, ulong ro
         break;
     }
     if (store && (p->op & CLNORM_OP_STORE)) {
-        p->stat_m[row] = acc_to_float(c);
-        p->stat_s[row] = acc_to_float(s);
+        int exact = (p->op & CLNORM_OP_STORE_CENTRE) != 0;
+        p->stat_m[row] = exact ? acc_hi(c) : acc_to_float(c);
+        p->stat_s[row] = exact ? acc_lo(c) : acc_to_float(s);
     }
     return scale_of(c, acc_div(g, s), beta);
 }
@@ -134,6 +135,9 @@ inline scale1_t row_fixed(const op_t *p, ulong row, float *d)
         return scale_of(acc_from_float(p->prm[p->poff.s2 + ch]),
                         acc_div(g, acc_sqrt(acc_add(v, p->eps))), beta);
     }
+    case CLNORM_FIN_DIVIDE: /* x / scale, rounded once as PyTorch's division */
+        *d = p->stat_s[row];
+        return scale_of(acc_zero(), acc_from_float(1.0f), acc_zero());
     default: /* CLNORM_FIN_AFFINE */
         if (p->op & CLNORM_OP_STAT_SCALE)
             g = acc_from_float(p->stat_s[row]);

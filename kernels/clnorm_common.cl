@@ -118,6 +118,7 @@ inline acc acc_max0(acc a) { return a < 0.0 ? 0.0 : a; }
 inline float acc_hi(acc a) { return (float)a; }
 inline float acc_lo(acc a) { return (float)(a - (double)(float)a); }
 inline float acc_to_float(acc a) { return (float)a; }
+inline acc acc_from_hilo(float hi, float lo) { return (double)hi + (double)lo; }
 #else
 typedef float2 acc;
 
@@ -186,6 +187,7 @@ inline acc acc_max0(acc a) { return a.x < 0.0f ? acc_zero() : a; }
 inline float acc_hi(acc a) { return a.x; }
 inline float acc_lo(acc a) { return a.y; }
 inline float acc_to_float(acc a) { return a.x + a.y; }
+inline acc acc_from_hilo(float hi, float lo) { return ff_quick(hi, lo); }
 #endif
 
 /* ---- Chan's merge of (count, mean, M2) partials ---- */

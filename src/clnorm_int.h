@@ -241,6 +241,11 @@ clnorm_status clnorm__layer_waits(clnorm__layer *l, cl_uint num_wait, const cl_e
  * when `event` is not NULL. */
 clnorm_status clnorm__layer_hand_out(clnorm__layer *l, cl_event done, cl_event *event);
 
+/* The copy y = x of `count` floats (a marker when in place), after the
+ * caller's wait list and the layer's last command; the event handed out. */
+clnorm_status clnorm__copy_enqueue(clnorm__layer *l, size_t count, cl_mem in, size_t in_off,
+                                   cl_mem out, size_t out_off, cl_uint num_wait,
+                                   const cl_event *wait_list, cl_event *event);
 /* The arguments every layer's constructor checks, as data. */
 typedef struct clnorm__dim {
     const char *name; /* the argument's name in messages: "num_features" */
@@ -330,6 +335,8 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_SCALE,        /* norm_scale: elementwise, strided, a group per chunk */
     CLNORM_K_SCALE_CHUNKS, /* norm_scale_chunks: elementwise, contiguous, a group per chunk */
     CLNORM_K_SCALE_ROWS,   /* norm_scale_rows: elementwise, a work-item per row */
+    CLNORM_K_WINDOW,       /* norm_window: a window's scale per row, a work-item per row */
+    CLNORM_K_PLUS,         /* norm_plus: InstanceNorm2dPlus's channel means, an item per sample */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 
@@ -350,6 +357,9 @@ unsigned clnorm__plan_width(const clnorm__limits *lim, size_t inner);
 void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
                             clnorm__plan *plan);
 void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
+                        clnorm__plan *plan);
+/* A kernel of one work-item per row of the view (norm_window, norm_plus). */
+void clnorm__plan_items(const clnorm__limits *lim, const clnorm__view *v, clnorm__kernel_id kernel,
                         clnorm__plan *plan);
 
 /* ------------------------------------------------------------ kernel table (kernels.c) */
@@ -391,6 +401,7 @@ clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k, co
 typedef struct clnorm__norm {
     clnorm__layer rt;
     clnorm__kernels ks;
+    clnorm__kernels alt; /* the kernels of the width used before (none: width 0) */
     clnorm__param_block params;
     cl_mem partials;
     size_t partials_bytes;
@@ -437,11 +448,32 @@ clnorm_status clnorm__norm_begin(clnorm__norm *nl, const char *fn, const char *n
 /* The launch arguments of `view` (byte offsets given, float offsets kept). */
 clnorm__args clnorm__args_of(clnorm__view view, cl_mem in, size_t in_off, cl_mem out,
                              size_t out_off, cl_uint op, double eps, size_t nchan);
-/* Kernels of the vector width a view with this inner size takes, made
- * when the layer's differ (layers whose inner size comes with each forward). */
+/* Kernels of the vector width a view with this inner size takes (layers
+ * whose inner size comes with each forward, or whose passes have views of
+ * different widths): made when neither the layer's nor the ones it used
+ * before have that width. */
 clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner);
 /* The same for the elementwise pass (norm_scale). */
 clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
                                     const cl_event *wait_list, cl_event *event);
+/* Rows standardised, then weights by channel (GroupNorm): the `rows` view
+ * standardised (mean, sqrt(var_b + eps)) from in to out; with `affine`,
+ * then out = out * weight[ch] + bias[ch] in place over the `channels` view,
+ * ch = its row % nchan, weight and bias the layer's parameter arrays 0 and
+ * 1. Each pass takes kernels of its view's width. */
+clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, double eps, int affine,
+                                      size_t nchan, clnorm__view channels, cl_mem in, size_t in_off,
+                                      cl_mem out, size_t out_off, cl_uint num_wait,
+                                      const cl_event *wait_list, cl_event *event);
+/* The same for a kernel of one work-item per row (clnorm__plan_items). */
+clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, clnorm__args *a,
+                                    cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+/* InstanceNorm2dPlus (a.view: the (n, c) planes, {N * C, HW, 1}, nchan C;
+ * a.op: the parameters' flags, GAMMA, BETA, LABELS; a.poff: theirs and
+ * ALPHA's): the planes standardised into out, their means kept exactly in
+ * `st`; per sample, the channel means' mean and variance and each plane's
+ * gamma and b (norm_plus); then out = out * gamma + b in place. */
+clnorm_status clnorm__norm_plus(clnorm__norm *nl, clnorm__stats *st, const clnorm__args *a,
+                                cl_uint num_wait, const cl_event *wait_list, cl_event *event);
 
 #endif /* CLNORM_INT_H */

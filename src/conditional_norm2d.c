@@ -11,7 +11,8 @@ struct clnorm_conditional_norm2d {
     clnorm_conditional_kind kind;
     size_t c, k, width; /* width: floats per row of the table */
     int bias;
-    cl_mem flags; /* CLNORM_FLAG_* raised by the kernels */
+    cl_mem flags;          /* CLNORM_FLAG_* raised by the kernels */
+    clnorm__stats scratch; /* InstanceNorm2dPlus: the planes' means, then their affine */
 };
 
 static const char *kind_name(clnorm_conditional_kind kind)
@@ -21,6 +22,7 @@ static const char *kind_name(clnorm_conditional_kind kind)
     case CLNORM_CONDITIONAL_INSTANCE: return "ConditionalInstanceNorm2d";
     case CLNORM_CONDITIONAL_BATCH: return "ConditionalBatchNorm2d";
     case CLNORM_CONDITIONAL_NONE: return "ConditionalNoneNorm2d";
+    case CLNORM_CONDITIONAL_INSTANCE_PLUS: return "ConditionalInstanceNorm2dPlus";
     }
     return NULL;
 }
@@ -41,7 +43,9 @@ clnorm_status clnorm_conditional_norm2d_create(clnorm_context *ctx, clnorm_condi
                                       .flags = flags,
                                       .known = has_bias ? CLNORM_NO_BIAS : 0};
     int bias = has_bias && !(flags & CLNORM_NO_BIAS);
-    size_t width = bias ? 2 * c : c, table = 0;
+    /* columns per class: gamma (, alpha) (, beta) */
+    size_t chunks = (kind == CLNORM_CONDITIONAL_INSTANCE_PLUS ? 2 : 1) + (bias ? 1 : 0);
+    size_t width = chunks * c, table = 0;
     if (ctx && c && k && clnorm__mul_size(ctx, k, width, &table) != CLNORM_OK)
         return CLNORM_INVALID_ARGUMENT;
     size_t counts[3] = {table, c, c};
@@ -53,6 +57,8 @@ clnorm_status clnorm_conditional_norm2d_create(clnorm_context *ctx, clnorm_condi
     layer->k = k;
     layer->width = width;
     layer->bias = bias;
+    layer->scratch.m_name = "the ConditionalInstanceNorm2dPlus channel means";
+    layer->scratch.s_name = "the ConditionalInstanceNorm2dPlus channel means (low parts)";
     cl_uint zero = 0;
     clnorm_status st =
         clnorm__buffer_create(ctx, "the label flags", CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
@@ -69,6 +75,7 @@ void clnorm_conditional_norm2d_destroy(clnorm_conditional_norm2d *layer)
     if (!layer)
         return;
     clnorm__release_mem(layer->flags);
+    clnorm__stats_release(&layer->scratch);
     clnorm__norm_free(&layer->nl);
 }
 
@@ -109,7 +116,9 @@ clnorm_status clnorm_conditional_norm2d_forward(clnorm_conditional_norm2d *layer
         [CLNORM_CONDITIONAL_INSTANCE] = CLNORM_FIN_STANDARD,
         [CLNORM_CONDITIONAL_BATCH] = CLNORM_FIN_FIXED,
         [CLNORM_CONDITIONAL_NONE] = CLNORM_FIN_AFFINE,
+        [CLNORM_CONDITIONAL_INSTANCE_PLUS] = CLNORM_FIN_STANDARD,
     };
+    int plus = layer->kind == CLNORM_CONDITIONAL_INSTANCE_PLUS;
     clnorm__view v = {rows, plane, 1};
     clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset,
                                      fin[layer->kind] | CLNORM_OP_GAMMA | CLNORM_OP_LABELS |
@@ -118,8 +127,9 @@ clnorm_status clnorm_conditional_norm2d_forward(clnorm_conditional_norm2d *layer
     a.labels = labels;
     a.flags = layer->flags;
     size_t table = nl->params.offset[0];
-    a.poff[CLNORM_POFF_GAMMA] = (cl_uint)table;
-    a.poff[CLNORM_POFF_BETA] = (cl_uint)(table + c);
+    a.poff[CLNORM_POFF_GAMMA] = (cl_uint)table; /* gamma (, alpha), beta = chunk(3 or 2) */
+    a.poff[CLNORM_POFF_ALPHA] = (cl_uint)(table + c);
+    a.poff[CLNORM_POFF_BETA] = (cl_uint)(table + (plus ? 2 : 1) * c);
     a.poff[CLNORM_POFF_LD] = (cl_uint)layer->width;
     a.poff[CLNORM_POFF_NCLASS] = (cl_uint)layer->k;
     a.poff[CLNORM_POFF_LABEL0] = (cl_uint)(labels_offset / sizeof(cl_int));
@@ -127,6 +137,8 @@ clnorm_status clnorm_conditional_norm2d_forward(clnorm_conditional_norm2d *layer
         a.poff[CLNORM_POFF_MEAN] = (cl_uint)nl->params.offset[1];
         a.poff[CLNORM_POFF_VAR] = (cl_uint)nl->params.offset[2];
     }
+    if (plus)
+        return clnorm__norm_plus(nl, &layer->scratch, &a, num_wait, wait_list, event);
     if (layer->kind == CLNORM_CONDITIONAL_BATCH || layer->kind == CLNORM_CONDITIONAL_NONE)
         return clnorm__scale_enqueue(nl, &a, num_wait, wait_list, event);
     return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);

@@ -33,6 +33,7 @@ void clnorm__norm_free(clnorm__norm *nl)
     clnorm__release_mem(nl->partials);
     clnorm__params_release(&nl->params);
     clnorm__kernels_release(&nl->ks);
+    clnorm__kernels_release(&nl->alt);
     clnorm__layer_free(nl);
 }
 
@@ -68,9 +69,12 @@ clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner)
     unsigned width = clnorm__plan_width(&nl->rt.ctx->limits, inner);
     if (width == nl->ks.width)
         return CLNORM_OK;
-    clnorm__kernels ks;
-    RETURN_IF_ERROR(clnorm__kernels_create(nl->rt.ctx, width, &ks));
-    clnorm__kernels_release(&nl->ks); /* commands enqueued keep theirs */
+    clnorm__kernels ks = nl->alt;
+    if (ks.width != width) {
+        RETURN_IF_ERROR(clnorm__kernels_create(nl->rt.ctx, width, &ks));
+        clnorm__kernels_release(&nl->alt); /* commands enqueued keep theirs */
+    }
+    nl->alt = nl->ks;
     nl->ks = ks;
     return CLNORM_OK;
 }
@@ -143,4 +147,55 @@ clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint n
     clnorm__plan p;
     clnorm__plan_scale(&nl->rt.ctx->limits, &a->view, nl->ks.width, &p);
     return run_plan(nl, a, &p, num_wait, wait_list, event);
+}
+
+clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, clnorm__args *a,
+                                    cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+{
+    clnorm__plan p;
+    clnorm__plan_items(&nl->rt.ctx->limits, &a->view, kernel, &p);
+    return run_plan(nl, a, &p, num_wait, wait_list, event);
+}
+
+clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, double eps, int affine,
+                                      size_t nchan, clnorm__view channels, cl_mem in, size_t in_off,
+                                      cl_mem out, size_t out_off, cl_uint num_wait,
+                                      const cl_event *wait_list, cl_event *event)
+{
+    RETURN_IF_ERROR(clnorm__norm_use_width(nl, rows.inner));
+    clnorm__args a = clnorm__args_of(rows, in, in_off, out, out_off, CLNORM_FIN_STANDARD, eps, 1);
+    if (!affine)
+        return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
+    RETURN_IF_ERROR(clnorm__norm_enqueue(nl, &a, num_wait, wait_list, NULL));
+    /* after the first pass, the layer's last command */
+    RETURN_IF_ERROR(clnorm__norm_use_width(nl, channels.inner));
+    clnorm__args b =
+        clnorm__args_of(channels, out, out_off, out, out_off,
+                        CLNORM_FIN_AFFINE | CLNORM_OP_GAMMA | CLNORM_OP_BETA, 0.0, nchan);
+    b.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[0];
+    b.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[1];
+    return clnorm__scale_enqueue(nl, &b, 0, NULL, event);
+}
+
+clnorm_status clnorm__norm_plus(clnorm__norm *nl, clnorm__stats *st, const clnorm__args *a,
+                                cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+{
+    size_t rows = a->view.outer, c = a->nchan;
+    RETURN_IF_ERROR(clnorm__stats_reserve(nl->rt.ctx, st, rows));
+    RETURN_IF_ERROR(clnorm__norm_use_width(nl, 1));
+    clnorm__args planes = *a; /* standardised, the means kept exactly */
+    planes.op = CLNORM_FIN_STANDARD | CLNORM_OP_STORE | CLNORM_OP_STORE_CENTRE;
+    planes.eps = 1e-5;
+    planes.stat_m = st->m;
+    planes.stat_s = st->s;
+    RETURN_IF_ERROR(clnorm__norm_enqueue(nl, &planes, num_wait, wait_list, NULL));
+    clnorm__args samples = planes; /* after it: the layer's last command */
+    samples.view = (clnorm__view){rows / c, c, 1};
+    samples.op = a->op & (CLNORM_OP_GAMMA | CLNORM_OP_BETA | CLNORM_OP_LABELS);
+    RETURN_IF_ERROR(clnorm__items_enqueue(nl, CLNORM_K_PLUS, &samples, 0, NULL, NULL));
+    clnorm__args affine = planes; /* out = out * gamma + b in place */
+    affine.in = a->out;
+    affine.in_off = a->out_off;
+    affine.op = CLNORM_FIN_DENORM;
+    return clnorm__scale_enqueue(nl, &affine, 0, NULL, event);
 }

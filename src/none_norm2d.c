@@ -38,18 +38,6 @@ clnorm_status clnorm_none_norm2d_forward(clnorm_none_norm2d *layer, size_t count
         return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "none_norm2d_forward: count is 0");
     RETURN_IF_ERROR(clnorm__layer_check_io(&layer->rt, "none_norm2d_forward", input, input_offset,
                                            output, output_offset, count, num_wait, wait_list));
-    cl_uint nw;
-    const cl_event *waits;
-    RETURN_IF_ERROR(clnorm__layer_waits(&layer->rt, num_wait, wait_list, &nw, &waits));
-    cl_event done = NULL;
-    clnorm_status st;
-    if (input == output && input_offset == output_offset)
-        CL_CALL(ctx, st, clEnqueueMarkerWithWaitList, (ctx->queue, nw, waits, &done));
-    else
-        CL_CALL(ctx, st, clEnqueueCopyBuffer,
-                (ctx->queue, input, output, input_offset, output_offset, count * sizeof(float), nw,
-                 waits, &done));
-    RETURN_IF_ERROR(st);
-    clnorm__fault_count("event created"), clnorm__live(1);
-    return clnorm__layer_hand_out(&layer->rt, done, event);
+    return clnorm__copy_enqueue(&layer->rt, count, input, input_offset, output, output_offset,
+                                num_wait, wait_list, event);
 }

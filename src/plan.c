@@ -141,3 +141,10 @@ void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsign
     plan_one(p, v->inner == 1 ? CLNORM_K_SCALE_CHUNKS : CLNORM_K_SCALE, blocks * parts, wg, parts,
              tiles);
 }
+
+void clnorm__plan_items(const clnorm__limits *lim, const clnorm__view *v, clnorm__kernel_id kernel,
+                        clnorm__plan *p)
+{
+    size_t wg = lim->work_group, rows = v->outer * v->inner;
+    plan_one(p, kernel, (rows + wg - 1) / wg, wg, 1, 1);
+}

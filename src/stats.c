@@ -11,11 +11,13 @@ static clnorm_status replace(clnorm_context *ctx, clnorm__stats *st, size_t rows
 {
     size_t bytes;
     RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, sizeof(float), &bytes));
-    cl_mem_flags flags = CL_MEM_READ_WRITE | (m_host ? CL_MEM_COPY_HOST_PTR : 0);
+    cl_mem_flags m_flags = CL_MEM_READ_WRITE | (m_host ? CL_MEM_COPY_HOST_PTR : 0);
+    cl_mem_flags s_flags = CL_MEM_READ_WRITE | (s_host ? CL_MEM_COPY_HOST_PTR : 0);
     cl_mem m = NULL, s = NULL;
-    clnorm_status status = clnorm__buffer_create(ctx, st->m_name, flags, bytes, (void *)m_host, &m);
+    clnorm_status status =
+        clnorm__buffer_create(ctx, st->m_name, m_flags, bytes, (void *)m_host, &m);
     if (status == CLNORM_OK)
-        status = clnorm__buffer_create(ctx, st->s_name, flags, bytes, (void *)s_host, &s);
+        status = clnorm__buffer_create(ctx, st->s_name, s_flags, bytes, (void *)s_host, &s);
     if (status != CLNORM_OK) {
         clnorm__release_mem(m);
         return status;

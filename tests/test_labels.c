@@ -15,7 +15,8 @@
 #include "support.h"
 
 static const char *const classes[] = {"ConditionalVarianceNorm2d", "ConditionalInstanceNorm2d",
-                                      "ConditionalBatchNorm2d", "ConditionalNoneNorm2d"};
+                                      "ConditionalBatchNorm2d", "ConditionalNoneNorm2d",
+                                      "ConditionalInstanceNorm2dPlus"};
 
 /* Run `op` on case data cd with the given labels on the device (at byte
  * `off` of `buf`), compare with the reference on cd's own labels, and

@@ -98,6 +98,14 @@ static void every_profile_and_view(void **state)
         for (size_t j = 0; j < sizeof views / sizeof views[0]; ++j) {
             check(&profiles[i], &views[j], 0);
             check(&profiles[i], &views[j], 1);
+            /* the window statistic: a work-item per row, every row */
+            clnorm__plan p;
+            clnorm__plan_items(&profiles[i], &views[j], CLNORM_K_WINDOW, &p);
+            size_t rows = views[j].outer * views[j].inner;
+            assert_int_equal(p.kernel[0], CLNORM_K_WINDOW);
+            assert_int_equal(p.kernel[1], CLNORM_K_COUNT);
+            assert_int_equal(p.local, profiles[i].work_group);
+            assert_true(p.groups * p.local >= rows && (p.groups - 1) * p.local < rows);
         }
 }
 

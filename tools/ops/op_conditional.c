@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* op_conditional.c: ESPnet's conditional NCHW classes (ConditionalVariance-,
- * ConditionalInstance-, ConditionalBatch-, ConditionalNoneNorm2d), each
- * described once (ops.h); they share everything but their kind. */
+ * ConditionalInstance-, ConditionalBatch-, ConditionalNoneNorm2d and
+ * ConditionalInstanceNorm2dPlus), each described once (ops.h); they share
+ * everything but their kind. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -27,13 +28,11 @@ static size_t params_of(clnorm_conditional_kind kind, const op_config *c, const 
         op_param v = {"bn.running_var", PARAM_VARIANCE, 1, {ch}, "C of -i", NULL};
         out[n++] = m, out[n++] = v;
     }
-    int bias = has_bias(kind, c);
-    op_param e = {"embed.weight",
-                  PARAM_TABLE,
-                  2,
-                  {op_classes(c), bias ? 2 * ch : ch},
-                  bias ? "(K, 2C), C of -i" : "(K, C), C of -i",
-                  NULL};
+    int bias = has_bias(kind, c), plus = kind == CLNORM_CONDITIONAL_INSTANCE_PLUS;
+    static const char *const docs[] = {"(K, C), C of -i", "(K, 2C), C of -i", "(K, 3C), C of -i"};
+    size_t chunks = (plus ? 2 : 1) + (bias ? 1 : 0);
+    op_param e = {"embed.weight",   PARAM_TABLE, 2, {op_classes(c), chunks * ch},
+                  docs[chunks - 1], NULL};
     out[n++] = e;
     return n;
 }
@@ -95,9 +94,24 @@ static void compute(clnorm_conditional_kind kind, const op_config *c, const op_d
     }
 }
 
+/* ConditionalInstanceNorm2dPlus: gamma, alpha (, beta) = embed.weight[y[n]].chunk(3 or 2). */
+static void plus_params(const op_config *c, const op_data *d, size_t n, size_t ch, double *gamma,
+                        double *alpha, double *beta)
+{
+    size_t cc = d->shape[1], width = (c->v[NO_BIAS] ? 2 : 3) * cc;
+    const float *row = d->params[0] + (size_t)d->labels[n] * width;
+    *gamma = row[ch];
+    *alpha = row[cc + ch];
+    *beta = c->v[NO_BIAS] ? 0.0 : row[2 * cc + ch];
+}
+
 static void reference_of(clnorm_conditional_kind kind, const op_config *c, const op_data *d,
                          double *y)
 {
+    if (kind == CLNORM_CONDITIONAL_INSTANCE_PLUS) {
+        op_plus(c, d, plus_params, y, NULL, NULL);
+        return;
+    }
     size_t rows = d->shape[0] * d->shape[1];
     double *plain = malloc(d->count * sizeof *plain), *m = malloc(rows * sizeof *m),
            *s = malloc(rows * sizeof *s);
@@ -115,6 +129,10 @@ static void tolerance_of(clnorm_conditional_kind kind, const op_config *c, const
     size_t ch = d->shape[1], plane = d->shape[2] * d->shape[3], rows = d->shape[0] * ch;
     if (kind == CLNORM_CONDITIONAL_VARIANCE) {
         tol_relative(y, d->count, 4.0, tol);
+        return;
+    }
+    if (kind == CLNORM_CONDITIONAL_INSTANCE_PLUS) {
+        op_plus(c, d, plus_params, NULL, y, tol);
         return;
     }
     double *yy = malloc(d->count * sizeof *yy), *plain = malloc(d->count * sizeof *plain),
@@ -214,4 +232,10 @@ CONDITIONAL_OP(op_conditional_batch, CLNORM_CONDITIONAL_BATCH, "ConditionalBatch
 CONDITIONAL_OP(op_conditional_none, CLNORM_CONDITIONAL_NONE, "ConditionalNoneNorm2d",
                "ESPnet's ConditionalNoneNorm2d(C, K): y = gamma[c] * x + beta[c], gamma and\n"
                "beta from embed.weight[y[n]]. IN is (N, C, H, W); --labels Y.npy gives y.",
+               1)
+CONDITIONAL_OP(op_conditional_instance_plus, CLNORM_CONDITIONAL_INSTANCE_PLUS,
+               "ConditionalInstanceNorm2dPlus",
+               "ESPnet's ConditionalInstanceNorm2dPlus(C, K): InstanceNorm2dPlus with gamma,\n"
+               "alpha, beta = embed.weight[y[n]].chunk(3) (--no-bias: gamma, alpha = chunk(2),\n"
+               "y = gamma * h). IN is (N, C, H, W); --labels Y.npy gives y.",
                1)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* op_standardise.c: the reference and tolerance of the ops that standardise
  * rows and then scale and shift each element (LayerNorm, InstanceNorm2d,
- * TransposedLN, ConditionalInstanceNorm2d), written once. */
+ * TransposedLN, ConditionalInstanceNorm2d, GroupNorm, Normalization, and
+ * InstanceNorm2dPlus with its channel means), written once. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -31,6 +32,48 @@ void op_standardised(const op_config *c, const op_data *d, const op_rows *v, op_
             y[i] = yi;
         if (tol && affine)
             tol[i] = tol_affine(tol[i], plain[i], w, y_ref[i]) + extra;
+    }
+    free(plain), free(m), free(s);
+}
+
+void op_plus(const op_config *c, const op_data *d, op_plus_params_fn prm, double *y,
+             const double *y_ref, double *tol)
+{
+    size_t nn = d->shape[0], ch = d->shape[1], plane = d->shape[2] * d->shape[3], rows = nn * ch;
+    double *plain = malloc((d->count ? d->count : 1) * sizeof *plain),
+           *m = malloc((rows ? rows : 1) * sizeof *m), *s = malloc((rows ? rows : 1) * sizeof *s);
+    if (!plain || !m || !s) { /* no memory: a check that cannot pass */
+        for (size_t i = 0; i < d->count; ++i)
+            (y ? y : tol)[i] = NAN;
+        free(plain), free(m), free(s);
+        return;
+    }
+    ref_standardise(d->x, rows, plane, 1, 1e-5, plain, m, s);
+    if (tol)
+        tol_revin_y(plain, m, s, rows, plane, 1, tol);
+    for (size_t n = 0; n < nn; ++n) {
+        double mean = 0.0, m2 = 0.0; /* of the channel means, two passes */
+        for (size_t k = 0; k < ch; ++k)
+            mean += m[n * ch + k];
+        mean /= (double)ch;
+        for (size_t k = 0; k < ch; ++k)
+            m2 += (m[n * ch + k] - mean) * (m[n * ch + k] - mean);
+        double sd = sqrt(m2 / (double)(ch - 1) + 1e-5); /* C == 1: NaN, as torch.var */
+        for (size_t k = 0; k < ch; ++k) {
+            double gamma, alpha, beta, mu1 = (m[n * ch + k] - mean) / sd;
+            prm(c, d, n, k, &gamma, &alpha, &beta);
+            double b = gamma * alpha * mu1 + beta;
+            /* PyTorch rounds the channel means to float32 before it
+             * subtracts their mean: on offset data, mu' cancels */
+            double means = fabs(gamma * alpha) * (ulp_of(m[n * ch + k]) + ulp_of(mean)) / sd;
+            for (size_t i = (n * ch + k) * plane; i < (n * ch + k + 1) * plane; ++i) {
+                if (y)
+                    y[i] = gamma * (plain[i] + alpha * mu1) + beta;
+                if (tol)
+                    tol[i] =
+                        tol_affine(tol[i], plain[i], gamma, y_ref[i]) + 2.0 * (ulp_of(b) + means);
+            }
+        }
     }
     free(plain), free(m), free(s);
 }

@@ -28,7 +28,7 @@
 /* ---- the class's constructor options ---- */
 typedef enum op_option_kind {
     OPT_FLAG,   /* --name: 1 when given (default 0) */
-    OPT_COUNT,  /* --name N: a whole number >= 1 */
+    OPT_COUNT,  /* --name N: a whole number >= 0 (check_shape refuses what the op cannot take) */
     OPT_REAL,   /* --name E: a finite real > 0 */
     OPT_CHOICE, /* --name WORD: the index of WORD in choices */
 } op_option_kind;
@@ -205,6 +205,16 @@ typedef double (*op_affine_fn)(const op_config *c, const op_data *d, size_t i, d
                                double centred, double s, double *w, double *extra);
 void op_standardised(const op_config *c, const op_data *d, const op_rows *v, op_affine_fn affine,
                      double *y, const double *y_ref, double *tol);
+
+/* InstanceNorm2dPlus on (N, C, H, W) with the gamma, alpha and beta of
+ * sample n's channel ch from `prm`: the reference y, or the tolerance tol
+ * from the reference y_ref: the plane's standardising error scaled by
+ * gamma, the roundings of the channel means carried through mu', of b =
+ * gamma * alpha * mu' + beta and of the sum. */
+typedef void (*op_plus_params_fn)(const op_config *c, const op_data *d, size_t n, size_t ch,
+                                  double *gamma, double *alpha, double *beta);
+void op_plus(const op_config *c, const op_data *d, op_plus_params_fn prm, double *y,
+             const double *y_ref, double *tol);
 
 /* check_shape and view of the (N, C, H, W) classes whose rows are the
  * (n, c) planes. */

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* instance_norm2d_plus.c: ESPnet's InstanceNorm2dPlus(C, bias) (NCSN++'s
+ * normalization.py): InstanceNorm2d, plus each channel's mean standardised
+ * across the sample's channels times alpha; then gamma and beta. */
+#include "clnorm_int.h"
+
+struct clnorm_instance_norm2d_plus {
+    clnorm__norm nl; /* first: the runtime, kernels, alpha, gamma (and beta) */
+    size_t c;
+    int bias;
+    clnorm__stats scratch; /* the planes' exact means, then their gamma and b */
+};
+
+clnorm_status clnorm_instance_norm2d_plus_create(clnorm_context *ctx, size_t c, unsigned flags,
+                                                 clnorm_instance_norm2d_plus **out)
+{
+    clnorm_instance_norm2d_plus *layer;
+    const clnorm__create_args args = {.fn = "instance_norm2d_plus_create",
+                                      .dims = {{"c", c}},
+                                      .flags = flags,
+                                      .known = CLNORM_NO_BIAS};
+    int bias = !(flags & CLNORM_NO_BIAS);
+    size_t counts[3] = {c, c, c}; /* alpha, gamma, beta */
+    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1, bias ? 3 : 2, counts, out,
+                                        (void **)&layer));
+    layer->c = c;
+    layer->bias = bias;
+    layer->scratch.m_name = "the InstanceNorm2dPlus channel means";
+    layer->scratch.s_name = "the InstanceNorm2dPlus channel means (low parts)";
+    return CLNORM_OK;
+}
+
+void clnorm_instance_norm2d_plus_destroy(clnorm_instance_norm2d_plus *layer)
+{
+    if (!layer)
+        return;
+    clnorm__stats_release(&layer->scratch);
+    clnorm__norm_free(&layer->nl);
+}
+
+uint64_t clnorm_instance_norm2d_plus_upload_count(const clnorm_instance_norm2d_plus *layer)
+{
+    return layer ? layer->nl.params.uploads : 0;
+}
+
+clnorm_status clnorm_instance_norm2d_plus_forward(clnorm_instance_norm2d_plus *layer,
+                                                  const clnorm_plus_params *params, size_t n,
+                                                  size_t c, size_t h, size_t w, cl_mem input,
+                                                  size_t input_offset, cl_mem output,
+                                                  size_t output_offset, cl_uint num_wait,
+                                                  const cl_event *wait_list, cl_event *event)
+{
+    static const char fn[] = "instance_norm2d_plus_forward";
+    if (!layer)
+        return CLNORM_NULL_ARGUMENT;
+    clnorm__norm *nl = &layer->nl;
+    clnorm_context *ctx = nl->rt.ctx;
+    size_t rows, plane, count;
+    RETURN_IF_ERROR(clnorm__check_nchw(ctx, fn, n, c, h, w, "c", layer->c, &rows, &plane, &count));
+    const float *host[3] = {params ? params->alpha : NULL, params ? params->gamma : NULL,
+                            params ? params->beta : NULL};
+    RETURN_IF_ERROR(
+        clnorm__norm_begin(nl, fn, layer->bias ? "alpha, gamma and beta" : "alpha and gamma", host,
+                           layer->bias ? 3 : 2, params ? params->version : 0, input, input_offset,
+                           output, output_offset, count, num_wait, wait_list));
+    clnorm__view v = {rows, plane, 1};
+    clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset,
+                                     CLNORM_OP_GAMMA | (layer->bias ? CLNORM_OP_BETA : 0), 1e-5, c);
+    a.poff[CLNORM_POFF_ALPHA] = (cl_uint)nl->params.offset[0];
+    a.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[1];
+    a.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[2];
+    return clnorm__norm_plus(nl, &layer->scratch, &a, num_wait, wait_list, event);
+}
