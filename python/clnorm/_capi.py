@@ -26,10 +26,14 @@ NO_AFFINE = 1 << 0
 AFFINE = 1 << 1
 NOT_SCALAR = 1 << 2
 NO_BIAS = 1 << 3
+TRANSPOSED = 1 << 4
 CONDITIONAL_VARIANCE = 0
 CONDITIONAL_INSTANCE = 1
 CONDITIONAL_BATCH = 2
 CONDITIONAL_NONE = 3
+CONDITIONAL_INSTANCE_PLUS = 4
+NORMALIZATION_KINDS = {"layer": 0, "instance": 1, "batch": 2, "group": 3, "none": 4}
+TS_METHODS = {"mean": 0, "last": 1}
 
 
 class VarNorm2dParams(ctypes.Structure):
@@ -59,6 +63,24 @@ class ConditionalParams(ctypes.Structure):
         ("running_var", floats_p),
         ("version", c_uint64),
     ]
+
+
+class NormalizationParams(ctypes.Structure):
+    """clnorm_normalization_params."""
+
+    _fields_ = [
+        ("weight", floats_p),
+        ("bias", floats_p),
+        ("running_mean", floats_p),
+        ("running_var", floats_p),
+        ("version", c_uint64),
+    ]
+
+
+class PlusParams(ctypes.Structure):
+    """clnorm_plus_params."""
+
+    _fields_ = [("alpha", floats_p), ("gamma", floats_p), ("beta", floats_p), ("version", c_uint64)]
 
 
 def _forward_tail():
@@ -112,6 +134,10 @@ PROTOTYPES = {
     "clnorm_revin_read_stats": (status_t, [handle_t, floats_p, floats_p, c_size_t]),
     "clnorm_revin_set_stats": (status_t, [handle_t, c_size_t, floats_p, floats_p]),
     "clnorm_conditional_norm2d_label_errors": (status_t, [handle_t, POINTER(c_int)]),
+    # TSNormalization: the inverse and the scale in and out.
+    "clnorm_ts_norm_inverse": (status_t, [handle_t, c_size_t, c_size_t] + _forward_tail()),
+    "clnorm_ts_norm_read_scale": (status_t, [handle_t, floats_p, c_size_t]),
+    "clnorm_ts_norm_set_scale": (status_t, [handle_t, c_size_t, floats_p]),
 }
 PROTOTYPES.update(_layer("clnorm_varnorm2d", [c_size_t], [c_size_t] * 4, VarNorm2dParams))
 PROTOTYPES.update(_layer("clnorm_revin", [c_size_t, c_uint], [c_size_t] * 2, RevinParams))
@@ -123,6 +149,17 @@ PROTOTYPES.update(
 )
 PROTOTYPES.update(_layer("clnorm_none_norm2d", [c_uint], [c_size_t], None))
 PROTOTYPES.update(_layer("clnorm_transposed_ln", [c_size_t, c_uint], [c_size_t] * 2, AffineParams))
+PROTOTYPES.update(
+    _layer("clnorm_group_norm", [c_size_t, c_size_t, c_double, c_uint], [c_size_t] * 2,
+           AffineParams)
+)
+PROTOTYPES.update(
+    _layer("clnorm_normalization", [c_size_t, c_int, c_uint], [c_size_t] * 2, NormalizationParams)
+)
+PROTOTYPES.update(_layer("clnorm_ts_norm", [c_size_t, c_int, c_size_t], [c_size_t] * 2, None))
+PROTOTYPES.update(
+    _layer("clnorm_instance_norm2d_plus", [c_size_t, c_uint], [c_size_t] * 4, PlusParams)
+)
 PROTOTYPES.update(
     _layer(
         "clnorm_conditional_norm2d",

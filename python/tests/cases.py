@@ -144,11 +144,94 @@ for _name in ("ConditionalInstanceNorm2d", "ConditionalBatchNorm2d", "Conditiona
     CASES.append(Case(_name, *_both(_name, _em, 5, 4), NCHW, (2, 3), 4))
     CASES.append(Case(_name + "-no-bias", *_both(_name, _em, 5, 4, bias=False), NCHW, (2, 3), 4))
 
+for _bias in (True, False):
+    _suffix = "" if _bias else "-no-bias"
+    CASES.append(Case("InstanceNorm2dPlus" + _suffix,
+                      *_both("InstanceNorm2dPlus", _em, 5, bias=_bias), NCHW, (2, 3)))
+    CASES.append(Case("ConditionalInstanceNorm2dPlus" + _suffix,
+                      *_both("ConditionalInstanceNorm2dPlus", _em, 5, 4, bias=_bias), NCHW,
+                      (2, 3), 4))
+CASES += [
+    Case("GroupNorm", *_both("GroupNorm", _torch, 2, 6), (3, 6, 5, 7), (1, 2, 3)),
+    Case("GroupNorm-eps-1e-6-rank-3", *_both("GroupNorm", _torch, 3, 6, eps=1e-6), (2, 6, 11),
+         (1, 2)),
+    Case("GroupNorm-no-affine-per-channel", *_both("GroupNorm", _torch, 6, 6, affine=False),
+         (3, 6, 5, 7), (2, 3)),
+]
+# Normalization: each kind in both layouts; the axes a row spans depend on both.
+_NORMALIZATION_ROWS = {
+    ("layer", False): (2,), ("layer", True): (1,), ("instance", False): (1,),
+    ("instance", True): (2,), ("batch", False): (), ("batch", True): (),
+    ("group", False): (1, 2), ("group", True): (1, 2), ("none", False): (), ("none", True): (),
+}
+for (_kind, _transposed), _rows in _NORMALIZATION_ROWS.items():
+    CASES.append(Case(f"Normalization-{_kind}" + ("-transposed" if _transposed else ""),
+                      *_both("Normalization", _em, 6, _transposed, _kind),
+                      (3, 6, 13) if _transposed else (3, 13, 6), _rows))
+
+
+class TSNormalizationCase(Case):
+    """TSNormalization: y, and the scale ESPnet's module keeps."""
+
+    def __init__(self, method, horizon, shape):
+        super().__init__(f"TSNormalization-{method}-{horizon}",
+                         *_both("TSNormalization", _em, method, horizon), shape, (1,))
+
+    def run_torch(self, module, inputs):
+        return {"y": module(inputs["x"]), "scale": module.scale}
+
+    def run_clnorm(self, layer, inputs):
+        return {"y": layer(inputs["x"]), "scale": layer.scale}
+
+
+class TSInverseCase(Case):
+    """TSInverseNormalization: the normalizer's scale from x (of the family),
+    then the inverse on z of another length."""
+
+    def __init__(self, method, horizon, shape, z_length):
+        super().__init__(f"TSInverseNormalization-{method}", lambda: _ts_pair(method, horizon),
+                         lambda ctx: _clnorm_ts_pair(method, horizon, ctx), shape, (1,))
+        self.z_shape = (shape[0], z_length, shape[2])
+
+    def inputs(self, rng, family):
+        out = super().inputs(rng, family)
+        out["z"] = (rng.standard_normal(self.z_shape) * 2).astype(np.float32)
+        return out
+
+    def run_torch(self, module, inputs):
+        module.normalizer(inputs["x"])
+        return {"y": module(inputs["z"])}
+
+    run_clnorm = run_torch
+
+
+def _ts_pair(method, horizon):
+    import espnet_modules as em
+
+    return em.TSInverseNormalization(method, em.TSNormalization(method, horizon))
+
+
+def _clnorm_ts_pair(method, horizon, ctx):
+    normalizer = clnorm.nn.TSNormalization(method, horizon, context=ctx)
+    return clnorm.nn.TSInverseNormalization(method, normalizer)
+
+
+CASES += [
+    TSNormalizationCase("mean", 4, (2, 12, 3)),
+    TSNormalizationCase("mean", 1, (3, 13, 7)),
+    TSNormalizationCase("last", 0, (2, 6, 3)),
+    TSNormalizationCase("last", 5, (2, 20, 3)),
+    TSInverseCase("mean", 4, (2, 12, 3), 4),
+    TSInverseCase("last", 1, (3, 13, 7), 9),
+]
+
 #: Every class of clnorm.nn the cases cover (a test checks that none is left out).
 CLASSES = {
     "VarianceNorm2d", "ReversibleInstanceNorm1dInput", "ReversibleInstanceNorm1dOutput",
     "LayerNorm", "InstanceNorm2d", "NoneNorm2d", "TransposedLN", "ConditionalVarianceNorm2d",
     "ConditionalInstanceNorm2d", "ConditionalBatchNorm2d", "ConditionalNoneNorm2d",
+    "InstanceNorm2dPlus", "ConditionalInstanceNorm2dPlus", "GroupNorm", "Normalization",
+    "TSNormalization", "TSInverseNormalization",
 }
 
 

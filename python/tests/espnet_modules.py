@@ -150,3 +150,129 @@ class ConditionalNoneNorm2d(nn.Module):
 
     def forward(self, x, y):
         return _scale(self, x, y)
+
+
+def _plus_means(x):
+    means = torch.mean(x, dim=(2, 3))
+    m = torch.mean(means, dim=-1, keepdim=True)
+    v = torch.var(means, dim=-1, keepdim=True)
+    return (means - m) / (torch.sqrt(v + 1e-5))
+
+
+class InstanceNorm2dPlus(nn.Module):
+    def __init__(self, num_features, bias=True):
+        super().__init__()
+        self.num_features = num_features
+        self.bias = bias
+        self.instance_norm = nn.InstanceNorm2d(num_features, affine=False,
+                                               track_running_stats=False)
+        self.alpha = nn.Parameter(torch.zeros(num_features))
+        self.gamma = nn.Parameter(torch.zeros(num_features))
+        self.alpha.data.normal_(1, 0.02)
+        self.gamma.data.normal_(1, 0.02)
+        if bias:
+            self.beta = nn.Parameter(torch.zeros(num_features))
+
+    def forward(self, x):
+        means = _plus_means(x)
+        h = self.instance_norm(x)
+        h = h + means[..., None, None] * self.alpha[..., None, None]
+        out = self.gamma.view(-1, self.num_features, 1, 1) * h
+        if self.bias:
+            out = out + self.beta.view(-1, self.num_features, 1, 1)
+        return out
+
+
+class ConditionalInstanceNorm2dPlus(nn.Module):
+    def __init__(self, num_features, num_classes, bias=True):
+        super().__init__()
+        self.num_features = num_features
+        self.bias = bias
+        self.instance_norm = nn.InstanceNorm2d(num_features, affine=False,
+                                               track_running_stats=False)
+        if bias:
+            self.embed = nn.Embedding(num_classes, num_features * 3)
+            self.embed.weight.data[:, : 2 * num_features].normal_(1, 0.02)
+            self.embed.weight.data[:, 2 * num_features:].zero_()
+        else:
+            self.embed = nn.Embedding(num_classes, 2 * num_features)
+            self.embed.weight.data.normal_(1, 0.02)
+
+    def forward(self, x, y):
+        means = _plus_means(x)
+        h = self.instance_norm(x)
+        c = self.num_features
+        if self.bias:
+            gamma, alpha, beta = self.embed(y).chunk(3, dim=-1)
+            h = h + means[..., None, None] * alpha[..., None, None]
+            return gamma.view(-1, c, 1, 1) * h + beta.view(-1, c, 1, 1)
+        gamma, alpha = self.embed(y).chunk(2, dim=-1)
+        h = h + means[..., None, None] * alpha[..., None, None]
+        return gamma.view(-1, c, 1, 1) * h
+
+
+class Normalization(nn.Module):
+    def __init__(self, d, transposed=False, _name_="layer", **kwargs):
+        super().__init__()
+        self.transposed = transposed
+        self._name_ = _name_
+        if _name_ == "layer":
+            self.channel = True
+            self.norm = TransposedLN(d, **kwargs) if transposed else nn.LayerNorm(d, **kwargs)
+        elif _name_ == "instance":
+            self.channel = False
+            norm_args = {"affine": False, "track_running_stats": False}
+            norm_args.update(kwargs)
+            self.norm = nn.InstanceNorm1d(d, **norm_args)
+        elif _name_ == "batch":
+            self.channel = False
+            norm_args = {"affine": True, "track_running_stats": True}
+            norm_args.update(kwargs)
+            self.norm = nn.BatchNorm1d(d, **norm_args)
+        elif _name_ == "group":
+            self.channel = False
+            self.norm = nn.GroupNorm(1, d, *kwargs)
+        elif _name_ == "none":
+            self.channel = True
+            self.norm = nn.Identity()
+        else:
+            raise NotImplementedError
+
+    def forward(self, x):
+        shape = x.shape
+        # einops' "b d ... -> b d (...)" and "b ... d -> b (...) d"
+        x = x.reshape(shape[0], shape[1], -1) if self.transposed else \
+            x.reshape(shape[0], -1, shape[-1])
+        if self.channel or self.transposed:
+            x = self.norm(x)
+        else:
+            x = self.norm(x.transpose(-1, -2)).transpose(-1, -2)
+        return x.reshape(shape)
+
+
+class TSNormalization(nn.Module):
+    def __init__(self, method, horizon):
+        super().__init__()
+        self.method = method
+        self.horizon = horizon
+
+    def forward(self, x):
+        if self.method == "mean":
+            self.scale = x.abs()[:, : -self.horizon].mean(dim=1)[:, None, :]
+            return x / self.scale
+        elif self.method == "last":
+            self.scale = x.abs()[:, -self.horizon - 1][:, None, :]
+            return x / self.scale
+        return x
+
+
+class TSInverseNormalization(nn.Module):
+    def __init__(self, method, normalizer):
+        super().__init__()
+        self.method = method
+        self.normalizer = normalizer
+
+    def forward(self, x):
+        if self.method == "mean" or self.method == "last":
+            return x * self.normalizer.scale
+        return x

@@ -19,8 +19,7 @@ HEADER = os.path.join(REPO, "include", "clnorm.h")
 
 OPAQUE = {"cl_context", "cl_device_id", "cl_command_queue", "cl_mem", "cl_event"}
 SCALARS = {
-    "void": None, "clnorm_status": ctypes.c_int, "clnorm_conditional_kind": ctypes.c_int,
-    "unsigned": ctypes.c_uint, "int": ctypes.c_int, "size_t": ctypes.c_size_t,
+    "void": None, "unsigned": ctypes.c_uint, "int": ctypes.c_int, "size_t": ctypes.c_size_t,
     "double": ctypes.c_double, "uint64_t": ctypes.c_uint64, "cl_int": ctypes.c_int32,
     "cl_uint": ctypes.c_uint32, "float": ctypes.c_float,
 }
@@ -29,6 +28,8 @@ STRUCTS = {
     "clnorm_revin_params": _capi.RevinParams,
     "clnorm_affine_params": _capi.AffineParams,
     "clnorm_conditional_params": _capi.ConditionalParams,
+    "clnorm_normalization_params": _capi.NormalizationParams,
+    "clnorm_plus_params": _capi.PlusParams,
 }
 
 
@@ -39,6 +40,12 @@ def header():
     return re.sub(r"\\\n", " ", text)
 
 
+def enums():
+    """The header's enum typedefs (clnorm_status, clnorm_conditional_kind, ...)."""
+    return set(re.findall(r"\}\s*(\w+)\s*;", "".join(
+        re.findall(r"typedef enum \w+\s*\{.*?\}\s*\w+\s*;", header(), re.S))))
+
+
 def ctype_of(decl):
     """The ctypes type for a C declaration's type (the name stripped)."""
     decl = decl.replace("const ", "").strip()
@@ -46,6 +53,8 @@ def ctype_of(decl):
     base = decl.replace("*", "").strip()
     if base == "char" and stars == 1:
         return ctypes.c_char_p
+    if base in enums():
+        base = "int"  # a C enum is an int here
     if base in OPAQUE or base.startswith("clnorm_") and base not in SCALARS and base not in STRUCTS:
         t, stars = ctypes.c_void_p, stars if base in OPAQUE else stars - 1  # opaque handle
     elif base in STRUCTS:
@@ -86,6 +95,7 @@ def prototypes():
 
 
 def test_every_function_is_declared_as_the_header_says():
+    assert {"clnorm_status", "clnorm_conditional_kind"} <= enums()
     declared = prototypes()
     assert len(declared) > 40
     assert set(declared) == set(_capi.PROTOTYPES), (
@@ -137,3 +147,7 @@ def test_versions_agree():
         pyproject = re.search(r'^version = "([^"]+)"', f.read(), re.M).group(1)
     in_header = re.search(r'#define CLNORM_VERSION_STRING "([^"]+)"', header()).group(1)
     assert clnorm.__version__ == pyproject == in_header == clnorm.library_version()
+
+
+def test_every_params_struct_is_checked():
+    assert set(re.findall(r"typedef struct (clnorm_\w+_params)\s*\{", header())) == set(STRUCTS)

@@ -177,3 +177,41 @@ def test_context_properties(default_ctx, float_float_ctx):
     assert default_ctx.device_description in repr(default_ctx)
     assert clnorm.default_context() is default_ctx
     assert "VarianceNorm2d(3)" in repr(clnorm.nn.VarianceNorm2d(3))
+
+
+def test_forecasting_classes(default_ctx, rng):
+    with pytest.raises(clnorm.InvalidArgumentError, match="horizon >= 1"):
+        clnorm.nn.TSNormalization("mean", 0)
+    with pytest.raises(clnorm.InvalidArgumentError, match="'mean' or 'last'"):
+        clnorm.nn.TSNormalization("max", 2)
+    ts = clnorm.nn.TSNormalization("last", 2, context=default_ctx)
+    inverse = clnorm.nn.TSInverseNormalization("last", ts)
+    with pytest.raises(clnorm.NoStatisticsError):
+        ts.scale
+    with pytest.raises(clnorm.NoStatisticsError):
+        inverse(np.ones((2, 4, 3), dtype=np.float32))
+    x = rng.uniform(1, 2, (2, 10, 3)).astype(np.float32)
+    y = ts(x)
+    np.testing.assert_array_equal(ts.scale, np.abs(x[:, 7:8, :]))
+    np.testing.assert_allclose(inverse(y), x, rtol=1e-6)
+    with pytest.raises(clnorm.ShapeMismatchError, match="D = 4"):
+        inverse(np.ones((2, 4, 4), dtype=np.float32))
+    with pytest.raises(clnorm.ShapeMismatchError):
+        inverse(np.ones((5, 4, 3), dtype=np.float32))  # the library: B of the scale
+    x5 = rng.uniform(1, 2, (1, 6, 5)).astype(np.float32)  # another D: a new C layer
+    ts(x5)
+    assert ts.scale.shape == (1, 1, 5)
+    ts.set_scale(np.full((2, 1, 3), 4.0))
+    np.testing.assert_array_equal(inverse(np.ones((2, 7, 3), dtype=np.float32)),
+                                  np.full((2, 7, 3), 4, dtype=np.float32))
+
+
+def test_family_constructor_arguments(default_ctx):
+    with pytest.raises(clnorm.InvalidArgumentError, match="_name_"):
+        clnorm.nn.Normalization(4, _name_="weight")
+    with pytest.raises(clnorm.InvalidArgumentError, match="keyword"):
+        clnorm.nn.Normalization(4, _name_="instance", affine=True)
+    with pytest.raises(clnorm.InvalidArgumentError):
+        clnorm.nn.GroupNorm(4, 6, context=default_ctx)  # the library: 6 channels, 4 groups
+    with pytest.raises(clnorm.ShapeMismatchError):
+        clnorm.nn.Normalization(4, True, context=default_ctx)(np.zeros((2, 5, 3), np.float32))

@@ -13,14 +13,19 @@ from ._module import Module
 from .conditional import (
     ConditionalBatchNorm2d,
     ConditionalInstanceNorm2d,
+    ConditionalInstanceNorm2dPlus,
     ConditionalNoneNorm2d,
     ConditionalVarianceNorm2d,
 )
+from .group_norm import GroupNorm
 from .instance_norm import InstanceNorm2d
+from .instance_norm_plus import InstanceNorm2dPlus
 from .layer_norm import LayerNorm
 from .none_norm import NoneNorm2d
+from .normalization import Normalization
 from .revin import ReversibleInstanceNorm1dInput, ReversibleInstanceNorm1dOutput
 from .transposed_ln import TransposedLN
+from .ts_norm import TSInverseNormalization, TSNormalization
 from .variance_norm import VarianceNorm2d
 
 __all__ = [
@@ -36,4 +41,10 @@ __all__ = [
     "ConditionalInstanceNorm2d",
     "ConditionalBatchNorm2d",
     "ConditionalNoneNorm2d",
+    "InstanceNorm2dPlus",
+    "ConditionalInstanceNorm2dPlus",
+    "GroupNorm",
+    "Normalization",
+    "TSNormalization",
+    "TSInverseNormalization",
 ]

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """conditional.py: ESPnet's conditional NCHW classes (clnorm_conditional_norm2d):
 ConditionalVarianceNorm2d, ConditionalInstanceNorm2d, ConditionalBatchNorm2d
-(eval mode) and ConditionalNoneNorm2d, one kind each."""
+(eval mode), ConditionalNoneNorm2d and ConditionalInstanceNorm2dPlus, one kind
+each."""
 import ctypes
 
 from .. import _capi, errors
@@ -26,6 +27,7 @@ class _Conditional(Module):
     _kind = None
     _has_bias = True  # whether the class takes bias (ConditionalVarianceNorm2d does not use it)
     _batch_stats = False
+    _chunks = 2  # embed.weight's width in C with a bias (gamma, beta); one less without
 
     def __init__(self, num_features, num_classes, bias=True, *, context=None):
         self.num_features = c = _shapes.size_arg(num_features, "num_features")
@@ -36,13 +38,14 @@ class _Conditional(Module):
         if self._batch_stats:
             rows += [Param("bn.running_mean", (c,), 0.0, "running_mean"),
                      Param("bn.running_var", (c,), 1.0, "running_var")]
-        rows.append(Param("embed.weight", (k, 2 * c if with_beta else c), 1.0, "embed"))
+        width = (self._chunks if with_beta else self._chunks - 1) * c
+        rows.append(Param("embed.weight", (k, width), 1.0, "embed"))
         params = ParamBlock(
             _capi.ConditionalParams, rows,
             ignored=("bn.num_batches_tracked",) if self._batch_stats else (),
         )
-        if with_beta:  # ESPnet's initial table: gamma 1 (here), beta 0
-            params.arrays["embed.weight"][:, c:] = 0.0
+        if with_beta:  # ESPnet's initial table: the scales 1 (here), beta (the last chunk) 0
+            params.arrays["embed.weight"][:, width - c:] = 0.0
         flags = _capi.NO_BIAS if self._has_bias and not self.bias else 0
         self._make(context, (self._kind, c, k, flags), params)
 
@@ -124,3 +127,14 @@ class ConditionalNoneNorm2d(_Conditional):
     """
 
     _kind = _capi.CONDITIONAL_NONE
+
+
+class ConditionalInstanceNorm2dPlus(_Conditional):
+    """ESPnet's ConditionalInstanceNorm2dPlus(num_features, num_classes, bias=True):
+    InstanceNorm2dPlus with ``gamma, alpha, beta = embed.weight[y[n]].chunk(3)``
+    (bias=False: ``gamma, alpha = chunk(2)``). state_dict: ``embed.weight``
+    (K, 3C), or (K, 2C) without bias. Calls: see _Conditional and Module.
+    """
+
+    _kind = _capi.CONDITIONAL_INSTANCE_PLUS
+    _chunks = 3
