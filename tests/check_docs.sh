@@ -4,7 +4,8 @@
 #   tests/check_docs.sh SOURCE_DIR BUILD_DIR CLNORM_TOOL
 # 1. doxygen over the public header with warnings as errors: an undocumented
 #    public symbol fails;
-# 2. every environment variable the library or the tool reads (getenv) is in
+# 2. every environment variable the library, the tool or the Python package
+#    reads (getenv, os.environ) is in
 #    the README's table of environment variables, and the table names none it
 #    does not read;
 # 3. every long option that a subcommand's --help shows is in the man page;
@@ -28,8 +29,12 @@ else
     bad "doxygen is not installed (tools/scripts/dev.sh test installs it)"
 fi
 
-read_vars=$(grep -rhoE 'getenv\("[A-Z_]+"\)' "$src/src" "$src/tools" | sed -E 's/getenv\("([A-Z_]+)"\)/\1/' |
-    sort -u || true)
+# The C code's getenv("X") and the Python package's and tests' os.environ.get("X") / ["X"].
+read_vars=$({
+    grep -rhoE 'getenv\("[A-Z_]+"\)' "$src/src" "$src/tools" | sed -E 's/getenv\("([A-Z_]+)"\)/\1/'
+    grep -rhoE --include='*.py' 'os\.environ(\.get\(|\[)"[A-Z_]+"' "$src/python/clnorm" "$src/python/tests" |
+        sed -E 's/.*"([A-Z_]+)"$/\1/'
+} | sort -u || true)
 # The README's table: the section "## Environment variables", rows "| `NAME` | ...".
 table=$(awk '/^## Environment variables/{on=1; next} /^## /{on=0} on' "$src/README.md" |
     grep -oE '^\| `[A-Z_]+`' | tr -d '|` ' | sort -u || true)
@@ -54,10 +59,12 @@ grep -q "Apache License" "$src/LICENSE" && grep -q "Version 2.0, January 2004" "
     bad "LICENSE is not the Apache License 2.0"
 while IFS= read -r f; do
     head -3 "$f" | grep -q "SPDX-License-Identifier: Apache-2.0" || bad "$f has no SPDX line"
-done < <(cd "$src" && find src include kernels tools tests cmake docs .ci CMakeLists.txt Doxyfile \
-    \( -path tests/fixtures -o -path tests/regressions \) -prune -o -type f \
+done < <(cd "$src" && find src include kernels tools tests cmake docs .ci python CMakeLists.txt Doxyfile \
+    \( -path tests/fixtures -o -path tests/regressions -o -name build -o -name '*.egg-info' \
+    -o -name __pycache__ \) -prune -o -type f \
     \( -name '*.[ch]' -o -name '*.cl' -o -name '*.sh' -o -name '*.py' -o -name '*.txt' \
-    -o -name '*.in' -o -name '*.cmake' -o -name '*.1' -o -name run -o -name Doxyfile \) -print |
+    -o -name '*.toml' -o -name '*.in' -o -name '*.cmake' -o -name '*.1' -o -name run \
+    -o -name Doxyfile \) -print |
     sed "s|^|$src/|")
 grep -q "^Description:.*Apache-2.0" "$src/cmake/clnorm.pc.in" || bad "clnorm.pc's Description lacks the licence"
 grep -q "^## \[0.1.0\]" "$src/CHANGELOG.md" || bad "CHANGELOG.md has no 0.1.0 section"

@@ -1,0 +1,180 @@
+# SPDX-License-Identifier: Apache-2.0
+"""_capi.py: include/clnorm.h in ctypes: the parameter structs and every prototype.
+
+The structs mirror the header field for field (order and types): they are the
+ABI, so python/tests/test_capi.py checks them, and every prototype, against the
+header. OpenCL handles are opaque pointers (c_void_p); enums are C ints.
+"""
+import ctypes
+from ctypes import POINTER, c_char_p, c_double, c_float, c_int, c_size_t, c_uint, c_uint64, c_void_p
+
+status_t = c_int  # enum clnorm_status
+cl_int = ctypes.c_int32
+cl_uint = ctypes.c_uint32
+handle_t = c_void_p  # any opaque clnorm_* or cl_* pointer
+event_p = POINTER(c_void_p)  # cl_event * (the event out) and const cl_event * (the wait list)
+floats_p = POINTER(c_float)
+
+# Flags and kinds, as in the header.
+CONTEXT_NO_FP64 = 1 << 0
+CONTEXT_NO_CACHE = 1 << 1
+CONTEXT_GPU_VARIANT = 1 << 2
+CONTEXT_CPU_VARIANT = 1 << 3
+REVIN_TRANSPOSED = 1 << 0
+REVIN_AFFINE = 1 << 1
+NO_AFFINE = 1 << 0
+AFFINE = 1 << 1
+NOT_SCALAR = 1 << 2
+NO_BIAS = 1 << 3
+TRANSPOSED = 1 << 4
+CONDITIONAL_VARIANCE = 0
+CONDITIONAL_INSTANCE = 1
+CONDITIONAL_BATCH = 2
+CONDITIONAL_NONE = 3
+CONDITIONAL_INSTANCE_PLUS = 4
+NORMALIZATION_KINDS = {"layer": 0, "instance": 1, "batch": 2, "group": 3, "none": 4}
+TS_METHODS = {"mean": 0, "last": 1}
+
+
+class VarNorm2dParams(ctypes.Structure):
+    """clnorm_varnorm2d_params."""
+
+    _fields_ = [("alpha", floats_p), ("version", c_uint64)]
+
+
+class RevinParams(ctypes.Structure):
+    """clnorm_revin_params."""
+
+    _fields_ = [("weight", floats_p), ("bias", floats_p), ("version", c_uint64)]
+
+
+class AffineParams(ctypes.Structure):
+    """clnorm_affine_params."""
+
+    _fields_ = [("weight", floats_p), ("bias", floats_p), ("version", c_uint64)]
+
+
+class ConditionalParams(ctypes.Structure):
+    """clnorm_conditional_params."""
+
+    _fields_ = [
+        ("embed", floats_p),
+        ("running_mean", floats_p),
+        ("running_var", floats_p),
+        ("version", c_uint64),
+    ]
+
+
+class NormalizationParams(ctypes.Structure):
+    """clnorm_normalization_params."""
+
+    _fields_ = [
+        ("weight", floats_p),
+        ("bias", floats_p),
+        ("running_mean", floats_p),
+        ("running_var", floats_p),
+        ("version", c_uint64),
+    ]
+
+
+class PlusParams(ctypes.Structure):
+    """clnorm_plus_params."""
+
+    _fields_ = [("alpha", floats_p), ("gamma", floats_p), ("beta", floats_p), ("version", c_uint64)]
+
+
+def _forward_tail():
+    """What every forward takes after its shape: input, output, wait list, event."""
+    return [handle_t, c_size_t, handle_t, c_size_t, cl_uint, event_p, event_p]
+
+
+def _layer(prefix, create_args, forward_args, params_t):
+    """The _create, _destroy, _forward and _upload_count of one layer."""
+    protos = {
+        f"{prefix}_create": (status_t, [handle_t] + create_args + [POINTER(handle_t)]),
+        f"{prefix}_destroy": (None, [handle_t]),
+        f"{prefix}_forward": (
+            status_t,
+            [handle_t] + ([POINTER(params_t)] if params_t else []) + forward_args + _forward_tail(),
+        ),
+    }
+    if params_t:
+        protos[f"{prefix}_upload_count"] = (c_uint64, [handle_t])
+    return protos
+
+
+PROTOTYPES = {
+    "clnorm_version_number": (c_uint, []),
+    "clnorm_version_string": (c_char_p, []),
+    "clnorm_status_name": (c_char_p, [status_t]),
+    "clnorm_status_message": (c_char_p, [status_t]),
+    "clnorm_context_create": (status_t, [c_char_p, c_uint, POINTER(handle_t)]),
+    "clnorm_context_wrap": (status_t, [handle_t, handle_t, handle_t, c_uint, POINTER(handle_t)]),
+    "clnorm_context_prepare": (status_t, [handle_t]),
+    "clnorm_context_destroy": (None, [handle_t]),
+    "clnorm_errmsg": (c_char_p, [handle_t]),
+    "clnorm_last_cl_error": (cl_int, [handle_t]),
+    "clnorm_device_count": (status_t, [POINTER(c_size_t)]),
+    "clnorm_device_get": (
+        status_t,
+        [c_size_t, POINTER(handle_t), POINTER(c_uint), POINTER(c_uint), POINTER(c_int),
+         POINTER(c_int)],
+    ),
+    "clnorm_context_cl_context": (handle_t, [handle_t]),
+    "clnorm_context_device": (handle_t, [handle_t]),
+    "clnorm_context_queue": (handle_t, [handle_t]),
+    "clnorm_context_device_description": (c_char_p, [handle_t]),
+    "clnorm_context_uses_fp64": (c_int, [handle_t]),
+    "clnorm_context_program_counts": (None, [handle_t, POINTER(c_uint), POINTER(c_uint)]),
+    # RevIN: forward and inverse share a signature; statistics in and out.
+    "clnorm_revin_inverse": (
+        status_t,
+        [handle_t, POINTER(RevinParams), c_size_t, c_size_t] + _forward_tail(),
+    ),
+    "clnorm_revin_read_stats": (status_t, [handle_t, floats_p, floats_p, c_size_t]),
+    "clnorm_revin_set_stats": (status_t, [handle_t, c_size_t, floats_p, floats_p]),
+    "clnorm_conditional_norm2d_label_errors": (status_t, [handle_t, POINTER(c_int)]),
+    # TSNormalization: the inverse and the scale in and out.
+    "clnorm_ts_norm_inverse": (status_t, [handle_t, c_size_t, c_size_t] + _forward_tail()),
+    "clnorm_ts_norm_read_scale": (status_t, [handle_t, floats_p, c_size_t]),
+    "clnorm_ts_norm_set_scale": (status_t, [handle_t, c_size_t, floats_p]),
+}
+PROTOTYPES.update(_layer("clnorm_varnorm2d", [c_size_t], [c_size_t] * 4, VarNorm2dParams))
+PROTOTYPES.update(_layer("clnorm_revin", [c_size_t, c_uint], [c_size_t] * 2, RevinParams))
+PROTOTYPES.update(
+    _layer("clnorm_layer_norm", [c_size_t, c_double, c_uint], [c_size_t], AffineParams)
+)
+PROTOTYPES.update(
+    _layer("clnorm_instance_norm2d", [c_size_t, c_double, c_uint], [c_size_t] * 4, AffineParams)
+)
+PROTOTYPES.update(_layer("clnorm_none_norm2d", [c_uint], [c_size_t], None))
+PROTOTYPES.update(_layer("clnorm_transposed_ln", [c_size_t, c_uint], [c_size_t] * 2, AffineParams))
+PROTOTYPES.update(
+    _layer("clnorm_group_norm", [c_size_t, c_size_t, c_double, c_uint], [c_size_t] * 2,
+           AffineParams)
+)
+PROTOTYPES.update(
+    _layer("clnorm_normalization", [c_size_t, c_int, c_uint], [c_size_t] * 2, NormalizationParams)
+)
+PROTOTYPES.update(_layer("clnorm_ts_norm", [c_size_t, c_int, c_size_t], [c_size_t] * 2, None))
+PROTOTYPES.update(
+    _layer("clnorm_instance_norm2d_plus", [c_size_t, c_uint], [c_size_t] * 4, PlusParams)
+)
+PROTOTYPES.update(
+    _layer(
+        "clnorm_conditional_norm2d",
+        [c_int, c_size_t, c_size_t, c_uint],
+        [handle_t, c_size_t] + [c_size_t] * 4,  # labels, labels_offset, n, c, h, w
+        ConditionalParams,
+    )
+)
+
+
+def declare(lib):
+    """Set restype and argtypes of every function on the CDLL `lib`.
+
+    Raises AttributeError when the library lacks one (an older build)."""
+    for name, (restype, argtypes) in PROTOTYPES.items():
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = argtypes
