@@ -3,6 +3,7 @@
  * rows and then scale and shift each element (LayerNorm, InstanceNorm2d,
  * TransposedLN, ConditionalInstanceNorm2d, GroupNorm, Normalization, and
  * InstanceNorm2dPlus with its channel means), written once. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -81,7 +82,9 @@ void op_plus(const op_config *c, const op_data *d, op_plus_params_fn prm, double
 double op_tln_scalar(double s_p, double m_p, double centred, double s, double *w, double *extra)
 {
     double a = s_p / s, sum = centred + m_p;
+    /* s as float is off by half an ulp, or by the subnormal grid's steps */
+    double s_rel = s < FLT_MIN ? 0x1p-148 / s : 0x1p-23;
     *w = s_p;
-    *extra = isinf((float)s_p / (float)s) ? INFINITY : 2.0 * fabs(a) * ulp_of(sum);
+    *extra = fabs(a) * (1.0 + s_rel) >= FLT_MAX ? INFINITY : 2.0 * fabs(a) * ulp_of(sum);
     return a * sum;
 }
