@@ -358,8 +358,8 @@ void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, un
                             clnorm__plan *plan);
 void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
                         clnorm__plan *plan);
-/* A kernel of one work-item per row of the view (norm_window, norm_plus). */
-void clnorm__plan_items(const clnorm__limits *lim, const clnorm__view *v, clnorm__kernel_id kernel,
+/* A kernel of `items` work-items, each on its own rows (norm_window, norm_plus). */
+void clnorm__plan_items(const clnorm__limits *lim, size_t items, clnorm__kernel_id kernel,
                         clnorm__plan *plan);
 
 /* ------------------------------------------------------------ kernel table (kernels.c) */
@@ -465,9 +465,10 @@ clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, doubl
                                       size_t nchan, clnorm__view channels, cl_mem in, size_t in_off,
                                       cl_mem out, size_t out_off, cl_uint num_wait,
                                       const cl_event *wait_list, cl_event *event);
-/* The same for a kernel of one work-item per row (clnorm__plan_items). */
-clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, clnorm__args *a,
-                                    cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+/* The same for a kernel of `items` work-items (clnorm__plan_items). */
+clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, size_t items,
+                                    clnorm__args *a, cl_uint num_wait, const cl_event *wait_list,
+                                    cl_event *event);
 /* InstanceNorm2dPlus (a.view: the (n, c) planes, {N * C, HW, 1}, nchan C;
  * a.op: the parameters' flags, GAMMA, BETA, LABELS; a.poff: theirs and
  * ALPHA's): the planes standardised into out, their means kept exactly in

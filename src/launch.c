@@ -149,11 +149,12 @@ clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint n
     return run_plan(nl, a, &p, num_wait, wait_list, event);
 }
 
-clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, clnorm__args *a,
-                                    cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, size_t items,
+                                    clnorm__args *a, cl_uint num_wait, const cl_event *wait_list,
+                                    cl_event *event)
 {
     clnorm__plan p;
-    clnorm__plan_items(&nl->rt.ctx->limits, &a->view, kernel, &p);
+    clnorm__plan_items(&nl->rt.ctx->limits, items, kernel, &p);
     return run_plan(nl, a, &p, num_wait, wait_list, event);
 }
 
@@ -192,7 +193,7 @@ clnorm_status clnorm__norm_plus(clnorm__norm *nl, clnorm__stats *st, const clnor
     clnorm__args samples = planes; /* after it: the layer's last command */
     samples.view = (clnorm__view){rows / c, c, 1};
     samples.op = a->op & (CLNORM_OP_GAMMA | CLNORM_OP_BETA | CLNORM_OP_LABELS);
-    RETURN_IF_ERROR(clnorm__items_enqueue(nl, CLNORM_K_PLUS, &samples, 0, NULL, NULL));
+    RETURN_IF_ERROR(clnorm__items_enqueue(nl, CLNORM_K_PLUS, rows / c, &samples, 0, NULL, NULL));
     clnorm__args affine = planes; /* out = out * gamma + b in place */
     affine.in = a->out;
     affine.in_off = a->out_off;

@@ -142,9 +142,9 @@ void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsign
              tiles);
 }
 
-void clnorm__plan_items(const clnorm__limits *lim, const clnorm__view *v, clnorm__kernel_id kernel,
+void clnorm__plan_items(const clnorm__limits *lim, size_t items, clnorm__kernel_id kernel,
                         clnorm__plan *p)
 {
-    size_t wg = lim->work_group, rows = v->outer * v->inner;
-    plan_one(p, kernel, (rows + wg - 1) / wg, wg, 1, 1);
+    size_t wg = lim->work_group;
+    plan_one(p, kernel, (items + wg - 1) / wg, wg, 1, 1);
 }

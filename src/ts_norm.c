@@ -89,8 +89,10 @@ clnorm_status clnorm_ts_norm_forward(clnorm_ts_norm *layer, size_t b, size_t l, 
                                      layer->method == CLNORM_TS_LAST ? CLNORM_OP_LAST : 0, 0.0, 1);
     a.poff[CLNORM_POFF_KEND] = (cl_uint)(l - layer->horizon);
     a.stat_s = layer->scale.s;
+    /* a work-item per vector of columns when the kernels' width divides D */
+    size_t width = layer->nl.ks.width, items = layer->d % width ? rows : rows / width;
     RETURN_IF_ERROR(
-        clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, &a, num_wait, wait_list, NULL));
+        clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, items, &a, num_wait, wait_list, NULL));
     layer->scale.rows = rows; /* the buffer holds (will hold) this batch's scale now */
     a.op = CLNORM_FIN_DIVIDE; /* after the window: the layer's last command */
     return clnorm__scale_enqueue(&layer->nl, &a, 0, NULL, event);

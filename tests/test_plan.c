@@ -100,7 +100,7 @@ static void every_profile_and_view(void **state)
             check(&profiles[i], &views[j], 1);
             /* the window statistic: a work-item per row, every row */
             clnorm__plan p;
-            clnorm__plan_items(&profiles[i], &views[j], CLNORM_K_WINDOW, &p);
+            clnorm__plan_items(&profiles[i], views[j].outer * views[j].inner, CLNORM_K_WINDOW, &p);
             size_t rows = views[j].outer * views[j].inner;
             assert_int_equal(p.kernel[0], CLNORM_K_WINDOW);
             assert_int_equal(p.kernel[1], CLNORM_K_COUNT);
