@@ -53,7 +53,8 @@ inline ulong param_index(const op_t *p, ulong row)
 {
     if (!(p->op & (CLNORM_OP_GAMMA | CLNORM_OP_BETA))) /* none to look up: skip the % */
         return 0;
-    ulong ch = row % p->nchan;
+    /* a 32-bit remainder where it suffices: a 64-bit one costs a row of short rows 5% */
+    ulong ch = row <= 0xffffffffu ? (ulong)((uint)row % p->nchan) : row % p->nchan;
     if (!(p->op & CLNORM_OP_LABELS))
         return ch;
     int k = p->labels[p->poff.s8 + row / p->nchan];

@@ -84,10 +84,11 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
         accv_t a;
         accv_init(&a);
         rows_pipe(xq, yq, xn, it.nvec, &s, &ax, vp, &a, form);
-        if (it.tail)
+        if (it.tail) {
             accv_add(&a, load_tail(xn + it.tail_at, it.tail, vp), vp);
-        item_t tail_only = {0, VW, 0, it.tail_at, it.tail};
-        apply_item(xq, yq, &tail_only, &s, &ax, form);
+            item_t tail_only = {0, VW, 0, it.tail_at, it.tail};
+            apply_item(xq, yq, &tail_only, &s, &ax, form);
+        }
         accv_lanes(&a, s1, s2);
         sc = row_finish(&p, row + 1, xn, n, piv, s1, s2);
     }
