@@ -10,21 +10,33 @@
 #include "ops.h"
 #include "reference.h"
 
+/* The standardised rows of a view (plain, and each row's m and s), or, with
+ * no memory, NaN in y or tol (a check that cannot pass) and 0. */
+static int standardise(const op_data *d, const op_rows *v, double *y, double *tol, double **plain,
+                       double **m, double **s)
+{
+    size_t rows = v->outer * v->inner;
+    *plain = malloc((d->count ? d->count : 1) * sizeof **plain);
+    *m = malloc((rows ? rows : 1) * sizeof **m);
+    *s = malloc((rows ? rows : 1) * sizeof **s);
+    if (!*plain || !*m || !*s) {
+        for (size_t i = 0; i < d->count; ++i)
+            (y ? y : tol)[i] = NAN;
+        free(*plain), free(*m), free(*s);
+        return 0;
+    }
+    ref_standardise(d->x, v->outer, v->n, v->inner, v->eps, *plain, *m, *s);
+    if (tol)
+        tol_revin_y(*plain, *m, *s, v->outer, v->n, v->inner, tol);
+    return 1;
+}
+
 void op_standardised(const op_config *c, const op_data *d, const op_rows *v, op_affine_fn affine,
                      double *y, const double *y_ref, double *tol)
 {
-    size_t rows = v->outer * v->inner;
-    double *plain = malloc((d->count ? d->count : 1) * sizeof *plain),
-           *m = malloc((rows ? rows : 1) * sizeof *m), *s = malloc((rows ? rows : 1) * sizeof *s);
-    if (!plain || !m || !s) { /* no memory: a check that cannot pass */
-        for (size_t i = 0; i < d->count; ++i)
-            (y ? y : tol)[i] = NAN;
-        free(plain), free(m), free(s);
+    double *plain, *m, *s;
+    if (!standardise(d, v, y, tol, &plain, &m, &s))
         return;
-    }
-    ref_standardise(d->x, v->outer, v->n, v->inner, v->eps, plain, m, s);
-    if (tol)
-        tol_revin_y(plain, m, s, v->outer, v->n, v->inner, tol);
     for (size_t i = 0; i < d->count; ++i) {
         size_t row = i / (v->n * v->inner) * v->inner + i % v->inner;
         double w = 1.0, extra = 0.0, centred = d->x[i] - m[row];
@@ -40,18 +52,11 @@ void op_standardised(const op_config *c, const op_data *d, const op_rows *v, op_
 void op_plus(const op_config *c, const op_data *d, op_plus_params_fn prm, double *y,
              const double *y_ref, double *tol)
 {
-    size_t nn = d->shape[0], ch = d->shape[1], plane = d->shape[2] * d->shape[3], rows = nn * ch;
-    double *plain = malloc((d->count ? d->count : 1) * sizeof *plain),
-           *m = malloc((rows ? rows : 1) * sizeof *m), *s = malloc((rows ? rows : 1) * sizeof *s);
-    if (!plain || !m || !s) { /* no memory: a check that cannot pass */
-        for (size_t i = 0; i < d->count; ++i)
-            (y ? y : tol)[i] = NAN;
-        free(plain), free(m), free(s);
+    size_t nn = d->shape[0], ch = d->shape[1], plane = d->shape[2] * d->shape[3];
+    op_rows v = {nn * ch, plane, 1, 1e-5};
+    double *plain, *m, *s;
+    if (!standardise(d, &v, y, tol, &plain, &m, &s))
         return;
-    }
-    ref_standardise(d->x, rows, plane, 1, 1e-5, plain, m, s);
-    if (tol)
-        tol_revin_y(plain, m, s, rows, plane, 1, tol);
     for (size_t n = 0; n < nn; ++n) {
         double mean = 0.0, m2 = 0.0; /* of the channel means, two passes */
         for (size_t k = 0; k < ch; ++k)

@@ -207,21 +207,21 @@ static const op_case inverse_tests[] = {
     {"bld", {{0}, 0}, 3, {2, 17, 1}, 0},
 };
 
+/* What the forward and the inverse share. */
+#define TS_COMMON                                                                                  \
+    OP_ARRAY(options, options), .view = view, .params = params, .destroy = destroy,                \
+                                .stat_shape_doc = "(B, 1, D) from -i", .stat_shape = stat_shape
+
 const op_desc op_ts_normalization = {
     .name = "TSNormalization",
     .formula = "ESPnet's TSNormalization(method, horizon) on (B, L, D): per (b, d), the scale\n"
                "of the look-back window l < L - H: mean, the mean of |x| over it; last, |x| at\n"
                "l = L - H - 1; y = x / scale (no epsilon: a zero scale gives inf or NaN). S\n"
                "receives the scale as float32 (B, 1, D), for TSInverseNormalization.",
-    OP_ARRAY(options, options),
+    TS_COMMON,
     .check_shape = check_window,
-    .view = view,
-    .params = params,
     .create = create,
-    .destroy = destroy,
     OP_ARRAY(stats_out, scale_written),
-    .stat_shape_doc = "(B, 1, D) from -i",
-    .stat_shape = stat_shape,
     .get_stats = get_stats,
     .run = run_norm,
     .reference = norm_reference,
@@ -235,15 +235,10 @@ const op_desc op_ts_inverse = {
     .formula = "ESPnet's TSInverseNormalization(method, normalizer) on (B, L, D): y = x * scale,\n"
                "the scale (B, 1, D) of a TSNormalization run (its method and horizon made it;\n"
                "L may differ from that run's).",
-    OP_ARRAY(options, options),
+    TS_COMMON,
     .check_shape = check_shape,
-    .view = view,
-    .params = params,
     .create = create_inverse,
-    .destroy = destroy,
     OP_ARRAY(stats_in, scale_read),
-    .stat_shape_doc = "(B, 1, D) from -i",
-    .stat_shape = stat_shape,
     .set_stats = set_stats,
     .run = run_inverse,
     .reference = inverse_reference,
