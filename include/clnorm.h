@@ -501,9 +501,10 @@ CLNORM_API clnorm_status clnorm_group_norm_create(clnorm_context *ctx, size_t gr
 CLNORM_API void clnorm_group_norm_destroy(clnorm_group_norm *layer);
 /** Enqueue y = GroupNorm(x), x of shape (n, c, spatial) where `spatial` is
  *  the product of the sizes after C (1 for an (n, c) input). `params`:
- *  weight and bias of c floats (may be NULL with CLNORM_NO_AFFINE). With
- *  weights, two kernels run (the second scales the output in place); the
- *  event is the last one's. Buffers, offsets, wait list and `event` as in
+ *  weight and bias of c floats (may be NULL with CLNORM_NO_AFFINE). One
+ *  kernel runs, or, with weights when `spatial` is not a multiple of the
+ *  kernels' vector width, two (the second scales the output in place by
+ *  channel); the event is the last one's. Buffers, offsets, wait list and `event` as in
  *  clnorm_varnorm2d_forward: the event handed back is the caller's to
  *  release. Threads: as that forward. */
 CLNORM_API clnorm_status clnorm_group_norm_forward(clnorm_group_norm *layer,
@@ -529,7 +530,7 @@ typedef enum clnorm_normalization_kind {
      *  * weight[d] + bias[d]. */
     CLNORM_NORMALIZATION_BATCH,
     /** "group": GroupNorm(1, D): per b over all of (L, D), then weight[d] and
-     *  bias[d] (two kernels). */
+     *  bias[d] (two kernels, or one when transposed as for GroupNorm). */
     CLNORM_NORMALIZATION_GROUP,
     /** "none": y = x (a copy; a marker in place). */
     CLNORM_NORMALIZATION_NONE

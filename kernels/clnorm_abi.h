@@ -47,7 +47,8 @@
 #define CLNORM_POFF_LABEL0 8 /* the first sample's label: its index in the labels buffer */
 #define CLNORM_POFF_KEND 9   /* norm_window: the window is k < KEND (OP_LAST: k = KEND - 1) */
 #define CLNORM_POFF_ALPHA 10 /* InstanceNorm2dPlus's alpha, per row like GAMMA (norm_plus) */
-#define CLNORM_POFF_COUNT 11 /* of the uint16's 16 */
+#define CLNORM_POFF_SEG 11   /* CLNORM_OP_SEG: the elements of a row that share a weight */
+#define CLNORM_POFF_COUNT 12 /* of the uint16's 16 */
 
 /* ---- the op word: one finalisation kind in the low byte ... ---- */
 #define CLNORM_FIN_MASK 0xffu
@@ -75,6 +76,9 @@
 #define CLNORM_OP_STAT_SCALE (1u << 14) /* FIN_AFFINE: g from stat_s[row] instead of parameters */
 /* With OP_STORE: store the centre c exactly, hi in stat_m and lo in stat_s (norm_plus reads it) */
 #define CLNORM_OP_STORE_CENTRE (1u << 15)
+/* With OP_AXIS on contiguous rows: one weight per segment of SEG elements (GroupNorm's
+ * channels), w[(row % nchan) * (n / SEG) + k / SEG]; SEG a multiple of the vector width */
+#define CLNORM_OP_SEG (1u << 16)
 
 /* ---- flags a launch raises in CLNORM_ARG_FLAGS ---- */
 #define CLNORM_FLAG_LABEL_RANGE 1u /* a label outside [0, nclass) was clamped */

@@ -162,11 +162,13 @@ inline scalev_t splat(scale1_t s)
  * weight and adds a bias along the reduced axis. */
 #define FORM_BIAS 1
 #define FORM_AXIS 2
+#define FORM_SEG 4 /* with FORM_AXIS: a weight per segment of the row */
 
 inline int form_of(const op_t *p)
 {
     int biased = (p->op & CLNORM_OP_BETA) || (p->op & CLNORM_FIN_MASK) == CLNORM_FIN_DENORM;
-    return (biased ? FORM_BIAS : 0) | ((p->op & CLNORM_OP_AXIS) ? FORM_AXIS : 0);
+    return (biased ? FORM_BIAS : 0) | ((p->op & CLNORM_OP_AXIS) ? FORM_AXIS : 0) |
+           ((p->op & CLNORM_OP_SEG) ? FORM_SEG : 0);
 }
 
 __attribute__((always_inline)) inline floatV apply_v(floatV x, const scalev_t *s, const int form)
@@ -175,24 +177,59 @@ __attribute__((always_inline)) inline floatV apply_v(floatV x, const scalev_t *s
     return (form & FORM_BIAS) ? r + s->b : r;
 }
 
-/* The weights and biases along the reduced axis, or none. */
+/* The weights and biases along the reduced axis, or none; with segments,
+ * one per `seg` elements, from the row's first (axis_for_row). */
 typedef struct {
     int on;
     __global const float *w, *v;
+    uint seg;
 } axis_t;
 
 inline axis_t axis_of(const op_t *p)
 {
-    axis_t a = {(p->op & CLNORM_OP_AXIS) != 0, p->prm + p->poff.s5, p->prm + p->poff.s6};
+    axis_t a = {(p->op & CLNORM_OP_AXIS) != 0, p->prm + p->poff.s5, p->prm + p->poff.s6,
+                (p->op & CLNORM_OP_SEG) ? p->poff.sb : 1u};
     return a;
+}
+
+/* The axis of contiguous row `row` of n elements: with segments, its
+ * first segment's weight is (row % nchan) * (n / seg). */
+inline axis_t axis_for_row(const op_t *p, const axis_t *ax, ulong row, ulong n, const int form)
+{
+    axis_t a = *ax;
+    if (form & FORM_SEG) {
+        ulong first = (row % p->nchan) * (n / a.seg);
+        a.w += first;
+        a.v += first;
+    }
+    return a;
+}
+
+/* The weight index of element k: k, or its segment (a 32-bit division:
+ * such rows are shorter than 2^32, and segments never straddle a vector). */
+inline ulong axis_index(const axis_t *ax, ulong k, const int form)
+{
+    return (form & FORM_SEG) ? (ulong)((uint)k / ax->seg) : k;
+}
+
+/* r * w + v at element k of a contiguous row (vectors along k). */
+__attribute__((always_inline)) inline floatV axis_apply(floatV r, const axis_t *ax, ulong k,
+                                                        const int form)
+{
+    if (!(form & FORM_AXIS))
+        return r;
+    if (form & FORM_SEG) {
+        ulong j = axis_index(ax, k, form);
+        return r * FILLV(ax->w[j]) + FILLV(ax->v[j]);
+    }
+    return r * LOADV(ax->w + k) + LOADV(ax->v + k);
 }
 
 /* Contiguous rows: the element at k has its own weight (vectors along k). */
 __attribute__((always_inline)) inline floatV apply_at(floatV x, const scalev_t *s, const axis_t *ax,
                                                       ulong k, const int form)
 {
-    floatV r = apply_v(x, s, form);
-    return (form & FORM_AXIS) ? r * LOADV(ax->w + k) + LOADV(ax->v + k) : r;
+    return axis_apply(apply_v(x, s, form), ax, k, form);
 }
 
 /* y = apply(x) over a contiguous item's vectors (offsets from the row's
@@ -208,7 +245,8 @@ __attribute__((always_inline)) inline void apply_item_with(__global const float 
         float r = ((xq[k] - LANE0(s->hi)) - LANE0(s->lo)) * LANE0(s->sc);
         if (form & FORM_BIAS)
             r += LANE0(s->b);
-        yq[k] = (form & FORM_AXIS) ? r * ax->w[k] + ax->v[k] : r;
+        ulong j = axis_index(ax, k, form);
+        yq[k] = (form & FORM_AXIS) ? r * ax->w[j] + ax->v[j] : r;
     }
     for (ulong u = it->nvec; u > 0; --u) {
         ulong at = it->first + (u - 1) * it->step;

@@ -44,10 +44,7 @@ inline void rows_pipe(__global const float *xq, __global float *yq, __global con
     for (ulong t = 0; t < nvec; ++t) {
         ulong k = t * VW;
         accv_add(a, LOADV(xn + k), piv);
-        floatV r = apply_v(LOADV(xq + k), s, form);
-        if (form & FORM_AXIS)
-            r = r * LOADV(ax->w + k) + LOADV(ax->v + k);
-        STORE_GLOBAL(r, yq + k);
+        STORE_GLOBAL(axis_apply(apply_v(LOADV(xq + k), s, form), ax, k, form), yq + k);
     }
 }
 
@@ -74,8 +71,9 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
         xq = x + x_off + row * n;
         __global float *yq = y + y_off + row * n;
         scalev_t s = splat(sc);
+        axis_t axr = axis_for_row(&p, &ax, row, n, form);
         if (row + 1 == last) {
-            apply_item(xq, yq, &it, &s, &ax, form);
+            apply_item(xq, yq, &it, &s, &axr, form);
             break;
         }
         __global const float *xn = xq + n;
@@ -83,11 +81,11 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_rows(KERNEL_A
         floatV vp = FILLV(piv);
         accv_t a;
         accv_init(&a);
-        rows_pipe(xq, yq, xn, it.nvec, &s, &ax, vp, &a, form);
+        rows_pipe(xq, yq, xn, it.nvec, &s, &axr, vp, &a, form);
         if (it.tail) {
             accv_add(&a, load_tail(xn + it.tail_at, it.tail, vp), vp);
             item_t tail_only = {0, VW, 0, it.tail_at, it.tail};
-            apply_item(xq, yq, &tail_only, &s, &ax, form);
+            apply_item(xq, yq, &tail_only, &s, &axr, form);
         }
         accv_lanes(&a, s1, s2);
         sc = row_finish(&p, row + 1, xn, n, piv, s1, s2);

@@ -98,7 +98,7 @@ inline scalev_t lscale_get(const lscale_t *l, uint t, int contig)
 
 /* Normalise the item's share of the group from the columns' scalings. */
 inline void normalise_group(const group_t *g, uint lid, __global const float *xg,
-                            __global float *yg, const op_t *p, const lscale_t *l)
+                            __global float *yg, const op_t *p, const lscale_t *l, ulong n)
 {
 #if CLNORM_INTERLEAVE
     item_t it = make_item(g, lid);
@@ -109,7 +109,8 @@ inline void normalise_group(const group_t *g, uint lid, __global const float *xg
     int form = form_of(p);
     if (g->contig) {
         scalev_t s = lscale_get(l, 0, 1);
-        apply_item(xg, yg, &it, &s, &ax, form);
+        axis_t axr = axis_for_row(p, &ax, g->row0, n, form);
+        apply_item(xg, yg, &it, &s, &axr, form);
         return;
     }
     /* Strided: whole rows, last read first; each tile's scaling from local
@@ -145,7 +146,7 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_fused(KERNEL_
             row_scale(&p, g.row0 + c, g.ge - g.gs, mean, m2, group_last(&p, &g, xg, c, n), 1));
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    normalise_group(&g, lid, xg, y + y_off + g.base, &p, &l);
+    normalise_group(&g, lid, xg, y + y_off + g.base, &p, &l, n);
 }
 
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_partial(KERNEL_ARGS)
@@ -185,7 +186,7 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_apply(KERNEL_
             row_scale(&p, g.row0 + c, cnt, mean, m2, group_last(&p, &g, xg, c, n), g.part == 0));
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    normalise_group(&g, lid, xg, y + y_off + g.base, &p, &l);
+    normalise_group(&g, lid, xg, y + y_off + g.base, &p, &l, n);
 }
 
 #endif /* CLNORM_NORM_CL */

@@ -457,12 +457,20 @@ clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner);
 clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
                                     const cl_event *wait_list, cl_event *event);
 /* Rows standardised, then weights by channel (GroupNorm): the `rows` view
- * standardised (mean, sqrt(var_b + eps)) from in to out; with `affine`,
- * then out = out * weight[ch] + bias[ch] in place over the `channels` view,
- * ch = its row % nchan, weight and bias the layer's parameter arrays 0 and
- * 1. Each pass takes kernels of its view's width. */
+ * (contiguous rows) standardised (mean, sqrt(var_b + eps)) from in to out,
+ * each element then scaled and shifted by its channel's weight and bias
+ * (the layer's parameter arrays 0 and 1) with `affine`. Where a row's
+ * channels are segments of `seg` elements (0: they are not) that are whole
+ * vectors, in one pass: row r's first channel is (r % groups) * (n / seg).
+ * Otherwise in two, the second in place over the `view`, the channel of
+ * its row being row % nchan; each pass takes kernels of its view's width. */
+typedef struct clnorm__channels {
+    size_t groups, seg; /* the one pass's layout */
+    size_t nchan;       /* the second pass's */
+    clnorm__view view;
+} clnorm__channels;
 clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, double eps, int affine,
-                                      size_t nchan, clnorm__view channels, cl_mem in, size_t in_off,
+                                      const clnorm__channels *ch, cl_mem in, size_t in_off,
                                       cl_mem out, size_t out_off, cl_uint num_wait,
                                       const cl_event *wait_list, cl_event *event);
 /* The same for a kernel of `items` work-items (clnorm__plan_items). */

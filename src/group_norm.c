@@ -68,11 +68,12 @@ clnorm_status clnorm_group_norm_forward(clnorm_group_norm *layer,
                            affine ? 2 : 0, params ? params->version : 0, input, input_offset,
                            output, output_offset, count, num_wait, wait_list));
     clnorm__view rows = {n * layer->groups, per_group, 1};
-    /* by channel: (n, c) rows of the spatial positions, or with none the
+    /* by channel: segments of `spatial` in each group's row; for two
+     * passes, (n, c) rows of the spatial positions, or with none the
      * channels as the columns of one-step rows */
-    clnorm__view channels = {n * layer->c, spatial, 1};
+    clnorm__channels ch = {layer->groups, spatial, layer->c, {n * layer->c, spatial, 1}};
     if (spatial == 1)
-        channels = (clnorm__view){n, 1, layer->c};
-    return clnorm__norm_by_channel(nl, rows, layer->eps, affine, layer->c, channels, input,
-                                   input_offset, output, output_offset, num_wait, wait_list, event);
+        ch.view = (clnorm__view){n, 1, layer->c};
+    return clnorm__norm_by_channel(nl, rows, layer->eps, affine, &ch, input, input_offset, output,
+                                   output_offset, num_wait, wait_list, event);
 }

@@ -159,7 +159,7 @@ clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, 
 }
 
 clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, double eps, int affine,
-                                      size_t nchan, clnorm__view channels, cl_mem in, size_t in_off,
+                                      const clnorm__channels *ch, cl_mem in, size_t in_off,
                                       cl_mem out, size_t out_off, cl_uint num_wait,
                                       const cl_event *wait_list, cl_event *event)
 {
@@ -167,12 +167,20 @@ clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, doubl
     clnorm__args a = clnorm__args_of(rows, in, in_off, out, out_off, CLNORM_FIN_STANDARD, eps, 1);
     if (!affine)
         return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
+    if (ch->seg && ch->seg % nl->ks.width == 0 && rows.n <= UINT32_MAX) {
+        a.op |= CLNORM_OP_AXIS | CLNORM_OP_SEG; /* one pass: a weight per segment */
+        a.nchan = (cl_uint)ch->groups;
+        a.poff[CLNORM_POFF_AXW] = (cl_uint)nl->params.offset[0];
+        a.poff[CLNORM_POFF_AXB] = (cl_uint)nl->params.offset[1];
+        a.poff[CLNORM_POFF_SEG] = (cl_uint)ch->seg;
+        return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
+    }
     RETURN_IF_ERROR(clnorm__norm_enqueue(nl, &a, num_wait, wait_list, NULL));
     /* after the first pass, the layer's last command */
-    RETURN_IF_ERROR(clnorm__norm_use_width(nl, channels.inner));
+    RETURN_IF_ERROR(clnorm__norm_use_width(nl, ch->view.inner));
     clnorm__args b =
-        clnorm__args_of(channels, out, out_off, out, out_off,
-                        CLNORM_FIN_AFFINE | CLNORM_OP_GAMMA | CLNORM_OP_BETA, 0.0, nchan);
+        clnorm__args_of(ch->view, out, out_off, out, out_off,
+                        CLNORM_FIN_AFFINE | CLNORM_OP_GAMMA | CLNORM_OP_BETA, 0.0, ch->nchan);
     b.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[0];
     b.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[1];
     return clnorm__scale_enqueue(nl, &b, 0, NULL, event);

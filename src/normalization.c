@@ -95,10 +95,13 @@ clnorm_status clnorm_normalization_forward(clnorm_normalization *layer,
     case CLNORM_NORMALIZATION_NONE:
         return clnorm__copy_enqueue(&nl->rt, count, input, input_offset, output, output_offset,
                                     num_wait, wait_list, event);
-    case CLNORM_NORMALIZATION_GROUP: /* GroupNorm(1, D): per b over all, then by channel d */
-        return clnorm__norm_by_channel(nl, (clnorm__view){b, l * d, 1}, 1e-5, 1, d, over_l, input,
+    case CLNORM_NORMALIZATION_GROUP: { /* GroupNorm(1, D): per b over all, then by channel d */
+        /* transposed, channel d is the segment of L elements at d * L */
+        clnorm__channels ch = {1, t ? l : 0, d, over_l};
+        return clnorm__norm_by_channel(nl, (clnorm__view){b, l * d, 1}, 1e-5, 1, &ch, input,
                                        input_offset, output, output_offset, num_wait, wait_list,
                                        event);
+    }
     case CLNORM_NORMALIZATION_BATCH: /* eval mode: running statistics by channel d */
         RETURN_IF_ERROR(clnorm__norm_use_width(nl, over_l.inner));
         a = clnorm__args_of(over_l, input, input_offset, output, output_offset,
