@@ -530,7 +530,8 @@ typedef enum clnorm_normalization_kind {
      *  * weight[d] + bias[d]. */
     CLNORM_NORMALIZATION_BATCH,
     /** "group": GroupNorm(1, D): per b over all of (L, D), then weight[d] and
-     *  bias[d] (two kernels, or one when transposed as for GroupNorm). */
+     *  bias[d] (one kernel when the weights' run, L transposed and D not, is a
+     *  multiple of the kernels' vector width; else two). */
     CLNORM_NORMALIZATION_GROUP,
     /** "none": y = x (a copy; a marker in place). */
     CLNORM_NORMALIZATION_NONE

@@ -47,7 +47,7 @@
 #define CLNORM_POFF_LABEL0 8 /* the first sample's label: its index in the labels buffer */
 #define CLNORM_POFF_KEND 9   /* norm_window: the window is k < KEND (OP_LAST: k = KEND - 1) */
 #define CLNORM_POFF_ALPHA 10 /* InstanceNorm2dPlus's alpha, per row like GAMMA (norm_plus) */
-#define CLNORM_POFF_SEG 11   /* CLNORM_OP_SEG: the elements of a row that share a weight */
+#define CLNORM_POFF_SEG 11   /* OP_SEG: elements per weight; OP_PERIOD: the weights' period */
 #define CLNORM_POFF_COUNT 12 /* of the uint16's 16 */
 
 /* ---- the op word: one finalisation kind in the low byte ... ---- */
@@ -79,6 +79,9 @@
 /* With OP_AXIS on contiguous rows: one weight per segment of SEG elements (GroupNorm's
  * channels), w[(row % nchan) * (n / SEG) + k / SEG]; SEG a multiple of the vector width */
 #define CLNORM_OP_SEG (1u << 16)
+/* With OP_AXIS on contiguous rows: weights repeating every SEG elements, w[k % SEG]
+ * (Normalization's group kind over (L, D)); SEG a multiple of the vector width */
+#define CLNORM_OP_PERIOD (1u << 17)
 
 /* ---- flags a launch raises in CLNORM_ARG_FLAGS ---- */
 #define CLNORM_FLAG_LABEL_RANGE 1u /* a label outside [0, nclass) was clamped */

@@ -162,13 +162,15 @@ inline scalev_t splat(scale1_t s)
  * weight and adds a bias along the reduced axis. */
 #define FORM_BIAS 1
 #define FORM_AXIS 2
-#define FORM_SEG 4 /* with FORM_AXIS: a weight per segment of the row */
+#define FORM_SEG 4    /* with FORM_AXIS: a weight per segment of the row */
+#define FORM_PERIOD 8 /* with FORM_AXIS: weights repeating along the row */
 
 inline int form_of(const op_t *p)
 {
     int biased = (p->op & CLNORM_OP_BETA) || (p->op & CLNORM_FIN_MASK) == CLNORM_FIN_DENORM;
     return (biased ? FORM_BIAS : 0) | ((p->op & CLNORM_OP_AXIS) ? FORM_AXIS : 0) |
-           ((p->op & CLNORM_OP_SEG) ? FORM_SEG : 0);
+           ((p->op & CLNORM_OP_SEG) ? FORM_SEG : 0) |
+           ((p->op & CLNORM_OP_PERIOD) ? FORM_PERIOD : 0);
 }
 
 __attribute__((always_inline)) inline floatV apply_v(floatV x, const scalev_t *s, const int form)
@@ -188,7 +190,7 @@ typedef struct {
 inline axis_t axis_of(const op_t *p)
 {
     axis_t a = {(p->op & CLNORM_OP_AXIS) != 0, p->prm + p->poff.s5, p->prm + p->poff.s6,
-                (p->op & CLNORM_OP_SEG) ? p->poff.sb : 1u};
+                (p->op & (CLNORM_OP_SEG | CLNORM_OP_PERIOD)) ? p->poff.sb : 1u};
     return a;
 }
 
@@ -205,11 +207,14 @@ inline axis_t axis_for_row(const op_t *p, const axis_t *ax, ulong row, ulong n, 
     return a;
 }
 
-/* The weight index of element k: k, or its segment (a 32-bit division:
- * such rows are shorter than 2^32, and segments never straddle a vector). */
+/* The weight index of element k: k, its segment or its place in the period
+ * (32-bit: such rows are shorter than 2^32, and neither segments nor
+ * periods straddle a vector). */
 inline ulong axis_index(const axis_t *ax, ulong k, const int form)
 {
-    return (form & FORM_SEG) ? (ulong)((uint)k / ax->seg) : k;
+    if (form & FORM_SEG)
+        return (uint)k / ax->seg;
+    return (form & FORM_PERIOD) ? (uint)k % ax->seg : k;
 }
 
 /* r * w + v at element k of a contiguous row (vectors along k). */
@@ -222,7 +227,8 @@ __attribute__((always_inline)) inline floatV axis_apply(floatV r, const axis_t *
         ulong j = axis_index(ax, k, form);
         return r * FILLV(ax->w[j]) + FILLV(ax->v[j]);
     }
-    return r * LOADV(ax->w + k) + LOADV(ax->v + k);
+    ulong j = axis_index(ax, k, form);
+    return r * LOADV(ax->w + j) + LOADV(ax->v + j);
 }
 
 /* Contiguous rows: the element at k has its own weight (vectors along k). */

@@ -461,11 +461,13 @@ clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint n
  * each element then scaled and shifted by its channel's weight and bias
  * (the layer's parameter arrays 0 and 1) with `affine`. Where a row's
  * channels are segments of `seg` elements (0: they are not) that are whole
- * vectors, in one pass: row r's first channel is (r % groups) * (n / seg).
+ * vectors, in one pass: row r's first channel is (r % groups) * (n / seg);
+ * the same where channels repeat every `period` elements of a row.
  * Otherwise in two, the second in place over the `view`, the channel of
  * its row being row % nchan; each pass takes kernels of its view's width. */
 typedef struct clnorm__channels {
     size_t groups, seg; /* the one pass's layout */
+    size_t period;      /* or: the channel is k % period (seg 0) */
     size_t nchan;       /* the second pass's */
     clnorm__view view;
 } clnorm__channels;

@@ -71,7 +71,7 @@ clnorm_status clnorm_group_norm_forward(clnorm_group_norm *layer,
     /* by channel: segments of `spatial` in each group's row; for two
      * passes, (n, c) rows of the spatial positions, or with none the
      * channels as the columns of one-step rows */
-    clnorm__channels ch = {layer->groups, spatial, layer->c, {n * layer->c, spatial, 1}};
+    clnorm__channels ch = {layer->groups, spatial, 0, layer->c, {n * layer->c, spatial, 1}};
     if (spatial == 1)
         ch.view = (clnorm__view){n, 1, layer->c};
     return clnorm__norm_by_channel(nl, rows, layer->eps, affine, &ch, input, input_offset, output,

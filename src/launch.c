@@ -167,12 +167,14 @@ clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, doubl
     clnorm__args a = clnorm__args_of(rows, in, in_off, out, out_off, CLNORM_FIN_STANDARD, eps, 1);
     if (!affine)
         return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
-    if (ch->seg && ch->seg % nl->ks.width == 0 && rows.n <= UINT32_MAX) {
-        a.op |= CLNORM_OP_AXIS | CLNORM_OP_SEG; /* one pass: a weight per segment */
+    size_t seg = ch->seg ? ch->seg : ch->period;
+    if (seg && seg % nl->ks.width == 0 && rows.n <= UINT32_MAX) {
+        /* one pass: a weight per segment, or weights repeating */
+        a.op |= CLNORM_OP_AXIS | (ch->seg ? CLNORM_OP_SEG : CLNORM_OP_PERIOD);
         a.nchan = (cl_uint)ch->groups;
         a.poff[CLNORM_POFF_AXW] = (cl_uint)nl->params.offset[0];
         a.poff[CLNORM_POFF_AXB] = (cl_uint)nl->params.offset[1];
-        a.poff[CLNORM_POFF_SEG] = (cl_uint)ch->seg;
+        a.poff[CLNORM_POFF_SEG] = (cl_uint)seg;
         return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
     }
     RETURN_IF_ERROR(clnorm__norm_enqueue(nl, &a, num_wait, wait_list, NULL));

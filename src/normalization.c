@@ -96,8 +96,9 @@ clnorm_status clnorm_normalization_forward(clnorm_normalization *layer,
         return clnorm__copy_enqueue(&nl->rt, count, input, input_offset, output, output_offset,
                                     num_wait, wait_list, event);
     case CLNORM_NORMALIZATION_GROUP: { /* GroupNorm(1, D): per b over all, then by channel d */
-        /* transposed, channel d is the segment of L elements at d * L */
-        clnorm__channels ch = {1, t ? l : 0, d, over_l};
+        /* transposed, channel d is the segment of L elements at d * L;
+         * else the element k's is k % D */
+        clnorm__channels ch = {1, t ? l : 0, t ? 0 : d, d, over_l};
         return clnorm__norm_by_channel(nl, (clnorm__view){b, l * d, 1}, 1e-5, 1, &ch, input,
                                        input_offset, output, output_offset, num_wait, wait_list,
                                        event);

@@ -200,7 +200,7 @@ static const op_case tests[] = {
     {"bld", {{0, GROUP}, 0}, 3, {3, 13, 7}, 0},     {"bdl", {{1, GROUP}, 0}, 3, {2, 16, 33}, 0},
     {"bld", {{0, NONE}, 0}, 3, {3, 13, 7}, 0},      {"bdl", {{1, NONE}, 0}, 3, {2, 4, 10}, 0},
     {"bld", {{0, GROUP}, 0}, 3, {2, 1, 5}, 0},      {"bdl", {{1, LAYER}, 0}, 3, {2, 5, 1}, 0},
-    {"bdl", {{1, GROUP}, 0}, 3, {3, 8, 64}, 0},
+    {"bdl", {{1, GROUP}, 0}, 3, {3, 8, 64}, 0},     {"bld", {{0, GROUP}, 0}, 3, {3, 17, 32}, 0},
 };
 
 const op_desc op_normalization = {
