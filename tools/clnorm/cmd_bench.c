@@ -254,6 +254,23 @@ static cJSON *json_number(double x)
     return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull();
 }
 
+/* A case's class options by name, as the tool takes them (for tools that
+ * run the same configuration elsewhere: tools/scripts/bench_torch.py). */
+static cJSON *options_json(const op_desc *op, const op_config *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t k = 0; k < op->options_count; ++k) {
+        const op_option *opt = &op->options[k];
+        if (opt->kind == OPT_CHOICE)
+            cJSON_AddStringToObject(o, opt->name, opt->choices[(int)c->v[k]]);
+        else if (opt->kind == OPT_FLAG)
+            cJSON_AddBoolToObject(o, opt->name, c->v[k] != 0);
+        else
+            cJSON_AddItemToObject(o, opt->name, json_number(c->v[k]));
+    }
+    return o;
+}
+
 static int write_json(const char *path, clnorm_context *ctx, double copy_gbps, const result *r,
                       size_t n, double cold, double warm)
 {
@@ -275,6 +292,7 @@ static int write_json(const char *path, clnorm_context *ctx, double copy_gbps, c
         cJSON_AddStringToObject(e, "class", r[i].bc.op->name);
         cJSON_AddStringToObject(e, "layout", r[i].bc.c->layout);
         cJSON_AddItemToObject(e, "shape", shape);
+        cJSON_AddItemToObject(e, "options", options_json(r[i].bc.op, &r[i].bc.c->config));
         cJSON_AddNumberToObject(e, "bytes", (double)(2 * r[i].count * 4));
         cJSON_AddItemToObject(e, "ms", json_number(r[i].ms));
         cJSON_AddItemToObject(e, "gbps", json_number(r[i].gbps));

@@ -83,26 +83,141 @@ def revin_output(x, m, s, transposed):
     return y
 
 
-def time_torch(row, warmup, repeat):
-    """Median ms of one forward on the row's shape."""
-    shape, op, transposed = row["shape"], row["op"], row["layout"] == "bdl"
-    gen = torch.Generator().manual_seed(1)
-    x = torch.randn(*shape, generator=gen, dtype=torch.float32)
-    if op == "varnorm2d":
+def instance_plus(x, alpha, gamma, beta):
+    """ESPnet's InstanceNorm2dPlus forward (per-sample parameters: (N, C) or (C,))."""
+    n, c = x.shape[:2]
+    means = torch.mean(x, dim=(2, 3))
+    m = torch.mean(means, dim=-1, keepdim=True)
+    v = torch.var(means, dim=-1, keepdim=True)
+    means = (means - m) / torch.sqrt(v + 1e-5)
+    h = torch.nn.functional.instance_norm(x, eps=1e-5)
+    h = h + means[..., None, None] * alpha.view(-1, c, 1, 1)
+    out = gamma.view(-1, c, 1, 1) * h
+    return out + beta.view(-1, c, 1, 1) if beta is not None else out
+
+
+def transposed_ln(x, s_p, m_p):
+    """ESPnet's TransposedLN(D, scalar=True) on (B, D, L)."""
+    s, m = torch.std_mean(x, dim=1, unbiased=False, keepdim=True)
+    return (s_p / s) * (x - m + m_p)
+
+
+def ts_scale(x, method, horizon):
+    """ESPnet's TSNormalization scale of (B, L, D)."""
+    if method == "mean":
+        return x.abs()[:, :-horizon].mean(dim=1, keepdim=True)
+    return x.abs()[:, -horizon - 1][:, None]
+
+
+def forward_of(row, x, gen):
+    """The PyTorch forward of a bench row as ESPnet or torch.nn computes it, with
+    trained-looking parameters; the row's class options come from clnorm's report."""
+    op, o, shape = row["class"], row.get("options", {}), row["shape"]
+    transposed = row["layout"] == "bdl"
+    nn = torch.nn.functional
+
+    def scale(n):
+        return 1.0 + 0.1 * torch.randn(n, generator=gen)
+
+    def shift(n):
+        return 0.1 * torch.randn(n, generator=gen)
+
+    if op == "VarianceNorm2d":
         alpha = 1.0 + 0.02 * torch.randn(shape[1], generator=gen)  # ESPnet's N(1, 0.02) init
-        run = lambda: varnorm2d(x, alpha)
-    elif op == "revin":
-        run = lambda: revin_input(x, transposed)
-    elif op == "revin-inverse":
+        return lambda: varnorm2d(x, alpha)
+    if op == "ReversibleInstanceNorm1dInput":
+        return lambda: revin_input(x, transposed)
+    if op == "ReversibleInstanceNorm1dOutput":
         _, m, s = revin_input(x, transposed)  # statistics of an input forward, not timed
-        run = lambda: revin_output(x, m, s, transposed)
-    elif op == "LayerNorm":  # torch.nn.LayerNorm(shape[-1]) with its weight and bias
+        return lambda: revin_output(x, m, s, transposed)
+    if op == "LayerNorm":
         d = shape[-1]
-        weight = 1.0 + 0.1 * torch.randn(d, generator=gen)
-        bias = 0.1 * torch.randn(d, generator=gen)
-        run = lambda: torch.nn.functional.layer_norm(x, (d,), weight, bias, 1e-5)
-    else:
-        raise ValueError(f"unknown op {op!r} in clnorm's report")
+        w, b = (None, None) if o.get("no-affine") else (scale(d), shift(d))
+        return lambda: nn.layer_norm(x, (d,), w, b, o.get("eps", 1e-5))
+    if op == "InstanceNorm2d":
+        c = shape[1]
+        w, b = (scale(c), shift(c)) if o.get("affine") else (None, None)
+        return lambda: nn.instance_norm(x, weight=w, bias=b, eps=o.get("eps", 1e-5))
+    if op == "GroupNorm":
+        c = shape[1]
+        w, b = (None, None) if o.get("no-affine") else (scale(c), shift(c))
+        return lambda: nn.group_norm(x, int(o["num-groups"]), w, b, o.get("eps", 1e-5))
+    if op == "NoneNorm2d":
+        return lambda: x  # ESPnet's NoneNorm2d returns its input
+    if op == "InstanceNorm2dPlus":
+        c = shape[1]
+        alpha, gamma = scale(c), scale(c)
+        beta = None if o.get("no-bias") else shift(c)
+        return lambda: instance_plus(x, alpha, gamma, beta)
+    if op.startswith("Conditional"):
+        n, c = shape[:2]
+        labels = torch.randint(0, 10, (n,), generator=gen)
+        chunks = {"ConditionalVarianceNorm2d": 1, "ConditionalInstanceNorm2dPlus": 3}.get(op, 2)
+        if o.get("no-bias"):
+            chunks -= 1
+        embed = torch.nn.Embedding(10, chunks * c)
+        parts = lambda: embed(labels).chunk(chunks, dim=-1)
+        if op == "ConditionalVarianceNorm2d":
+            return lambda: parts()[0].view(-1, c, 1, 1) * (
+                x / torch.sqrt(torch.var(x, dim=(2, 3), keepdim=True) + 1e-5))
+        if op == "ConditionalInstanceNorm2dPlus":
+            def plus():
+                p = parts()
+                return instance_plus(x, p[1], p[0], p[2] if len(p) > 2 else None)
+            return plus
+        rm, rv = shift(c), 1.0 + 0.1 * torch.rand(c, generator=gen)
+
+        def affine():
+            if op == "ConditionalInstanceNorm2d":
+                h = nn.instance_norm(x, eps=1e-5)
+            elif op == "ConditionalBatchNorm2d":
+                h = nn.batch_norm(x, rm, rv, training=False, eps=1e-5)
+            else:  # ConditionalNoneNorm2d
+                h = x
+            p = parts()
+            out = p[0].view(-1, c, 1, 1) * h
+            return out + p[1].view(-1, c, 1, 1) if len(p) > 1 else out
+        return affine
+    if op == "TransposedLN":
+        if o.get("no-scalar"):
+            d = shape[1]
+            w, b = scale(d), shift(d)
+            return lambda: nn.layer_norm(x.transpose(-1, -2), (d,), w, b, 1e-5).transpose(-1, -2)
+        return lambda: transposed_ln(x, torch.ones(1), torch.zeros(1))
+    if op == "Normalization":
+        name = o.get("name", "layer")
+        d = shape[1] if transposed else shape[2]
+        w, b = scale(d), shift(d)
+        xt = x if transposed else x.transpose(-1, -2)  # ESPnet's norms work on (B, D, L)
+        back = (lambda y: y) if transposed else (lambda y: y.transpose(-1, -2))
+        if name == "layer" and not transposed:
+            return lambda: nn.layer_norm(x, (d,), w, b, 1e-5)
+        if name == "layer":
+            return lambda: transposed_ln(x, torch.ones(1), torch.zeros(1))
+        if name == "instance":
+            return lambda: back(nn.instance_norm(xt, eps=1e-5))
+        if name == "batch":
+            rm, rv = shift(d), 1.0 + 0.1 * torch.rand(d, generator=gen)
+            return lambda: back(nn.batch_norm(xt, rm, rv, w, b, training=False, eps=1e-5))
+        if name == "group":
+            return lambda: back(nn.group_norm(xt, 1, w, b, 1e-5))
+        return lambda: x
+    if op == "TSNormalization":
+        method, horizon = o.get("method", "mean"), int(o.get("horizon", 0))
+        return lambda: x / ts_scale(x, method, horizon)
+    if op == "TSInverseNormalization":
+        s = 1.0 + torch.rand(shape[0], 1, shape[2], generator=gen)
+        return lambda: x * s
+    return None
+
+
+def time_torch(row, warmup, repeat):
+    """Median ms of one forward on the row's shape; None for a class without a forward here."""
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(*row["shape"], generator=gen, dtype=torch.float32)
+    run = forward_of(row, x, gen)
+    if run is None:
+        return None
     times = []
     with torch.inference_mode():
         for i in range(warmup + repeat):
@@ -214,12 +329,13 @@ def main():
         runs = [r for r in runs if isinstance(r, (int, float))]
         cl_ms = statistics.median(runs) if runs else None
         t_ms = torch_ms[k]
-        speedup = t_ms / cl_ms if cl_ms else None
+        speedup = t_ms / cl_ms if cl_ms and t_ms else None
         shape = "[" + ", ".join(str(s) for s in row["shape"]) + "]"
         cl_text = f"{cl_ms:10.3f}" if cl_ms else f"{'-':>10}"
         up_text = f"{speedup:8.1f}x" if speedup else f"{'-':>9}"
+        t_text = f"{t_ms:10.3f}" if t_ms else f"{'-':>10}"
         print(f"{row['op']:<14} {row['layout']:<5} {shape:<20} {row['bytes'] / 2**20:8.2f} "
-              f"{t_ms:10.3f} {cl_text} {up_text}")
+              f"{t_text} {cl_text} {up_text}")
         out_rows.append({"op": row["op"], "layout": row["layout"], "shape": row["shape"],
                          "bytes": row["bytes"], "torch_ms": t_ms, "clnorm_ms": cl_ms,
                          "clnorm_ms_runs": runs, "speedup": speedup})
