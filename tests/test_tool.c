@@ -381,8 +381,13 @@ static void test_bench_quick(void **state)
     assert_int_equal(cJSON_GetArraySize(results), (int)rows);
     const cJSON *res;
     cJSON_ArrayForEach (res, results) {
-        assert_int_equal(cJSON_GetArraySize(res), 9);
+        assert_int_equal(cJSON_GetArraySize(res), 10);
         const char *op = cJSON_GetObjectItemCaseSensitive(res, "op")->valuestring;
+        /* the class options by name, as the tool takes them */
+        const cJSON *options = cJSON_GetObjectItemCaseSensitive(res, "options");
+        assert_true(cJSON_IsObject(options));
+        if (!strcmp(op, "revin") || !strcmp(op, "revin-inverse"))
+            assert_true(cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(options, "transposed")));
         const char *cls = cJSON_GetObjectItemCaseSensitive(res, "class")->valuestring;
         const char *layout = cJSON_GetObjectItemCaseSensitive(res, "layout")->valuestring;
         assert_true(op && cls && layout && *op && *cls && *layout);

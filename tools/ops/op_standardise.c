@@ -90,6 +90,11 @@ double op_tln_scalar(double s_p, double m_p, double centred, double s, double *w
     /* s as float is off by half an ulp, or by the subnormal grid's steps */
     double s_rel = s < FLT_MIN ? 0x1p-148 / s : 0x1p-23;
     *w = s_p;
-    *extra = fabs(a) * (1.0 + s_rel) >= FLT_MAX ? INFINITY : 2.0 * fabs(a) * ulp_of(sum);
+    /* where the float-float path (devices without fp64) squares deviations
+     * below 2^-75, they underflow: its spread is lost and y is infinite (a
+     * limit the README states); with fp64 the result is within the bar */
+    int ff_floor = s < 0x1p-75;
+    *extra =
+        ff_floor || fabs(a) * (1.0 + s_rel) >= FLT_MAX ? INFINITY : 2.0 * fabs(a) * ulp_of(sum);
     return a * sum;
 }

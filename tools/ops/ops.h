@@ -209,7 +209,8 @@ void op_standardised(const op_config *c, const op_data *d, const op_rows *v, op_
 /* TransposedLN's scalar affine, y = (s_p / s) * (centred + m_p), as an
  * op_affine_fn's body: PyTorch rounds the sum too, an error scaled by s_p /
  * s; where its float32 s_p / s may overflow within the rounding of s (a
- * subnormal s), PyTorch gives an infinity and its own error is unbounded. */
+ * subnormal s), PyTorch gives an infinity and its own error is unbounded;
+ * below s = 2^-75 the float-float path gives an infinity (a known limit). */
 double op_tln_scalar(double s_p, double m_p, double centred, double s, double *w, double *extra);
 
 /* InstanceNorm2dPlus on (N, C, H, W) with the gamma, alpha and beta of
