@@ -99,20 +99,7 @@ static op_rows rows_of(const op_config *c, const op_data *d)
     return v;
 }
 
-static void reference(const op_config *c, const op_data *d, double *y, double *const *st)
-{
-    (void)st;
-    op_rows v = rows_of(c, d);
-    op_standardised(c, d, &v, weights, y, NULL, NULL);
-}
-
-static void tolerance(const op_config *c, const op_data *d, const double *y, double *const *st,
-                      double *tol, double *const *tol_st)
-{
-    (void)st, (void)tol_st;
-    op_rows v = rows_of(c, d);
-    op_standardised(c, d, &v, weights, NULL, y, tol);
-}
+OP_STANDARDISED(weights)
 
 static const op_case bench[] = {
     {"nchw", {{32, 1e-6}, 0}, 4, {10, 64, 32, 32}, 1},

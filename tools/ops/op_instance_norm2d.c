@@ -55,20 +55,7 @@ static op_rows rows_of(const op_config *c, const op_data *d)
     return (op_rows){d->shape[0] * d->shape[1], d->shape[2] * d->shape[3], 1, c->v[EPS]};
 }
 
-static void reference(const op_config *c, const op_data *d, double *y, double *const *st)
-{
-    (void)st;
-    op_rows v = rows_of(c, d);
-    op_standardised(c, d, &v, c->v[AFFINE] ? weights : NULL, y, NULL, NULL);
-}
-
-static void tolerance(const op_config *c, const op_data *d, const double *y, double *const *st,
-                      double *tol, double *const *tol_st)
-{
-    (void)st, (void)tol_st;
-    op_rows v = rows_of(c, d);
-    op_standardised(c, d, &v, c->v[AFFINE] ? weights : NULL, NULL, y, tol);
-}
+OP_STANDARDISED(c->v[AFFINE] ? weights : NULL)
 
 static const op_case bench[] = {
     {"nchw", {{1e-5, 1}, 0}, 4, {10, 64, 32, 32}, 1},

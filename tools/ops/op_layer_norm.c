@@ -78,20 +78,7 @@ static op_rows rows_of(const op_config *c, const op_data *d)
     return (op_rows){d->count / n, n, 1, c->v[EPS]};
 }
 
-static void reference(const op_config *c, const op_data *d, double *y, double *const *st)
-{
-    (void)st;
-    op_rows v = rows_of(c, d);
-    op_standardised(c, d, &v, c->v[NO_AFFINE] ? NULL : weights, y, NULL, NULL);
-}
-
-static void tolerance(const op_config *c, const op_data *d, const double *y, double *const *st,
-                      double *tol, double *const *tol_st)
-{
-    (void)st, (void)tol_st;
-    op_rows v = rows_of(c, d);
-    op_standardised(c, d, &v, c->v[NO_AFFINE] ? NULL : weights, NULL, y, tol);
-}
+OP_STANDARDISED(c->v[NO_AFFINE] ? NULL : weights)
 
 static const op_case bench[] = {
     {"rows", {{1e-5, 0}, 0}, 3, {8, 128, 512}, 1},

@@ -85,20 +85,7 @@ static op_rows rows_of(const op_config *c, const op_data *d)
     return (op_rows){d->shape[0], d->shape[1], d->shape[2], c->v[NOT_SCALAR] ? 1e-5 : -1.0};
 }
 
-static void reference(const op_config *c, const op_data *d, double *y, double *const *st)
-{
-    (void)st;
-    op_rows v = rows_of(c, d);
-    op_standardised(c, d, &v, weights, y, NULL, NULL);
-}
-
-static void tolerance(const op_config *c, const op_data *d, const double *y, double *const *st,
-                      double *tol, double *const *tol_st)
-{
-    (void)st, (void)tol_st;
-    op_rows v = rows_of(c, d);
-    op_standardised(c, d, &v, weights, NULL, y, tol);
-}
+OP_STANDARDISED(weights)
 
 static const op_case bench[] = {
     {"bdl", {{0}, 0}, 3, {4, 64, 128}, 1},

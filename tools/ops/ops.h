@@ -206,6 +206,24 @@ typedef double (*op_affine_fn)(const op_config *c, const op_data *d, size_t i, d
 void op_standardised(const op_config *c, const op_data *d, const op_rows *v, op_affine_fn affine,
                      double *y, const double *y_ref, double *tol);
 
+/* In a standardising op's file: its reference and tolerance, from its
+ * rows_of(c, d) (an op_rows) and the op_affine_fn the expression AFFINE
+ * (in terms of c) gives, NULL for none. */
+#define OP_STANDARDISED(AFFINE)                                                                    \
+    static void reference(const op_config *c, const op_data *d, double *y, double *const *st)      \
+    {                                                                                              \
+        (void)st;                                                                                  \
+        op_rows v = rows_of(c, d);                                                                 \
+        op_standardised(c, d, &v, AFFINE, y, NULL, NULL);                                          \
+    }                                                                                              \
+    static void tolerance(const op_config *c, const op_data *d, const double *y,                   \
+                          double *const *st, double *tol, double *const *tol_st)                   \
+    {                                                                                              \
+        (void)st, (void)tol_st;                                                                    \
+        op_rows v = rows_of(c, d);                                                                 \
+        op_standardised(c, d, &v, AFFINE, NULL, y, tol);                                           \
+    }
+
 /* TransposedLN's scalar affine, y = (s_p / s) * (centred + m_p), as an
  * op_affine_fn's body: PyTorch rounds the sum too, an error scaled by s_p /
  * s; where its float32 s_p / s may overflow within the rounding of s (a
