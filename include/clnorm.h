@@ -89,7 +89,8 @@ CLNORM_API const char *clnorm_version_string(void);
     X(NO_DEVICE, "no OpenCL device matches")                                                       \
     X(BUILD_FAILED, "building the kernels failed")                                                 \
     X(OPENCL_ERROR, "an OpenCL call failed")                                                       \
-    X(OUT_OF_MEMORY, "out of host memory")
+    X(OUT_OF_MEMORY, "out of host memory")                                                         \
+    X(BLAS_ERROR, "a CLBlast call failed")
 
 /** What every fallible function returns: CLNORM_OK (0) or the CLNORM_ name of a row of
  *  CLNORM_STATUS_MAP. */
@@ -280,7 +281,10 @@ enum clnorm_revin_flag {
     /** Opt-in affine mode of the RevIN paper: input y = y * weight + bias,
      * output x = (x - bias) / (weight + 1e-10) before de-normalising. ESPnet's
      * default (and this library's) holds weight and bias but does not use them. */
-    CLNORM_REVIN_AFFINE = 1u << 1
+    CLNORM_REVIN_AFFINE = 1u << 1,
+    /** The forecasting form (clnorm_revin_forecast_create only): centre on the
+     * last value x[:, L-1, :] instead of the mean (PatchTST's subtract_last). */
+    CLNORM_REVIN_SUBTRACT_LAST = 1u << 2
 };
 
 /** Host parameters, owned by the caller, used only with CLNORM_REVIN_AFFINE
@@ -295,6 +299,20 @@ typedef struct clnorm_revin_params {
  *  Threads: as clnorm_varnorm2d_create and _destroy. */
 CLNORM_API clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags,
                                              clnorm_revin **out);
+/** The RevIN of the forecasting world (RTSF's layers/Invertible.py, PatchTST's
+ *  layers/RevIN.py) as a clnorm_revin: per (b, d) over L,
+ *    norm:   c = mean (or, with CLNORM_REVIN_SUBTRACT_LAST, the last value),
+ *            stdev = sqrt(population variance + eps), y = (x - c) / stdev,
+ *            then y * weight + bias with CLNORM_REVIN_AFFINE;
+ *    denorm: x = (x - bias) / (weight + eps * eps) with CLNORM_REVIN_AFFINE,
+ *            then y = x * stdev + c;
+ *  run by clnorm_revin_forward (norm) and clnorm_revin_inverse (denorm, over
+ *  a horizon of any length); the statistics read and set are c and stdev,
+ *  b * d floats laid out as the module's (B, 1, D). `eps`: finite, >= 0 (the
+ *  modules' default is 1e-5). Flags: CLNORM_REVIN_AFFINE (the modules'
+ *  default), CLNORM_REVIN_SUBTRACT_LAST, CLNORM_REVIN_TRANSPOSED. */
+CLNORM_API clnorm_status clnorm_revin_forecast_create(clnorm_context *ctx, size_t d, double eps,
+                                                      unsigned flags, clnorm_revin **out);
 /** Release the layer and what it holds on the device. Accepts NULL.
  *  Threads: when no other call on this layer is running. */
 CLNORM_API void clnorm_revin_destroy(clnorm_revin *layer);
@@ -729,6 +747,122 @@ CLNORM_API clnorm_status clnorm_conditional_norm2d_label_errors(clnorm_condition
                                                                 int *clamped);
 /** How many times this layer has uploaded its parameters. Threads: as the forward. */
 CLNORM_API uint64_t clnorm_conditional_norm2d_upload_count(const clnorm_conditional_norm2d *layer);
+
+/* ------------------------------------------------------------ matrix products */
+
+/** A Linear layer (opaque), its product made by CLBlast and its bias added
+ *  by a clnorm kernel. Three forms, of in_features U and out_features V:
+ *    CLNORM_LINEAR_LAST:       nn.Linear(U, V) on the last axis: x (R, U) for
+ *                              R = the product of x's other axes -> y (R, V),
+ *                              y = x weight^T + bias;
+ *    CLNORM_LINEAR_TRANSPOSED: ESPnet's TransposedLinear(U, V) on x (B, U, L)
+ *                              -> y (B, V, L), y[b,v,l] = sum_u weight[v,u]
+ *                              x[b,u,l] + bias[v];
+ *    CLNORM_LINEAR_TIME:       RLinear's Linear(L -> H) over the time axis of
+ *                              x (B, L, D) -> y (B, H, D) (U = L, V = H), one
+ *                              weight for every channel, or one per channel
+ *                              with CLNORM_LINEAR_INDIVIDUAL.
+ *  CLBlast keeps its compiled programs, and with them a reference to every
+ *  OpenCL context it ran on, until clnorm_blas_clear_cache(). */
+typedef struct clnorm_linear clnorm_linear;
+
+/** The forms of clnorm_linear_create. */
+typedef enum clnorm_linear_form {
+    CLNORM_LINEAR_LAST,       /**< nn.Linear on the last axis */
+    CLNORM_LINEAR_TRANSPOSED, /**< ESPnet's TransposedLinear on (B, U, L) */
+    CLNORM_LINEAR_TIME        /**< over the time axis of (B, L, D) (RLinear) */
+} clnorm_linear_form;
+
+/** Flags for clnorm_linear_create. */
+enum clnorm_linear_flag {
+    /** CLNORM_LINEAR_TIME: one Linear per channel (RLinear's individual):
+     *  weight (D, V, U), bias (D, V), D = `channels`. */
+    CLNORM_LINEAR_INDIVIDUAL = 1u << 0
+};
+
+/** Host parameters, owned by the caller: weight (V, U) row-major (individual:
+ *  (D, V, U)), bias V floats (individual: (D, V)). Same version rule as
+ *  VarianceNorm2d: bump `version` after every change. */
+typedef struct clnorm_linear_params {
+    const float *weight;
+    const float *bias;
+    uint64_t version;
+} clnorm_linear_params;
+
+/** Create a Linear layer: `channels` is D for CLNORM_LINEAR_INDIVIDUAL and
+ *  ignored otherwise. CLBlast's kernels for the layer's product are compiled
+ *  (or loaded) and run once here, so that no forward waits for a compiler.
+ *  Threads: any number of threads may create layers at once. */
+CLNORM_API clnorm_status clnorm_linear_create(clnorm_context *ctx, clnorm_linear_form form,
+                                              size_t in_features, size_t out_features,
+                                              size_t channels, unsigned flags,
+                                              clnorm_linear **out);
+/** Release the layer and what it holds on the device. Accepts NULL.
+ *  Threads: when no other call on this layer is running. */
+CLNORM_API void clnorm_linear_destroy(clnorm_linear *layer);
+/** Enqueue y = the layer's product of x, plus its bias. `batch` is R (LAST)
+ *  or B (TRANSPOSED, TIME); `length` is L for TRANSPOSED, D for TIME (the
+ *  layer's `channels` when individual) and 1 for LAST. x has batch *
+ *  in_features * length floats, y batch * out_features * length; they must
+ *  not overlap (a product is never in place). Buffers, offsets, wait list and
+ *  `event` as in clnorm_varnorm2d_forward: the event is the caller's to
+ *  release. Threads: one call on a layer at a time; distinct layers
+ *  concurrently. */
+CLNORM_API clnorm_status clnorm_linear_forward(clnorm_linear *layer,
+                                               const clnorm_linear_params *params, size_t batch,
+                                               size_t length, cl_mem input, size_t input_offset,
+                                               cl_mem output, size_t output_offset,
+                                               cl_uint num_wait, const cl_event *wait_list,
+                                               cl_event *event);
+/** How many times this layer has uploaded weight and bias. */
+CLNORM_API uint64_t clnorm_linear_upload_count(const clnorm_linear *layer);
+
+/** Release CLBlast's compiled programs (process-wide), and with them the
+ *  references CLBlast holds to OpenCL contexts: call it after destroying the
+ *  last layer of a context whose OpenCL context must really go (a context
+ *  wrapped with clnorm_context_wrap, say), or before exit under a leak
+ *  checker. Layers still alive compile again on their next product.
+ *  Threads: when no Linear or RLinear call is running. */
+CLNORM_API clnorm_status clnorm_blas_clear_cache(void);
+
+/** RLinear (RTSF's models/RLinear.py, opaque): x (B, L, D) -> y (B, H, D):
+ *  the forecasting RevIN's norm (eps 1e-5, affine), the Linear(L -> H) over
+ *  the time axis (shared, or one per channel), then RevIN's denorm; without
+ *  RevIN (CLNORM_RLINEAR_NO_REV) the Linear alone. */
+typedef struct clnorm_rlinear clnorm_rlinear;
+
+/** Flags for clnorm_rlinear_create. */
+enum clnorm_rlinear_flag {
+    CLNORM_RLINEAR_INDIVIDUAL = 1u << 0, /**< one Linear per channel */
+    CLNORM_RLINEAR_NO_REV = 1u << 1      /**< no RevIN around the Linear */
+};
+
+/** Host parameters, owned by the caller: the Linear's (as
+ *  clnorm_linear_params, TIME form) and RevIN's affine weight and bias (D
+ *  floats; unused with CLNORM_RLINEAR_NO_REV). One version for all four. */
+typedef struct clnorm_rlinear_params {
+    const float *weight;        /**< Linear.weight (H, L), individual (D, H, L) */
+    const float *bias;          /**< Linear.bias (H), individual (D, H) */
+    const float *affine_weight; /**< rev.affine_weight (D) */
+    const float *affine_bias;   /**< rev.affine_bias (D) */
+    uint64_t version;
+} clnorm_rlinear_params;
+
+/** Create an RLinear of look-back L, horizon H and D channels. Threads: as
+ *  clnorm_linear_create. */
+CLNORM_API clnorm_status clnorm_rlinear_create(clnorm_context *ctx, size_t l, size_t h, size_t d,
+                                               unsigned flags, clnorm_rlinear **out);
+/** Release the layer and what it holds on the device. Accepts NULL. */
+CLNORM_API void clnorm_rlinear_destroy(clnorm_rlinear *layer);
+/** Enqueue the whole model on x (B, L, D) into y (B, H, D) (not
+ *  overlapping): three steps on the device, no host synchronisation, one
+ *  event out. Buffers, offsets, wait list and `event` as in
+ *  clnorm_varnorm2d_forward. Threads: as clnorm_linear_forward. */
+CLNORM_API clnorm_status clnorm_rlinear_forward(clnorm_rlinear *layer,
+                                                const clnorm_rlinear_params *params, size_t b,
+                                                cl_mem input, size_t input_offset, cl_mem output,
+                                                size_t output_offset, cl_uint num_wait,
+                                                const cl_event *wait_list, cl_event *event);
 
 #ifdef __cplusplus
 }

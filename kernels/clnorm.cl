@@ -6,3 +6,4 @@
 #include "clnorm_scale.cl"
 #include "clnorm_window.cl"
 #include "clnorm_plus.cl"
+#include "clnorm_linear.cl"

@@ -17,6 +17,7 @@
  *                     event, wait lists, argument and buffer checks, the event
  *                     handed out)
  *   3  params.c       parameter blocks
+ *   3  blas.c         the matrix products, through CLBlast
  *   3  stats.c        statistics kept on the device between calls
  *   4  context.c      creating and destroying a context
  *   5  program.c      building the embedded kernels through the cache
@@ -234,6 +235,12 @@ clnorm_status clnorm__check_nchw(const clnorm_context *ctx, const char *fn, size
 clnorm_status clnorm__layer_check_io(const clnorm__layer *l, const char *fn, cl_mem in,
                                      size_t in_offset, cl_mem out, size_t out_offset, size_t count,
                                      cl_uint num_wait, const cl_event *wait_list);
+/* The same for a product: `in_count` floats in, `out_count` out, which
+ * must not overlap at all (no product runs in place). */
+clnorm_status clnorm__layer_check_product(const clnorm__layer *l, const char *fn, cl_mem in,
+                                          size_t in_offset, size_t in_count, cl_mem out,
+                                          size_t out_offset, size_t out_count, cl_uint num_wait,
+                                          const cl_event *wait_list);
 /* The caller's wait list plus the layer's last command (in the reusable array). */
 clnorm_status clnorm__layer_waits(clnorm__layer *l, cl_uint num_wait, const cl_event *wait_list,
                                   cl_uint *count, const cl_event **list);
@@ -266,6 +273,33 @@ clnorm_status clnorm__check_create_args(const clnorm_context *ctx, const clnorm_
  * CL_MEM_SIZE >= offset + count * 4. `what` names the argument. */
 clnorm_status clnorm__check_buffer(const clnorm_context *ctx, const char *what, cl_mem buf,
                                    size_t offset, size_t count);
+
+/* ------------------------------------------------------------ matrix products (blas.c) */
+
+/* One row-major product C = op(A) op(B) (op: transposed or not) of m x n
+ * by k, `batch` of them whose A, B and C start `*_stride` floats apart
+ * (a stride of 0 reuses the matrix); offsets and strides in floats. */
+typedef struct clnorm__gemm {
+    int trans_a, trans_b;
+    size_t m, n, k;
+    cl_mem a;
+    size_t a_off, lda, a_stride;
+    cl_mem b;
+    size_t b_off, ldb, b_stride;
+    cl_mem c;
+    size_t c_off, ldc, c_stride;
+    size_t batch;
+} clnorm__gemm;
+/* Enqueue g on the context's queue after the wait list; *done is the event
+ * of the whole product (the caller releases it). CLBlast's failures become
+ * CLNORM_BLAS_ERROR with the status's name. */
+clnorm_status clnorm__gemm_enqueue(clnorm_context *ctx, const clnorm__gemm *g, cl_uint num_wait,
+                                   const cl_event *wait_list, cl_event *done);
+/* The first call of the routine a layer uses (batch > 1: the strided
+ * batched one) made now and waited for: its kernels compiled at creation. */
+clnorm_status clnorm__gemm_prepare(clnorm_context *ctx, size_t batch);
+/* "CLBlastInvalidLeadDimA" for CLBlast's status code. */
+const char *clnorm__blas_status_name(int code);
 
 /* ------------------------------------------------------------ parameters (params.c) */
 
@@ -337,6 +371,7 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_SCALE_ROWS,   /* norm_scale_rows: elementwise, a work-item per row */
     CLNORM_K_WINDOW,       /* norm_window: a window's scale per row, a work-item per row */
     CLNORM_K_PLUS,         /* norm_plus: InstanceNorm2dPlus's channel means, an item per sample */
+    CLNORM_K_BIAS,         /* linear_bias: a Linear's bias, an item per (o, k) run */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 

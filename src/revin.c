@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* revin.c: ESPnet's ReversibleInstanceNorm1dInput and ...Output (RevIN). */
+/* revin.c: ESPnet's ReversibleInstanceNorm1dInput and ...Output (RevIN),
+ * and the forecasting world's RevIN (eps inside the square root, the last
+ * value as centre on request, eps^2 in the affine inverse). */
 #include <string.h>
 
 #include "clnorm_int.h"
@@ -8,6 +10,8 @@ struct clnorm_revin {
     clnorm__norm nl; /* first: the runtime, kernels, affine weight and bias */
     size_t d;
     unsigned flags;
+    int forecast; /* the forecasting form, with its eps */
+    double eps;
     clnorm__stats stats; /* ESPnet's m and s, (B, D, 1): B * D rows; none yet: 0 */
 };
 
@@ -22,22 +26,41 @@ static clnorm__view revin_view(size_t d, unsigned flags, size_t b, size_t l)
     return v;
 }
 
-clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags, clnorm_revin **out)
+/* Either form: ESPnet's (forecast 0) or the forecasting world's. */
+static clnorm_status create(clnorm_context *ctx, const char *fn, size_t d, int forecast, double eps,
+                            unsigned flags, clnorm_revin **out)
 {
     clnorm_revin *layer;
-    const clnorm__create_args args = {.fn = "revin_create",
-                                      .dims = {{"d", d}},
-                                      .flags = flags,
-                                      .known = CLNORM_REVIN_TRANSPOSED | CLNORM_REVIN_AFFINE};
+    const clnorm__create_args args = {
+        .fn = fn,
+        .dims = {{"d", d}},
+        .flags = flags,
+        .known = CLNORM_REVIN_TRANSPOSED | CLNORM_REVIN_AFFINE |
+                 (forecast ? CLNORM_REVIN_SUBTRACT_LAST : 0),
+        .has_eps = forecast,
+        .eps = eps};
     size_t counts[2] = {d, d}; /* weight, bias: only with CLNORM_REVIN_AFFINE */
     RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, revin_view(d, flags, 1, 1).inner,
                                         (flags & CLNORM_REVIN_AFFINE) ? 2 : 0, counts, out,
                                         (void **)&layer));
     layer->d = d;
     layer->flags = flags;
+    layer->forecast = forecast;
+    layer->eps = eps;
     layer->stats.m_name = "the RevIN mean";
     layer->stats.s_name = "the RevIN std";
     return CLNORM_OK;
+}
+
+clnorm_status clnorm_revin_create(clnorm_context *ctx, size_t d, unsigned flags, clnorm_revin **out)
+{
+    return create(ctx, "revin_create", d, 0, 0.0, flags, out);
+}
+
+clnorm_status clnorm_revin_forecast_create(clnorm_context *ctx, size_t d, double eps,
+                                           unsigned flags, clnorm_revin **out)
+{
+    return create(ctx, "revin_forecast_create", d, 1, eps, flags, out);
 }
 
 void clnorm_revin_destroy(clnorm_revin *layer)
@@ -118,11 +141,18 @@ static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revi
                                num_wait, wait_list, &rows));
     if (!inverse)
         RETURN_IF_ERROR(clnorm__stats_reserve(ctx, &layer->stats, rows));
-    /* the inverse: x = (x - bias) / (weight + 1e-10) first in affine mode */
+    /* the inverse: x = (x - bias) / (weight + 1e-10, or eps^2) first in affine mode */
+    cl_uint norm_op = layer->forecast ? CLNORM_FIN_STANDARD | CLNORM_OP_STORE |
+                                            ((layer->flags & CLNORM_REVIN_SUBTRACT_LAST)
+                                                 ? CLNORM_OP_LAST
+                                                 : 0)
+                                      : CLNORM_FIN_REVIN | CLNORM_OP_STORE;
+    double norm_eps = layer->forecast ? layer->eps : 1e-4;
+    double inverse_eps = layer->forecast ? layer->eps * layer->eps : 1e-10;
     clnorm__args a;
-    RETURN_IF_ERROR(
-        make_args(layer, params, inverse ? CLNORM_FIN_DENORM : CLNORM_FIN_REVIN | CLNORM_OP_STORE,
-                  inverse ? 1e-10 : 1e-4, b, l, input, input_offset, output, output_offset, &a));
+    RETURN_IF_ERROR(make_args(layer, params, inverse ? CLNORM_FIN_DENORM : norm_op,
+                              inverse ? inverse_eps : norm_eps, b, l, input, input_offset, output,
+                              output_offset, &a));
     if (inverse)
         return clnorm__scale_enqueue(&layer->nl, &a, num_wait, wait_list, event);
     RETURN_IF_ERROR(clnorm__norm_enqueue(&layer->nl, &a, num_wait, wait_list, event));

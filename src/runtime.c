@@ -107,10 +107,11 @@ static clnorm_status mem_root(const clnorm_context *ctx, cl_mem buf, cl_mem *roo
     return st;
 }
 
-/* Input and output of `count` floats are either the same bytes (in place)
- * or disjoint, sub-buffers included. */
+/* Input and output (of their byte counts) are either the same bytes (in
+ * place, where `in_place` allows it) or disjoint, sub-buffers included. */
 static clnorm_status check_in_out(const clnorm_context *ctx, const char *fn, cl_mem in,
-                                  size_t in_offset, cl_mem out, size_t out_offset, size_t count)
+                                  size_t in_offset, size_t in_bytes, cl_mem out, size_t out_offset,
+                                  size_t out_bytes, int in_place)
 {
     cl_mem in_root, out_root;
     size_t in_at, out_at;
@@ -119,9 +120,14 @@ static clnorm_status check_in_out(const clnorm_context *ctx, const char *fn, cl_
     if (in_root != out_root)
         return CLNORM_OK;
     /* Both extents were checked against their buffers, so these do not overflow. */
-    size_t a = in_at + in_offset, b = out_at + out_offset, bytes = count * sizeof(float);
-    if (a == b || a + bytes <= b || b + bytes <= a)
+    size_t a = in_at + in_offset, b = out_at + out_offset;
+    if ((in_place && a == b) || a + in_bytes <= b || b + out_bytes <= a)
         return CLNORM_OK;
+    if (!in_place)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
+                            "%s: input (byte %zu) and output (byte %zu) overlap in one buffer; "
+                            "a product cannot run in place",
+                            fn, a, b);
     return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
                         "%s: input (byte %zu) and output (byte %zu) overlap in one buffer; "
                         "in place needs the same buffer and offset",
@@ -166,7 +172,23 @@ clnorm_status clnorm__layer_check_io(const clnorm__layer *l, const char *fn, cl_
     RETURN_IF_ERROR(clnorm__check_buffer(l->ctx, what, in, in_offset, count));
     snprintf(what, sizeof what, "%.40s output", fn);
     RETURN_IF_ERROR(clnorm__check_buffer(l->ctx, what, out, out_offset, count));
-    RETURN_IF_ERROR(check_in_out(l->ctx, fn, in, in_offset, out, out_offset, count));
+    RETURN_IF_ERROR(check_in_out(l->ctx, fn, in, in_offset, count * sizeof(float), out,
+                                 out_offset, count * sizeof(float), 1));
+    return check_wait_list(l->ctx, num_wait, wait_list);
+}
+
+clnorm_status clnorm__layer_check_product(const clnorm__layer *l, const char *fn, cl_mem in,
+                                          size_t in_offset, size_t in_count, cl_mem out,
+                                          size_t out_offset, size_t out_count, cl_uint num_wait,
+                                          const cl_event *wait_list)
+{
+    char what[64];
+    snprintf(what, sizeof what, "%.40s input", fn);
+    RETURN_IF_ERROR(clnorm__check_buffer(l->ctx, what, in, in_offset, in_count));
+    snprintf(what, sizeof what, "%.40s output", fn);
+    RETURN_IF_ERROR(clnorm__check_buffer(l->ctx, what, out, out_offset, out_count));
+    RETURN_IF_ERROR(check_in_out(l->ctx, fn, in, in_offset, in_count * sizeof(float), out,
+                                 out_offset, out_count * sizeof(float), 0));
     return check_wait_list(l->ctx, num_wait, wait_list);
 }
 

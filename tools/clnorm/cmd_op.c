@@ -227,8 +227,51 @@ static float default_value(op_param_kind kind) { return kind == PARAM_SHIFT ? 0.
 /* Parameter p: from the state_dict (prefix + name), its .npy option, or
  * its default; checked against its shape. */
 static int load_param(const char *cmd, const given *g, st_file *sf, const op_param *p,
+                      npy_array *out);
+
+/* A parameter stored one tensor per channel ("Linear.{d}.weight"): each
+ * read as its own parameter of the rest of the shape (the first fixing a
+ * matrix's F for the others), stacked. */
+static int load_stacked(const char *cmd, const given *g, st_file *sf, const op_param *p,
+                        npy_array *out)
+{
+    const char *at = strstr(p->name, "{d}");
+    size_t channels = p->shape[0], per = 0;
+    op_param one = *p;
+    one.ndim = p->ndim - 1;
+    memmove(one.shape, p->shape + 1, one.ndim * sizeof *one.shape);
+    memset(out, 0, sizeof *out);
+    for (size_t c = 0; c < channels; ++c) {
+        char name[256];
+        snprintf(name, sizeof name, "%.*s%zu%s", (int)(at - p->name), p->name, c, at + 3);
+        one.name = name;
+        npy_array a = {0};
+        int rc = load_param(cmd, g, sf, &one, &a);
+        if (rc == 0 && c == 0) { /* the shape every channel's tensor has now */
+            per = a.count;
+            one.kind = PARAM_SCALE;
+            memcpy(one.shape, a.shape, one.ndim * sizeof *one.shape);
+            out->ndim = p->ndim;
+            out->shape[0] = channels;
+            memcpy(out->shape + 1, a.shape, one.ndim * sizeof *a.shape);
+            out->count = channels * per;
+            if (!(out->data = malloc((out->count ? out->count : 1) * sizeof *out->data)))
+                rc = cli_error(EXIT_DEVICE, "out of memory");
+        }
+        if (rc == 0)
+            memcpy(out->data + c * per, a.data, per * sizeof *a.data);
+        npy_free(&a);
+        if (rc != 0)
+            return npy_free(out), rc;
+    }
+    return 0;
+}
+
+static int load_param(const char *cmd, const given *g, st_file *sf, const op_param *p,
                       npy_array *out)
 {
+    if (sf && strstr(p->name, "{d}"))
+        return load_stacked(cmd, g, sf, p, out);
     char err[1024], s1[128], s2[128];
     size_t want = op_shape_count(p->shape, p->ndim);
     const char *prefix = g->prefix ? g->prefix : "";
@@ -240,12 +283,15 @@ static int load_param(const char *cmd, const given *g, st_file *sf, const op_par
             return cli_error(EXIT_DEVICE, "out of memory");
         snprintf(name, n, "%s%s", prefix, p->name);
         int rc = st_read(sf, name, out, err, sizeof err);
-        /* a table has any number of classes (rows) >= 1 */
-        size_t skip = p->kind == PARAM_TABLE && out->ndim == p->ndim && out->shape[0] >= 1;
+        /* a table has any number of classes (rows) >= 1, a matrix any number of features */
+        size_t skip = (p->kind == PARAM_TABLE || p->kind == PARAM_MATRIX) &&
+                      out->ndim == p->ndim && out->shape[0] >= 1;
         if (rc == 0 && (out->ndim != p->ndim || memcmp(out->shape + skip, p->shape + skip,
                                                        (p->ndim - skip) * sizeof *p->shape))) {
             if (p->kind == PARAM_TABLE) /* (K, width): K is whatever the table has */
                 snprintf(s1, sizeof s1, "(K, %zu)", p->shape[1]);
+            else if (p->kind == PARAM_MATRIX) /* (F, fan_in): F is whatever the file has */
+                snprintf(s1, sizeof s1, "(F, %zu)", p->shape[1]);
             else
                 fmt_shape(p->shape, p->ndim, s1, sizeof s1);
             rc = cli_error(EXIT_USAGE,
@@ -269,7 +315,7 @@ static int load_param(const char *cmd, const given *g, st_file *sf, const op_par
                            p->shape_doc, fmt_shape(out->shape, out->ndim, s2, sizeof s2));
         return rc;
     }
-    if (p->kind == PARAM_TABLE)
+    if (p->kind == PARAM_TABLE || p->kind == PARAM_MATRIX)
         return cli_error(EXIT_USAGE,
                          "%s: '%s' has no default: give --params MODEL.safetensors "
                          "(see clnorm %s --help)",
@@ -355,7 +401,7 @@ static void print_help(FILE *f, const op_desc *op, const char *cmd)
                    "P + name, F32 or F64, with --prefix P; otherwise the default):\n");
         for (size_t i = 0; i < np; ++i)
             fprintf(f, "  %-20s (%s)%s%s%s\n", ps[i].name, ps[i].shape_doc,
-                    ps[i].kind == PARAM_TABLE   ? ", no default"
+                    ps[i].kind == PARAM_TABLE || ps[i].kind == PARAM_MATRIX ? ", no default"
                     : ps[i].kind == PARAM_SHIFT ? ", default 0"
                                                 : ", default 1",
                     ps[i].npy_option ? ", or --" : "", ps[i].npy_option ? ps[i].npy_option : "");
@@ -384,9 +430,37 @@ static void print_help(FILE *f, const op_desc *op, const char *cmd)
 
 /* ---- the command ---- */
 
+/* The description of a class with modes that --mode picks (NULL with an
+ * exit code in *code when --mode is missing or unknown; --help without it:
+ * the first description). */
+static const op_desc *op_of_mode(const op_desc *op, const char *cmd, int argc, char **argv,
+                                 int *code)
+{
+    const char *mode = NULL;
+    int help = 0;
+    for (int i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--mode") && i + 1 < argc)
+            mode = argv[++i];
+        else if (!strncmp(argv[i], "--mode=", 7))
+            mode = argv[i] + 7;
+        help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+    }
+    const op_desc *chosen = mode ? op_find_mode(op->name, mode) : help ? op : NULL;
+    if (!chosen)
+        *code = mode ? cli_error(EXIT_USAGE, "%s: --mode '%s' is not one of the modes (see clnorm "
+                                             "%s --help)",
+                                 cmd, mode, cmd)
+                     : cli_error(EXIT_USAGE, "%s: --mode is required (see clnorm %s --help)", cmd,
+                                 cmd);
+    return chosen;
+}
+
 int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
 {
     given g;
+    int mode_code = 0;
+    if (op->mode && !(op = op_of_mode(op, cmd, argc, argv, &mode_code)))
+        return mode_code;
     char *help = NULL;
     size_t help_size = 0;
     FILE *f = open_memstream(&help, &help_size);
@@ -409,7 +483,7 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
     st_file *sf = NULL;
     clnorm_context *ctx = NULL;
     void *layer = NULL;
-    cl_mem buf = NULL, k_labels = NULL;
+    cl_mem buf = NULL, k_labels = NULL, y_buf = NULL;
     int32_t *labels = NULL;
     op_param ps[OP_MAX_PARAMS];
     size_t np = 0, out_at[OP_MAX_STATS] = {0}, n_out = 1;
@@ -468,34 +542,49 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
             goto done;
         }
     }
+    if (sf && op->implied_by) { /* RLinear's --individual from the file */
+        char name[256];
+        snprintf(name, sizeof name, "%s%s", g.prefix ? g.prefix : "", op->implied_by);
+        if (st_has(sf, name))
+            cfg.v[op_option_index(op, op->implied_option)] = 1;
+    }
     np = op->params(&cfg, x.shape, x.ndim, ps);
     for (size_t i = 0; i < np; ++i) {
         if ((code = load_param(cmd, &g, sf, &ps[i], &prm[i])) != 0)
             goto done;
         if (ps[i].kind == PARAM_TABLE)
             cfg.classes = prm[i].shape[0];
+        if (ps[i].kind == PARAM_MATRIX) { /* the rest's shapes follow its F */
+            cfg.classes = prm[i].shape[prm[i].ndim - 2];
+            np = op->params(&cfg, x.shape, x.ndim, ps);
+        }
     }
     if (op->labels && (code = load_labels(cmd, &g, x.shape[0], op_classes(&cfg), &labels)) != 0)
         goto done;
-    y = malloc(x.count * sizeof *y);
+    size_t y_ndim, y_shape[OP_MAX_DIMS];
+    size_t y_count = op_out_shape(op, &cfg, x.shape, x.ndim, &y_ndim, y_shape);
+    y = malloc(y_count * sizeof *y);
     for (size_t i = 0; i < op->stats_out_count; ++i)
         if (!(st_out[i] = malloc((scount ? scount : 1) * sizeof *st_out[i])))
             y = (free(y), NULL);
     if (!y) {
-        code = cli_error(EXIT_DEVICE, "out of memory for %zu floats", x.count);
+        code = cli_error(EXIT_DEVICE, "out of memory for %zu floats", y_count);
         goto done;
     }
     char what[512];
     snprintf(what, sizeof what, "the tensor of -i '%s'", g.in); /* long paths cut */
     if ((code = cli_context(g.device, &ctx)) != 0 ||
         (code = cli_upload(ctx, what, x.data, x.count, &buf)) != 0 ||
-        (labels && (code = cli_upload(ctx, "the labels", labels, x.shape[0], &k_labels)) != 0))
+        (labels && (code = cli_upload(ctx, "the labels", labels, x.shape[0], &k_labels)) != 0) ||
+        (op->out_shape && (code = cli_upload(ctx, "the output", NULL, y_count, &y_buf)) != 0))
         goto done;
     op_call k;
     memset(&k, 0, sizeof k);
     k.ndim = x.ndim;
     memcpy(k.shape, x.shape, x.ndim * sizeof *x.shape);
     k.in = k.out = buf; /* in place: one device copy of the tensor */
+    if (y_buf)
+        k.out = y_buf; /* a product: never in place */
     for (size_t i = 0; i < np; ++i)
         k.params[i] = prm[i].data;
     k.version = 1;
@@ -512,8 +601,8 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
         code = cli_library_error(ctx, st, cmd);
         goto done;
     }
-    if ((code = cli_download(ctx, buf, y, x.count)) != 0 ||
-        (code = outputs_write(0, x.shape, x.ndim, y)) != 0)
+    if ((code = cli_download(ctx, k.out, y, y_count)) != 0 ||
+        (code = outputs_write(0, y_shape, y_ndim, y)) != 0)
         goto done;
     for (size_t i = 0; i < op->stats_out_count; ++i)
         if (out_at[i] && (code = outputs_write(out_at[i], sshape, sndim, st_out[i])) != 0)
@@ -523,6 +612,8 @@ done:
     outputs_discard();
     if (buf)
         clReleaseMemObject(buf);
+    if (y_buf)
+        clReleaseMemObject(y_buf);
     if (k_labels)
         clReleaseMemObject(k_labels);
     free(labels);

@@ -2,6 +2,7 @@
 /* op_data.c: a case's host data drawn at random for any operation: x from an
  * input family along the op's view, parameters and statistics by their kind.
  * The tests, the bench and the demo share it. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ int op_case_data_make(const op_desc *op, const op_config *c, const size_t *shape
     cd->d.ndim = ndim;
     memcpy(cd->d.shape, shape, ndim * sizeof *shape);
     cd->d.count = op_shape_count(shape, ndim);
+    cd->d.y_count = op_out_shape(op, c, shape, ndim, &cd->d.y_ndim, cd->d.y_shape);
     size_t outer, n, inner;
     op->view(c, shape, ndim, &outer, &n, &inner);
     if (!(cd->x = malloc((cd->d.count ? cd->d.count : 1) * sizeof *cd->x)))
@@ -37,12 +39,15 @@ int op_case_data_make(const op_desc *op, const op_config *c, const size_t *shape
     cd->nparams = op->params(c, shape, ndim, cd->param);
     for (size_t i = 0; i < cd->nparams; ++i) {
         const op_param *p = &cd->param[i];
-        cd->params[i] =
-            draw(op_shape_count(p->shape, p->ndim), p->kind == PARAM_SCALE      ? scale_value
-                                                    : p->kind == PARAM_VARIANCE ? positive_value
-                                                                                : shift_value);
+        size_t count = op_shape_count(p->shape, p->ndim);
+        cd->params[i] = draw(count, p->kind == PARAM_SCALE      ? scale_value
+                                    : p->kind == PARAM_VARIANCE ? positive_value
+                                                                : shift_value);
         if (!cd->params[i])
             return -1;
+        if (p->kind == PARAM_MATRIX) /* N(0, 1 / fan_in), as the fixtures' Linear weights */
+            for (size_t j = 0; j < count; ++j)
+                cd->params[i][j] = (float)(rng_normal() / sqrt((double)p->shape[p->ndim - 1]));
         cd->d.params[i] = cd->params[i];
     }
     if (op->labels) { /* a class per sample, every class in [0, K) */

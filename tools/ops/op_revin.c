@@ -140,13 +140,6 @@ static size_t channel_of(const op_config *c, const op_data *x, size_t i)
     return c->v[TRANSPOSED] ? i / l % d : i % d;
 }
 
-static size_t row_of(const op_config *c, const op_data *x, size_t i)
-{
-    size_t b, l, d;
-    bld(c, x->shape, &b, &l, &d);
-    return i / (l * d) * d + channel_of(c, x, i);
-}
-
 static void input_reference(const op_config *c, const op_data *x, double *y, double *const *st)
 {
     size_t outer, n, inner;
@@ -185,32 +178,36 @@ static void input_tolerance(const op_config *c, const op_data *x, const double *
 static void output_reference(const op_config *c, const op_data *x, double *y, double *const *st)
 {
     (void)st;
-    for (size_t i = 0; i < x->count; ++i) {
-        size_t ch = channel_of(c, x, i), r = row_of(c, x, i);
-        double v = x->x[i];
-        if (c->v[AFFINE])
-            v = (v - x->params[1][ch]) / ((double)x->params[0][ch] + 1e-10);
-        y[i] = v * x->stats_in[1][r] + x->stats_in[0][r];
-    }
+    op_denorm(x, c->v[TRANSPOSED] != 0, c->v[AFFINE] != 0, 1e-10, y, NULL);
 }
 
-/* PyTorch rounds x - bias, the division, x * s and the sum: half an ulp of
- * each, carried to y; twice that. */
 static void output_tolerance(const op_config *c, const op_data *x, const double *y,
                              double *const *st, double *tol, double *const *tol_st)
 {
     (void)st, (void)tol_st;
+    op_denorm(x, c->v[TRANSPOSED] != 0, c->v[AFFINE] != 0, 1e-10, (double *)y, tol);
+}
+
+/* PyTorch rounds x - bias, the division, x * s and the sum: half an ulp of
+ * each, carried to y; twice that. */
+void op_denorm(const op_data *x, int transposed, int affine, double eps, double *y, double *tol)
+{
+    size_t b = x->shape[0], l = transposed ? x->shape[2] : x->shape[1];
+    size_t d = transposed ? x->shape[1] : x->shape[2];
     for (size_t i = 0; i < x->count; ++i) {
-        size_t ch = channel_of(c, x, i), r = row_of(c, x, i);
-        double s = fabs((double)x->stats_in[1][r]), v = x->x[i], e = 0.0;
-        if (c->v[AFFINE]) {
-            double w = fabs((double)x->params[0][ch] + 1e-10);
-            double shifted = v - x->params[1][ch];
+        size_t ch = transposed ? i / l % d : i % d, r = i / (l * d) * d + ch;
+        double s = x->stats_in[1][r], v = x->x[i], e = 0.0;
+        if (affine) {
+            double w = (double)x->params[0][ch] + eps, shifted = v - x->params[1][ch];
             v = shifted / w;
-            e = ulp_of(shifted) * s / w + ulp_of(v) * s;
+            e = ulp_of(shifted) * fabs(s / w) + ulp_of(v) * fabs(s);
         }
-        tol[i] = 2.0 * (e + ulp_of(v * s) + ulp_of(y[i]));
+        if (!tol)
+            y[i] = v * s + x->stats_in[0][r];
+        else
+            tol[i] = 2.0 * (e + ulp_of(v * s) + ulp_of(y[i]));
     }
+    (void)b;
 }
 
 static const op_case bench[] = {

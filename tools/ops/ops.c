@@ -27,6 +27,27 @@ const op_desc *op_find(const char *name)
     return NULL;
 }
 
+const op_desc *op_find_mode(const char *name, const char *mode)
+{
+    for (size_t i = 0; i < op_count; ++i)
+        if (!strcmp(op_table[i]->name, name) && op_table[i]->mode &&
+            !strcmp(op_table[i]->mode, mode))
+            return op_table[i];
+    return NULL;
+}
+
+size_t op_out_shape(const op_desc *op, const op_config *c, const size_t *shape, size_t ndim,
+                    size_t *y_ndim, size_t *y_shape)
+{
+    if (op->out_shape) {
+        op->out_shape(c, shape, ndim, y_ndim, y_shape);
+    } else {
+        *y_ndim = ndim;
+        memcpy(y_shape, shape, ndim * sizeof *shape);
+    }
+    return op_shape_count(y_shape, *y_ndim);
+}
+
 void op_config_default(const op_desc *op, op_config *c)
 {
     memset(c, 0, sizeof *c);

@@ -47,7 +47,7 @@ typedef struct op_option {
  * OP_TEST_CLASSES). */
 typedef struct op_config {
     double v[OP_MAX_OPTIONS];
-    size_t classes;
+    size_t classes; /* also a Linear's out features (PARAM_MATRIX's rows) */
 } op_config;
 #define OP_TEST_CLASSES 5
 /* The classes of a configuration: c->classes, or OP_TEST_CLASSES when 0. */
@@ -59,12 +59,16 @@ typedef enum op_param_kind {
     PARAM_SHIFT,    /* a bias, beta, m, running mean: default 0 */
     PARAM_VARIANCE, /* a running variance: default 1, positive */
     PARAM_TABLE,    /* an embedding table of class rows (conditional classes) */
+    PARAM_MATRIX,   /* a Linear's weight (F, fan_in): F = op_classes(), any number */
 } op_param_kind;
 
+/* A name with "{d}" is one tensor per channel in the file ("Linear.{d}.weight"
+ * for Linear.0.weight, Linear.1.weight, ...), stacked along a first axis of
+ * shape[0] channels; the file's tensors have the rest of the shape. */
 typedef struct op_param {
     const char *name; /* the state_dict name: "alpha", "embed.weight" */
     op_param_kind kind;
-    size_t ndim, shape[2];
+    size_t ndim, shape[3];
     const char *shape_doc;  /* the shape in words for messages: "C of -i" */
     const char *npy_option; /* also from a .npy file by this option ("alpha"), or NULL */
 } op_param;
@@ -93,6 +97,7 @@ typedef struct op_call {
 /* Host data of a case: x, parameters, class labels, statistics read. */
 typedef struct op_data {
     size_t ndim, shape[OP_MAX_DIMS], count;
+    size_t y_ndim, y_shape[OP_MAX_DIMS], y_count; /* y's: x's unless op_desc.out_shape says */
     const float *x;
     const float *params[OP_MAX_PARAMS];
     const int32_t *labels;
@@ -112,6 +117,12 @@ typedef struct op_case {
 typedef struct op_desc {
     const char *name;    /* the PyTorch class name: "VarianceNorm2d" */
     const char *alias;   /* the short name kept from before ("varnorm2d") or NULL */
+    /* Classes of one name told apart by --mode WORD (RevIN's norm and
+     * denorm): this description's WORD, NULL for the others. */
+    const char *mode;
+    /* An OPT_FLAG option that --params implies when it holds a tensor of
+     * this name (RLinear's --individual by Linear.0.weight), or NULL. */
+    const char *implied_option, *implied_by;
     const char *formula; /* for --help: what it computes, one paragraph */
     const op_option *options;
     size_t options_count;
@@ -122,6 +133,9 @@ typedef struct op_desc {
     /* The reduction view of a shape (fill_family draws rows along it). */
     void (*view)(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
                  size_t *inner);
+    /* y's shape for x's (NULL: x's own). */
+    void (*out_shape)(const op_config *c, const size_t *shape, size_t ndim, size_t *y_ndim,
+                      size_t *y_shape);
     /* The parameters the configured op reads for x's shape. */
     size_t (*params)(const op_config *c, const size_t *shape, size_t ndim, op_param *out);
     /* Statistics written and read besides y, and their shape for x's
@@ -182,8 +196,14 @@ typedef struct op_desc {
 /* ---- the table ---- */
 extern const op_desc *const op_table[];
 extern const size_t op_count;
-/* By class name or short name, NULL when none. */
+/* By class name or short name, NULL when none (for a class with modes, its
+ * first description). */
 const op_desc *op_find(const char *name);
+/* The description of class `name` whose mode is `mode`, NULL when none. */
+const op_desc *op_find_mode(const char *name, const char *mode);
+/* y's shape for x's (op->out_shape, or x's own); returns y's count. */
+size_t op_out_shape(const op_desc *op, const op_config *c, const size_t *shape, size_t ndim,
+                    size_t *y_ndim, size_t *y_shape);
 
 /* ---- helpers for descriptions and their users ---- */
 void op_config_default(const op_desc *op, op_config *c);
@@ -240,6 +260,12 @@ typedef void (*op_plus_params_fn)(const op_config *c, const op_data *d, size_t n
                                   double *gamma, double *alpha, double *beta);
 void op_plus(const op_config *c, const op_data *d, op_plus_params_fn prm, double *y,
              const double *y_ref, double *tol);
+
+/* A RevIN's inverse on x (B, L, D), or (B, D, L) when `transposed`, with
+ * the statistics m and s (B * D rows, x->stats_in): y = x' * s + m, x' =
+ * (x - bias) / (weight + eps) with `affine` (x->params[0], [1]), else x.
+ * The reference y (tol NULL), or the tolerance tol from the reference y. */
+void op_denorm(const op_data *x, int transposed, int affine, double eps, double *y, double *tol);
 
 /* check_shape and view of the (N, C, H, W) classes whose rows are the
  * (n, c) planes. */

@@ -20,9 +20,10 @@ esac
 
 # Debian packages: compiler and build tools, the OpenCL ICD loader and headers
 # (never a vendor library), PoCL as the CPU device, cmocka for the tests,
-# cJSON for safetensors headers, NumPy for the .npy cross-checks.
+# cJSON for safetensors headers, CLBlast for the Linear layers' products, NumPy
+# for the .npy cross-checks.
 packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd
-    libcmocka-dev libcjson-dev python3-numpy)
+    libcmocka-dev libcjson-dev libclblast-dev python3-numpy)
 # The test run also goes through valgrind (tools/scripts/check.sh), doxygen (the
 # API reference is checked for undocumented symbols, tests/check_docs.sh),
 # clang (every kernel file compiles on its own, tests/check_kernels.sh) and
