@@ -36,6 +36,7 @@ clnorm_status clnorm_rlinear_create(clnorm_context *ctx, size_t l, size_t h, siz
                                       .flags = flags,
                                       .known = CLNORM_RLINEAR_INDIVIDUAL | CLNORM_RLINEAR_NO_REV};
     if (ctx && out) {
+        *out = NULL;
         RETURN_IF_ERROR(clnorm__check_create_args(ctx, &args));
     }
     RETURN_IF_ERROR(clnorm__layer_new(ctx, "rlinear_create", sizeof *layer, out, (void **)&layer));

@@ -43,7 +43,7 @@ size_t op_check_quiet(clnorm_context *ctx, const op_desc *op, const op_config *c
         print_error("%s: out of memory\n", what);
         return 1;
     }
-    size_t count = cd.d.count, ns = cd.stat_count ? cd.stat_count : 1, bad = 0;
+    size_t count = cd.d.y_count, ns = cd.stat_count ? cd.stat_count : 1, bad = 0;
     double *ref = malloc(count * sizeof *ref), *tol = malloc(count * sizeof *tol);
     float *y = malloc(count * sizeof *y);
     double *sref[OP_MAX_STATS] = {NULL}, *stol[OP_MAX_STATS] = {NULL};
@@ -61,7 +61,7 @@ size_t op_check_quiet(clnorm_context *ctx, const op_desc *op, const op_config *c
     if (ok) {
         op->reference(c, &cd.d, ref, sref);
         op->tolerance(c, &cd.d, ref, sref, tol, stol);
-        in = buffer_from(ctx, cd.x, count, 0);
+        in = buffer_from(ctx, cd.x, cd.d.count, 0);
         out = buffer_poisoned(ctx, count);
         labels = buffer_from_labels(ctx, cd.labels, shape[0]);
         op_call k = op_case_call(&cd, in, out, labels);

@@ -64,11 +64,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "soak: out of memory\n");
             return 1;
         }
-        size_t bytes = cd[i].d.count * sizeof(float);
+        size_t bytes = cd[i].d.count * sizeof(float), y_bytes = cd[i].d.y_count * sizeof(float);
         cl_mem in = clCreateBuffer(clnorm_context_cl_context(ctx),
                                    CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, bytes, cd[i].x, &err);
         cl_mem out =
-            clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, bytes, NULL, &err);
+            clCreateBuffer(clnorm_context_cl_context(ctx), CL_MEM_READ_WRITE, y_bytes, NULL, &err);
         cl_mem labels = cd[i].labels
                             ? clCreateBuffer(clnorm_context_cl_context(ctx),
                                              CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,

@@ -17,7 +17,7 @@ int case_run_open(clnorm_context *ctx, const op_desc *op, const op_case *c, fami
         return cli_error(EXIT_DEVICE, "out of memory for a %s case", op->name);
     int code;
     if ((code = cli_upload(ctx, "the case's input", r->cd.x, r->cd.d.count, &r->in)) != 0 ||
-        (code = cli_upload(ctx, "the case's output", NULL, r->cd.d.count, &r->out)) != 0)
+        (code = cli_upload(ctx, "the case's output", NULL, r->cd.d.y_count, &r->out)) != 0)
         return code;
     if (r->cd.labels &&
         (code = cli_upload(ctx, "the case's labels", r->cd.labels, c->shape[0], &r->labels)) != 0)
@@ -40,7 +40,7 @@ clnorm_status case_run_once(clnorm_context *ctx, case_run *r)
 int case_run_check(clnorm_context *ctx, case_run *r, double *max_rel_err, double *tol_ratio,
                    size_t *bad)
 {
-    size_t n = r->cd.d.count, ns = r->cd.stat_count;
+    size_t n = r->cd.d.y_count, ns = r->cd.stat_count;
     float *y = malloc(n * sizeof *y);
     double *ref = malloc(n * sizeof *ref), *tol = malloc(n * sizeof *tol);
     double *sref[OP_MAX_STATS] = {NULL}, *stol[OP_MAX_STATS] = {NULL};

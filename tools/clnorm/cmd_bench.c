@@ -51,6 +51,7 @@ typedef struct result {
     bench_case bc;
     size_t count;
     double ms, gbps, copy_ms, ratio, max_rel_err, tol_ratio;
+    double gflops; /* products (op_desc.flops), else 0 */
 } result;
 
 /* The op's short name when it has one (the names the bench always used). */
@@ -123,7 +124,9 @@ static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int r
         double a = cli_now_ms();
         st = case_run_once(ctx, &cr);
         double m = cli_now_ms();
-        code = copy_once(ctx, cp, cr.in, cr.out, cr.cd.d.count);
+        /* a product's output may be the smaller tensor: the copy fits it */
+        code = copy_once(ctx, cp, cr.in, cr.out,
+                         cr.cd.d.count < cr.cd.d.y_count ? cr.cd.d.count : cr.cd.d.y_count);
         t_op[i] = m - a;
         t_copy[i] = cli_now_ms() - m;
     }
@@ -136,7 +139,7 @@ static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int r
         code = case_run_check(ctx, &cr, &r->max_rel_err, &r->tol_ratio, &bad);
     if (!code) {
         r->bc = *b;
-        r->count = cr.cd.d.count;
+        r->count = (cr.cd.d.count + cr.cd.d.y_count) / 2; /* 2 * count floats read and written */
         /* The ratio is the median of each repeat's own ratio (the copy ran
          * right after the op): the machine's bandwidth drifts over seconds,
          * and a ratio of two medians would mix moments. Both are taken
@@ -147,6 +150,9 @@ static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int r
         r->ms = cli_median(t_op, repeat);
         r->copy_ms = cli_median(t_copy, repeat);
         r->gbps = 2.0 * (double)r->count * 4 / (r->ms * 1e-3) / 1e9;
+        r->gflops = b->op->flops ? b->op->flops(&b->c->config, b->c->shape, b->c->ndim) /
+                                       (r->ms * 1e-3) / 1e9
+                                 : 0.0;
     }
     case_run_close(&cr);
     free(t_op), free(t_copy), free(paired);
@@ -296,6 +302,8 @@ static int write_json(const char *path, clnorm_context *ctx, double copy_gbps, c
         cJSON_AddNumberToObject(e, "bytes", (double)(2 * r[i].count * 4));
         cJSON_AddItemToObject(e, "ms", json_number(r[i].ms));
         cJSON_AddItemToObject(e, "gbps", json_number(r[i].gbps));
+        if (r[i].bc.op->flops)
+            cJSON_AddItemToObject(e, "gflops", json_number(r[i].gflops));
         cJSON_AddItemToObject(e, "ratio_to_copy", json_number(r[i].ratio));
         cJSON_AddItemToObject(e, "max_rel_err", json_number(r[i].max_rel_err));
         cJSON_AddItemToArray(results, e);
@@ -432,9 +440,12 @@ int cmd_bench(int argc, char **argv)
         char shape[96];
         shape_string(r->bc.c, shape, sizeof shape);
         double cg = 2.0 * (double)r->count * 4 / (r->copy_ms * 1e-3) / 1e9;
-        printf("%-14s %-5s %-20s %10.2f %9.3f %9.2f %9.2f %10.2f %8.1e%s\n", op_label(r->bc.op),
+        printf("%-14s %-5s %-20s %10.2f %9.3f %9.2f %9.2f %10.2f %8.1e", op_label(r->bc.op),
                r->bc.c->layout, shape, 2.0 * (double)r->count * 4 / (1 << 20), r->ms, r->gbps, cg,
-               r->ratio, r->max_rel_err, r->tol_ratio <= 1.0 ? "" : "  OUT OF TOLERANCE");
+               r->ratio, r->max_rel_err);
+        if (r->bc.op->flops)
+            printf("  %.2f GFLOP/s", r->gflops);
+        printf("%s\n", r->tol_ratio <= 1.0 ? "" : "  OUT OF TOLERANCE");
         fflush(stdout);
     }
     /* The device's copy bandwidth: the copy on the largest tensor measured. */

@@ -140,6 +140,12 @@ static void linear_destroy(void *layer) { clnorm_linear_destroy(layer); }
         linear_view(FORM, shape, ndim, &outer, &u, &inner);                                        \
         return linear_params(c, u, out);                                                           \
     }                                                                                              \
+    static double prefix##_flops(const op_config *c, const size_t *shape, size_t ndim)            \
+    {                                                                                              \
+        size_t outer, u, inner;                                                                    \
+        linear_view(FORM, shape, ndim, &outer, &u, &inner);                                        \
+        return 2.0 * (double)(outer * u * inner) * (double)op_classes(c);                          \
+    }                                                                                              \
     static clnorm_status prefix##_create(clnorm_context *ctx, const op_config *c,                  \
                                          const size_t *shape, size_t ndim, void **layer)           \
     {                                                                                              \
@@ -175,7 +181,7 @@ LINEAR_FORM(transposed, TRANSPOSED, CLNORM_LINEAR_TRANSPOSED, 3, "3-d (B, U, L)"
 
 #define LINEAR_FUNCTIONS(prefix)                                                                   \
     .check_shape = prefix##_check_shape, .view = prefix##_view, .out_shape = prefix##_out_shape,   \
-    .params = prefix##_params, .create = prefix##_create, .run = prefix##_run,                     \
+    .params = prefix##_params, .flops = prefix##_flops, .create = prefix##_create, .run = prefix##_run,                     \
     .reference = prefix##_reference, .tolerance = prefix##_tolerance, .destroy = linear_destroy
 
 /* Test cases: config {{}, F}; sizes around CLBlast's tiles and the vector
@@ -277,6 +283,12 @@ static size_t rlinear_params(const op_config *c, const size_t *shape, size_t ndi
         out[np++] = ab;
     }
     return np;
+}
+
+static double rlinear_flops(const op_config *c, const size_t *shape, size_t ndim)
+{
+    (void)ndim;
+    return 2.0 * (double)(shape[0] * shape[1] * shape[2]) * (double)op_classes(c);
 }
 
 static clnorm_status rlinear_create(clnorm_context *ctx, const op_config *c, const size_t *shape,
@@ -395,6 +407,7 @@ const op_desc op_rlinear = {
     .view = rlinear_view,
     .out_shape = rlinear_out_shape,
     .params = rlinear_params,
+    .flops = rlinear_flops,
     .create = rlinear_create,
     .run = rlinear_run,
     .reference = rlinear_reference,

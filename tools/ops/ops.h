@@ -136,6 +136,9 @@ typedef struct op_desc {
     /* y's shape for x's (NULL: x's own). */
     void (*out_shape)(const op_config *c, const size_t *shape, size_t ndim, size_t *y_ndim,
                       size_t *y_shape);
+    /* A product's floating-point operations for x's shape (the bench's
+     * GFLOP/s), NULL for the others. */
+    double (*flops)(const op_config *c, const size_t *shape, size_t ndim);
     /* The parameters the configured op reads for x's shape. */
     size_t (*params)(const op_config *c, const size_t *shape, size_t ndim, op_param *out);
     /* Statistics written and read besides y, and their shape for x's
