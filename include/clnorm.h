@@ -784,9 +784,9 @@ enum clnorm_linear_flag {
  *  (D, V, U)), bias V floats (individual: (D, V)). Same version rule as
  *  VarianceNorm2d: bump `version` after every change. */
 typedef struct clnorm_linear_params {
-    const float *weight;
-    const float *bias;
-    uint64_t version;
+    const float *weight; /**< (V, U) row-major; individual: (D, V, U) */
+    const float *bias;   /**< V floats; individual: (D, V) */
+    uint64_t version;    /**< bump after every change of weight or bias */
 } clnorm_linear_params;
 
 /** Create a Linear layer: `channels` is D for CLNORM_LINEAR_INDIVIDUAL and
@@ -795,8 +795,7 @@ typedef struct clnorm_linear_params {
  *  Threads: any number of threads may create layers at once. */
 CLNORM_API clnorm_status clnorm_linear_create(clnorm_context *ctx, clnorm_linear_form form,
                                               size_t in_features, size_t out_features,
-                                              size_t channels, unsigned flags,
-                                              clnorm_linear **out);
+                                              size_t channels, unsigned flags, clnorm_linear **out);
 /** Release the layer and what it holds on the device. Accepts NULL.
  *  Threads: when no other call on this layer is running. */
 CLNORM_API void clnorm_linear_destroy(clnorm_linear *layer);
@@ -845,7 +844,7 @@ typedef struct clnorm_rlinear_params {
     const float *bias;          /**< Linear.bias (H), individual (D, H) */
     const float *affine_weight; /**< rev.affine_weight (D) */
     const float *affine_bias;   /**< rev.affine_bias (D) */
-    uint64_t version;
+    uint64_t version;           /**< bump after every change of any of the four */
 } clnorm_rlinear_params;
 
 /** Create an RLinear of look-back L, horizon H and D channels. Threads: as

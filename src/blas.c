@@ -113,8 +113,7 @@ clnorm_status clnorm__gemm_enqueue(clnorm_context *ctx, const clnorm__gemm *g, c
     if (st == CLNORM_OK) {
         int code = gemm_call(ctx, g, &blas_event);
         if (code != CLBlastSuccess)
-            st = clnorm__fail(ctx, CLNORM_BLAS_ERROR,
-                              "%s (%d x %d x %d, batch %zu) on %s: %s (%d)",
+            st = clnorm__fail(ctx, CLNORM_BLAS_ERROR, "%s (%d x %d x %d, batch %zu) on %s: %s (%d)",
                               g->batch == 1 ? "CLBlastSgemm" : "CLBlastSgemmStridedBatched",
                               (int)g->m, (int)g->n, (int)g->k, g->batch, ctx->info.name,
                               clnorm__blas_status_name(code), code);
@@ -133,8 +132,8 @@ clnorm_status clnorm__gemm_enqueue(clnorm_context *ctx, const clnorm__gemm *g, c
 clnorm_status clnorm__gemm_prepare(clnorm_context *ctx, size_t batch)
 {
     cl_mem buf = NULL;
-    clnorm_status st = clnorm__buffer_create(ctx, "the CLBlast warm-up matrices",
-                                             CL_MEM_READ_WRITE, 3 * 4 * sizeof(float), NULL, &buf);
+    clnorm_status st = clnorm__buffer_create(ctx, "the CLBlast warm-up matrices", CL_MEM_READ_WRITE,
+                                             3 * 4 * sizeof(float), NULL, &buf);
     /* 2 x 2 products on zeros: the routine's kernels compiled (the direct
      * GEMM's: small products take it) and run once; the queue finished. */
     float zero = 0.0f;

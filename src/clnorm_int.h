@@ -5,6 +5,7 @@
  * never above or beside it, so no two files of src/ call each other
  * (tests/check_layers.sh checks it on the object files). Levels, with the
  * files of each (a file not listed is a layer, level 1):
+ *   0  rlinear.c      a model: layers chained (RLinear: RevIN, Linear, RevIN)
  *   1  the layers (varnorm2d.c, revin.c, layer_norm.c, ...): each op's view,
  *      op word and parameters, and its public functions
  *   2  launch.c       the norm launcher: a layer's kernels, parameter block

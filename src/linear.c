@@ -10,16 +10,17 @@ struct clnorm_linear {
     size_t u, v, d; /* in and out features; channels (individual) or 0 */
 };
 
-clnorm_status clnorm_linear_create(clnorm_context *ctx, clnorm_linear_form form,
-                                   size_t in_features, size_t out_features, size_t channels,
-                                   unsigned flags, clnorm_linear **out)
+clnorm_status clnorm_linear_create(clnorm_context *ctx, clnorm_linear_form form, size_t in_features,
+                                   size_t out_features, size_t channels, unsigned flags,
+                                   clnorm_linear **out)
 {
     int individual = (flags & CLNORM_LINEAR_INDIVIDUAL) != 0;
     if (out)
         *out = NULL;
     if (ctx && (unsigned)form > CLNORM_LINEAR_TIME)
-        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "linear_create: form %d is not one of "
-                                                          "CLNORM_LINEAR_LAST, _TRANSPOSED, _TIME",
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
+                            "linear_create: form %d is not one of "
+                            "CLNORM_LINEAR_LAST, _TRANSPOSED, _TIME",
                             (int)form);
     if (ctx && individual && form != CLNORM_LINEAR_TIME)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
@@ -64,13 +65,13 @@ static clnorm_status enqueue_products(clnorm_linear *layer, size_t batch, size_t
     cl_mem w = layer->nl.params.mem;
     size_t w_off = layer->nl.params.offset[0], u = layer->u, v = layer->v;
     if (layer->form == CLNORM_LINEAR_LAST) { /* Y (R, V) = X (R, U) W^T */
-        clnorm__gemm g = {0, 1, batch, v, u, in, in_off, u, 0, w, w_off, u, 0, out, out_off, v, 0, 1};
+        clnorm__gemm g = {0, 1,     batch, v, u,   in,      in_off, u, 0,
+                          w, w_off, u,     0, out, out_off, v,      0, 1};
         return clnorm__gemm_enqueue(ctx, &g, nw, waits, done);
     }
     if (!layer->d) { /* Y_b (V, L) = W (V, U) X_b (U, L), W shared by the batch */
-        clnorm__gemm g = {0,          0,       v,   length,      u,   w,   w_off,      u, 0,
-                          in,         in_off,  length, u * length, out, out_off, length, v * length,
-                          batch};
+        clnorm__gemm g = {0,  0,      v,      length,     u,   w,       w_off,  u,          0,
+                          in, in_off, length, u * length, out, out_off, length, v * length, batch};
         return clnorm__gemm_enqueue(ctx, &g, nw, waits, done);
     }
     /* One per channel c: y[b, :, c] = W_c x[b, :, c], columns of stride D,
@@ -78,8 +79,9 @@ static clnorm_status enqueue_products(clnorm_linear *layer, size_t batch, size_t
     size_t d = layer->d;
     *done = NULL;
     for (size_t c = 0; c < d; ++c) {
-        clnorm__gemm g = {0,          0, v,  1, u, w, w_off + c * v * u, u, 0, in, in_off + c, d,
-                          u * d,      out, out_off + c, d, v * d, batch};
+        clnorm__gemm g = {0,           0, v,     1,          u, w,     w_off + c * v * u,
+                          u,           0, in,    in_off + c, d, u * d, out,
+                          out_off + c, d, v * d, batch};
         cl_event e = NULL;
         clnorm_status st = clnorm__gemm_enqueue(ctx, &g, c ? 0 : nw, c ? NULL : waits, &e);
         if (st != CLNORM_OK)

@@ -31,14 +31,13 @@ static clnorm_status create(clnorm_context *ctx, const char *fn, size_t d, int f
                             unsigned flags, clnorm_revin **out)
 {
     clnorm_revin *layer;
-    const clnorm__create_args args = {
-        .fn = fn,
-        .dims = {{"d", d}},
-        .flags = flags,
-        .known = CLNORM_REVIN_TRANSPOSED | CLNORM_REVIN_AFFINE |
-                 (forecast ? CLNORM_REVIN_SUBTRACT_LAST : 0),
-        .has_eps = forecast,
-        .eps = eps};
+    const clnorm__create_args args = {.fn = fn,
+                                      .dims = {{"d", d}},
+                                      .flags = flags,
+                                      .known = CLNORM_REVIN_TRANSPOSED | CLNORM_REVIN_AFFINE |
+                                               (forecast ? CLNORM_REVIN_SUBTRACT_LAST : 0),
+                                      .has_eps = forecast,
+                                      .eps = eps};
     size_t counts[2] = {d, d}; /* weight, bias: only with CLNORM_REVIN_AFFINE */
     RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, revin_view(d, flags, 1, 1).inner,
                                         (flags & CLNORM_REVIN_AFFINE) ? 2 : 0, counts, out,
@@ -142,11 +141,10 @@ static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revi
     if (!inverse)
         RETURN_IF_ERROR(clnorm__stats_reserve(ctx, &layer->stats, rows));
     /* the inverse: x = (x - bias) / (weight + 1e-10, or eps^2) first in affine mode */
-    cl_uint norm_op = layer->forecast ? CLNORM_FIN_STANDARD | CLNORM_OP_STORE |
-                                            ((layer->flags & CLNORM_REVIN_SUBTRACT_LAST)
-                                                 ? CLNORM_OP_LAST
-                                                 : 0)
-                                      : CLNORM_FIN_REVIN | CLNORM_OP_STORE;
+    cl_uint norm_op = layer->forecast
+                          ? CLNORM_FIN_STANDARD | CLNORM_OP_STORE |
+                                ((layer->flags & CLNORM_REVIN_SUBTRACT_LAST) ? CLNORM_OP_LAST : 0)
+                          : CLNORM_FIN_REVIN | CLNORM_OP_STORE;
     double norm_eps = layer->forecast ? layer->eps : 1e-4;
     double inverse_eps = layer->forecast ? layer->eps * layer->eps : 1e-10;
     clnorm__args a;

@@ -7,7 +7,7 @@
 #include "clnorm_int.h"
 
 struct clnorm_rlinear {
-    clnorm__layer rt; /* first: the context and the chain's last command */
+    clnorm__layer rt;  /* first: the context and the chain's last command */
     clnorm_revin *rev; /* NULL with CLNORM_RLINEAR_NO_REV */
     clnorm_linear *linear;
     size_t l, h, d;
@@ -44,8 +44,7 @@ clnorm_status clnorm_rlinear_create(clnorm_context *ctx, size_t l, size_t h, siz
     layer->h = h;
     layer->d = d;
     unsigned lf = (flags & CLNORM_RLINEAR_INDIVIDUAL) ? CLNORM_LINEAR_INDIVIDUAL : 0;
-    clnorm_status st =
-        clnorm_linear_create(ctx, CLNORM_LINEAR_TIME, l, h, d, lf, &layer->linear);
+    clnorm_status st = clnorm_linear_create(ctx, CLNORM_LINEAR_TIME, l, h, d, lf, &layer->linear);
     if (st == CLNORM_OK && !(flags & CLNORM_RLINEAR_NO_REV))
         st = clnorm_revin_forecast_create(ctx, d, RLINEAR_EPS, CLNORM_REVIN_AFFINE, &layer->rev);
     if (st != CLNORM_OK) {
@@ -100,9 +99,8 @@ clnorm_status clnorm_rlinear_forward(clnorm_rlinear *layer, const clnorm_rlinear
     RETURN_IF_ERROR(clnorm__layer_waits(&layer->rt, num_wait, wait_list, &nw, &waits));
     if (!layer->rev) {
         cl_event done = NULL;
-        RETURN_IF_ERROR(clnorm_linear_forward(layer->linear, &lp, b, layer->d, input,
-                                              input_offset, output, output_offset, nw, waits,
-                                              &done));
+        RETURN_IF_ERROR(clnorm_linear_forward(layer->linear, &lp, b, layer->d, input, input_offset,
+                                              output, output_offset, nw, waits, &done));
         clnorm__live(1); /* the linear handed out a reference: now the chain's */
         return clnorm__layer_hand_out(&layer->rt, done, event);
     }

@@ -172,8 +172,8 @@ clnorm_status clnorm__layer_check_io(const clnorm__layer *l, const char *fn, cl_
     RETURN_IF_ERROR(clnorm__check_buffer(l->ctx, what, in, in_offset, count));
     snprintf(what, sizeof what, "%.40s output", fn);
     RETURN_IF_ERROR(clnorm__check_buffer(l->ctx, what, out, out_offset, count));
-    RETURN_IF_ERROR(check_in_out(l->ctx, fn, in, in_offset, count * sizeof(float), out,
-                                 out_offset, count * sizeof(float), 1));
+    RETURN_IF_ERROR(check_in_out(l->ctx, fn, in, in_offset, count * sizeof(float), out, out_offset,
+                                 count * sizeof(float), 1));
     return check_wait_list(l->ctx, num_wait, wait_list);
 }
 

@@ -54,9 +54,9 @@ static size_t run_case(clnorm_context *c, const op_desc *op, const op_case *tc, 
     assert_int_equal(op->run(&tc->config, layer, &k, &done), CLNORM_OK);
     if (gate) { /* held back: not complete, the output untouched */
         cl_int status = CL_COMPLETE;
-        assert_int_equal(clGetEventInfo(done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status,
-                                        &status, NULL),
-                         CL_SUCCESS);
+        assert_int_equal(
+            clGetEventInfo(done, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL),
+            CL_SUCCESS);
         assert_true(status > CL_COMPLETE);
         assert_int_equal(clSetUserEventStatus(gate, CL_COMPLETE), CL_SUCCESS);
     }
@@ -245,14 +245,14 @@ static void create_errors(void **state)
                      CLNORM_INVALID_ARGUMENT);
     assert_null(l);
     assert_non_null(strstr(clnorm_errmsg(ctx), "form 7"));
-    assert_int_equal(clnorm_linear_create(ctx, CLNORM_LINEAR_LAST, 4, 4, 3,
-                                          CLNORM_LINEAR_INDIVIDUAL, &l),
-                     CLNORM_INVALID_ARGUMENT);
+    assert_int_equal(
+        clnorm_linear_create(ctx, CLNORM_LINEAR_LAST, 4, 4, 3, CLNORM_LINEAR_INDIVIDUAL, &l),
+        CLNORM_INVALID_ARGUMENT);
     assert_int_equal(clnorm_linear_create(ctx, CLNORM_LINEAR_LAST, 0, 4, 0, 0, &l),
                      CLNORM_ZERO_SIZE);
-    assert_int_equal(clnorm_linear_create(ctx, CLNORM_LINEAR_TIME, 4, 4, 0,
-                                          CLNORM_LINEAR_INDIVIDUAL, &l),
-                     CLNORM_ZERO_SIZE);
+    assert_int_equal(
+        clnorm_linear_create(ctx, CLNORM_LINEAR_TIME, 4, 4, 0, CLNORM_LINEAR_INDIVIDUAL, &l),
+        CLNORM_ZERO_SIZE);
     assert_int_equal(clnorm_linear_create(ctx, CLNORM_LINEAR_LAST, 4, 4, 0, 1u << 9, &l),
                      CLNORM_INVALID_ARGUMENT);
     assert_int_equal(clnorm_linear_create(NULL, CLNORM_LINEAR_LAST, 4, 4, 0, 0, &l),
@@ -268,9 +268,9 @@ static void create_errors(void **state)
     assert_int_equal(clnorm_revin_create(ctx, 3, CLNORM_REVIN_SUBTRACT_LAST, &rv),
                      CLNORM_INVALID_ARGUMENT);
     /* the individual form's length must be its channels */
-    assert_int_equal(clnorm_linear_create(ctx, CLNORM_LINEAR_TIME, 4, 2, 3,
-                                          CLNORM_LINEAR_INDIVIDUAL, &l),
-                     CLNORM_OK);
+    assert_int_equal(
+        clnorm_linear_create(ctx, CLNORM_LINEAR_TIME, 4, 2, 3, CLNORM_LINEAR_INDIVIDUAL, &l),
+        CLNORM_OK);
     float w[24] = {0}, b[6] = {0};
     clnorm_linear_params p = {w, b, 1};
     cl_mem in = buffer_poisoned(ctx, 64), out = buffer_poisoned(ctx, 64);
@@ -300,10 +300,8 @@ int main(void)
 {
     test_seed_from_clock();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(create_errors),
-        cmocka_unit_test(gated_wait_list),
-        cmocka_unit_test(out_of_order_queue),
-        cmocka_unit_test(threads_create_at_once),
+        cmocka_unit_test(create_errors),         cmocka_unit_test(gated_wait_list),
+        cmocka_unit_test(out_of_order_queue),    cmocka_unit_test(threads_create_at_once),
         cmocka_unit_test(faults_with_wait_list),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -31,6 +31,8 @@ static void print_usage(void)
 {
     fputs(usage_head, stdout);
     for (size_t i = 0; i < op_count; ++i) {
+        if (op_table[i]->mode && op_find(op_table[i]->name) != op_table[i])
+            continue; /* a class with modes: listed once */
         const char *first = op_table[i]->formula, *end = strchr(first, ':');
         printf("  %-32s %.*s\n", op_table[i]->name, end ? (int)(end - first) : 0, first);
         if (op_table[i]->alias)

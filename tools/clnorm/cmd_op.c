@@ -284,8 +284,8 @@ static int load_param(const char *cmd, const given *g, st_file *sf, const op_par
         snprintf(name, n, "%s%s", prefix, p->name);
         int rc = st_read(sf, name, out, err, sizeof err);
         /* a table has any number of classes (rows) >= 1, a matrix any number of features */
-        size_t skip = (p->kind == PARAM_TABLE || p->kind == PARAM_MATRIX) &&
-                      out->ndim == p->ndim && out->shape[0] >= 1;
+        size_t skip = (p->kind == PARAM_TABLE || p->kind == PARAM_MATRIX) && out->ndim == p->ndim &&
+                      out->shape[0] >= 1;
         if (rc == 0 && (out->ndim != p->ndim || memcmp(out->shape + skip, p->shape + skip,
                                                        (p->ndim - skip) * sizeof *p->shape))) {
             if (p->kind == PARAM_TABLE) /* (K, width): K is whatever the table has */
@@ -402,8 +402,8 @@ static void print_help(FILE *f, const op_desc *op, const char *cmd)
         for (size_t i = 0; i < np; ++i)
             fprintf(f, "  %-20s (%s)%s%s%s\n", ps[i].name, ps[i].shape_doc,
                     ps[i].kind == PARAM_TABLE || ps[i].kind == PARAM_MATRIX ? ", no default"
-                    : ps[i].kind == PARAM_SHIFT ? ", default 0"
-                                                : ", default 1",
+                    : ps[i].kind == PARAM_SHIFT                             ? ", default 0"
+                                                                            : ", default 1",
                     ps[i].npy_option ? ", or --" : "", ps[i].npy_option ? ps[i].npy_option : "");
         for (size_t i = 0; i < np; ++i)
             if (ps[i].npy_option)
@@ -447,11 +447,12 @@ static const op_desc *op_of_mode(const op_desc *op, const char *cmd, int argc, c
     }
     const op_desc *chosen = mode ? op_find_mode(op->name, mode) : help ? op : NULL;
     if (!chosen)
-        *code = mode ? cli_error(EXIT_USAGE, "%s: --mode '%s' is not one of the modes (see clnorm "
-                                             "%s --help)",
-                                 cmd, mode, cmd)
-                     : cli_error(EXIT_USAGE, "%s: --mode is required (see clnorm %s --help)", cmd,
-                                 cmd);
+        *code =
+            mode ? cli_error(EXIT_USAGE,
+                             "%s: --mode '%s' is not one of the modes (see clnorm "
+                             "%s --help)",
+                             cmd, mode, cmd)
+                 : cli_error(EXIT_USAGE, "%s: --mode is required (see clnorm %s --help)", cmd, cmd);
     return chosen;
 }
 

@@ -14,7 +14,8 @@
 enum { MODE, EPS, NO_AFFINE, SUBTRACT_LAST };
 static const char *const modes[] = {"norm", "denorm", NULL};
 static const op_option options[] = {
-    {"mode", OPT_CHOICE, 0, modes, "norm (x -> y, statistics kept) or denorm (y back, over a horizon)"},
+    {"mode", OPT_CHOICE, 0, modes,
+     "norm (x -> y, statistics kept) or denorm (y back, over a horizon)"},
     {"eps", OPT_REAL, 1e-5, NULL, "epsilon: stdev = sqrt(var + eps); denorm divides by w + eps^2"},
     {"no-affine", OPT_FLAG, 0, NULL, "without affine_weight and affine_bias (affine=False)"},
     {"subtract-last", OPT_FLAG, 0, NULL,
@@ -130,9 +131,9 @@ static void norm_reference(const op_config *c, const op_data *x, double *y, doub
     double *plain = standardise(c, x, st[0], st[1]);
     for (size_t i = 0; i < x->count; ++i) {
         size_t ch = i % x->shape[2];
-        y[i] = !plain                ? NAN
+        y[i] = !plain            ? NAN
                : c->v[NO_AFFINE] ? plain[i]
-                                     : plain[i] * x->params[0][ch] + x->params[1][ch];
+                                 : plain[i] * x->params[0][ch] + x->params[1][ch];
     }
     free(plain);
 }
@@ -140,8 +141,8 @@ static void norm_reference(const op_config *c, const op_data *x, double *y, doub
 /* tol_revin_y's model (the centre's and stdev's roundings, the output's),
  * then the affine's product and sum (tol_affine); the statistics as
  * ReversibleInstanceNorm1dInput's. */
-static void norm_tolerance(const op_config *c, const op_data *x, const double *y,
-                           double *const *st, double *tol, double *const *tol_st)
+static void norm_tolerance(const op_config *c, const op_data *x, const double *y, double *const *st,
+                           double *tol, double *const *tol_st)
 {
     (void)y;
     size_t b = x->shape[0], l = x->shape[1], d = x->shape[2], rows = b * d;
@@ -207,11 +208,13 @@ static const op_case tests_denorm[] = {
 const op_desc op_revin_norm = {
     REVIN_FORECAST_COMMON,
     .mode = "norm",
-    .formula = "The forecasting world's RevIN (RTSF, PatchTST), --mode norm: per (b, d) over L,\n"
-               "centre = mean (or the last value with --subtract-last), stdev = sqrt(population\n"
-               "variance + eps), y = (x - centre) / stdev, then y * affine_weight + affine_bias.\n"
-               "IN is (B, L, D); OUT has its shape. M and S receive the centre and stdev as\n"
-               "float32 (B, 1, D), for --mode denorm.",
+    .formula = "The forecasting world's RevIN (RTSF, PatchTST), --mode norm or denorm:\n"
+               "--mode norm: per (b, d) over L, centre = mean (or the last value with\n"
+               "--subtract-last), stdev = sqrt(population variance + eps), y = (x - centre) /\n"
+               "stdev, then y * affine_weight + affine_bias. IN is (B, L, D); OUT has its\n"
+               "shape. M and S receive the centre and stdev as float32 (B, 1, D).\n"
+               "--mode denorm (clnorm RevIN --mode denorm --help): y back from a forecast of\n"
+               "any horizon with --mean M.npy --std S.npy of a norm run.",
     OP_ARRAY(stats_out, stats_written),
     .get_stats = get_stats,
     .run = run_norm,
@@ -224,10 +227,10 @@ const op_desc op_revin_norm = {
 const op_desc op_revin_denorm = {
     REVIN_FORECAST_COMMON,
     .mode = "denorm",
-    .formula = "The forecasting world's RevIN, --mode denorm: x = (x - affine_bias) /\n"
-               "(affine_weight + eps^2) (affine), then y = x * stdev + centre with the --mean\n"
-               "and --std of a norm run. IN is (B, H, D), H the horizon (any length); M and S\n"
-               "are (B, 1, D) with IN's B and D.",
+    .formula = "The forecasting world's RevIN (RTSF, PatchTST), --mode denorm: x = (x -\n"
+               "affine_bias) / (affine_weight + eps^2) (affine), then y = x * stdev + centre\n"
+               "with the --mean and --std of a norm run. IN is (B, H, D), H the horizon (any\n"
+               "length); M and S are (B, 1, D) with IN's B and D.",
     OP_ARRAY(stats_in, stats_read),
     .set_stats = set_stats,
     .run = run_denorm,

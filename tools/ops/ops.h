@@ -115,8 +115,8 @@ typedef struct op_case {
 } op_case;
 
 typedef struct op_desc {
-    const char *name;    /* the PyTorch class name: "VarianceNorm2d" */
-    const char *alias;   /* the short name kept from before ("varnorm2d") or NULL */
+    const char *name;  /* the PyTorch class name: "VarianceNorm2d" */
+    const char *alias; /* the short name kept from before ("varnorm2d") or NULL */
     /* Classes of one name told apart by --mode WORD (RevIN's norm and
      * denorm): this description's WORD, NULL for the others. */
     const char *mode;
