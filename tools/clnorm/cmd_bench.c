@@ -274,6 +274,8 @@ static cJSON *options_json(const op_desc *op, const op_config *c)
         else
             cJSON_AddItemToObject(o, opt->name, json_number(c->v[k]));
     }
+    if (op->flops) /* a product's out features (F, H), which its weight's file gives */
+        cJSON_AddItemToObject(o, "out_features", json_number((double)op_classes(c)));
     return o;
 }
 

@@ -208,7 +208,54 @@ def forward_of(row, x, gen):
     if op == "TSInverseNormalization":
         s = 1.0 + torch.rand(shape[0], 1, shape[2], generator=gen)
         return lambda: x * s
+    if op == "RevIN":  # RTSF's layers/Invertible.py (PatchTST's with subtract-last)
+        d, eps = shape[2], o.get("eps", 1e-5)
+        w, b = (None, None) if o.get("no-affine") else (scale(d), shift(d))
+        if o.get("mode", "norm") == "norm":
+            return lambda: rtsf_revin_norm(x, w, b, eps, o.get("subtract-last"))
+        centre = shift(shape[0] * d).view(shape[0], 1, d)
+        stdev = 1.0 + torch.rand(shape[0], 1, d, generator=gen)
+        return lambda: rtsf_revin_denorm(x, centre, stdev, w, b, eps)
+    if op in ("Linear", "TransposedLinear", "RLinear"):
+        f = int(o["out_features"])
+        k = shape[-1] if op == "Linear" else shape[1]
+        if op == "RLinear" and o.get("individual"):
+            heads = [torch.nn.Linear(k, f) for _ in range(shape[2])]
+        else:
+            heads = [torch.nn.Linear(k, f)]
+        if op == "Linear":
+            return lambda: heads[0](x)
+        if op == "TransposedLinear":  # ESPnet's: einsum over the second axis, bias per row
+            w, bias = heads[0].weight, heads[0].bias.view(-1, 1)
+            return lambda: torch.einsum("bu...,vu->bv...", x, w) + bias
+        d = shape[2]
+        w, b = scale(d), shift(d)
+
+        def rlinear():  # RTSF's models/RLinear.py
+            xn, centre, stdev = rtsf_revin_norm(x, w, b, 1e-5, False, keep=True) \
+                if not o.get("no-rev") else (x, None, None)
+            if len(heads) > 1:
+                pred = torch.stack([heads[i](xn[:, :, i]) for i in range(d)], dim=2)
+            else:
+                pred = heads[0](xn.transpose(1, 2)).transpose(1, 2)
+            return pred if centre is None else rtsf_revin_denorm(pred, centre, stdev, w, b, 1e-5)
+        return rlinear
     return None
+
+
+def rtsf_revin_norm(x, w, b, eps, subtract_last, keep=False):
+    centre = x[:, -1:, :] if subtract_last else torch.mean(x, dim=1, keepdim=True)
+    stdev = torch.sqrt(torch.var(x, dim=1, keepdim=True, unbiased=False) + eps)
+    y = (x - centre) / stdev
+    if w is not None:
+        y = y * w + b
+    return (y, centre, stdev) if keep else y
+
+
+def rtsf_revin_denorm(x, centre, stdev, w, b, eps):
+    if w is not None:
+        x = (x - b) / (w + eps * eps)
+    return x * stdev + centre
 
 
 def time_torch(row, warmup, repeat):

@@ -30,6 +30,10 @@ packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-ope
 # clang-format (tests/check_format.sh); the Python package (python/) is
 # installed into a virtual environment and tested with pytest against
 # PyTorch and pyopencl.
+# The demo also draws the real-data forecast's plot (matplotlib).
+if [ "$what" = demo ]; then
+    packages+=(python3-matplotlib)
+fi
 if [ "$what" = test ]; then
     packages+=(valgrind doxygen clang clang-format python3-venv python3-pip python3-pytest
         python3-pyopencl python3-torch)
@@ -51,7 +55,12 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}"
 cmake --build "$build" -j "$(nproc)"
 
 if [ "$what" = demo ]; then
-    exec "$build/tools/clnorm" demo
+    # every layer on generated data, then a real trained RLinear forecaster
+    # (tools/scripts/forecast_demo.py) against PyTorch's output, with its plot
+    "$build/tools/clnorm" demo
+    echo
+    exec /usr/bin/python3 tools/scripts/forecast_demo.py --clnorm "$build/tools/clnorm" \
+        --png "$build/forecast.png"
 fi
 # The suite, then the reliability checks on the same build: ASan/UBSan,
 # PoCL's work-group methods, valgrind and TSan (tools/scripts/check.sh).

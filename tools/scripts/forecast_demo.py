@@ -7,7 +7,7 @@ Mauna Loa CO2 and Pacific SST, 104 months in, 26 months out), checks the output
 against PyTorch's with the fixture pass rule, prints the test MSE of the model and
 of two naive forecasts, and with --png plots the last test window.
 
-    /usr/bin/python3 tools/scripts/forecast_demo.py --clnorm build/tools/clnorm/clnorm
+    /usr/bin/python3 tools/scripts/forecast_demo.py --clnorm build/tools/clnorm
                      [--fixtures DIR] [--device SPEC] [--png OUT.png]
 
 Exit 0 when everything passes, 1 when the tool fails or its output is out of
