@@ -373,6 +373,7 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_WINDOW,       /* norm_window: a window's scale per row, a work-item per row */
     CLNORM_K_PLUS,         /* norm_plus: InstanceNorm2dPlus's channel means, an item per sample */
     CLNORM_K_BIAS,         /* linear_bias: a Linear's bias, an item per (o, k) run */
+    CLNORM_K_TRANSPOSE,    /* linear_transpose: [o][j][k] -> [o][k][j] (+ bias), per (o, k) */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 
