@@ -862,6 +862,9 @@ CLNORM_API clnorm_status clnorm_rlinear_forward(clnorm_rlinear *layer,
                                                 cl_mem input, size_t input_offset, cl_mem output,
                                                 size_t output_offset, cl_uint num_wait,
                                                 const cl_event *wait_list, cl_event *event);
+/** How many times this model has uploaded its parameters (the Linear's and
+ *  RevIN's uploads, counted together: both follow the one version). */
+CLNORM_API uint64_t clnorm_rlinear_upload_count(const clnorm_rlinear *layer);
 
 #ifdef __cplusplus
 }

@@ -125,3 +125,9 @@ clnorm_status clnorm_rlinear_forward(clnorm_rlinear *layer, const clnorm_rlinear
     RETURN_IF_ERROR(st);
     return clnorm__layer_hand_out(&layer->rt, done, event);
 }
+
+uint64_t clnorm_rlinear_upload_count(const clnorm_rlinear *layer)
+{
+    return layer ? clnorm_linear_upload_count(layer->linear) + clnorm_revin_upload_count(layer->rev)
+                 : 0;
+}

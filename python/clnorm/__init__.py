@@ -13,6 +13,7 @@ from . import nn
 from ._library import LibraryNotFoundError
 from .context import Context, default_context
 from .errors import (
+    BlasError,
     BufferTooSmallError,
     BuildFailedError,
     Error,
@@ -47,6 +48,19 @@ def library_path():
     return _library.path()
 
 
+def blas_clear_cache():
+    """Release CLBlast's compiled programs (process-wide), and with them the
+    references CLBlast holds to every OpenCL context a Linear, TransposedLinear
+    or RLinear ran on (clnorm_blas_clear_cache): call it after closing the last
+    such layer of a context whose OpenCL context must really go (a wrapped
+    pyopencl one, say). Layers still alive compile again on their next call.
+    Not while a Linear or RLinear call runs in another thread."""
+    from . import _library, errors
+
+    lib = _library.lib()
+    errors.check(lib.clnorm_blas_clear_cache(), lib, None, "blas_clear_cache")
+
+
 __all__ = [
     "__version__",
     "nn",
@@ -69,4 +83,6 @@ __all__ = [
     "BuildFailedError",
     "OpenCLError",
     "OutOfMemoryError",
+    "BlasError",
+    "blas_clear_cache",
 ]

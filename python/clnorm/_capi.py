@@ -22,6 +22,7 @@ CONTEXT_GPU_VARIANT = 1 << 2
 CONTEXT_CPU_VARIANT = 1 << 3
 REVIN_TRANSPOSED = 1 << 0
 REVIN_AFFINE = 1 << 1
+REVIN_SUBTRACT_LAST = 1 << 2
 NO_AFFINE = 1 << 0
 AFFINE = 1 << 1
 NOT_SCALAR = 1 << 2
@@ -34,6 +35,12 @@ CONDITIONAL_NONE = 3
 CONDITIONAL_INSTANCE_PLUS = 4
 NORMALIZATION_KINDS = {"layer": 0, "instance": 1, "batch": 2, "group": 3, "none": 4}
 TS_METHODS = {"mean": 0, "last": 1}
+LINEAR_LAST = 0
+LINEAR_TRANSPOSED = 1
+LINEAR_TIME = 2
+LINEAR_INDIVIDUAL = 1 << 0
+RLINEAR_INDIVIDUAL = 1 << 0
+RLINEAR_NO_REV = 1 << 1
 
 
 class VarNorm2dParams(ctypes.Structure):
@@ -83,12 +90,30 @@ class PlusParams(ctypes.Structure):
     _fields_ = [("alpha", floats_p), ("gamma", floats_p), ("beta", floats_p), ("version", c_uint64)]
 
 
+class LinearParams(ctypes.Structure):
+    """clnorm_linear_params."""
+
+    _fields_ = [("weight", floats_p), ("bias", floats_p), ("version", c_uint64)]
+
+
+class RlinearParams(ctypes.Structure):
+    """clnorm_rlinear_params."""
+
+    _fields_ = [
+        ("weight", floats_p),
+        ("bias", floats_p),
+        ("affine_weight", floats_p),
+        ("affine_bias", floats_p),
+        ("version", c_uint64),
+    ]
+
+
 def _forward_tail():
     """What every forward takes after its shape: input, output, wait list, event."""
     return [handle_t, c_size_t, handle_t, c_size_t, cl_uint, event_p, event_p]
 
 
-def _layer(prefix, create_args, forward_args, params_t):
+def _layer(prefix, create_args, forward_args, params_t, upload_count=True):
     """The _create, _destroy, _forward and _upload_count of one layer."""
     protos = {
         f"{prefix}_create": (status_t, [handle_t] + create_args + [POINTER(handle_t)]),
@@ -98,7 +123,7 @@ def _layer(prefix, create_args, forward_args, params_t):
             [handle_t] + ([POINTER(params_t)] if params_t else []) + forward_args + _forward_tail(),
         ),
     }
-    if params_t:
+    if params_t and upload_count:
         protos[f"{prefix}_upload_count"] = (c_uint64, [handle_t])
     return protos
 
@@ -133,6 +158,11 @@ PROTOTYPES = {
     ),
     "clnorm_revin_read_stats": (status_t, [handle_t, floats_p, floats_p, c_size_t]),
     "clnorm_revin_set_stats": (status_t, [handle_t, c_size_t, floats_p, floats_p]),
+    # The forecasting RevIN: a clnorm_revin made with eps (RTSF, PatchTST).
+    "clnorm_revin_forecast_create": (
+        status_t, [handle_t, c_size_t, c_double, c_uint, POINTER(handle_t)]
+    ),
+    "clnorm_blas_clear_cache": (status_t, []),
     "clnorm_conditional_norm2d_label_errors": (status_t, [handle_t, POINTER(c_int)]),
     # TSNormalization: the inverse and the scale in and out.
     "clnorm_ts_norm_inverse": (status_t, [handle_t, c_size_t, c_size_t] + _forward_tail()),
@@ -167,6 +197,16 @@ PROTOTYPES.update(
         [handle_t, c_size_t] + [c_size_t] * 4,  # labels, labels_offset, n, c, h, w
         ConditionalParams,
     )
+)
+
+# The products: form (clnorm_linear_form), in_features, out_features, channels,
+# flags; forward sizes batch and length. RLinear: l, h, d, flags; forward b.
+PROTOTYPES.update(
+    _layer("clnorm_linear", [c_int, c_size_t, c_size_t, c_size_t, c_uint], [c_size_t] * 2,
+           LinearParams)
+)
+PROTOTYPES.update(
+    _layer("clnorm_rlinear", [c_size_t] * 3 + [c_uint], [c_size_t], RlinearParams)
 )
 
 

@@ -26,6 +26,7 @@ STATUS_NAMES = (
     "BUILD_FAILED",
     "OPENCL_ERROR",
     "OUT_OF_MEMORY",
+    "BLAS_ERROR",
 )
 STATUS = {name: value for value, name in enumerate(STATUS_NAMES)}
 
@@ -123,6 +124,12 @@ class OutOfMemoryError(Error, MemoryError):
     """CLNORM_OUT_OF_MEMORY: out of host memory."""
 
     status_name = "CLNORM_OUT_OF_MEMORY"
+
+
+class BlasError(Error):
+    """CLNORM_BLAS_ERROR: a CLBlast call failed (the matrix products)."""
+
+    status_name = "CLNORM_BLAS_ERROR"
 
 
 _BY_STATUS = {STATUS[c.status_name[len("CLNORM_") :]]: c for c in Error.__subclasses__()}

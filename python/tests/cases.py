@@ -4,6 +4,8 @@ tests: the PyTorch module it mirrors, the clnorm layer, the input shape and
 which axes the layer reduces over (for the input families); and the input
 families of SPEC.md section 4, and its pass rule.
 """
+import math
+
 import numpy as np
 
 import clnorm
@@ -39,6 +41,12 @@ class Case:
     def run_clnorm(self, layer, inputs):
         args = [inputs["x"]] + ([inputs["y"]] if "y" in inputs else [])
         return {"y": layer(*args)}
+
+    def bounds(self, module, inputs):
+        """{result name: per-element error bound} for the results of a matrix
+        product (SPEC.md section 8, product_bound); none for the normalisations,
+        whose rule is tolerance()."""
+        return {}
 
     def __repr__(self):
         return self.id
@@ -225,13 +233,178 @@ CASES += [
     TSInverseCase("last", 1, (3, 13, 7), 9),
 ]
 
+
+
+# ---- SPEC.md section 8: the forecasting RevIN, and the matrix products ----
+
+def _fm(name, *args, **kwargs):
+    def make():
+        import forecast_modules as fm
+
+        return getattr(fm, name)(*args, **kwargs)
+
+    return make
+
+
+class ForecastRevinCase(Case):
+    """The forecasting RevIN's norm: y, and the statistics the module keeps
+    (mean, or last with subtract_last, and stdev, (B, 1, D))."""
+
+    def __init__(self, id, torch_module, layer, shape, subtract_last=False):
+        super().__init__(id, torch_module, layer, shape, (1,))
+        self.centre = "last" if subtract_last else "mean"
+
+    def run_torch(self, module, inputs):
+        y = module(inputs["x"], "norm")
+        return {"y": y, self.centre: getattr(module, self.centre), "stdev": module.stdev}
+
+    run_clnorm = run_torch  # the same calls and attributes
+
+
+class ForecastRevinDenormCase(Case):
+    """The forecasting RevIN's denorm: the statistics from x (of the family),
+    then denorm on z of another length (a horizon)."""
+
+    def __init__(self, id, torch_module, layer, shape, horizon):
+        super().__init__(id, torch_module, layer, shape, (1,))
+        self.z_shape = (shape[0], horizon, shape[2])
+
+    def inputs(self, rng, family):
+        out = super().inputs(rng, family)
+        out["z"] = (rng.standard_normal(self.z_shape) * 2).astype(np.float32)
+        return out
+
+    def run_torch(self, module, inputs):
+        module(inputs["x"], "norm")
+        return {"y": module(inputs["z"], "denorm")}
+
+    run_clnorm = run_torch
+
+
+#: float32's unit roundoff.
+U32 = 2.0 ** -24
+
+
+def dot_bound(k, sums):
+    """SPEC.md 8's float32 dot-product bound for K terms whose sum |w x| + |b|
+    is `sums`: 4 * 2^-24 * sums, widened by sqrt(K) / 4 beyond 16 terms
+    (CLBlast sums along all of K in one chain, whose rounding grows like
+    sqrt(K): tools/ops/op_linear.c), plus K steps of the subnormal grid
+    (2^-149 each) for sums that underflow."""
+    return 4.0 * U32 * max(1.0, math.sqrt(k) / 4.0) * sums + k * 2.0 ** -149
+
+
+def _abs_params(module):
+    return {k: np.abs(v.detach().numpy().astype(np.float64))
+            for k, v in module.state_dict().items()}
+
+
+class LinearCase(Case):
+    """torch.nn.Linear on the last axis: dot_bound(U, |x| |W|^T + |b|)."""
+
+    def bounds(self, module, inputs):
+        p = _abs_params(module)
+        s = np.abs(inputs["x"].astype(np.float64)) @ p["weight"].T + p.get("bias", 0.0)
+        return {"y": dot_bound(p["weight"].shape[1], s)}
+
+
+class TransposedLinearCase(Case):
+    """ESPnet's TransposedLinear on (B, U, ...): the same bound over U."""
+
+    def bounds(self, module, inputs):
+        p = _abs_params(module)
+        x = np.abs(inputs["x"].astype(np.float64))
+        s = np.einsum("vu,bu...->bv...", p["weight"], x)
+        if "bias" in p:
+            s += p["bias"].reshape((-1,) + (1,) * (x.ndim - 2))
+        return {"y": dot_bound(p["weight"].shape[1], s)}
+
+
+class RLinearCase(Case):
+    """RTSF's RLinear: the product's bound, carried through RevIN (see
+    rlinear_bound)."""
+
+    def bounds(self, module, inputs):
+        return {"y": rlinear_bound(module, inputs["x"])}
+
+
+def rlinear_bound(module, x32):
+    """RLinear's per-element bound, in float64 from the float32 inputs and
+    parameters, x (B, L, D) -> y (B, H, D):
+
+    - the norm: xn = ((x - m) / s) * aw + ab, each element off by at most
+      e = 2u (|m| / s + |plain|) |aw| + 2u |xn| (the centre and stdev rounded
+      to float32, the stored output rounded; u = 2^-24);
+    - the product over L: dot_bound(L, sum_l |W xn| + |b|), plus the norm's
+      error carried through it, sum_l |W| e;
+    - the denorm, y = (pred - ab) / (aw + eps^2) * s + m: the above times
+      g = s / |aw + eps^2|, plus 4u (g |pred - ab| + |m| + |y|) for its own
+      roundings and the float32 centre added back.
+
+    Without RevIN (rev=False) it is the product's bound alone."""
+    x = x32.astype(np.float64)
+    sd = {k: v.detach().numpy().astype(np.float64) for k, v in module.state_dict().items()}
+    b, l, d = x.shape
+    if module.individual:
+        w = np.stack([sd[f"Linear.{c}.weight"] for c in range(d)])  # (D, H, L)
+        bias = np.stack([sd[f"Linear.{c}.bias"] for c in range(d)])  # (D, H)
+    else:
+        w = np.broadcast_to(sd["Linear.weight"], (d,) + sd["Linear.weight"].shape)
+        bias = np.broadcast_to(sd["Linear.bias"], (d,) + sd["Linear.bias"].shape)
+    if module.rev is not None:
+        eps = module.rev.eps
+        aw, ab = sd["rev.affine_weight"], sd["rev.affine_bias"]
+        m = x.mean(axis=1, keepdims=True)
+        s = np.sqrt(x.var(axis=1, keepdims=True) + eps)
+        plain = (x - m) / s
+        xn = plain * aw + ab
+        e = 2 * U32 * (np.abs(m) / s + np.abs(plain)) * np.abs(aw) + 2 * U32 * np.abs(xn)
+    else:
+        xn, e = x, np.zeros_like(x)
+    # (B, L, D) with (D, H, L) -> (B, H, D)
+    pred = np.einsum("dhl,bld->bhd", w, xn) + bias.T
+    sums = np.einsum("dhl,bld->bhd", np.abs(w), np.abs(xn)) + np.abs(bias).T
+    bound = dot_bound(l, sums)
+    if module.rev is None:
+        return bound
+    spread = np.einsum("dhl,bld->bhd", np.abs(w), e)
+    wd = aw + eps * eps
+    g = s / np.abs(wd)
+    y = (pred - ab) / wd * s + m
+    return g * (bound + spread + 4 * U32 * np.abs(pred - ab)) + 4 * U32 * (np.abs(m) + np.abs(y))
+
+
+CASES += [
+    ForecastRevinCase("RevIN-norm", _fm("RevIN", 6), _cl("RevIN", 6), (4, 33, 6)),
+    ForecastRevinCase("RevIN-norm-no-affine-eps-1e-3", _fm("RevIN", 6, eps=1e-3, affine=False),
+                      _cl("RevIN", 6, eps=1e-3, affine=False), (3, 20, 6)),
+    ForecastRevinCase("RevIN-norm-subtract-last", _fm("PatchTSTRevIN", 6, subtract_last=True),
+                      _cl("RevIN", 6, subtract_last=True), (4, 33, 6), subtract_last=True),
+    ForecastRevinDenormCase("RevIN-denorm", _fm("RevIN", 6), _cl("RevIN", 6), (4, 33, 6), 12),
+    ForecastRevinDenormCase("RevIN-denorm-subtract-last",
+                            _fm("PatchTSTRevIN", 6, subtract_last=True),
+                            _cl("RevIN", 6, subtract_last=True), (4, 33, 6), 12),
+    LinearCase("Linear", *_both("Linear", _torch, 17, 5), (3, 4, 17), (2,)),
+    LinearCase("Linear-no-bias-K-130", *_both("Linear", _torch, 130, 9, bias=False), (7, 130),
+               (1,)),
+    TransposedLinearCase("TransposedLinear", *_both("TransposedLinear", _em, 6, 4), (3, 6, 11),
+                         (1,)),
+    TransposedLinearCase("TransposedLinear-4d", *_both("TransposedLinear", _em, 24, 5),
+                         (2, 24, 3, 5), (1,)),
+    RLinearCase("RLinear", *_both("RLinear", _fm, 24, 8, 3), (2, 24, 3), (1,)),
+    RLinearCase("RLinear-individual-L-96", *_both("RLinear", _fm, 96, 24, 5, individual=True),
+                (2, 96, 5), (1,)),
+    RLinearCase("RLinear-no-rev", *_both("RLinear", _fm, 24, 8, 3, rev=False), (2, 24, 3), (1,)),
+]
+
 #: Every class of clnorm.nn the cases cover (a test checks that none is left out).
 CLASSES = {
     "VarianceNorm2d", "ReversibleInstanceNorm1dInput", "ReversibleInstanceNorm1dOutput",
     "LayerNorm", "InstanceNorm2d", "NoneNorm2d", "TransposedLN", "ConditionalVarianceNorm2d",
     "ConditionalInstanceNorm2d", "ConditionalBatchNorm2d", "ConditionalNoneNorm2d",
     "InstanceNorm2dPlus", "ConditionalInstanceNorm2dPlus", "GroupNorm", "Normalization",
-    "TSNormalization", "TSInverseNormalization",
+    "TSNormalization", "TSInverseNormalization", "RevIN", "Linear", "TransposedLinear",
+    "RLinear",
 }
 
 
@@ -294,11 +467,12 @@ def tolerance(ref64, ref32):
     return max(2.0 * own, 1e-6 * scale), own
 
 
-def assert_matches(got, ref64, ref32, what):
+def assert_matches(got, ref64, ref32, what, bound=None):
     """Every element: the same NaN and inf positions as the float64 result
     rounded to float32 (beyond float32's range it is an infinity there; where
     PyTorch float32 itself gives the same infinity or NaN, so may clnorm),
-    the rest within tolerance."""
+    the rest within tolerance; with `bound` (a product's, Case.bounds), within
+    _within_bound's rule instead."""
     got = np.asarray(got, dtype=np.float64)
     assert got.shape == ref64.shape, f"{what}: shape {got.shape}, expected {ref64.shape}"
     with np.errstate(over="ignore"):
@@ -309,9 +483,39 @@ def assert_matches(got, ref64, ref32, what):
             f"{what}: {test.__name__} differs at {np.argwhere(where)[:5].tolist()} "
             f"(got {got[where][:5]}, expected {ref64[where][:5]})"
         )
-    tol, own = tolerance(ref64, ref32)
     finite = np.isfinite(as32) & np.isfinite(got)
+    if bound is not None:
+        return _within_bound(got, ref64, ref32, bound, finite, what)
+    tol, own = tolerance(ref64, ref32)
     err = float(np.max(np.abs(got[finite] - ref64[finite]), initial=0.0))
     assert err <= tol, \
         f"{what}: max error {err:.3g} > tolerance {tol:.3g} (PyTorch float32: {own:.3g})"
     return err, tol
+
+
+def _within_bound(got, ref64, ref32, bound, finite, what):
+    """The products' rule: SPEC.md 8's "within 2 x PyTorch float32's own error
+    or within the bound, whichever is larger", with PyTorch's error measured
+    in units of each element's bound, so that it keeps its sense on rows of
+    very different scales: every element within bound * max(1, 2 r), r the
+    largest |torch32 - ref64| / bound over the result. The bound alone is not
+    a strict one (4 * 2^-24 per unit of sum |w x| is the probabilistic
+    estimate: sums of many terms of one sign, as the offset and constant
+    families give, reach about 1.1 of it, and PyTorch's own sums too)."""
+    assert bound.shape == ref64.shape, f"{what}: bound of shape {bound.shape}"
+    bound = bound[finite]
+    err = np.abs(got[finite] - ref64[finite])
+    own = np.abs(ref32[finite] - ref64[finite])
+    own = np.where(np.isfinite(own), own, 0.0)
+    r = float(np.max(own / bound, initial=0.0))
+    tol = bound * max(1.0, 2.0 * r)
+    excess = err - tol
+    if excess.size and not (excess <= 0).all():
+        i = int(np.argmax(np.where(np.isnan(excess), np.inf, excess)))
+        where = np.argwhere(finite)[i].tolist()
+        raise AssertionError(
+            f"{what}: error {err[i]:.3g} at {where} > {tol[i]:.3g} (its bound {bound[i]:.3g} "
+            f"x max(1, 2 x {r:.3g}, PyTorch float32's error in bounds); got "
+            f"{got[finite][i]!r}, expected {ref64[finite][i]!r})"
+        )
+    return float(err.max(initial=0.0)), float(tol.max(initial=0.0))

@@ -4,7 +4,7 @@
 ESPnet is not installed here, so these are the classes of
 espnet2/asr/state_spaces/components.py and
 espnet2/enh/layers/ncsnpp_utils/normalization.py (Apache-2.0) as SPEC.md
-sections 1-3 and 7 give them: the same formulas in the same PyTorch calls,
+sections 1-3, 7 and 8 (TransposedLinear) give them: the same formulas in the same PyTorch calls,
 the same constructor arguments and state_dict names. The tests run them in
 float64 as the reference and in float32 for PyTorch's own error.
 """
@@ -45,6 +45,27 @@ class ReversibleInstanceNorm1dOutput(nn.Module):
         if not self.transposed:
             return x.transpose(-1, -2)
         return x
+
+
+class TransposedLinear(nn.Module):
+    """Linear on the second axis of (B, U, ...); bias (V,) as ESPnet's (its
+    kaiming / uniform initialisation is left out: the tests load their own)."""
+
+    def __init__(self, d_input, d_output, bias=True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(d_output, d_input))
+        if bias:
+            self.bias = nn.Parameter(torch.empty(d_output))
+        else:
+            self.bias = 0.0
+
+    def forward(self, x):
+        num_axis = len(x.shape[2:])  # num_axis in L, for broadcasting bias
+        # ESPnet's opt_einsum contract, in torch.einsum
+        y = torch.einsum("b u ..., v u -> b v ...", x, self.weight) + self.bias.view(
+            -1, *[1] * num_axis
+        )
+        return y
 
 
 class TransposedLN(nn.Module):

@@ -30,6 +30,8 @@ STRUCTS = {
     "clnorm_conditional_params": _capi.ConditionalParams,
     "clnorm_normalization_params": _capi.NormalizationParams,
     "clnorm_plus_params": _capi.PlusParams,
+    "clnorm_linear_params": _capi.LinearParams,
+    "clnorm_rlinear_params": _capi.RlinearParams,
 }
 
 

@@ -215,3 +215,77 @@ def test_family_constructor_arguments(default_ctx):
         clnorm.nn.GroupNorm(4, 6, context=default_ctx)  # the library: 6 channels, 4 groups
     with pytest.raises(clnorm.ShapeMismatchError):
         clnorm.nn.Normalization(4, True, context=default_ctx)(np.zeros((2, 5, 3), np.float32))
+
+
+def test_forecast_revin_calls(default_ctx, rng):
+    """RevIN's modes, statistics and refusals (the module's NotImplementedError
+    for another mode is an InvalidArgumentError here)."""
+    rev = clnorm.nn.RevIN(3, context=default_ctx)
+    x = rng.standard_normal((2, 10, 3)).astype(np.float32)
+    with pytest.raises(clnorm.NoStatisticsError):
+        rev(x, "denorm")
+    with pytest.raises(clnorm.NoStatisticsError):
+        rev.stdev
+    with pytest.raises(clnorm.InvalidArgumentError, match="'norm' or 'denorm'"):
+        rev(x, "inverse")
+    with pytest.raises(TypeError):
+        rev(x)  # the mode is required, as in RTSF and PatchTST
+    with pytest.raises(clnorm.ShapeMismatchError, match=r"\(B, L, 3\)"):
+        rev(np.zeros((2, 10, 4), dtype=np.float32), "norm")
+    y = rev(x, "norm")
+    assert rev.mean.shape == rev.stdev.shape == (2, 1, 3)
+    with pytest.raises(AttributeError, match="mean"):
+        rev.last
+    np.testing.assert_allclose(rev(y[:, :4], "denorm"), x[:, :4], rtol=1e-5, atol=1e-5)
+    with pytest.raises(clnorm.ShapeMismatchError):
+        rev(np.zeros((5, 4, 3), dtype=np.float32), "denorm")  # the library: B of the statistics
+    rev.set_stats(np.full((4, 1, 3), 1.0), np.full((4, 3), 2.0))
+    np.testing.assert_allclose(rev(np.ones((4, 2, 3), dtype=np.float32), "denorm"),
+                               np.full((4, 2, 3), 3.0), rtol=1e-6)
+    with pytest.raises(clnorm.ShapeMismatchError):
+        rev.set_stats(np.zeros((2, 1, 4)), np.ones((2, 1, 4)))
+    last = clnorm.nn.RevIN(3, affine=False, subtract_last=True, context=default_ctx)
+    last(x, "norm")
+    np.testing.assert_array_equal(last.last, x[:, -1:, :])
+    with pytest.raises(AttributeError, match="last"):
+        last.mean
+    with pytest.raises(clnorm.InvalidArgumentError):
+        clnorm.nn.RevIN(3, eps=-1.0, context=default_ctx)  # the library: eps >= 0
+
+
+def test_product_shapes(torch, default_ctx, rng):
+    """The products' results have their own shape: new arrays of it, out= of
+    it, and the shapes each class refuses."""
+    lin = clnorm.nn.Linear(4, 6, context=default_ctx)
+    lin.load_state_dict({"weight": rng.standard_normal((6, 4)), "bias": rng.standard_normal(6)})
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    y = lin(x)
+    assert y.shape == (2, 3, 6) and y.dtype == np.float32
+    out = np.full((2, 3, 6), np.nan, dtype=np.float32)
+    assert lin(x, out=out) is out
+    np.testing.assert_array_equal(out, y)
+    np.testing.assert_array_equal(lin(x[1, 2]), y[1, 2])  # 1-d x, as torch's Linear takes
+    t = lin(torch.from_numpy(x))
+    assert isinstance(t, torch.Tensor) and tuple(t.shape) == (2, 3, 6)
+    with pytest.raises(clnorm.InvalidArgumentError, match=r"result's shape \(2, 3, 6\)"):
+        lin(x, out=np.empty((2, 3, 4), dtype=np.float32))
+    with pytest.raises(clnorm.ShapeMismatchError, match=r"\(\.\.\., 4\)"):
+        lin(np.zeros((2, 5), dtype=np.float32))
+    tl = clnorm.nn.TransposedLinear(4, 6, context=default_ctx)
+    assert tl(np.zeros((2, 4), dtype=np.float32)).shape == (2, 6)
+    assert tl(np.zeros((2, 4, 3, 5), dtype=np.float32)).shape == (2, 6, 3, 5)
+    with pytest.raises(clnorm.ShapeMismatchError, match=r"\(B, 4, \.\.\.\)"):
+        tl(np.zeros((2, 3, 4), dtype=np.float32))
+    rl = clnorm.nn.RLinear(10, 3, 2, context=default_ctx)
+    assert rl(rng.standard_normal((4, 10, 2))).shape == (4, 3, 2)
+    for bad in ((4, 9, 2), (4, 10, 3), (10, 2)):
+        with pytest.raises(clnorm.ShapeMismatchError, match=r"\(B, 10, 2\)"):
+            rl(np.zeros(bad, dtype=np.float32))
+    assert rl.upload_count() == 2  # the Linear's and RevIN's first uploads
+    with pytest.raises(clnorm.ZeroSizeError):
+        clnorm.nn.Linear(0, 3, context=default_ctx)
+
+
+def test_blas_error_status():
+    e = clnorm.errors.error_for(clnorm.errors.STATUS["BLAS_ERROR"], "detail")
+    assert isinstance(e, clnorm.BlasError) and e.status_name == "CLNORM_BLAS_ERROR"

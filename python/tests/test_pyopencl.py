@@ -30,11 +30,13 @@ def test_every_class_on_device(torch, cl_queue, wrapped, rng, case):
     inputs = case.inputs(rng, "normal")
     expected = reference(torch, case, module, inputs)
     got = case.run_clnorm(layer, to_device(cl_queue, inputs))
+    bounds = case.bounds(module, inputs)
     y = got.pop("y")
     assert isinstance(y, cla.Array) and y.dtype == np.float32 and y.queue is cl_queue
-    assert_matches(y.get(), *expected["y"], f"{case.id} on the device")
-    for key, value in got.items():  # RevIN's m and s: NumPy, read from the device
-        assert_matches(value, *expected[key], f"{case.id} on the device: {key}")
+    assert_matches(y.get(), *expected["y"], f"{case.id} on the device", bounds.get("y"))
+    for key, value in got.items():  # RevIN's statistics: NumPy, read from the device
+        assert_matches(value, *expected[key], f"{case.id} on the device: {key}",
+                       bounds.get(key))
 
 
 class NoTransfers:
@@ -257,3 +259,48 @@ def test_out_of_order_queue(cl, cl_queue, rng):
         z = out(y, out=y)
         np.testing.assert_allclose(z.get(), x_host, rtol=1e-6)
     np.testing.assert_array_equal(inp.m, reference_in.m)
+
+
+def test_products_on_device(cl_queue, wrapped, rng, monkeypatch):
+    """The products on pyopencl arrays: a new array of the result's shape, or
+    out= of it, with no host transfer; out overlapping x is refused (a product
+    is never in place)."""
+    import pyopencl.array as cla
+
+    lin = clnorm.nn.TransposedLinear(6, 4, context=wrapped)
+    lin.load_state_dict({"weight": rng.standard_normal((4, 6)), "bias": rng.standard_normal(4)})
+    model = clnorm.nn.RLinear(12, 5, 6, context=wrapped)
+    model.load_state_dict({"Linear.weight": rng.standard_normal((5, 12)),
+                           "Linear.bias": rng.standard_normal(5),
+                           "rev.affine_weight": rng.uniform(0.5, 2, 6),
+                           "rev.affine_bias": rng.standard_normal(6)})
+    x_host = rng.standard_normal((2, 6, 12)).astype(np.float32)
+    want_lin = lin(x_host)
+    want_model = model(x_host.transpose(0, 2, 1))
+    x = cla.to_device(cl_queue, x_host)
+    xt = cla.to_device(cl_queue, np.ascontiguousarray(x_host.transpose(0, 2, 1)))
+    out = cla.empty(cl_queue, (2, 4, 12), np.float32)
+    with NoTransfers(monkeypatch):
+        y = lin(x)
+        y_out = lin(x, out=out)
+        forecast = model(xt)
+    assert y.shape == (2, 4, 12) and y_out is out and forecast.shape == (2, 5, 6)
+    np.testing.assert_array_equal(y.get(), want_lin)
+    np.testing.assert_array_equal(out.get(), want_lin)
+    np.testing.assert_array_equal(forecast.get(), want_model)
+    with pytest.raises(clnorm.ShapeMismatchError, match=r"\(2, 4, 12\)"):
+        lin(x, out=cla.empty(cl_queue, (2, 6, 12), np.float32))
+    big = cla.zeros(cl_queue, 300, np.float32)
+    with pytest.raises(clnorm.InvalidArgumentError):
+        lin(big[:144].reshape(2, 6, 12), out=big[100:196].reshape(2, 4, 12))
+
+
+def test_blas_clear_cache(wrapped, rng):
+    """After clearing CLBlast's programs a live layer compiles again and gives
+    the same result."""
+    layer = clnorm.nn.Linear(9, 5, context=wrapped)
+    layer.load_state_dict({"weight": rng.standard_normal((5, 9)), "bias": rng.standard_normal(5)})
+    x = rng.standard_normal((4, 9)).astype(np.float32)
+    before = layer(x)
+    clnorm.blas_clear_cache()
+    np.testing.assert_array_equal(layer(x), before)

@@ -132,3 +132,56 @@ def test_revin_stats_set_from_pytorch(torch, default_ctx, rng):
     ref = em.ReversibleInstanceNorm1dOutput(module)(torch.from_numpy(z).double()).numpy()
     np.testing.assert_allclose(clnorm.nn.ReversibleInstanceNorm1dOutput(inp)(z), ref, rtol=1e-5,
                                atol=1e-6)
+
+
+def test_linear_upload_and_no_bias(torch, default_ctx, rng):
+    """A product's parameters: uploaded once until they change; bias=False
+    has no bias entry (a zero bias is used)."""
+    module = torch.nn.Linear(5, 3, bias=False)
+    layer = clnorm.nn.Linear(5, 3, bias=False, context=default_ctx)
+    layer.load_state_dict(module.state_dict())
+    assert set(layer.state_dict()) == {"weight"}
+    x = rng.standard_normal((4, 5)).astype(np.float32)
+    assert layer.upload_count() == 0
+    layer(x)
+    layer(x)
+    assert layer.upload_count() == 1
+    np.testing.assert_allclose(layer(x), module(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    layer.load_state_dict({"weight": 2 * module.weight})
+    np.testing.assert_allclose(layer(x), 2 * module(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    assert layer.upload_count() == 2
+
+
+def test_rlinear_individual_channels_are_its_rows(default_ctx, rng):
+    """Linear.{d}.weight and .bias land in channel d's rows of the stacked
+    parameters: a channel's forecast changes with its own Linear only."""
+    layer = clnorm.nn.RLinear(6, 2, 3, individual=True, rev=False, context=default_ctx)
+    sd = {f"Linear.{d}.weight": np.zeros((2, 6)) for d in range(3)}
+    sd.update({f"Linear.{d}.bias": np.full(2, float(d)) for d in range(3)})
+    sd["Linear.1.weight"] = np.ones((2, 6))
+    layer.load_state_dict(sd)
+    x = rng.standard_normal((2, 6, 3)).astype(np.float32)
+    y = layer(x)
+    np.testing.assert_array_equal(y[:, :, 0], np.zeros((2, 2)))
+    np.testing.assert_allclose(y[:, :, 1], np.repeat(x[:, :, 1].sum(axis=1, keepdims=True) + 1,
+                                                     2, axis=1), rtol=1e-5)
+    np.testing.assert_array_equal(y[:, :, 2], np.full((2, 2), 2.0))
+    np.testing.assert_array_equal(layer.state_dict()["Linear.2.bias"], np.full(2, 2.0))
+
+
+def test_forecast_revin_stats_set_from_pytorch(torch, default_ctx, rng):
+    """set_stats: denorm with statistics computed by RTSF's module."""
+    import forecast_modules as fm
+
+    module = randomize(fm.RevIN(3), rng, "normal")
+    module(torch.from_numpy(rng.standard_normal((2, 40, 3))), "norm")
+    rev = clnorm.nn.RevIN(3, context=default_ctx)
+    rev.load_state_dict(module.state_dict())
+    rev.set_stats(module.mean, module.stdev)
+    np.testing.assert_array_equal(rev.mean, module.mean.numpy().astype(np.float32))
+    z = rng.standard_normal((2, 7, 3)).astype(np.float32)
+    with torch.no_grad():
+        ref = module(torch.from_numpy(z).double(), "denorm").numpy()
+    np.testing.assert_allclose(rev(z, "denorm"), ref, rtol=1e-5, atol=1e-6)

@@ -2,12 +2,14 @@
 """clnorm.nn: one class per PyTorch / ESPnet module clnorm runs, named exactly
 like it, with its constructor arguments (plus ``context=``), its state_dict
 names (load_state_dict, state_dict) and its call: ``layer(x)``, or
-``layer(x, y)`` for the conditional classes. How the calls treat NumPy and
+``layer(x, y)`` for the conditional classes and ``rev(x, 'norm')`` /
+``rev(x, 'denorm')`` for RevIN. How the calls treat NumPy and
 pyopencl arrays: clnorm.nn.Module.
 
 Adding a class the library gains: a Module subclass naming its C layer
 (``_c_layer``), making its ParamBlock and saying how a shape becomes the
-forward's sizes (``_sizes``), then one line here.
+forward's sizes (``_sizes``; ``_out_shape`` and ``_in_place = False`` for a
+product, whose result has another shape), then one line here.
 """
 from ._module import Module
 from .conditional import (
@@ -21,9 +23,12 @@ from .group_norm import GroupNorm
 from .instance_norm import InstanceNorm2d
 from .instance_norm_plus import InstanceNorm2dPlus
 from .layer_norm import LayerNorm
+from .linear import Linear, TransposedLinear
 from .none_norm import NoneNorm2d
 from .normalization import Normalization
 from .revin import ReversibleInstanceNorm1dInput, ReversibleInstanceNorm1dOutput
+from .revin_forecast import RevIN
+from .rlinear import RLinear
 from .transposed_ln import TransposedLN
 from .ts_norm import TSInverseNormalization, TSNormalization
 from .variance_norm import VarianceNorm2d
@@ -47,4 +52,8 @@ __all__ = [
     "Normalization",
     "TSNormalization",
     "TSInverseNormalization",
+    "RevIN",
+    "Linear",
+    "TransposedLinear",
+    "RLinear",
 ]

@@ -31,21 +31,27 @@ class Module:
     numpy.asarray takes) converts it to C-contiguous float32 (a copy only when
     it is not that already), runs on the context's queue, waits, and returns a
     new float32 NumPy array (a torch tensor for a torch tensor). ``out=`` (a
-    C-contiguous float32 array of x's shape) receives the result instead.
+    C-contiguous float32 array of the result's shape) receives the result
+    instead. The result has x's shape, but for the matrix products (Linear,
+    TransposedLinear, RLinear), whose features or horizon differ.
 
     ``layer(x)`` with a pyopencl.array.Array runs on the device memory as it is:
     x must be float32, C-contiguous, on the layer's OpenCL context (make the
     layer with ``context=clnorm.Context.wrap(queue)``); anything else is
     refused with InvalidArgumentError, never copied. The forward is enqueued on
     the context's queue (the wrapped one) after x.events (and out.events),
-    without any host wait; the result is a pyopencl array of x's shape on x's
-    queue whose events hold the forward's event (pyopencl owns it).
-    ``out=`` (a pyopencl array; ``out=x`` runs in place) receives the result
-    instead of a new array.
+    without any host wait; the result is a pyopencl array (of the result's
+    shape) on x's queue whose events hold the forward's event (pyopencl owns
+    it). ``out=`` (a pyopencl array; ``out=x`` runs in place, but for the
+    products, whose output must not overlap x) receives the result instead of
+    a new array.
     """
 
     _c_layer = None  # "clnorm_varnorm2d": the prefix of the C layer's functions
     _takes_params = True  # whether its forward takes a params struct (NULL without parameters)
+    _c_create = None  # the create function, when not _c_layer + "_create"
+    _in_place = True  # whether the forward may write over its input (never for a product)
+    _out_scratch = None  # the NumPy path's output buffer, for the layers not in place
 
     def _make(self, context, create_args, params):
         """Create the C layer on `context` (None: the default context)."""
@@ -53,8 +59,8 @@ class Module:
         ctx = self.context
         lib = ctx._lib
         handle = ctypes.c_void_p()
-        status = getattr(lib, self._c_layer + "_create")(ctx.handle, *create_args,
-                                                          ctypes.byref(handle))
+        create = getattr(lib, self._c_create or self._c_layer + "_create")
+        status = create(ctx.handle, *create_args, ctypes.byref(handle))
         errors.check(status, lib, ctx.handle, f"{type(self).__name__}: create")
         self._lib = lib
         self._handle = handle.value
@@ -100,7 +106,7 @@ class Module:
     def close(self):
         """Destroy the C layer now (else when the object is collected)."""
         self._finalizer()
-        for s in (self._scratch, self._label_scratch):
+        for s in (self._scratch, self._label_scratch, self._out_scratch):
             if s is not None:
                 s.release()
 
@@ -117,6 +123,11 @@ class Module:
         """The forward's size arguments for a tensor of `shape`; raises
         ShapeMismatchError for a shape the layer cannot take."""
         raise NotImplementedError
+
+    def _out_shape(self, shape):
+        """The result's shape for an x of `shape` (already checked by _sizes):
+        x's, but for the products."""
+        return tuple(shape)
 
     def _c_args(self, sizes, labels):
         """The forward's arguments between the layer and the input buffer."""
@@ -152,16 +163,18 @@ class Module:
         lab = None
         if labels is not None:
             lab = _arrays.host_labels(labels, arr.shape[0], self._classes())
+        out_shape = self._out_shape(arr.shape)
         if out is None:
-            result = np.empty(arr.shape, dtype=np.float32)
+            result = np.empty(out_shape, dtype=np.float32)
         else:
             result = out
             if not (isinstance(out, np.ndarray) and out.dtype == np.float32
                     and out.flags.c_contiguous and out.flags.writeable
-                    and out.shape == arr.shape):
+                    and out.shape == out_shape):
+                whose = "x's shape" if out_shape == arr.shape else "the result's shape"
                 raise errors.InvalidArgumentError(
-                    "out must be a writable C-contiguous float32 NumPy array of x's shape "
-                    f"{arr.shape}"
+                    f"out must be a writable C-contiguous float32 NumPy array of {whose} "
+                    f"{out_shape}"
                 )
         ctx = self.context
         queue = ctx.cl_queue
@@ -178,10 +191,16 @@ class Module:
                 label_mem = self._label_scratch.reserve(lab.nbytes)
                 events.append(_opencl.write(queue, label_mem, lab))
                 label_arg = (label_mem, 0)
-            # In place in the scratch buffer: one buffer, one write, one read.
-            done = self._enqueue(sizes, label_arg, mem, 0, mem, 0, list(events))
+            # In place in the scratch buffer: one buffer, one write, one read
+            # (a product writes a second buffer: it never runs in place).
+            dst = mem
+            if not self._in_place:
+                if self._out_scratch is None:
+                    self._out_scratch = _opencl.Scratch(ctx.cl_context)
+                dst = self._out_scratch.reserve(result.nbytes)
+            done = self._enqueue(sizes, label_arg, mem, 0, dst, 0, list(events))
             events.append(done)
-            _opencl.read(queue, mem, result, [done])
+            _opencl.read(queue, dst, result, [done])
         except BaseException:
             # The writes may still be reading arr and lab: let them finish first.
             try:
@@ -206,17 +225,22 @@ class Module:
         if labels is not None:
             label_arg, label_events = self._device_labels(labels, x, cl_context)
             wait += label_events
+        out_shape = self._out_shape(x.shape)
         if out is None:
             queue = x.queue if x.queue is not None else ctx.queue
-            out = cla.empty(queue, x.shape, np.float32, allocator=x.allocator)
+            out = cla.empty(queue, out_shape, np.float32, allocator=x.allocator)
         else:
             if not _arrays.is_device_array(out):
                 raise errors.InvalidArgumentError(
                     "out must be a pyopencl array when x is one (no host copies on this path)"
                 )
             _arrays.check_device(out, cl_context, np.float32, "out")
-            if out.shape != x.shape:
-                raise errors.ShapeMismatchError(f"out has shape {out.shape}, x has {x.shape}")
+            if out.shape != out_shape:
+                if out_shape == tuple(x.shape):
+                    raise errors.ShapeMismatchError(f"out has shape {out.shape}, x has {x.shape}")
+                raise errors.ShapeMismatchError(
+                    f"out has shape {out.shape}; the result of x {x.shape} has {out_shape}"
+                )
             wait += out.events
         dst = out.base_data.int_ptr
         done = self._enqueue(sizes, label_arg, src, x.offset, dst, out.offset,

@@ -15,6 +15,8 @@ import numpy as np
 from .. import _arrays, _capi, errors
 
 #: One parameter: its state_dict name, shape, initial value and struct field.
+#: A field (name, i, n) makes it row i of n stacked in one array that the
+#: struct field points to (RLinear's Linear.{d}.weight: rows of (D, H, L)).
 Param = namedtuple("Param", "name shape fill field")
 
 
@@ -33,13 +35,27 @@ class ParamBlock:
         self.params = list(params)
         self.aliases = dict(aliases or {})
         self.ignored = tuple(ignored)
-        self.arrays = {p.name: np.full(p.shape, p.fill, dtype=np.float32) for p in self.params}
+        self.arrays = {}
+        stacks = {}  # field -> the array its stacked rows live in
+        for p in self.params:
+            if isinstance(p.field, tuple):
+                field, i, n = p.field
+                if field not in stacks:
+                    stacks[field] = np.full((n,) + tuple(p.shape), p.fill, dtype=np.float32)
+                self.arrays[p.name] = stacks[field][i]  # a view: loads write the stack
+            else:
+                self.arrays[p.name] = np.full(p.shape, p.fill, dtype=np.float32)
+        self._stacks = stacks
         self._fixed = {}
         self.struct = struct() if struct else None
         self.pointer = ctypes.pointer(self.struct) if struct else None
         if struct:
             for p in self.params:
-                setattr(self.struct, p.field, self.arrays[p.name].ctypes.data_as(_capi.floats_p))
+                if not isinstance(p.field, tuple):
+                    setattr(self.struct, p.field,
+                            self.arrays[p.name].ctypes.data_as(_capi.floats_p))
+            for field, stack in stacks.items():
+                setattr(self.struct, field, stack.ctypes.data_as(_capi.floats_p))
             for field, value in (fixed or {}).items():
                 self._fixed[field] = np.ascontiguousarray(value, dtype=np.float32)
                 setattr(self.struct, field, self._fixed[field].ctypes.data_as(_capi.floats_p))
