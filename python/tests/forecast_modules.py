@@ -37,13 +37,17 @@ class RevIN(nn.Module):
 
     def _get_statistics(self, x):
         dim2reduce = tuple(range(1, x.ndim - 1))
-        self.mean = torch.mean(x, dim=dim2reduce, keepdim=True).detach()
+        self._centre = self._centre_of(x, dim2reduce)
         self.stdev = torch.sqrt(
             torch.var(x, dim=dim2reduce, keepdim=True, unbiased=False) + self.eps
         ).detach()
 
+    def _centre_of(self, x, dim2reduce):
+        self.mean = torch.mean(x, dim=dim2reduce, keepdim=True).detach()
+        return self.mean
+
     def _normalize(self, x):
-        x = x - self.mean
+        x = x - self._centre
         x = x / self.stdev
         if self.affine:
             x = x * self.affine_weight
@@ -55,49 +59,24 @@ class RevIN(nn.Module):
             x = x - self.affine_bias
             x = x / (self.affine_weight + self.eps * self.eps)
         x = x * self.stdev
-        x = x + self.mean
+        x = x + self._centre
         return x
 
 
 class PatchTSTRevIN(RevIN):
     """PatchTST's layers/RevIN.py: RTSF's, plus subtract_last (the centre is
-    the last value, kept as `last`; no `mean` then)."""
+    the last value, kept as `last`; no `mean` then). The modules write the
+    centre out in each method; here RTSF's methods take it from _centre_of."""
 
     def __init__(self, num_features, eps=1e-5, affine=True, subtract_last=False):
         super().__init__(num_features, eps, affine)
         self.subtract_last = subtract_last
 
-    def _get_statistics(self, x):
-        dim2reduce = tuple(range(1, x.ndim - 1))
-        if self.subtract_last:
-            self.last = x[:, -1, :].unsqueeze(1)
-        else:
-            self.mean = torch.mean(x, dim=dim2reduce, keepdim=True).detach()
-        self.stdev = torch.sqrt(
-            torch.var(x, dim=dim2reduce, keepdim=True, unbiased=False) + self.eps
-        ).detach()
-
-    def _normalize(self, x):
-        if self.subtract_last:
-            x = x - self.last
-        else:
-            x = x - self.mean
-        x = x / self.stdev
-        if self.affine:
-            x = x * self.affine_weight
-            x = x + self.affine_bias
-        return x
-
-    def _denormalize(self, x):
-        if self.affine:
-            x = x - self.affine_bias
-            x = x / (self.affine_weight + self.eps * self.eps)
-        x = x * self.stdev
-        if self.subtract_last:
-            x = x + self.last
-        else:
-            x = x + self.mean
-        return x
+    def _centre_of(self, x, dim2reduce):
+        if not self.subtract_last:
+            return super()._centre_of(x, dim2reduce)
+        self.last = x[:, -1, :].unsqueeze(1)
+        return self.last
 
 
 class RLinear(nn.Module):

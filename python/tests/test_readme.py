@@ -35,8 +35,8 @@ def fake_espnet(monkeypatch):
         monkeypatch.setitem(sys.modules, path, module)
 
 
-def test_two_examples():
-    assert len(python_blocks()) == 2
+def test_three_examples():
+    assert len(python_blocks()) == 3
 
 
 def test_espnet_quick_start(torch, monkeypatch, capsys):
@@ -59,6 +59,11 @@ def test_pyopencl_pipeline(cl, capsys):
     s = host.std(axis=1, keepdims=True) + 1e-4
     np.testing.assert_allclose(y.get(), (0.5 * (host - m) / s + 0.1) * s + m, rtol=1e-4, atol=1e-4)
     assert capsys.readouterr().out.startswith("[[")
+
+
+def test_forecast_example(capsys):
+    exec(compile(python_blocks()[2], "README.md (forecasting)", "exec"), {})
+    assert capsys.readouterr().out.splitlines() == ["(8, 26, 2)", "True"]
 
 
 def test_library_found_without_clnorm_library():

@@ -57,17 +57,6 @@ static double *widen(const float *x, size_t count)
     return d;
 }
 
-static int check_rank(size_t ndim, size_t want, const char *layout, const size_t *shape, char *err,
-                      size_t err_size)
-{
-    char s[128];
-    if (want ? ndim == want : ndim >= 1)
-        return 0;
-    snprintf(err, err_size, "expected a %s array, found shape %s", layout,
-             fmt_shape(shape, ndim, s, sizeof s));
-    return -1;
-}
-
 /* ---- nn.Linear and TransposedLinear: x's view [outer][U][inner] ---- */
 
 enum { LAST, TRANSPOSED };
@@ -127,7 +116,7 @@ static void linear_destroy(void *layer) { clnorm_linear_destroy(layer); }
                                     char *err, size_t err_size)                                    \
     {                                                                                              \
         (void)c;                                                                                   \
-        return check_rank(ndim, RANK, LAYOUT, shape, err, err_size);                               \
+        return op_check_rank(ndim, RANK, LAYOUT, shape, err, err_size);                            \
     }                                                                                              \
     static void prefix##_view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, \
                               size_t *n, size_t *inner)                                            \
@@ -253,16 +242,7 @@ static int rlinear_check_shape(const op_config *c, const size_t *shape, size_t n
                                size_t err_size)
 {
     (void)c;
-    return check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
-}
-
-static void rlinear_view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer,
-                         size_t *n, size_t *inner)
-{
-    (void)c, (void)ndim;
-    *outer = shape[0];
-    *n = shape[1];
-    *inner = shape[2];
+    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
 }
 
 static void rlinear_out_shape(const op_config *c, const size_t *shape, size_t ndim, size_t *y_ndim,
@@ -415,7 +395,7 @@ const op_desc op_rlinear = {
     .implied_option = "individual",
     .implied_by = "Linear.0.weight",
     .check_shape = rlinear_check_shape,
-    .view = rlinear_view,
+    .view = op_3d_view,
     .out_shape = rlinear_out_shape,
     .params = rlinear_params,
     .flops = rlinear_flops,

@@ -26,21 +26,7 @@ static int check_shape(const op_config *c, const size_t *shape, size_t ndim, cha
                        size_t err_size)
 {
     (void)c;
-    char s[128];
-    if (ndim == 3)
-        return 0;
-    snprintf(err, err_size, "expected a 3-d (B, L, D) array, found shape %s",
-             fmt_shape(shape, ndim, s, sizeof s));
-    return -1;
-}
-
-static void view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
-                 size_t *inner)
-{
-    (void)c, (void)ndim;
-    *outer = shape[0];
-    *n = shape[1];
-    *inner = shape[2];
+    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
 }
 
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
@@ -57,16 +43,6 @@ static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_pa
 
 static const op_stat stats_written[] = {{"mean-out", "mean", 0}, {"std-out", "stdev", 1}};
 static const op_stat stats_read[] = {{"mean", "mean", 0}, {"std", "stdev", 1}};
-
-static void stat_shape(const op_config *c, const size_t *shape, size_t ndim, size_t *sndim,
-                       size_t *sshape)
-{
-    (void)c, (void)ndim;
-    *sndim = 3;
-    sshape[0] = shape[0];
-    sshape[1] = 1;
-    sshape[2] = shape[2];
-}
 
 static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,
                             size_t ndim, void **layer)
@@ -202,8 +178,9 @@ static const op_case tests_denorm[] = {
 };
 
 #define REVIN_FORECAST_COMMON                                                                      \
-    .name = "RevIN", OP_FUNCTIONS, OP_ARRAY(options, options),                                     \
-    .stat_shape_doc = "(B, 1, D) from -i", .stat_shape = stat_shape
+    .name = "RevIN", .check_shape = check_shape, .view = op_3d_view, .params = params,             \
+    .create = create, .destroy = destroy, OP_ARRAY(options, options),                              \
+    .stat_shape_doc = "(B, 1, D) from -i", .stat_shape = op_b1d_stat_shape
 
 const op_desc op_revin_norm = {
     REVIN_FORECAST_COMMON,

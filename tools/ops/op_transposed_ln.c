@@ -17,21 +17,7 @@ static int check_shape(const op_config *c, const size_t *shape, size_t ndim, cha
                        size_t err_size)
 {
     (void)c;
-    char s[128];
-    if (ndim == 3)
-        return 0;
-    snprintf(err, err_size, "expected a 3-d (B, D, L) array, found shape %s",
-             fmt_shape(shape, ndim, s, sizeof s));
-    return -1;
-}
-
-static void view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
-                 size_t *inner)
-{
-    (void)c, (void)ndim;
-    *outer = shape[0];
-    *n = shape[1];
-    *inner = shape[2];
+    return op_check_rank(ndim, 3, "3-d (B, D, L)", shape, err, err_size);
 }
 
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
@@ -106,5 +92,14 @@ const op_desc op_transposed_ln = {
                "y = (s_p / s) * (x - m + m_p), s_p and m_p the module's s and m (1 and 0).\n"
                "--no-scalar: torch.nn.LayerNorm(D) over D, eps 1e-5, ln.weight and ln.bias (D,).",
     OP_ARRAY(options, options),
-    OP_DEFAULTS,
+    .check_shape = check_shape,
+    .view = op_3d_view,
+    .params = params,
+    .create = create,
+    .destroy = destroy,
+    .run = run,
+    .reference = reference,
+    .tolerance = tolerance,
+    OP_ARRAY(bench, bench),
+    OP_ARRAY(tests, tests),
 };

@@ -23,13 +23,7 @@ static int check_shape(const op_config *c, const size_t *shape, size_t ndim, cha
                        size_t err_size)
 {
     (void)c;
-    char s[128];
-    if (ndim != 3) {
-        snprintf(err, err_size, "expected a 3-d (B, L, D) array, found shape %s",
-                 fmt_shape(shape, ndim, s, sizeof s));
-        return -1;
-    }
-    return 0;
+    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
 }
 
 /* The forward also needs a window: H < L, and H >= 1 for the mean. */
@@ -51,15 +45,6 @@ static int check_window(const op_config *c, const size_t *shape, size_t ndim, ch
     return 0;
 }
 
-static void view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
-                 size_t *inner)
-{
-    (void)c, (void)ndim;
-    *outer = shape[0];
-    *n = shape[1];
-    *inner = shape[2];
-}
-
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
 {
     (void)c, (void)shape, (void)ndim, (void)out;
@@ -68,16 +53,6 @@ static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_pa
 
 static const op_stat scale_written[] = {{"scale-out", "scale", 1}};
 static const op_stat scale_read[] = {{"scale", "scale", 1}};
-
-static void stat_shape(const op_config *c, const size_t *shape, size_t ndim, size_t *sndim,
-                       size_t *sshape)
-{
-    (void)c, (void)ndim;
-    *sndim = 3;
-    sshape[0] = shape[0];
-    sshape[1] = 1;
-    sshape[2] = shape[2];
-}
 
 static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,
                             size_t ndim, void **layer)
@@ -209,8 +184,9 @@ static const op_case inverse_tests[] = {
 
 /* What the forward and the inverse share. */
 #define TS_COMMON                                                                                  \
-    OP_ARRAY(options, options), .view = view, .params = params, .destroy = destroy,                \
-                                .stat_shape_doc = "(B, 1, D) from -i", .stat_shape = stat_shape
+    OP_ARRAY(options, options), .view = op_3d_view, .params = params, .destroy = destroy,          \
+                                .stat_shape_doc = "(B, 1, D) from -i",                             \
+                                .stat_shape = op_b1d_stat_shape
 
 const op_desc op_ts_normalization = {
     .name = "TSNormalization",

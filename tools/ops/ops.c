@@ -66,6 +66,36 @@ int op_option_index(const op_desc *op, const char *name)
     return -1;
 }
 
+int op_check_rank(size_t ndim, size_t want, const char *layout, const size_t *shape, char *err,
+                  size_t err_size)
+{
+    char s[128];
+    if (want ? ndim == want : ndim >= 1)
+        return 0;
+    snprintf(err, err_size, "expected a %s array, found shape %s", layout,
+             fmt_shape(shape, ndim, s, sizeof s));
+    return -1;
+}
+
+void op_3d_view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
+                size_t *inner)
+{
+    (void)c, (void)ndim;
+    *outer = shape[0];
+    *n = shape[1];
+    *inner = shape[2];
+}
+
+void op_b1d_stat_shape(const op_config *c, const size_t *shape, size_t ndim, size_t *sndim,
+                       size_t *sshape)
+{
+    (void)c, (void)ndim;
+    *sndim = 3;
+    sshape[0] = shape[0];
+    sshape[1] = 1;
+    sshape[2] = shape[2];
+}
+
 int op_nchw_check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
                         size_t err_size)
 {

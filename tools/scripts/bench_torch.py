@@ -4,11 +4,17 @@
 
 Usage: /usr/bin/python3 tools/scripts/bench_torch.py [--clnorm PATH] [--quick] [--json FILE]
                                              [--repeat N] [--device SPEC] [--fresh-memory]
+                                             [--only OP[:LAYOUT]]
 
 Runs `clnorm bench --json` once, times the same rows (op, layout, shape) with PyTorch
 (2 threads, warm-up then the median of N repeats), runs `clnorm bench --json` again, and
-prints torch ms, clnorm ms (the median of its two runs) and the speed-up per row. The
-shapes are taken from clnorm's own report so the two sides can never disagree.
+prints torch ms, clnorm ms (the median of its two runs) and the speed-up per row (a
+slow-down as "N.Nx<"). The shapes are taken from clnorm's own report so the two sides can
+never disagree. The products (Linear, TransposedLinear, RLinear) run on whatever BLAS
+PyTorch finds, named in the header: Debian's torch takes the system's libblas.so.3, the
+reference BLAS unless OpenBLAS is installed; to compare with OpenBLAS without making it the
+system's, install libopenblas0-pthread and run with
+LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread.
 Needs python3-torch; without it the comparison is skipped (exit 0).
 
 PyTorch's CPU tensors come from glibc's malloc, which serves blocks above its mmap
@@ -47,6 +53,8 @@ def parse_args():
     p.add_argument("--repeat", type=int, default=None,
                    help="timed PyTorch runs per row (default 21, 5 with --quick, as clnorm)")
     p.add_argument("--device", metavar="SPEC", help="passed to clnorm bench --device")
+    p.add_argument("--only", metavar="OP[:LAYOUT]",
+                   help="passed to clnorm bench --only (one class's rows)")
     p.add_argument("--fresh-memory", action="store_true",
                    help="leave glibc's malloc as it is: PyTorch pays page faults for every "
                         "large output (see the top of this file)")
@@ -287,6 +295,8 @@ def run_clnorm(args):
         cmd.append("--quick")
     if args.device:
         cmd += ["--device", args.device]
+    if args.only:
+        cmd += ["--only", args.only]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=clnorm_env())
         report = None
@@ -327,7 +337,24 @@ def clnorm_env():
 
 
 def key(row):
-    return (row["op"], row["layout"], tuple(row["shape"]))
+    """A row by class, layout, shape and options (RLinear's shared and individual rows
+    have one shape)."""
+    return (row["op"], row["layout"], tuple(row["shape"]),
+            json.dumps(row.get("options", {}), sort_keys=True))
+
+
+def blas_library():
+    """The BLAS library PyTorch's products ran on (after one), from the process's
+    mappings: Debian's torch takes the system's libblas.so.3, the reference BLAS
+    unless OpenBLAS is installed (or found first on LD_LIBRARY_PATH)."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    torch.nn.functional.linear(torch.ones(2, 64), torch.ones(8, 64))
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "blas" in line and "/" in line}
+    except OSError:
+        return "unknown"
+    return ", ".join(sorted(paths)) or "none found"
 
 
 def main():
@@ -365,8 +392,10 @@ def main():
     elapsed = time.perf_counter() - t_start
 
     memory = "fresh memory per forward" if args.fresh_memory else "freed memory reused"
+    blas = blas_library()
     print(f"clnorm on {before['device']} (driver {before['driver']}); "
-          f"PyTorch {torch.__version__} on the CPU, {torch.get_num_threads()} threads, {memory}")
+          f"PyTorch {torch.__version__} on the CPU, {torch.get_num_threads()} threads, {memory}; "
+          f"BLAS {blas}")
     print(f"{'op':<14} {'lay':<5} {'shape':<20} {'MiB':>8} {'torch ms':>10} "
           f"{'clnorm ms':>10} {'speed-up':>9}")
     out_rows = []
@@ -379,7 +408,8 @@ def main():
         speedup = t_ms / cl_ms if cl_ms and t_ms else None
         shape = "[" + ", ".join(str(s) for s in row["shape"]) + "]"
         cl_text = f"{cl_ms:10.3f}" if cl_ms else f"{'-':>10}"
-        up_text = f"{speedup:8.1f}x" if speedup else f"{'-':>9}"
+        up_text = (f"{speedup:8.1f}x" if speedup >= 0.95 else f"{1 / speedup:7.1f}x<") \
+            if speedup else f"{'-':>9}"
         t_text = f"{t_ms:10.3f}" if t_ms else f"{'-':>10}"
         print(f"{row['op']:<14} {row['layout']:<5} {shape:<20} {row['bytes'] / 2**20:8.2f} "
               f"{t_text} {cl_text} {up_text}")
@@ -408,7 +438,7 @@ def main():
         with open(args.json, "w") as f:
             json.dump({"device": before["device"], "driver": before["driver"],
                        "torch_version": torch.__version__,
-                       "torch_threads": torch.get_num_threads(),
+                       "torch_threads": torch.get_num_threads(), "torch_blas": blas,
                        "torch_repeat": repeat, "torch_fresh_memory": args.fresh_memory,
                        "load_average_before": load_before, "results": out_rows,
                        "min_speedup_large": min_large, "clnorm_problems": problems},
