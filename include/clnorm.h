@@ -115,8 +115,14 @@ typedef struct clnorm_context clnorm_context;
 
 /** Flags for clnorm_context_create / clnorm_context_wrap. */
 enum clnorm_context_flag {
-    /** Use the float-only (compensated float-float) kernels even when the
-     * device has fp64. Tests use it to run the no-fp64 path on any device. */
+    /** Accumulate in compensated float-float even when the device has fp64.
+     * Default (neither this nor CLNORM_CONTEXT_FP64): the CLNORM_ACCUMULATE
+     * environment variable, "fp64", "float-float" or "auto" (the default):
+     * fp64 where the device has it with fma and runs it fast (CPUs, NVIDIA
+     * compute capability 6.0/7.0/8.0/9.0/10.0, any other GPU measured once
+     * and kept in the program-binary cache), float-float elsewhere. Both meet
+     * the same accuracy bar; tests use this flag to run the float-float path
+     * on any device. */
     CLNORM_CONTEXT_NO_FP64 = 1u << 0,
     /** Neither read nor write the on-disk program-binary cache. */
     CLNORM_CONTEXT_NO_CACHE = 1u << 1,
@@ -127,7 +133,11 @@ enum clnorm_context_flag {
      * GPU variant on PoCL to prove it. */
     CLNORM_CONTEXT_GPU_VARIANT = 1u << 2,
     /** The CPU shape whatever the device type (see CLNORM_CONTEXT_GPU_VARIANT). */
-    CLNORM_CONTEXT_CPU_VARIANT = 1u << 3
+    CLNORM_CONTEXT_CPU_VARIANT = 1u << 3,
+    /** Accumulate in fp64 even where it is slow (see CLNORM_CONTEXT_NO_FP64);
+     *  CLNORM_INVALID_ARGUMENT at creation when the device has no fp64 with
+     *  fma, and with CLNORM_CONTEXT_NO_FP64. */
+    CLNORM_CONTEXT_FP64 = 1u << 4
 };
 
 /** Create a context on a device chosen by `device_spec`:
@@ -190,9 +200,10 @@ CLNORM_API cl_int clnorm_last_cl_error(const clnorm_context *ctx);
 CLNORM_API clnorm_status clnorm_device_count(size_t *count);
 
 /** Device `index` (0 <= index < clnorm_device_count) of that list: its handle
- *  (the platform's: nothing to release), its "P:D" spec, whether clnorm
- *  accumulates in fp64 on it (the device has fp64 with fma; otherwise
- *  compensated float-float), and whether it is the device a context made
+ *  (the platform's: nothing to release), its "P:D" spec, whether it has the
+ *  fp64 clnorm can accumulate in (fp64 with fma: a context on it then
+ *  accumulates in fp64 where that is fast, see CLNORM_CONTEXT_NO_FP64 and
+ *  clnorm_context_uses_fp64), and whether it is the device a context made
  *  with a NULL spec uses ($CLNORM_DEVICE, else the first GPU, accelerator,
  *  CPU). Any output pointer may be NULL. CLNORM_INVALID_ARGUMENT for an
  *  index past the list. Threads: as clnorm_device_count. */
@@ -211,7 +222,8 @@ CLNORM_API cl_device_id clnorm_context_device(const clnorm_context *ctx);
 CLNORM_API cl_command_queue clnorm_context_queue(const clnorm_context *ctx);
 /** "device name (platform name, driver version)". Owned by the context. */
 CLNORM_API const char *clnorm_context_device_description(const clnorm_context *ctx);
-/** Non-zero when the kernels accumulate in fp64 (device has it, not forced off). */
+/** Non-zero when the kernels accumulate in fp64, zero for compensated
+ *  float-float: the choice made at creation (see CLNORM_CONTEXT_NO_FP64). */
 CLNORM_API int clnorm_context_uses_fp64(const clnorm_context *ctx);
 /** How many programs this context built from source and how many it loaded
  *  from the on-disk cache so far. Either pointer may be NULL. */

@@ -22,6 +22,7 @@
  *   3  stats.c        statistics kept on the device between calls
  *   4  context.c      creating and destroying a context
  *   5  program.c      building the embedded kernels through the cache
+ *   5  accumulate.c   fp64 or float-float statistics (CLNORM_ACCUMULATE)
  *   5  device.c       finding devices, their limits
  *   6  cache.c        the on-disk program-binary cache
  *   7  clcall.c       the OpenCL call wrapper, errors in the context

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accumulate.h"
 #include "clnorm_int.h"
 
 /* A context that can hold an error message and nothing else yet. */
@@ -86,8 +87,10 @@ static void choose_geometry(clnorm_context *ctx)
 /* Common second half of create and wrap: limits, geometry, description. */
 static clnorm_status context_finish(clnorm_context *ctx)
 {
+    clnorm__accumulate request;
     RETURN_IF_ERROR(clnorm__device_query(ctx, ctx->device, &ctx->info));
-    ctx->use_fp64 = ctx->info.has_fp64 && !(ctx->flags & CLNORM_CONTEXT_NO_FP64);
+    RETURN_IF_ERROR(clnorm__accumulate_request(ctx, ctx->flags, &request));
+    RETURN_IF_ERROR(clnorm__accumulate_choose(ctx, request));
     choose_geometry(ctx);
     char desc[800];
     snprintf(desc, sizeof desc, "%s (%s, driver %s)", ctx->info.name, ctx->info.platform_name,
@@ -103,10 +106,12 @@ static clnorm_status context_finish(clnorm_context *ctx)
 static clnorm_status check_flags(const clnorm_context *ctx, unsigned flags)
 {
     unsigned known = CLNORM_CONTEXT_NO_FP64 | CLNORM_CONTEXT_NO_CACHE | CLNORM_CONTEXT_GPU_VARIANT |
-                     CLNORM_CONTEXT_CPU_VARIANT;
+                     CLNORM_CONTEXT_CPU_VARIANT | CLNORM_CONTEXT_FP64;
+    clnorm__accumulate request;
     if (flags & ~known)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "unknown context flags 0x%x",
                             flags & ~known);
+    RETURN_IF_ERROR(clnorm__accumulate_request(ctx, flags, &request));
     const char *variant = getenv("CLNORM_VARIANT");
     if (variant && *variant && strcmp(variant, "gpu") && strcmp(variant, "cpu"))
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,

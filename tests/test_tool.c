@@ -89,6 +89,10 @@ static void test_fixture_case(void **state)
     if (starts_with(name, "varnorm2d_")) {
         tool_ok(ARGS("varnorm2d", "-i", x, "-o", y, "--alpha", fixture(name, "alpha")));
         check_output(name, "y", y, in.shape, 4, fixture_tolerance(name, "y"));
+        /* the other accumulator, chosen by the tool's option, meets the same bar */
+        tool_ok(ARGS("varnorm2d", "-i", x, "-o", y, "--alpha", fixture(name, "alpha"),
+                     "--accumulate", "float-float"));
+        check_output(name, "y", y, in.shape, 4, fixture_tolerance(name, "y"));
     } else if (starts_with(name, "revin_output_bld_")) {
         tool_ok(ARGS("revin-inverse", "-i", x, "-o", y, "--mean", fixture(name, "mean"), "--std",
                      fixture(name, "std")));
@@ -371,9 +375,13 @@ static void test_bench_quick(void **state)
     cJSON *root = cJSON_ParseWithLength(text, size);
     if (!root)
         fail_msg("bench --json is not JSON: %s", text);
-    assert_int_equal(cJSON_GetArraySize(root), 5); /* exactly the five documented keys */
+    assert_int_equal(cJSON_GetArraySize(root), 7); /* exactly the seven documented keys */
     assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "device")));
     assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(root, "driver")));
+    /* PoCL's CPU: fp64 statistics and the CPU's copy kernel by default */
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(root, "accumulator")->valuestring, "fp64");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(root, "copy_kernel")->valuestring,
+                        "chunks");
     const cJSON *copy = cJSON_GetObjectItemCaseSensitive(root, "copy_gbps");
     assert_true(cJSON_IsNumber(copy) && copy->valuedouble > 0);
     const cJSON *results = cJSON_GetObjectItemCaseSensitive(root, "results");
@@ -384,7 +392,7 @@ static void test_bench_quick(void **state)
         /* products (Linear, TransposedLinear, RLinear) add their GFLOP/s */
         const cJSON *gflops = cJSON_GetObjectItemCaseSensitive(res, "gflops");
         assert_true(!gflops || (cJSON_IsNumber(gflops) && gflops->valuedouble > 0));
-        assert_int_equal(cJSON_GetArraySize(res), gflops ? 11 : 10);
+        assert_int_equal(cJSON_GetArraySize(res), gflops ? 14 : 13);
         const char *op = cJSON_GetObjectItemCaseSensitive(res, "op")->valuestring;
         /* the class options by name, as the tool takes them */
         const cJSON *options = cJSON_GetObjectItemCaseSensitive(res, "options");
@@ -410,8 +418,10 @@ static void test_bench_quick(void **state)
         const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(res, "bytes");
         /* x read, y written: twice x's bytes, or a product's x and y */
         assert_true(cJSON_IsNumber(bytes) && (gflops || bytes->valuedouble == elements * 8));
-        const char *positive[] = {"ms", "gbps", "ratio_to_copy"};
-        for (size_t k = 0; k < 3; ++k) {
+        /* the device times, from the bench's profiling queue, too */
+        const char *positive[] = {"ms",      "gbps",      "ratio_to_copy",
+                                  "copy_ms", "device_ms", "copy_device_ms"};
+        for (size_t k = 0; k < 6; ++k) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(res, positive[k]);
             assert_true(cJSON_IsNumber(v) && v->valuedouble > 0);
         }
@@ -441,7 +451,8 @@ static void test_bench_quick(void **state)
 }
 
 /* --only OP[:LAYOUT] runs exactly the cases it names; a selector that names
- * none is a usage error (exit 2), not an empty table. */
+ * none is a usage error (exit 2), not an empty table. --copy and
+ * --accumulate reach the JSON. */
 static void test_bench_only(void **state)
 {
     (void)state;
@@ -459,6 +470,29 @@ static void test_bench_only(void **state)
     assert_int_equal(rows, 1);
     assert_int_equal(bdl, 1);
     tool_result_free(&r);
+#ifdef TEST_TOOL_HAVE_CJSON
+    /* the GPU's copy kernel and the float-float accumulator, forced */
+    char json[4096];
+    snprintf(json, sizeof json, "%s", work_path("bench-grid.json"));
+    tool_run(&r, -1,
+             ARGS("bench", "--only", "revin:bdl", "--repeat", "1", "--no-startup", "--copy", "grid",
+                  "--accumulate", "float-float", "--json", json));
+    if (r.code != 0)
+        fail_msg("bench --copy grid exited %d: %s%s", r.code, r.out, r.err);
+    tool_result_free(&r);
+    size_t size = 0;
+    char *text = (char *)slurp(json, &size);
+    cJSON *root = cJSON_ParseWithLength(text, size);
+    assert_non_null(root);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(root, "accumulator")->valuestring,
+                        "float-float");
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(root, "copy_kernel")->valuestring, "grid");
+    const cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(root, "results"), 0);
+    assert_true(cJSON_GetObjectItemCaseSensitive(res, "max_rel_err")->valuedouble < 1e-5);
+    assert_true(cJSON_GetObjectItemCaseSensitive(root, "copy_gbps")->valuedouble > 0);
+    cJSON_Delete(root);
+    free(text);
+#endif
     static const char *bad[] = {"revin:nchw", "revin-", "rev", "varnorm2d:", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
         tool_run(&r, -1, ARGS("bench", "--only", bad[i], "--no-startup"));
@@ -491,7 +525,8 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_devices);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
         test_bench_quick, tool_setup_work, tool_teardown_work);
-    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bench_only);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
+        test_bench_only, tool_setup_work, tool_teardown_work);
     if (n != size)
         return 1;
     int failed = _cmocka_run_group_tests("tool", tests, n, NULL, NULL);

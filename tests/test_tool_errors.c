@@ -146,6 +146,15 @@ static void test_option_spellings(void **state)
     FAILS(2, NEEDLES("demo: unexpected argument 'extra'"), "demo", "--quick", "extra");
     FAILS(2, NEEDLES("bench: unexpected argument 'extra'"), "bench", "extra");
     FAILS(2, NEEDLES("devices: unexpected argument 'extra'"), "devices", "extra");
+    FAILS(2, NEEDLES("bench: --accumulate wants fp64, float-float or auto, got 'double'"), "bench",
+          "--accumulate", "double");
+    FAILS(2, NEEDLES("demo: --accumulate wants fp64, float-float or auto, got ''"), "demo",
+          "--accumulate=");
+    FAILS(2, NEEDLES("revin: --accumulate wants fp64, float-float or auto, got 'FP64'"), "revin",
+          "-i", "@x3.npy", "-o", "@out/y.npy", "--accumulate", "FP64");
+    FAILS(2, NEEDLES("bench: --copy wants chunks or grid, got 'fast'"), "bench", "--copy", "fast");
+    FAILS(2, NEEDLES("bench: --large and --quick do not go together"), "bench", "--large",
+          "--quick");
     /* The accepted spellings, with the default device named both ways. */
     char in[1024], out[1024];
     snprintf(in, sizeof in, "--input=%s", work_path("x3.npy"));

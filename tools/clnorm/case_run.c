@@ -37,6 +37,38 @@ clnorm_status case_run_once(clnorm_context *ctx, case_run *r)
     return st;
 }
 
+double case_event_ms(cl_event start, cl_event end)
+{
+    cl_ulong t0 = 0, t1 = 0;
+    cl_int err =
+        start ? clGetEventProfilingInfo(start, CL_PROFILING_COMMAND_END, sizeof t0, &t0, NULL)
+              : clGetEventProfilingInfo(end, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+    if (err == CL_SUCCESS)
+        err = clGetEventProfilingInfo(end, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+    return err == CL_SUCCESS && t1 >= t0 ? (double)(t1 - t0) * 1e-6 : -1.0;
+}
+
+clnorm_status case_run_timed(clnorm_context *ctx, case_run *r, double *device_ms)
+{
+    cl_event before = NULL, done = NULL;
+    *device_ms = -1.0;
+    clnorm_status st =
+        clEnqueueMarkerWithWaitList(clnorm_context_queue(ctx), 0, NULL, &before) == CL_SUCCESS
+            ? CLNORM_OK
+            : CLNORM_OPENCL_ERROR;
+    if (st == CLNORM_OK)
+        st = r->op->run(&r->c->config, r->layer, &r->k, &done);
+    if (st == CLNORM_OK && clFinish(clnorm_context_queue(ctx)) != CL_SUCCESS)
+        st = CLNORM_OPENCL_ERROR;
+    if (st == CLNORM_OK)
+        *device_ms = case_event_ms(before, done);
+    if (before)
+        clReleaseEvent(before);
+    if (done)
+        clReleaseEvent(done);
+    return st;
+}
+
 int case_run_check(clnorm_context *ctx, case_run *r, double *max_rel_err, double *tol_ratio,
                    size_t *bad)
 {

@@ -21,6 +21,13 @@ typedef struct case_run {
 int case_run_open(clnorm_context *ctx, const op_desc *op, const op_case *c, family f, case_run *r);
 /* One forward, finished. */
 clnorm_status case_run_once(clnorm_context *ctx, case_run *r);
+/* The same, and its time on the device in *device_ms: from a marker's end
+ * to the forward's event's end, by the queue's profiling (every kernel and
+ * gap between them, no host time); -1 when the queue does not profile. */
+clnorm_status case_run_timed(clnorm_context *ctx, case_run *r, double *device_ms);
+/* A command's time on the device: `end`'s end minus `start`'s end (start
+ * NULL: `end`'s own start), in ms, or -1 without profiling information. */
+double case_event_ms(cl_event start, cl_event end);
 /* The output against the reference: max |got - ref| / max |ref|, the worst
  * |got - ref| / tolerance (> 1 fails) and how many elements fail. 0, or a
  * reported exit code. */

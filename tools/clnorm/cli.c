@@ -116,6 +116,7 @@ int cli_common_option(const char *cmd, int c, cli_common *o)
     switch (c) {
     case CLI_OPT_QUICK: o->quick = 1; return 1;
     case CLI_OPT_DEVICE: o->device = optarg; return 1;
+    case CLI_OPT_ACCUMULATE: return cli_accumulate(cmd, optarg) == 0 ? 1 : -1;
     case CLI_OPT_REPEAT:
         if (cli_int_option(cmd, "--repeat", optarg, 1, 10000, &value) != 0)
             return -1;
@@ -123,6 +124,16 @@ int cli_common_option(const char *cmd, int c, cli_common *o)
         return 1;
     default: return 0;
     }
+}
+
+int cli_accumulate(const char *cmd, const char *mode)
+{
+    if (strcmp(mode, "fp64") && strcmp(mode, "float-float") && strcmp(mode, "auto"))
+        return cli_error(EXIT_USAGE, "%s: --accumulate wants fp64, float-float or auto, got '%s'",
+                         cmd, mode);
+    if (setenv("CLNORM_ACCUMULATE", mode, 1) != 0)
+        return cli_error(EXIT_USAGE, "%s: --accumulate: %s", cmd, strerror(errno));
+    return 0;
 }
 
 int cli_context(const char *device, clnorm_context **ctx)

@@ -54,14 +54,16 @@ int cli_int_option(const char *cmd, const char *option, const char *text, long m
                    long *out);
 
 /* The options demo and bench share, ids from CLI_OPT_QUICK: --quick,
- * --repeat N (1..10000) and --device SPEC. cli_common_option takes option
+ * --repeat N (1..10000), --device SPEC and --accumulate MODE (see
+ * cli_accumulate). cli_common_option takes option
  * `c` of `cmd` into o: 1 when it was one of them, 0 when not, or -1 after
  * reporting a bad value. */
-enum { CLI_OPT_QUICK = 256, CLI_OPT_REPEAT, CLI_OPT_DEVICE, CLI_OPT_NEXT };
+enum { CLI_OPT_QUICK = 256, CLI_OPT_REPEAT, CLI_OPT_DEVICE, CLI_OPT_ACCUMULATE, CLI_OPT_NEXT };
 #define CLI_COMMON_OPTIONS                                                                         \
     {"quick", no_argument, NULL, CLI_OPT_QUICK},                                                   \
         {"repeat", required_argument, NULL, CLI_OPT_REPEAT},                                       \
         {"device", required_argument, NULL, CLI_OPT_DEVICE},                                       \
+        {"accumulate", required_argument, NULL, CLI_OPT_ACCUMULATE},                               \
     {                                                                                              \
         "help", no_argument, NULL, 'h'                                                             \
     }
@@ -70,6 +72,11 @@ typedef struct cli_common {
     const char *device;
 } cli_common;
 int cli_common_option(const char *cmd, int c, cli_common *o);
+
+/* --accumulate fp64|float-float|auto: the accumulator of every context this
+ * process makes, by CLNORM_ACCUMULATE (which the bench's start-up probe, a
+ * child process, inherits). 0, or EXIT_USAGE after reporting another value. */
+int cli_accumulate(const char *cmd, const char *mode);
 
 /* Open a context on `device` (NULL: default); reports failures itself. */
 int cli_context(const char *device, clnorm_context **ctx);

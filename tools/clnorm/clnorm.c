@@ -24,8 +24,9 @@ static const char usage_tail[] =
     "\n"
     "Every command but devices takes --device SPEC: gpu, cpu, accelerator, P:D, or part of\n"
     "a device or platform name (default: $CLNORM_DEVICE, else the first GPU, accelerator,\n"
-    "CPU). 'clnorm <command> --help' tells more. Exit status: 0 success, 2 bad usage or\n"
-    "input file, 1 device or OpenCL failure.\n";
+    "CPU), and --accumulate fp64|float-float|auto (default: $CLNORM_ACCUMULATE, else auto:\n"
+    "fp64 where the device runs it fast). 'clnorm <command> --help' tells more. Exit\n"
+    "status: 0 success, 2 bad usage or input file, 1 device or OpenCL failure.\n";
 
 static void print_usage(void)
 {

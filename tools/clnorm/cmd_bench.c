@@ -18,8 +18,9 @@
 #include "reference.h"
 
 static const char help[] =
-    "usage: clnorm bench [--quick] [--repeat N] [--json FILE] [--csv FILE] [--device SPEC]\n"
-    "                    [--no-startup] [--only OP[:LAYOUT]]\n"
+    "usage: clnorm bench [--quick | --large] [--repeat N] [--json FILE] [--csv FILE]\n"
+    "                    [--device SPEC] [--accumulate MODE] [--no-startup] [--only OP[:LAYOUT]]\n"
+    "                    [--copy chunks|grid]\n"
     "\n"
     "Time VarianceNorm2d, RevIN (BLD and BDL) and RevIN's inverse on the benchmark shapes,\n"
     "each interleaved with a copy kernel on the same number of bytes (the ceiling of a\n"
@@ -31,7 +32,12 @@ static const char help[] =
     "Exits 1 when a result is outside the accuracy bar: speed bought with accuracy does\n"
     "not count. --only runs the cases of one op (its class name or short name, e.g.\n"
     "LayerNorm or revin), optionally of one layout (nchw, bld, bdl, rows), e.g.\n"
-    "--only revin:bdl. The ops and their shapes are the operation table's (tools/ops).\n";
+    "--only revin:bdl. The ops and their shapes are the operation table's (tools/ops).\n"
+    "--large enlarges each shape's batch until x holds at least 1 GiB (several times any\n"
+    "GPU's L2). The copy kernel is copy_chunks (one contiguous chunk per work-item) on CPUs\n"
+    "and copy_grid (16-byte vectors, grid-stride, coalesced) elsewhere; --copy picks one.\n"
+    "The times are wall-clock; the JSON adds each one's time on the device (the queue's\n"
+    "profiling) and the accumulator (--accumulate).\n";
 
 /* Made from tools/clnorm/bench_copy.cl at build time. */
 struct clnorm_tool__kernel_source {
@@ -41,45 +47,63 @@ struct clnorm_tool__kernel_source {
 };
 extern const struct clnorm_tool__kernel_source clnorm_tool__kernel_sources[];
 
-/* One bench case: an op of the table and one of its bench cases. */
+/* One bench case: an op of the table and one of its bench cases (a copy:
+ * --large makes its batch larger). */
 typedef struct bench_case {
     const op_desc *op;
-    const op_case *c;
+    op_case c;
 } bench_case;
 
 typedef struct result {
     bench_case bc;
     size_t count;
     double ms, gbps, copy_ms, ratio, max_rel_err, tol_ratio;
-    double gflops; /* products (op_desc.flops), else 0 */
+    double gflops;                    /* products (op_desc.flops), else 0 */
+    double device_ms, copy_device_ms; /* by the queue's profiling; -1 without */
 } result;
 
 /* The op's short name when it has one (the names the bench always used). */
 static const char *op_label(const op_desc *op) { return op->alias ? op->alias : op->name; }
 
-/* The copy kernel, built once. */
+/* The copy kernel, built once: copy_chunks on CPUs, copy_grid on other
+ * devices (or as --copy says). */
 typedef struct copier {
     cl_program program;
     cl_kernel kernel;
+    int grid;
     size_t items, local;
 } copier;
 
-static int copier_init(clnorm_context *ctx, copier *cp)
+static const char *const copy_kernels[] = {"chunks", "grid"};
+
+static int copier_init(clnorm_context *ctx, int grid, copier *cp)
 {
     cl_int err;
     const char *src = clnorm_tool__kernel_sources[0].text;
     cl_device_id dev = clnorm_context_device(ctx);
+    cl_device_type type = CL_DEVICE_TYPE_CPU;
+    cl_uint units = 1;
+    size_t max_wg = 1;
+    clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
+    cp->grid = grid >= 0 ? grid : !(type & CL_DEVICE_TYPE_CPU);
     cp->program = clCreateProgramWithSource(clnorm_context_cl_context(ctx), 1, &src, NULL, &err);
     if (err == CL_SUCCESS)
-        err = clBuildProgram(cp->program, 1, &dev, "-cl-std=CL1.2", NULL, NULL);
+        err = clBuildProgram(cp->program, 1, &dev, "", NULL, NULL);
     if (err == CL_SUCCESS)
-        cp->kernel = clCreateKernel(cp->program, "copy_chunks", &err);
+        cp->kernel = clCreateKernel(cp->program, cp->grid ? "copy_grid" : "copy_chunks", &err);
+    if (err == CL_SUCCESS)
+        err = clGetKernelWorkGroupInfo(cp->kernel, dev, CL_KERNEL_WORK_GROUP_SIZE, sizeof max_wg,
+                                       &max_wg, NULL);
     if (err != CL_SUCCESS)
         return cli_error(EXIT_DEVICE, "bench: building the copy kernel failed (%d)", (int)err);
-    cl_uint units = 1;
-    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof units, &units, NULL);
-    cp->local = 16;
-    cp->items = (size_t)units * 4 * cp->local;
+    if (cp->grid) { /* groups of up to 256, 32 of them per compute unit: a full GPU */
+        cp->local = max_wg < 256 ? max_wg : 256;
+        cp->items = (size_t)units * 32 * cp->local;
+    } else {
+        cp->local = max_wg < 16 ? max_wg : 16;
+        cp->items = (size_t)units * 4 * cp->local;
+    }
     return 0;
 }
 
@@ -91,18 +115,26 @@ static void copier_release(copier *cp)
         clReleaseProgram(cp->program);
 }
 
-static int copy_once(clnorm_context *ctx, copier *cp, cl_mem src, cl_mem dst, size_t count)
+/* One copy of `count` floats, finished; its kernel time in *device_ms (-1
+ * when the queue does not profile). */
+static int copy_once(clnorm_context *ctx, copier *cp, cl_mem src, cl_mem dst, size_t count,
+                     double *device_ms)
 {
-    cl_ulong n16 = count / 16, per = (n16 + cp->items - 1) / cp->items;
+    cl_ulong n = cp->grid ? count / 4 : count / 16, per = (n + cp->items - 1) / cp->items;
+    cl_event ev = NULL;
     cl_int err = clSetKernelArg(cp->kernel, 0, sizeof src, &src);
     err |= clSetKernelArg(cp->kernel, 1, sizeof dst, &dst);
-    err |= clSetKernelArg(cp->kernel, 2, sizeof n16, &n16);
-    err |= clSetKernelArg(cp->kernel, 3, sizeof per, &per);
+    err |= clSetKernelArg(cp->kernel, 2, sizeof n, &n);
+    if (!cp->grid)
+        err |= clSetKernelArg(cp->kernel, 3, sizeof per, &per);
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(clnorm_context_queue(ctx), cp->kernel, 1, NULL, &cp->items,
-                                     &cp->local, 0, NULL, NULL);
+                                     &cp->local, 0, NULL, &ev);
     if (err == CL_SUCCESS)
         err = clFinish(clnorm_context_queue(ctx));
+    *device_ms = err == CL_SUCCESS ? case_event_ms(NULL, ev) : -1.0;
+    if (ev)
+        clReleaseEvent(ev);
     return err == CL_SUCCESS ? 0
                              : cli_error(EXIT_DEVICE, "bench: copy kernel failed (%d)", (int)err);
 }
@@ -111,10 +143,13 @@ static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int r
 {
     case_run cr;
     double *t_op = malloc((size_t)repeat * 8), *t_copy = malloc((size_t)repeat * 8),
-           *paired = malloc((size_t)repeat * 8);
-    int code = t_op && t_copy && paired ? 0 : cli_error(EXIT_DEVICE, "bench: out of memory");
+           *paired = malloc((size_t)repeat * 8), *d_op = malloc((size_t)repeat * 8),
+           *d_copy = malloc((size_t)repeat * 8);
+    int code = t_op && t_copy && paired && d_op && d_copy
+                   ? 0
+                   : cli_error(EXIT_DEVICE, "bench: out of memory");
     if (!code)
-        code = case_run_open(ctx, b->op, b->c, FAMILY_SCALES, &cr);
+        code = case_run_open(ctx, b->op, &b->c, FAMILY_SCALES, &cr);
     else
         memset(&cr, 0, sizeof cr);
     clnorm_status st = CLNORM_OK;
@@ -122,11 +157,12 @@ static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int r
         st = case_run_once(ctx, &cr);
     for (int i = 0; i < repeat && !code && st == CLNORM_OK; ++i) {
         double a = cli_now_ms();
-        st = case_run_once(ctx, &cr);
+        st = case_run_timed(ctx, &cr, &d_op[i]);
         double m = cli_now_ms();
         /* a product's output may be the smaller tensor: the copy fits it */
         code = copy_once(ctx, cp, cr.in, cr.out,
-                         cr.cd.d.count < cr.cd.d.y_count ? cr.cd.d.count : cr.cd.d.y_count);
+                         cr.cd.d.count < cr.cd.d.y_count ? cr.cd.d.count : cr.cd.d.y_count,
+                         &d_copy[i]);
         t_op[i] = m - a;
         t_copy[i] = cli_now_ms() - m;
     }
@@ -149,13 +185,43 @@ static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int r
         r->ratio = cli_median(paired, repeat);
         r->ms = cli_median(t_op, repeat);
         r->copy_ms = cli_median(t_copy, repeat);
+        r->device_ms = cli_median(d_op, repeat); /* -1 (every run) without profiling */
+        r->copy_device_ms = cli_median(d_copy, repeat);
         r->gbps = 2.0 * (double)r->count * 4 / (r->ms * 1e-3) / 1e9;
-        r->gflops = b->op->flops ? b->op->flops(&b->c->config, b->c->shape, b->c->ndim) /
-                                       (r->ms * 1e-3) / 1e9
-                                 : 0.0;
+        r->gflops = b->op->flops
+                        ? b->op->flops(&b->c.config, b->c.shape, b->c.ndim) / (r->ms * 1e-3) / 1e9
+                        : 0.0;
     }
     case_run_close(&cr);
-    free(t_op), free(t_copy), free(paired);
+    free(t_op), free(t_copy), free(paired), free(d_op), free(d_copy);
+    return code;
+}
+
+/* The context the bench times on: the device's, wrapped around a queue of
+ * the bench's own that profiles (device times); the plain context when the
+ * device cannot make one (device times then -1). */
+static int bench_context(const char *device, clnorm_context **ctx)
+{
+    clnorm_context *plain = NULL;
+    int code = cli_context(device, &plain);
+    if (code)
+        return code;
+    cl_int err;
+    cl_context cl_ctx = clnorm_context_cl_context(plain);
+    cl_device_id dev = clnorm_context_device(plain);
+    cl_command_queue q = clCreateCommandQueue(cl_ctx, dev, CL_QUEUE_PROFILING_ENABLE, &err);
+    if (err != CL_SUCCESS) {
+        *ctx = plain;
+        return 0;
+    }
+    clnorm_status st = clnorm_context_wrap(cl_ctx, dev, q, 0, ctx);
+    clReleaseCommandQueue(q); /* the wrapping context holds its own reference */
+    clnorm_context_destroy(plain);
+    if (st != CLNORM_OK) {
+        code = cli_library_error(*ctx, st, "bench: wrapping a profiling queue");
+        clnorm_context_destroy(*ctx);
+        *ctx = NULL;
+    }
     return code;
 }
 
@@ -279,8 +345,8 @@ static cJSON *options_json(const op_desc *op, const op_config *c)
     return o;
 }
 
-static int write_json(const char *path, clnorm_context *ctx, double copy_gbps, const result *r,
-                      size_t n, double cold, double warm)
+static int write_json(const char *path, clnorm_context *ctx, const copier *cp, double copy_gbps,
+                      const result *r, size_t n, double cold, double warm)
 {
     cl_device_id dev = clnorm_context_device(ctx);
     char name[256] = "", driver[128] = "";
@@ -290,19 +356,25 @@ static int write_json(const char *path, clnorm_context *ctx, double copy_gbps, c
           *startup = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "device", name);
     cJSON_AddStringToObject(root, "driver", driver);
+    cJSON_AddStringToObject(root, "accumulator",
+                            clnorm_context_uses_fp64(ctx) ? "fp64" : "float-float");
+    cJSON_AddStringToObject(root, "copy_kernel", copy_kernels[cp->grid]);
     cJSON_AddItemToObject(root, "copy_gbps", json_number(copy_gbps));
     cJSON_AddItemToObject(root, "results", results);
     for (size_t i = 0; i < n; ++i) {
         cJSON *e = cJSON_CreateObject(), *shape = cJSON_CreateArray();
-        for (size_t d = 0; d < r[i].bc.c->ndim; ++d)
-            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)r[i].bc.c->shape[d]));
+        for (size_t d = 0; d < r[i].bc.c.ndim; ++d)
+            cJSON_AddItemToArray(shape, cJSON_CreateNumber((double)r[i].bc.c.shape[d]));
         cJSON_AddStringToObject(e, "op", op_label(r[i].bc.op));
         cJSON_AddStringToObject(e, "class", r[i].bc.op->name);
-        cJSON_AddStringToObject(e, "layout", r[i].bc.c->layout);
+        cJSON_AddStringToObject(e, "layout", r[i].bc.c.layout);
         cJSON_AddItemToObject(e, "shape", shape);
-        cJSON_AddItemToObject(e, "options", options_json(r[i].bc.op, &r[i].bc.c->config));
+        cJSON_AddItemToObject(e, "options", options_json(r[i].bc.op, &r[i].bc.c.config));
         cJSON_AddNumberToObject(e, "bytes", (double)(2 * r[i].count * 4));
         cJSON_AddItemToObject(e, "ms", json_number(r[i].ms));
+        cJSON_AddItemToObject(e, "device_ms", json_number(r[i].device_ms));
+        cJSON_AddItemToObject(e, "copy_ms", json_number(r[i].copy_ms));
+        cJSON_AddItemToObject(e, "copy_device_ms", json_number(r[i].copy_device_ms));
         cJSON_AddItemToObject(e, "gbps", json_number(r[i].gbps));
         if (r[i].bc.op->flops)
             cJSON_AddItemToObject(e, "gflops", json_number(r[i].gflops));
@@ -331,10 +403,10 @@ static int write_csv(const char *path, const result *r, size_t n)
     fprintf(f, "op,layout,shape,bytes,ms,gbps,copy_ms,copy_gbps,ratio_to_copy,max_rel_err\n");
     for (size_t i = 0; i < n; ++i) {
         char shape[96];
-        shape_string(r[i].bc.c, shape, sizeof shape);
+        shape_string(&r[i].bc.c, shape, sizeof shape);
         double cg = 2.0 * (double)r[i].count * 4 / (r[i].copy_ms * 1e-3) / 1e9;
         fprintf(f, "%s,%s,\"[%s]\",%zu,%.6f,%.4f,%.6f,%.4f,%.4f,%.3e\n", op_label(r[i].bc.op),
-                r[i].bc.c->layout, shape, 2 * r[i].count * 4, r[i].ms, r[i].gbps, r[i].copy_ms, cg,
+                r[i].bc.c.layout, shape, 2 * r[i].count * 4, r[i].ms, r[i].gbps, r[i].copy_ms, cg,
                 r[i].ratio, r[i].max_rel_err);
     }
     if (fclose(f) != 0)
@@ -351,17 +423,29 @@ static int case_selected(const bench_case *b, const char *only)
     int named = 0;
     for (int i = 0; i < 2; ++i)
         named |= names[i] && strlen(names[i]) == oplen && !strncmp(names[i], only, oplen);
-    return named && (!colon || !strcmp(colon + 1, b->c->layout));
+    return named && (!colon || !strcmp(colon + 1, b->c.layout));
 }
 
-/* Every op's bench cases, in the table's order (`quick` ones only with --quick). */
-static size_t select_cases(const char *only, int quick, bench_case *out, size_t cap)
+/* --large: the batch (the first axis of every op's shape) made large enough
+ * that x holds at least 1 GiB, several times any GPU's L2 cache. */
+#define LARGE_BYTES ((size_t)1 << 30)
+static void make_large(op_case *c)
+{
+    size_t bytes = op_shape_count(c->shape, c->ndim) * sizeof(float);
+    c->shape[0] *= (LARGE_BYTES + bytes - 1) / bytes;
+}
+
+/* Every op's bench cases, in the table's order (`quick` ones only with
+ * --quick; every case, with the batch enlarged, with --large). */
+static size_t select_cases(const char *only, int quick, int large, bench_case *out, size_t cap)
 {
     size_t n = 0;
     for (size_t i = 0; i < op_count; ++i)
         for (size_t j = 0; j < op_table[i]->bench_count; ++j) {
-            bench_case b = {op_table[i], &op_table[i]->bench[j]};
-            if ((quick && !b.c->quick) || (only && !case_selected(&b, only)))
+            bench_case b = {op_table[i], op_table[i]->bench[j]};
+            if (large)
+                make_large(&b.c);
+            if ((quick && !b.c.quick) || (only && !case_selected(&b, only)))
                 continue;
             if (n < cap)
                 out[n] = b;
@@ -374,14 +458,24 @@ int cmd_bench(int argc, char **argv)
 {
     const char *json = NULL, *csv = NULL, *only = NULL;
     cli_common o = {0, 41, NULL};
-    int startup = 1;
-    enum { OPT_NO_STARTUP = CLI_OPT_NEXT, OPT_JSON, OPT_CSV, OPT_ONLY, OPT_PROBE };
+    int startup = 1, large = 0, grid = -1;
+    enum {
+        OPT_NO_STARTUP = CLI_OPT_NEXT,
+        OPT_JSON,
+        OPT_CSV,
+        OPT_ONLY,
+        OPT_LARGE,
+        OPT_COPY,
+        OPT_PROBE
+    };
     static const struct option longs[] = {
         CLI_COMMON_OPTIONS,
         {"no-startup", no_argument, NULL, OPT_NO_STARTUP},
         {"json", required_argument, NULL, OPT_JSON},
         {"csv", required_argument, NULL, OPT_CSV},
         {"only", required_argument, NULL, OPT_ONLY},
+        {"large", no_argument, NULL, OPT_LARGE},
+        {"copy", required_argument, NULL, OPT_COPY},
         /* Internal: the start-up probe's child process (an empty value: the default device). */
         {"startup-probe", required_argument, NULL, OPT_PROBE},
         {NULL, 0, NULL, 0}};
@@ -397,9 +491,16 @@ int cmd_bench(int argc, char **argv)
         case OPT_NO_STARTUP: startup = 0; break;
         case OPT_JSON: json = optarg; break;
         case OPT_CSV: csv = optarg; break;
+        case OPT_LARGE: large = 1; break;
+        case OPT_COPY:
+            grid = !strcmp(optarg, "grid") ? 1 : !strcmp(optarg, "chunks") ? 0 : -1;
+            if (grid < 0)
+                return cli_error(EXIT_USAGE, "bench: --copy wants chunks or grid, got '%s'",
+                                 optarg);
+            break;
         default: /* OPT_ONLY */
             only = optarg;
-            if (!select_cases(only, 0, NULL, 0))
+            if (!select_cases(only, 0, 0, NULL, 0))
                 return cli_error(EXIT_USAGE,
                                  "bench: --only '%s' selects no case (want OP[:LAYOUT], OP a "
                                  "class name or short name as 'clnorm --help' lists them, LAYOUT "
@@ -409,6 +510,8 @@ int cmd_bench(int argc, char **argv)
     }
     if (code >= 0)
         return code;
+    if (large && o.quick)
+        return cli_error(EXIT_USAGE, "bench: --large and --quick do not go together");
     int quick = o.quick, repeat = o.repeat;
     const char *device = o.device;
     if (quick && repeat == 41)
@@ -418,18 +521,18 @@ int cmd_bench(int argc, char **argv)
     if (startup)
         measure_startup("/proc/self/exe", device, &cold, &warm, &loaded);
     clnorm_context *ctx = NULL;
-    if ((code = cli_context(device, &ctx)) != 0)
+    if ((code = bench_context(device, &ctx)) != 0)
         return code;
-    copier cp = {NULL, NULL, 0, 0};
-    size_t ncases = select_cases(only, quick, NULL, 0), n = 0;
+    copier cp = {NULL, NULL, 0, 0, 0};
+    size_t ncases = select_cases(only, quick, large, NULL, 0), n = 0;
     bench_case *cases = malloc((ncases ? ncases : 1) * sizeof *cases);
     result *results = malloc((ncases ? ncases : 1) * sizeof *results);
     if (!cases || !results) {
         code = cli_error(EXIT_DEVICE, "bench: out of memory");
         goto done;
     }
-    select_cases(only, quick, cases, ncases);
-    if ((code = copier_init(ctx, &cp)) != 0)
+    select_cases(only, quick, large, cases, ncases);
+    if ((code = copier_init(ctx, grid, &cp)) != 0)
         goto done;
     printf("clnorm %s bench on %s\n", clnorm_version_string(),
            clnorm_context_device_description(ctx));
@@ -440,10 +543,10 @@ int cmd_bench(int argc, char **argv)
             goto done;
         const result *r = &results[n++];
         char shape[96];
-        shape_string(r->bc.c, shape, sizeof shape);
+        shape_string(&r->bc.c, shape, sizeof shape);
         double cg = 2.0 * (double)r->count * 4 / (r->copy_ms * 1e-3) / 1e9;
         printf("%-14s %-5s %-20s %10.2f %9.3f %9.2f %9.2f %10.2f %8.1e", op_label(r->bc.op),
-               r->bc.c->layout, shape, 2.0 * (double)r->count * 4 / (1 << 20), r->ms, r->gbps, cg,
+               r->bc.c.layout, shape, 2.0 * (double)r->count * 4 / (1 << 20), r->ms, r->gbps, cg,
                r->ratio, r->max_rel_err);
         if (r->bc.op->flops)
             printf("  %.2f GFLOP/s", r->gflops);
@@ -466,7 +569,7 @@ int cmd_bench(int argc, char **argv)
                "call): %.0f ms\n",
                cold, warm, loaded);
     if (json)
-        code = write_json(json, ctx, copy_gbps, results, n, cold, warm);
+        code = write_json(json, ctx, &cp, copy_gbps, results, n, cold, warm);
     if (csv && !code)
         code = write_csv(csv, results, n);
     size_t inaccurate = 0;

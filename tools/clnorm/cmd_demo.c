@@ -10,7 +10,7 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: clnorm demo [--device SPEC] [--quick] [--repeat N]\n"
+    "usage: clnorm demo [--device SPEC] [--accumulate MODE] [--quick] [--repeat N]\n"
     "\n"
     "Run every layer on random data on the device, on a benchmark-sized shape of each\n"
     "(VarianceNorm2d (16, 64, 128, 128), RevIN (8, 16000, 80), ...), check every element\n"

@@ -18,7 +18,7 @@
 /* Long options: the common ones, then every op's class options, statistics
  * options and .npy parameter options (each name once), so that an option of
  * another class is "does not apply" rather than "unknown". */
-enum { OPT_DEVICE = 256, OPT_PARAMS, OPT_PREFIX, OPT_LABELS, OPT_EXTRA };
+enum { OPT_DEVICE = 256, OPT_ACCUMULATE, OPT_PARAMS, OPT_PREFIX, OPT_LABELS, OPT_EXTRA };
 #define MAX_EXTRA 64
 
 typedef struct given {
@@ -59,6 +59,7 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, given
         {"input", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},
         {"device", required_argument, NULL, OPT_DEVICE},
+        {"accumulate", required_argument, NULL, OPT_ACCUMULATE},
         {"params", required_argument, NULL, OPT_PARAMS},
         {"prefix", required_argument, NULL, OPT_PREFIX},
         {"labels", required_argument, NULL, OPT_LABELS},
@@ -100,6 +101,10 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, given
         case 'i': g->in = optarg; break;
         case 'o': g->out = optarg; break;
         case OPT_DEVICE: g->device = optarg; break;
+        case OPT_ACCUMULATE:
+            if (cli_accumulate(cmd, optarg) != 0)
+                return EXIT_USAGE;
+            break;
         case OPT_PARAMS: g->params = optarg; break;
         case OPT_PREFIX: g->prefix = optarg; break;
         case OPT_LABELS: g->labels = optarg; break;
@@ -366,7 +371,9 @@ static void print_help(FILE *f, const op_desc *op, const char *cmd)
     op_config c;
     op_config_default(op, &c);
     op_param ps[OP_MAX_PARAMS];
-    fprintf(f, "usage: clnorm %s -i IN.npy -o OUT.npy [options] [--device SPEC]\n", cmd);
+    fprintf(f,
+            "usage: clnorm %s -i IN.npy -o OUT.npy [options] [--device SPEC] [--accumulate MODE]\n",
+            cmd);
     if (op->alias)
         fprintf(f, "       (the same as clnorm %s)\n",
                 !strcmp(cmd, op->name) ? op->alias : op->name);
