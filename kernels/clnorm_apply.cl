@@ -23,9 +23,9 @@ typedef struct {
     __global uint *flags;
 } op_t;
 
-inline op_t make_op(uint op, float2 eps, uint nchan, __global const float *prm, uint16 poff,
-                    __global const int *labels, __global float *stat_m, __global float *stat_s,
-                    __global uint *flags)
+CLNORM_INLINE op_t make_op(uint op, float2 eps, uint nchan, __global const float *prm, uint16 poff,
+                           __global const int *labels, __global float *stat_m,
+                           __global float *stat_s, __global uint *flags)
 {
     op_t p;
     p.op = op;
@@ -49,7 +49,7 @@ inline op_t make_op(uint op, float2 eps, uint nchan, __global const float *prm, 
 /* Where row `row`'s per-row parameters are in the block: its channel, in
  * its class's row of the table when the op has labels. A label outside
  * [0, nclass) is clamped (never read outside the table) and reported. */
-inline ulong param_index(const op_t *p, ulong row)
+CLNORM_INLINE ulong param_index(const op_t *p, ulong row)
 {
     if (!(p->op & (CLNORM_OP_GAMMA | CLNORM_OP_BETA))) /* none to look up: skip the % */
         return 0;
@@ -66,7 +66,7 @@ inline ulong param_index(const op_t *p, ulong row)
     return (ulong)k * p->poff.s4 + ch;
 }
 
-inline acc param_or(const op_t *p, uint flag, uint off, ulong idx, float dflt)
+CLNORM_INLINE acc param_or(const op_t *p, uint flag, uint off, ulong idx, float dflt)
 {
     return acc_from_float((p->op & flag) ? p->prm[off + idx] : dflt);
 }
@@ -76,7 +76,7 @@ typedef struct {
     float hi, lo, sc, b;
 } scale1_t;
 
-inline scale1_t scale_of(acc c, acc a, acc b)
+CLNORM_INLINE scale1_t scale_of(acc c, acc a, acc b)
 {
     scale1_t s = {acc_hi(c), acc_lo(c), acc_to_float(a), acc_to_float(b)};
     return s;
@@ -85,8 +85,8 @@ inline scale1_t scale_of(acc c, acc a, acc b)
 /* A row's statistics (cnt elements, mean and M2 about it; `last` its last
  * element) and parameters -> its scaling. Stores the row's centre and
  * spread when the op says so and `store` (one group of a split row does). */
-__attribute__((always_inline)) inline scale1_t row_scale(const op_t *p, ulong row, ulong cnt,
-                                                         acc mean, acc m2, float last, int store)
+CLNORM_ALWAYS_INLINE scale1_t row_scale(const op_t *p, ulong row, ulong cnt, acc mean, acc m2,
+                                        float last, int store)
 {
     ulong idx = param_index(p, row);
     acc g = param_or(p, CLNORM_OP_GAMMA, p->poff.s0, idx, 1.0f);
@@ -119,7 +119,7 @@ __attribute__((always_inline)) inline scale1_t row_scale(const op_t *p, ulong ro
 
 /* The elementwise ops' scaling of a row, from parameters and stored
  * statistics: y = ((x - hi) - lo) / d * sc + b (d == 1: no division). */
-inline scale1_t row_fixed(const op_t *p, ulong row, float *d)
+CLNORM_INLINE scale1_t row_fixed(const op_t *p, ulong row, float *d)
 {
     ulong idx = param_index(p, row);
     acc g = param_or(p, CLNORM_OP_GAMMA, p->poff.s0, idx, 1.0f);
@@ -151,7 +151,7 @@ typedef struct {
     floatV hi, lo, sc, b;
 } scalev_t;
 
-inline scalev_t splat(scale1_t s)
+CLNORM_INLINE scalev_t splat(scale1_t s)
 {
     scalev_t v = {FILLV(s.hi), FILLV(s.lo), FILLV(s.sc), FILLV(s.b)};
     return v;
@@ -165,7 +165,7 @@ inline scalev_t splat(scale1_t s)
 #define FORM_SEG 4    /* with FORM_AXIS: a weight per segment of the row */
 #define FORM_PERIOD 8 /* with FORM_AXIS: weights repeating along the row */
 
-inline int form_of(const op_t *p)
+CLNORM_INLINE int form_of(const op_t *p)
 {
     int biased = (p->op & CLNORM_OP_BETA) || (p->op & CLNORM_FIN_MASK) == CLNORM_FIN_DENORM;
     return (biased ? FORM_BIAS : 0) | ((p->op & CLNORM_OP_AXIS) ? FORM_AXIS : 0) |
@@ -173,7 +173,7 @@ inline int form_of(const op_t *p)
            ((p->op & CLNORM_OP_PERIOD) ? FORM_PERIOD : 0);
 }
 
-__attribute__((always_inline)) inline floatV apply_v(floatV x, const scalev_t *s, const int form)
+CLNORM_ALWAYS_INLINE floatV apply_v(floatV x, const scalev_t *s, const int form)
 {
     floatV r = ((x - s->hi) - s->lo) * s->sc;
     return (form & FORM_BIAS) ? r + s->b : r;
@@ -187,7 +187,7 @@ typedef struct {
     uint seg;
 } axis_t;
 
-inline axis_t axis_of(const op_t *p)
+CLNORM_INLINE axis_t axis_of(const op_t *p)
 {
     axis_t a = {(p->op & CLNORM_OP_AXIS) != 0, p->prm + p->poff.s5, p->prm + p->poff.s6,
                 (p->op & (CLNORM_OP_SEG | CLNORM_OP_PERIOD)) ? p->poff.sb : 1u};
@@ -196,7 +196,8 @@ inline axis_t axis_of(const op_t *p)
 
 /* The axis of contiguous row `row` of n elements: with segments, its
  * first segment's weight is (row % nchan) * (n / seg). */
-inline axis_t axis_for_row(const op_t *p, const axis_t *ax, ulong row, ulong n, const int form)
+CLNORM_INLINE axis_t axis_for_row(const op_t *p, const axis_t *ax, ulong row, ulong n,
+                                  const int form)
 {
     axis_t a = *ax;
     if (form & FORM_SEG) {
@@ -210,7 +211,7 @@ inline axis_t axis_for_row(const op_t *p, const axis_t *ax, ulong row, ulong n, 
 /* The weight index of element k: k, its segment or its place in the period
  * (32-bit: such rows are shorter than 2^32, and neither segments nor
  * periods straddle a vector). */
-inline ulong axis_index(const axis_t *ax, ulong k, const int form)
+CLNORM_INLINE ulong axis_index(const axis_t *ax, ulong k, const int form)
 {
     if (form & FORM_SEG)
         return (uint)k / ax->seg;
@@ -218,8 +219,7 @@ inline ulong axis_index(const axis_t *ax, ulong k, const int form)
 }
 
 /* r * w + v at element k of a contiguous row (vectors along k). */
-__attribute__((always_inline)) inline floatV axis_apply(floatV r, const axis_t *ax, ulong k,
-                                                        const int form)
+CLNORM_ALWAYS_INLINE floatV axis_apply(floatV r, const axis_t *ax, ulong k, const int form)
 {
     if (!(form & FORM_AXIS))
         return r;
@@ -232,8 +232,8 @@ __attribute__((always_inline)) inline floatV axis_apply(floatV r, const axis_t *
 }
 
 /* Contiguous rows: the element at k has its own weight (vectors along k). */
-__attribute__((always_inline)) inline floatV apply_at(floatV x, const scalev_t *s, const axis_t *ax,
-                                                      ulong k, const int form)
+CLNORM_ALWAYS_INLINE floatV apply_at(floatV x, const scalev_t *s, const axis_t *ax, ulong k,
+                                     const int form)
 {
     return axis_apply(apply_v(x, s, form), ax, k, form);
 }
@@ -241,10 +241,9 @@ __attribute__((always_inline)) inline floatV apply_at(floatV x, const scalev_t *
 /* y = apply(x) over a contiguous item's vectors (offsets from the row's
  * start, so an offset is also k), last first: the statistics pass just read
  * them in order, so the most recent are the ones still in cache. */
-__attribute__((always_inline)) inline void apply_item_with(__global const float *xq,
-                                                           __global float *yq, const item_t *it,
-                                                           const scalev_t *s, const axis_t *ax,
-                                                           const int form)
+CLNORM_ALWAYS_INLINE void apply_item_with(__global const float *xq, __global float *yq,
+                                          const item_t *it, const scalev_t *s, const axis_t *ax,
+                                          const int form)
 {
     for (uint l = 0; l < it->tail; ++l) {
         ulong k = it->tail_at + l;
@@ -260,31 +259,30 @@ __attribute__((always_inline)) inline void apply_item_with(__global const float 
     }
 }
 
-inline void apply_item(__global const float *xq, __global float *yq, const item_t *it,
-                       const scalev_t *s, const axis_t *ax, int form)
+CLNORM_INLINE void apply_item(__global const float *xq, __global float *yq, const item_t *it,
+                              const scalev_t *s, const axis_t *ax, int form)
 {
     apply_item_with(xq, yq, it, s, ax, form);
 }
 
 /* Strided rows: tile t of row k, its columns with their scalings; the axis
  * weight w, v of row k is the same for every column. */
-__attribute__((always_inline)) inline void apply_tile(__global const float *x, __global float *y,
-                                                      const scalev_t *s, floatV w, floatV v,
-                                                      const int form)
+CLNORM_ALWAYS_INLINE void apply_tile(__global const float *x, __global float *y, const scalev_t *s,
+                                     floatV w, floatV v, const int form)
 {
     floatV r = apply_v(LOADV(x), s, form);
     STORE_GLOBAL((form & FORM_AXIS) ? r * w + v : r, y);
 }
 
 /* The axis weight and bias of row k of a strided block (1 and 0 without). */
-inline void axis_row(const axis_t *ax, ulong k, const int form, floatV *w, floatV *v)
+CLNORM_INLINE void axis_row(const axis_t *ax, ulong k, const int form, floatV *w, floatV *v)
 {
     *w = (form & FORM_AXIS) ? FILLV(ax->w[k]) : FILLV(1.0f);
     *v = (form & FORM_AXIS) ? FILLV(ax->v[k]) : FILLV(0.0f);
 }
 
 /* The scalings of a strided block's tiles, from per-column scale1_t. */
-inline scalev_t gather_tile(const scale1_t *cols)
+CLNORM_INLINE scalev_t gather_tile(const scale1_t *cols)
 {
     float h[VW], l[VW], c[VW], b[VW];
     for (uint q = 0; q < VW; ++q) {

@@ -44,6 +44,20 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 
+/* Every helper function is CLNORM_INLINE (CLNORM_ALWAYS_INLINE where the
+ * compiler must not keep a call: the hot loops' pieces). Oclgrind 21.10 (Debian 12's, on
+ * LLVM 14) stops at the llvm.experimental.noalias.scope.decl calls that
+ * inlining a function returning a struct leaves behind, so the race check
+ * (tests/check_oclgrind.sh) builds with -DCLNORM_NO_INLINE: each helper
+ * stays a call there, and the kernels compute the same. */
+#ifdef CLNORM_NO_INLINE
+#define CLNORM_INLINE __attribute__((noinline))
+#define CLNORM_ALWAYS_INLINE __attribute__((noinline))
+#else
+#define CLNORM_INLINE inline
+#define CLNORM_ALWAYS_INLINE __attribute__((always_inline)) inline
+#endif
+
 #if CLNORM_FP64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #endif
@@ -106,36 +120,36 @@ typedef CAT(double, VW) doubleV;
 #if CLNORM_FP64
 typedef double acc;
 
-inline acc acc_from_float(float v) { return (double)v; }
-inline acc acc_from_count(ulong n) { return (double)n; }
-inline acc acc_add(acc a, acc b) { return a + b; }
-inline acc acc_sub(acc a, acc b) { return a - b; }
-inline acc acc_mul(acc a, acc b) { return a * b; }
-inline acc acc_div(acc a, acc b) { return a / b; }
-inline acc acc_sqrt(acc a) { return sqrt(a); }
-inline acc acc_zero(void) { return 0.0; }
-inline acc acc_max0(acc a) { return a < 0.0 ? 0.0 : a; }
-inline float acc_hi(acc a) { return (float)a; }
-inline float acc_lo(acc a) { return (float)(a - (double)(float)a); }
-inline float acc_to_float(acc a) { return (float)a; }
-inline acc acc_from_hilo(float hi, float lo) { return (double)hi + (double)lo; }
+CLNORM_INLINE acc acc_from_float(float v) { return (double)v; }
+CLNORM_INLINE acc acc_from_count(ulong n) { return (double)n; }
+CLNORM_INLINE acc acc_add(acc a, acc b) { return a + b; }
+CLNORM_INLINE acc acc_sub(acc a, acc b) { return a - b; }
+CLNORM_INLINE acc acc_mul(acc a, acc b) { return a * b; }
+CLNORM_INLINE acc acc_div(acc a, acc b) { return a / b; }
+CLNORM_INLINE acc acc_sqrt(acc a) { return sqrt(a); }
+CLNORM_INLINE acc acc_zero(void) { return 0.0; }
+CLNORM_INLINE acc acc_max0(acc a) { return a < 0.0 ? 0.0 : a; }
+CLNORM_INLINE float acc_hi(acc a) { return (float)a; }
+CLNORM_INLINE float acc_lo(acc a) { return (float)(a - (double)(float)a); }
+CLNORM_INLINE float acc_to_float(acc a) { return (float)a; }
+CLNORM_INLINE acc acc_from_hilo(float hi, float lo) { return (double)hi + (double)lo; }
 #else
 typedef float2 acc;
 
-inline acc ff_quick(float s, float e)
+CLNORM_INLINE acc ff_quick(float s, float e)
 {
     float h = s + e;
     return (float2)(h, e - (h - s));
 }
-inline acc acc_from_float(float v) { return (float2)(v, 0.0f); }
-inline acc acc_from_count(ulong n)
+CLNORM_INLINE acc acc_from_float(float v) { return (float2)(v, 0.0f); }
+CLNORM_INLINE acc acc_from_count(ulong n)
 {
     float hi = (float)n;
     float lo = (float)((long)n - (long)hi);
     return (float2)(hi, lo);
 }
-inline acc acc_zero(void) { return (float2)(0.0f, 0.0f); }
-inline acc acc_add(acc a, acc b)
+CLNORM_INLINE acc acc_zero(void) { return (float2)(0.0f, 0.0f); }
+CLNORM_INLINE acc acc_add(acc a, acc b)
 {
     float s, e, t, f;
     TWO_SUM(float, a.x, b.x, s, e);
@@ -144,15 +158,15 @@ inline acc acc_add(acc a, acc b)
     acc r = ff_quick(s, e);
     return ff_quick(r.x, r.y + f);
 }
-inline acc acc_sub(acc a, acc b) { return acc_add(a, (float2)(-b.x, -b.y)); }
-inline acc acc_mul(acc a, acc b)
+CLNORM_INLINE acc acc_sub(acc a, acc b) { return acc_add(a, (float2)(-b.x, -b.y)); }
+CLNORM_INLINE acc acc_mul(acc a, acc b)
 {
     float p = a.x * b.x;
     float e = fma(a.x, b.x, -p);
     e += a.x * b.y + a.y * b.x;
     return ff_quick(p, e);
 }
-inline acc acc_mul_f(acc a, float b)
+CLNORM_INLINE acc acc_mul_f(acc a, float b)
 {
     float p = a.x * b;
     float e = fma(a.x, b, -p);
@@ -160,7 +174,7 @@ inline acc acc_mul_f(acc a, float b)
     return ff_quick(p, e);
 }
 /* Long division in three steps: each quotient digit corrects the last. */
-inline acc acc_div(acc a, acc b)
+CLNORM_INLINE acc acc_div(acc a, acc b)
 {
     float q1 = a.x / b.x;
     if (!isfinite(q1)) /* b == 0 (TransposedLN's constant column), inf or NaN: as given */
@@ -173,7 +187,7 @@ inline acc acc_div(acc a, acc b)
     return acc_add(q, (float2)(q3, 0.0f));
 }
 /* One Newton step on the float sqrt (accurate to ~2^-46 relative). */
-inline acc acc_sqrt(acc a)
+CLNORM_INLINE acc acc_sqrt(acc a)
 {
     if (!(a.x > 0.0f))
         return (float2)(sqrt(a.x), 0.0f); /* 0, NaN (negative never reaches here) */
@@ -183,15 +197,15 @@ inline acc acc_sqrt(acc a)
     acc d = acc_sub(a, (float2)(p, pe));
     return ff_quick(s, d.x / (2.0f * s));
 }
-inline acc acc_max0(acc a) { return a.x < 0.0f ? acc_zero() : a; }
-inline float acc_hi(acc a) { return a.x; }
-inline float acc_lo(acc a) { return a.y; }
-inline float acc_to_float(acc a) { return a.x + a.y; }
-inline acc acc_from_hilo(float hi, float lo) { return ff_quick(hi, lo); }
+CLNORM_INLINE acc acc_max0(acc a) { return a.x < 0.0f ? acc_zero() : a; }
+CLNORM_INLINE float acc_hi(acc a) { return a.x; }
+CLNORM_INLINE float acc_lo(acc a) { return a.y; }
+CLNORM_INLINE float acc_to_float(acc a) { return a.x + a.y; }
+CLNORM_INLINE acc acc_from_hilo(float hi, float lo) { return ff_quick(hi, lo); }
 #endif
 
 /* ---- Chan's merge of (count, mean, M2) partials ---- */
-inline void stats_merge(ulong *n, acc *mean, acc *m2, ulong nb, acc meanb, acc m2b)
+CLNORM_INLINE void stats_merge(ulong *n, acc *mean, acc *m2, ulong nb, acc meanb, acc m2b)
 {
     if (nb == 0)
         return;

@@ -14,8 +14,8 @@
 
 /* A contiguous row's per-lane sums about `piv` -> its scaling (and its
  * statistics stored, when the op keeps them). */
-__attribute__((always_inline)) inline scale1_t
-row_finish(const op_t *p, ulong row, __global const float *xq, ulong n, float piv, acc *s1, acc *s2)
+CLNORM_ALWAYS_INLINE scale1_t row_finish(const op_t *p, ulong row, __global const float *xq,
+                                         ulong n, float piv, acc *s1, acc *s2)
 {
     lanes_fold(s1, s2);
     acc mean, m2;
@@ -26,7 +26,7 @@ row_finish(const op_t *p, ulong row, __global const float *xq, ulong n, float pi
 
 /* The run of `nparts` units (rows, slabs) work-item get_global_id(0) owns:
  * [*first, *last); 0 when it has none. */
-inline int item_run(ulong units, uint nparts, ulong *first, ulong *last)
+CLNORM_INLINE int item_run(ulong units, uint nparts, ulong *first, ulong *last)
 {
     *first = get_global_id(0) * nparts;
     *last = min(units, *first + nparts);
@@ -37,9 +37,9 @@ inline int item_run(ulong units, uint nparts, ulong *first, ulong *last)
  * summing the next row xn. One copy of the loop, `form` tested inside it
  * (loop-invariant): copies specialised per form measured 25-30% slower on
  * PoCL (the kernel grows), and adding b even when it is 0 costs nothing. */
-inline void rows_pipe(__global const float *xq, __global float *yq, __global const float *xn,
-                      ulong nvec, const scalev_t *s, const axis_t *ax, floatV piv, accv_t *a,
-                      const int form)
+CLNORM_INLINE void rows_pipe(__global const float *xq, __global float *yq, __global const float *xn,
+                             ulong nvec, const scalev_t *s, const axis_t *ax, floatV piv, accv_t *a,
+                             const int form)
 {
     for (ulong t = 0; t < nvec; ++t) {
         ulong k = t * VW;
@@ -100,8 +100,8 @@ typedef struct {
     ulong row0; /* statistics index of its first column */
 } slab_t;
 
-inline slab_t make_slab(ulong sb, __global const float *x, __global float *y, ulong n, ulong inner,
-                        uint tiles)
+CLNORM_INLINE slab_t make_slab(ulong sb, __global const float *x, __global float *y, ulong n,
+                               ulong inner, uint tiles)
 {
     ulong width = (ulong)tiles * VW, blocks = inner / width;
     ulong o = sb / blocks, c0 = (sb % blocks) * width;
@@ -110,7 +110,7 @@ inline slab_t make_slab(ulong sb, __global const float *x, __global float *y, ul
 }
 
 /* The pivots of a slab (its first row) and cleared sums. */
-inline void slab_start(const slab_t *s, uint tiles, floatV *piv, accv_t *sums)
+CLNORM_INLINE void slab_start(const slab_t *s, uint tiles, floatV *piv, accv_t *sums)
 {
     for (uint t = 0; t < tiles; ++t) {
         piv[t] = LOADV(s->x + t * VW);
@@ -119,8 +119,8 @@ inline void slab_start(const slab_t *s, uint tiles, floatV *piv, accv_t *sums)
 }
 
 /* A slab's sums -> each tile's scaling (and statistics stored). */
-inline void slab_finalize(const op_t *p, const slab_t *s, const floatV *piv, const accv_t *sums,
-                          ulong n, ulong inner, uint tiles, scalev_t *k)
+CLNORM_INLINE void slab_finalize(const op_t *p, const slab_t *s, const floatV *piv,
+                                 const accv_t *sums, ulong n, ulong inner, uint tiles, scalev_t *k)
 {
     for (uint t = 0; t < tiles; ++t) {
         acc s1[VW], s2[VW];
@@ -142,11 +142,10 @@ inline void slab_finalize(const op_t *p, const slab_t *s, const floatV *piv, con
  * tile: the reads of both and the writes stream together, as in a copy.
  * `nt` (the number of tiles) and `form` are constants where the caller can
  * make them (registers). */
-__attribute__((always_inline)) inline void slab_pipe(const slab_t *cur, const scalev_t *k,
-                                                     const slab_t *next, const floatV *pivn,
-                                                     accv_t *sums, ulong n, ulong inner,
-                                                     const axis_t *ax, const int form,
-                                                     const uint nt, const int in_registers)
+CLNORM_ALWAYS_INLINE void slab_pipe(const slab_t *cur, const scalev_t *k, const slab_t *next,
+                                    const floatV *pivn, accv_t *sums, ulong n, ulong inner,
+                                    const axis_t *ax, const int form, const uint nt,
+                                    const int in_registers)
 {
     /* Many tiles: a copy of the sums that the compiler knows nothing else
      * points to (summing through `sums` measured 10% slower, 64x1024x256). */
@@ -169,9 +168,9 @@ __attribute__((always_inline)) inline void slab_pipe(const slab_t *cur, const sc
 /* slab_pipe with the tile counts that have a register specialisation, the
  * form a constant in each: b always added (see rows_pipe), the axis only in
  * its own, generic copy (TransposedLN's weights). */
-inline void slab_pipe_any(const slab_t *cur, const scalev_t *k, const slab_t *next,
-                          const floatV *pivn, accv_t *sums, ulong n, ulong inner, const axis_t *ax,
-                          int form, uint nt)
+CLNORM_INLINE void slab_pipe_any(const slab_t *cur, const scalev_t *k, const slab_t *next,
+                                 const floatV *pivn, accv_t *sums, ulong n, ulong inner,
+                                 const axis_t *ax, int form, uint nt)
 {
     const int b = FORM_BIAS;
     if (form & FORM_AXIS) {
@@ -193,9 +192,8 @@ inline void slab_pipe_any(const slab_t *cur, const scalev_t *k, const slab_t *ne
 }
 
 /* The last slab of a run, last row first (those rows are still in cache). */
-__attribute__((always_inline)) inline void slab_last(const slab_t *cur, const scalev_t *k, ulong n,
-                                                     ulong inner, const axis_t *ax, const int form,
-                                                     uint nt)
+CLNORM_ALWAYS_INLINE void slab_last(const slab_t *cur, const scalev_t *k, ulong n, ulong inner,
+                                    const axis_t *ax, const int form, uint nt)
 {
     for (ulong r = n; r > 0; --r) {
         ulong at = (r - 1) * inner;
@@ -214,8 +212,8 @@ __attribute__((always_inline)) inline void slab_last(const slab_t *cur, const sc
 /* The last slab of a run (or the only one) normalised: the tile counts of
  * the register specialisations as constants (8x16000x80 measured 13% faster
  * than with a run-time count), b always added (see rows_pipe). */
-inline void slab_end(const slab_t *cur, const scalev_t *k, ulong n, ulong inner, const axis_t *ax,
-                     int form, uint tiles)
+CLNORM_INLINE void slab_end(const slab_t *cur, const scalev_t *k, ulong n, ulong inner,
+                            const axis_t *ax, int form, uint tiles)
 {
     if (form & FORM_AXIS)
         slab_last(cur, k, n, inner, ax, FORM_BIAS | FORM_AXIS, tiles);

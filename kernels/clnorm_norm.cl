@@ -14,8 +14,8 @@
 
 /* The group's sums into local memory; the pivots (each column's first
  * element of the chunk) into pivots[]. */
-inline void group_sums(const group_t *g, __global const float *xg, uint lid, __local acc *l_s1,
-                       __local acc *l_s2, float *pivots)
+CLNORM_INLINE void group_sums(const group_t *g, __global const float *xg, uint lid,
+                              __local acc *l_s1, __local acc *l_s2, float *pivots)
 {
     item_t it = make_item(g, lid);
     if (g->contig) {
@@ -48,8 +48,8 @@ inline void group_sums(const group_t *g, __global const float *xg, uint lid, __l
 }
 
 /* Column c's (mean, M2) over the group's chunk, from the items' sums. */
-inline void group_moments(const group_t *g, uint c, float piv, __local const acc *l_s1,
-                          __local const acc *l_s2, acc *mean, acc *m2)
+CLNORM_INLINE void group_moments(const group_t *g, uint c, float piv, __local const acc *l_s1,
+                                 __local const acc *l_s2, acc *mean, acc *m2)
 {
     acc s1 = acc_zero(), s2 = acc_zero();
     for (uint i = 0; i < WG; ++i) {
@@ -60,7 +60,8 @@ inline void group_moments(const group_t *g, uint c, float piv, __local const acc
 }
 
 /* The last element of column c of the group's rows, for CLNORM_OP_LAST. */
-inline float group_last(const op_t *p, const group_t *g, __global const float *xg, uint c, ulong n)
+CLNORM_INLINE float group_last(const op_t *p, const group_t *g, __global const float *xg, uint c,
+                               ulong n)
 {
     return (p->op & CLNORM_OP_LAST) ? xg[(n - 1) * g->estride + c] : 0.0f;
 }
@@ -71,7 +72,7 @@ typedef struct {
     __local float *hi, *lo, *sc, *b;
 } lscale_t;
 
-inline void lscale_put(const lscale_t *l, uint c, scale1_t s)
+CLNORM_INLINE void lscale_put(const lscale_t *l, uint c, scale1_t s)
 {
     l->hi[c] = s.hi;
     l->lo[c] = s.lo;
@@ -85,7 +86,7 @@ inline void lscale_put(const lscale_t *l, uint c, scale1_t s)
     lscale_t l = {l##_hi, l##_lo, l##_sc, l##_b}
 
 /* Tile t's scaling (contiguous rows: the one column's, splat). */
-inline scalev_t lscale_get(const lscale_t *l, uint t, int contig)
+CLNORM_INLINE scalev_t lscale_get(const lscale_t *l, uint t, int contig)
 {
     if (contig) {
         scalev_t v = {FILLV(l->hi[0]), FILLV(l->lo[0]), FILLV(l->sc[0]), FILLV(l->b[0])};
@@ -97,8 +98,8 @@ inline scalev_t lscale_get(const lscale_t *l, uint t, int contig)
 }
 
 /* Normalise the item's share of the group from the columns' scalings. */
-inline void normalise_group(const group_t *g, uint lid, __global const float *xg,
-                            __global float *yg, const op_t *p, const lscale_t *l, ulong n)
+CLNORM_INLINE void normalise_group(const group_t *g, uint lid, __global const float *xg,
+                                   __global float *yg, const op_t *p, const lscale_t *l, ulong n)
 {
 #if CLNORM_INTERLEAVE
     item_t it = make_item(g, lid);

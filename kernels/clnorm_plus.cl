@@ -12,7 +12,8 @@
 
 #include "clnorm_apply.cl"
 
-inline acc channel_mean(__global const float *stat_m, __global const float *stat_s, ulong row)
+CLNORM_INLINE acc channel_mean(__global const float *stat_m, __global const float *stat_s,
+                               ulong row)
 {
     return acc_from_hilo(stat_m[row], stat_s[row]);
 }

@@ -11,10 +11,9 @@
 /* y = (((x - hi) - lo) / d) * sc + b over a contiguous item's vectors,
  * then its tail. `divide` (d != 1) is a constant at each call: the loop has
  * no division when there is none to make. */
-__attribute__((always_inline)) inline void scale_item_with(__global const float *xq,
-                                                           __global float *yq, const item_t *it,
-                                                           const scalev_t *s, float d,
-                                                           const int divide)
+CLNORM_ALWAYS_INLINE void scale_item_with(__global const float *xq, __global float *yq,
+                                          const item_t *it, const scalev_t *s, float d,
+                                          const int divide)
 {
     floatV vd = FILLV(d);
     for (ulong t = 0; t < it->nvec; ++t) {
@@ -32,8 +31,8 @@ __attribute__((always_inline)) inline void scale_item_with(__global const float 
     }
 }
 
-inline void scale_item(__global const float *xq, __global float *yq, const item_t *it,
-                       const scalev_t *s, float d)
+CLNORM_INLINE void scale_item(__global const float *xq, __global float *yq, const item_t *it,
+                              const scalev_t *s, float d)
 {
     if (d != 1.0f)
         scale_item_with(xq, yq, it, s, d, 1);
@@ -45,10 +44,10 @@ inline void scale_item(__global const float *xq, __global float *yq, const item_
  * from local memory (cached) as it goes. `center` (some c != 0) and
  * `divide` (some d != 1) are constants at each call: RevIN's plain inverse
  * is x * s + m and no more. */
-inline void scale_rows(__global const float *xg, __global float *yg, const item_t *it, uint ntiles,
-                       __local const float *l_hi, __local const float *l_lo,
-                       __local const float *l_sc, __local const float *l_b,
-                       __local const float *l_d, const int center, const int divide)
+CLNORM_INLINE void scale_rows(__global const float *xg, __global float *yg, const item_t *it,
+                              uint ntiles, __local const float *l_hi, __local const float *l_lo,
+                              __local const float *l_sc, __local const float *l_b,
+                              __local const float *l_d, const int center, const int divide)
 {
     for (ulong r = 0; r < it->nvec; ++r) {
         ulong at = it->first + r * it->step;

@@ -58,13 +58,13 @@ typedef struct {
     uint tail; /* contiguous rows: elements of a last partial vector */
 } item_t;
 
-inline ulong ceil_to(ulong len, ulong parts, ulong quantum)
+CLNORM_INLINE ulong ceil_to(ulong len, ulong parts, ulong quantum)
 {
     ulong c = (len + parts - 1) / parts;
     return (c + quantum - 1) / quantum * quantum;
 }
 
-inline group_t make_group(ulong n, ulong inner, uint nparts, uint tiles)
+CLNORM_INLINE group_t make_group(ulong n, ulong inner, uint nparts, uint tiles)
 {
     group_t g;
     ulong id = get_group_id(0);
@@ -94,7 +94,7 @@ inline group_t make_group(ulong n, ulong inner, uint nparts, uint tiles)
  * (CPUs: PoCL runs a group as a loop over its items), or with
  * CLNORM_INTERLEAVE every WG-th vector (GPUs: neighbouring items read
  * neighbouring addresses). */
-inline item_t make_item(const group_t *g, uint lid)
+CLNORM_INLINE item_t make_item(const group_t *g, uint lid)
 {
     item_t it;
     ulong len = g->ge - g->gs, q = g->contig ? VW : 1;
@@ -122,14 +122,14 @@ inline item_t make_item(const group_t *g, uint lid)
 }
 
 /* A contiguous row of n elements as one item (the CPU variant's rows). */
-inline item_t whole_row(ulong n)
+CLNORM_INLINE item_t whole_row(ulong n)
 {
     item_t it = {0, VW, n / VW, n / VW * VW, (uint)(n % VW)};
     return it;
 }
 
 /* A vector of the first `tail` elements at p, the other lanes from `fill`. */
-inline floatV load_tail(__global const float *p, uint tail, floatV fill)
+CLNORM_INLINE floatV load_tail(__global const float *p, uint tail, floatV fill)
 {
     float tmp[VW];
     STOREV(fill, tmp);
@@ -145,27 +145,27 @@ typedef struct {
     doubleV a1, a2;
 } accv_t;
 
-inline void accv_init(accv_t *s)
+CLNORM_INLINE void accv_init(accv_t *s)
 {
     s->a1 = (doubleV)(0.0);
     s->a2 = (doubleV)(0.0);
 }
 
-inline void accv_add(accv_t *s, floatV v, floatV piv)
+CLNORM_INLINE void accv_add(accv_t *s, floatV v, floatV piv)
 {
     doubleV d = TO_DOUBLEV(v) - TO_DOUBLEV(piv); /* exact */
     s->a1 += d;
     s->a2 += d * d;
 }
 
-inline void accv_lanes(const accv_t *s, acc *s1, acc *s2)
+CLNORM_INLINE void accv_lanes(const accv_t *s, acc *s1, acc *s2)
 {
     STORE_DV(s->a1, s1);
     STORE_DV(s->a2, s2);
 }
 
 /* s += t (sums about the same pivot). */
-inline void accv_merge(accv_t *s, const accv_t *t)
+CLNORM_INLINE void accv_merge(accv_t *s, const accv_t *t)
 {
     s->a1 += t->a1;
     s->a2 += t->a2;
@@ -177,9 +177,9 @@ typedef struct {
     floatV h1, l1, h2, l2;
 } accv_t;
 
-inline void accv_init(accv_t *s) { s->h1 = s->l1 = s->h2 = s->l2 = FILLV(0.0f); }
+CLNORM_INLINE void accv_init(accv_t *s) { s->h1 = s->l1 = s->h2 = s->l2 = FILLV(0.0f); }
 
-inline void accv_add(accv_t *s, floatV v, floatV piv)
+CLNORM_INLINE void accv_add(accv_t *s, floatV v, floatV piv)
 {
     floatV dh, dl, t, e;
     TWO_SUM(floatV, v, -piv, dh, dl);
@@ -194,7 +194,7 @@ inline void accv_add(accv_t *s, floatV v, floatV piv)
 }
 
 /* s += t (sums about the same pivot): two-sum of the high parts. */
-inline void accv_merge(accv_t *s, const accv_t *t)
+CLNORM_INLINE void accv_merge(accv_t *s, const accv_t *t)
 {
     floatV h, e;
     TWO_SUM(floatV, s->h1, t->h1, h, e);
@@ -205,7 +205,7 @@ inline void accv_merge(accv_t *s, const accv_t *t)
     s->l2 += e + t->l2;
 }
 
-inline void accv_lanes(const accv_t *s, acc *s1, acc *s2)
+CLNORM_INLINE void accv_lanes(const accv_t *s, acc *s1, acc *s2)
 {
     float a[VW], b[VW], c[VW], f[VW];
     STOREV(s->h1, a);
@@ -221,7 +221,8 @@ inline void accv_lanes(const accv_t *s, acc *s1, acc *s2)
 
 /* Per-lane sums over a contiguous item's vectors from q. The tail's
  * missing lanes are filled with the pivot: they add exact zeros. */
-inline void accumulate(__global const float *q, const item_t *it, floatV piv, acc *s1, acc *s2)
+CLNORM_INLINE void accumulate(__global const float *q, const item_t *it, floatV piv, acc *s1,
+                              acc *s2)
 {
     accv_t a;
     accv_init(&a);
@@ -233,7 +234,7 @@ inline void accumulate(__global const float *q, const item_t *it, floatV piv, ac
 }
 
 /* The lanes of a contiguous row's sums added into lane 0. */
-inline void lanes_fold(acc *s1, acc *s2)
+CLNORM_INLINE void lanes_fold(acc *s1, acc *s2)
 {
     for (uint l = 1; l < VW; ++l) {
         s1[0] = acc_add(s1[0], s1[l]);
@@ -252,9 +253,9 @@ inline void lanes_fold(acc *s1, acc *s2)
  * own, merged at the end: a CPU core keeps more reads in flight for two
  * streams than for one. Always inlined, with constant nt <= REG_TILES and
  * streams: the tiles' sums then live in registers. */
-__attribute__((always_inline)) inline void strided_sums(__global const float *xg, ulong nrows,
-                                                        ulong step, const floatV *piv, accv_t *sums,
-                                                        const uint nt, const uint streams)
+CLNORM_ALWAYS_INLINE void strided_sums(__global const float *xg, ulong nrows, ulong step,
+                                       const floatV *piv, accv_t *sums, const uint nt,
+                                       const uint streams)
 {
     accv_t a[REG_TILES], b[REG_TILES];
     floatV p[REG_TILES];
@@ -282,8 +283,8 @@ __attribute__((always_inline)) inline void strided_sums(__global const float *xg
 }
 
 /* The same for any number of tiles, the sums in memory (cache). */
-inline void strided_sums_many(__global const float *xg, ulong nrows, ulong step, const floatV *piv,
-                              accv_t *sums, uint nt, const uint streams)
+CLNORM_INLINE void strided_sums_many(__global const float *xg, ulong nrows, ulong step,
+                                     const floatV *piv, accv_t *sums, uint nt, const uint streams)
 {
     accv_t more[MAXC / VW];
     ulong mid = streams == 2 ? nrows / 2 : 0;
@@ -305,8 +306,8 @@ inline void strided_sums_many(__global const float *xg, ulong nrows, ulong step,
 }
 
 /* strided_sums, specialised for the tile counts that fit in registers. */
-inline void strided_sums_any(__global const float *xg, ulong nrows, ulong step, const floatV *piv,
-                             accv_t *sums, uint nt, const uint streams)
+CLNORM_INLINE void strided_sums_any(__global const float *xg, ulong nrows, ulong step,
+                                    const floatV *piv, accv_t *sums, uint nt, const uint streams)
 {
     switch (nt) {
     case 1: strided_sums(xg, nrows, step, piv, sums, 1, streams); break;
@@ -318,7 +319,7 @@ inline void strided_sums_any(__global const float *xg, ulong nrows, ulong step, 
 }
 
 /* (count, pivot, sums) -> (mean, M2) */
-inline void moments(ulong cnt, float piv, acc s1, acc s2, acc *mean, acc *m2)
+CLNORM_INLINE void moments(ulong cnt, float piv, acc s1, acc s2, acc *mean, acc *m2)
 {
     if (cnt == 0) {
         *mean = acc_zero();

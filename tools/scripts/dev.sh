@@ -26,7 +26,9 @@ packages=(gcc make cmake pkg-config ocl-icd-opencl-dev opencl-c-headers pocl-ope
     libcmocka-dev libcjson-dev libclblast-dev python3-numpy)
 # The test run also goes through valgrind (tools/scripts/check.sh), doxygen (the
 # API reference is checked for undocumented symbols, tests/check_docs.sh),
-# clang (every kernel file compiles on its own, tests/check_kernels.sh) and
+# clang (every kernel file compiles on its own, tests/check_kernels.sh), oclgrind
+# (the GPU kernels checked for races and out-of-bounds accesses,
+# tests/check_oclgrind.sh) and
 # clang-format (tests/check_format.sh); the Python package (python/) is
 # installed into a virtual environment and tested with pytest against
 # PyTorch and pyopencl.
@@ -35,7 +37,7 @@ if [ "$what" = demo ]; then
     packages+=(python3-matplotlib)
 fi
 if [ "$what" = test ]; then
-    packages+=(valgrind doxygen clang clang-format python3-venv python3-pip python3-pytest
+    packages+=(valgrind oclgrind doxygen clang clang-format python3-venv python3-pip python3-pytest
         python3-pyopencl python3-torch)
 fi
 missing=()
