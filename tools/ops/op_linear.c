@@ -269,12 +269,8 @@ static size_t rlinear_params(const op_config *c, const size_t *shape, size_t ndi
         out[np++] = w;
         out[np++] = b;
     }
-    if (!c->v[NO_REV]) {
-        op_param aw = {"rev.affine_weight", PARAM_SCALE, 1, {d}, "D of -i", NULL};
-        op_param ab = {"rev.affine_bias", PARAM_SHIFT, 1, {d}, "D of -i", NULL};
-        out[np++] = aw;
-        out[np++] = ab;
-    }
+    if (!c->v[NO_REV])
+        np += op_scale_shift(out + np, "rev.affine_weight", "rev.affine_bias", d, "D of -i");
     return np;
 }
 

@@ -58,11 +58,7 @@ static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_pa
         return 0;
     size_t b, l, d;
     bld(c, shape, &b, &l, &d);
-    op_param w = {"norm.weight", PARAM_SCALE, 1, {d}, "D of -i", NULL};
-    op_param bias = {"norm.bias", PARAM_SHIFT, 1, {d}, "D of -i", NULL};
-    out[0] = w;
-    out[1] = bias;
-    return 2;
+    return op_scale_shift(out, "norm.weight", "norm.bias", d, "D of -i");
 }
 
 /* m and s, (B, D, 1): written by the input module, read by the output module. */

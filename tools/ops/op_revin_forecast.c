@@ -33,12 +33,7 @@ static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_pa
 {
     if (c->v[NO_AFFINE])
         return 0;
-    size_t d = shape[ndim - 1];
-    op_param w = {"affine_weight", PARAM_SCALE, 1, {d}, "D of -i", NULL};
-    op_param b = {"affine_bias", PARAM_SHIFT, 1, {d}, "D of -i", NULL};
-    out[0] = w;
-    out[1] = b;
-    return 2;
+    return op_scale_shift(out, "affine_weight", "affine_bias", shape[ndim - 1], "D of -i");
 }
 
 static const op_stat stats_written[] = {{"mean-out", "mean", 0}, {"std-out", "stdev", 1}};

@@ -23,16 +23,9 @@ static int check_shape(const op_config *c, const size_t *shape, size_t ndim, cha
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
 {
     (void)ndim;
-    if (c->v[NOT_SCALAR]) {
-        op_param w = {"ln.weight", PARAM_SCALE, 1, {shape[1]}, "D of -i", NULL};
-        op_param b = {"ln.bias", PARAM_SHIFT, 1, {shape[1]}, "D of -i", NULL};
-        out[0] = w, out[1] = b;
-    } else {
-        op_param s = {"s", PARAM_SCALE, 1, {1}, "one value", NULL};
-        op_param m = {"m", PARAM_SHIFT, 1, {1}, "one value", NULL};
-        out[0] = s, out[1] = m;
-    }
-    return 2;
+    if (c->v[NOT_SCALAR])
+        return op_scale_shift(out, "ln.weight", "ln.bias", shape[1], "D of -i");
+    return op_scale_shift(out, "s", "m", 1, "one value");
 }
 
 static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,

@@ -56,6 +56,16 @@ void op_config_default(const op_desc *op, op_config *c)
     c->classes = 0;
 }
 
+size_t op_scale_shift(op_param *out, const char *scale, const char *shift, size_t n,
+                      const char *doc)
+{
+    op_param w = {scale, PARAM_SCALE, 1, {n}, doc, NULL};
+    op_param b = {shift, PARAM_SHIFT, 1, {n}, doc, NULL};
+    out[0] = w;
+    out[1] = b;
+    return 2;
+}
+
 size_t op_classes(const op_config *c) { return c->classes ? c->classes : OP_TEST_CLASSES; }
 
 int op_option_index(const op_desc *op, const char *name)

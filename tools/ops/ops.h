@@ -210,6 +210,11 @@ size_t op_out_shape(const op_desc *op, const op_config *c, const size_t *shape, 
 
 /* ---- helpers for descriptions and their users ---- */
 void op_config_default(const op_desc *op, op_config *c);
+/* A scale and a shift of length n, the pair most ops read (weight and
+ * bias, affine_weight and affine_bias, TransposedLN's s and m), both
+ * described by `doc`: out[0] and out[1]; returns 2. */
+size_t op_scale_shift(op_param *out, const char *scale, const char *shift, size_t n,
+                      const char *doc);
 /* The index of option `name` in op->options, or -1. */
 int op_option_index(const op_desc *op, const char *name);
 size_t op_shape_count(const size_t *shape, size_t ndim);
