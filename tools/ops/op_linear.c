@@ -238,13 +238,6 @@ static const op_option rlinear_options[] = {
 
 #define RLINEAR_EPS 1e-5
 
-static int rlinear_check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
-                               size_t err_size)
-{
-    (void)c;
-    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
-}
-
 static void rlinear_out_shape(const op_config *c, const size_t *shape, size_t ndim, size_t *y_ndim,
                               size_t *y_shape)
 {
@@ -390,7 +383,7 @@ const op_desc op_rlinear = {
     OP_ARRAY(options, rlinear_options),
     .implied_option = "individual",
     .implied_by = "Linear.0.weight",
-    .check_shape = rlinear_check_shape,
+    .check_shape = op_bld_check_shape,
     .view = op_3d_view,
     .out_shape = rlinear_out_shape,
     .params = rlinear_params,

@@ -22,13 +22,6 @@ static const op_option options[] = {
      "centre on the last value x[:, L-1, :] instead of the mean (PatchTST)"},
 };
 
-static int check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
-                       size_t err_size)
-{
-    (void)c;
-    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
-}
-
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
 {
     if (c->v[NO_AFFINE])
@@ -173,7 +166,7 @@ static const op_case tests_denorm[] = {
 };
 
 #define REVIN_FORECAST_COMMON                                                                      \
-    .name = "RevIN", .check_shape = check_shape, .view = op_3d_view, .params = params,             \
+    .name = "RevIN", .check_shape = op_bld_check_shape, .view = op_3d_view, .params = params,      \
     .create = create, .destroy = destroy, OP_ARRAY(options, options),                              \
     .stat_shape_doc = "(B, 1, D) from -i", .stat_shape = op_b1d_stat_shape
 

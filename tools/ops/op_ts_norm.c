@@ -19,18 +19,11 @@ static const op_option options[] = {
      "H: the window is l < L - H (0 <= H < L; the mean method needs H >= 1)"},
 };
 
-static int check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
-                       size_t err_size)
-{
-    (void)c;
-    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
-}
-
 /* The forward also needs a window: H < L, and H >= 1 for the mean. */
 static int check_window(const op_config *c, const size_t *shape, size_t ndim, char *err,
                         size_t err_size)
 {
-    if (check_shape(c, shape, ndim, err, err_size))
+    if (op_bld_check_shape(c, shape, ndim, err, err_size))
         return -1;
     size_t h = (size_t)c->v[HORIZON];
     if (c->v[METHOD] == 0 && h == 0) {
@@ -212,7 +205,7 @@ const op_desc op_ts_inverse = {
                "the scale (B, 1, D) of a TSNormalization run (its method and horizon made it;\n"
                "L may differ from that run's).",
     TS_COMMON,
-    .check_shape = check_shape,
+    .check_shape = op_bld_check_shape,
     .create = create_inverse,
     OP_ARRAY(stats_in, scale_read),
     .set_stats = set_stats,

@@ -87,6 +87,13 @@ int op_check_rank(size_t ndim, size_t want, const char *layout, const size_t *sh
     return -1;
 }
 
+int op_bld_check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
+                       size_t err_size)
+{
+    (void)c;
+    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
+}
+
 void op_3d_view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
                 size_t *inner)
 {

@@ -276,10 +276,13 @@ void op_plus(const op_config *c, const op_data *d, op_plus_params_fn prm, double
 void op_denorm(const op_data *x, int transposed, int affine, double eps, double *y, double *tol);
 
 /* Shape checks and views several ops share: a rank (`want` 0: any >= 1),
- * named by `layout` ("3-d (B, L, D)") in the message; the view of a 3-d
- * shape as it stands, [B][L][D] over L; statistics of shape (B, 1, D). */
+ * named by `layout` ("3-d (B, L, D)") in the message, and check_shape for
+ * the (B, L, D) ops; the view of a 3-d shape as it stands, [B][L][D] over
+ * L; statistics of shape (B, 1, D). */
 int op_check_rank(size_t ndim, size_t want, const char *layout, const size_t *shape, char *err,
                   size_t err_size);
+int op_bld_check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
+                       size_t err_size);
 void op_3d_view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
                 size_t *inner);
 void op_b1d_stat_shape(const op_config *c, const size_t *shape, size_t ndim, size_t *sndim,
