@@ -181,8 +181,7 @@ LINEAR_FORM(transposed, TRANSPOSED, CLNORM_LINEAR_TRANSPOSED, 3, "3-d (B, U, L)"
 #define LINEAR_FUNCTIONS(prefix)                                                                   \
     .check_shape = prefix##_check_shape, .view = prefix##_view, .out_shape = prefix##_out_shape,   \
     .params = prefix##_params, .flops = prefix##_flops, .create = prefix##_create,                 \
-    .run = prefix##_run, .reference = prefix##_reference, .tolerance = prefix##_tolerance,         \
-    .destroy = linear_destroy
+    .destroy = linear_destroy, OP_PREFIXED(prefix)
 
 /* Test cases: config {{}, F}; sizes around CLBlast's tiles and the vector
  * widths, a batch of one, one feature. */
@@ -212,8 +211,6 @@ const op_desc op_linear = {
                "bias (F) from --params (required). IN is (..., U); OUT is (..., F). The\n"
                "product runs in CLBlast, the bias in a clnorm kernel.",
     LINEAR_FUNCTIONS(last),
-    OP_ARRAY(bench, last_bench),
-    OP_ARRAY(tests, last_tests),
 };
 
 const op_desc op_transposed_linear = {
@@ -222,8 +219,6 @@ const op_desc op_transposed_linear = {
                "bias[v], weight (F, U) and bias (F) from --params (required). IN is\n"
                "(B, U, L); OUT is (B, F, L).",
     LINEAR_FUNCTIONS(transposed),
-    OP_ARRAY(bench, transposed_bench),
-    OP_ARRAY(tests, transposed_tests),
 };
 
 /* ---- RLinear: x (B, L, D) -> y (B, H, D) ---- */
@@ -389,10 +384,6 @@ const op_desc op_rlinear = {
     .params = rlinear_params,
     .flops = rlinear_flops,
     .create = rlinear_create,
-    .run = rlinear_run,
-    .reference = rlinear_reference,
-    .tolerance = rlinear_tolerance,
     .destroy = rlinear_destroy,
-    OP_ARRAY(bench, rlinear_bench),
-    OP_ARRAY(tests, rlinear_tests),
+    OP_PREFIXED(rlinear),
 };

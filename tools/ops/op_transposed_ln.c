@@ -85,14 +85,5 @@ const op_desc op_transposed_ln = {
                "y = (s_p / s) * (x - m + m_p), s_p and m_p the module's s and m (1 and 0).\n"
                "--no-scalar: torch.nn.LayerNorm(D) over D, eps 1e-5, ln.weight and ln.bias (D,).",
     OP_ARRAY(options, options),
-    .check_shape = check_shape,
-    .view = op_3d_view,
-    .params = params,
-    .create = create,
-    .destroy = destroy,
-    .run = run,
-    .reference = reference,
-    .tolerance = tolerance,
-    OP_ARRAY(bench, bench),
-    OP_ARRAY(tests, tests),
+    OP_DEFAULTS_WITH(check_shape, op_3d_view),
 };

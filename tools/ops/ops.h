@@ -181,20 +181,38 @@ typedef struct op_desc {
 #define OP_ARRAY(field, array) .field = (array), .field##_count = sizeof(array) / sizeof((array)[0])
 
 /* In a description's initializer: the functions every op has, by the names
- * its file gives them. */
-#define OP_FUNCTIONS                                                                               \
-    .check_shape = check_shape, .view = view, .params = params, .create = create, .destroy = destroy
+ * its file gives them; OP_FUNCTIONS_WITH takes a shape check and a view
+ * several ops share (op_nchw_*, op_bld_check_shape, op_3d_view). */
+#define OP_FUNCTIONS_WITH(check_fn, view_fn)                                                       \
+    .check_shape = check_fn, .view = view_fn, .params = params, .create = create, .destroy = destroy
+#define OP_FUNCTIONS OP_FUNCTIONS_WITH(check_shape, view)
 
 /* ... and, for a file that names them so, the usual run, reference,
  * tolerance, bench and test cases. */
-#define OP_DEFAULTS                                                                                \
-    OP_FUNCTIONS, .run = run, .reference = reference, .tolerance = tolerance,                      \
-                  OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
+#define OP_DEFAULTS_WITH(check_fn, view_fn)                                                        \
+    OP_FUNCTIONS_WITH(check_fn, view_fn), .run = run, .reference = reference,                      \
+                                          .tolerance = tolerance, OP_ARRAY(bench, bench),          \
+                                          OP_ARRAY(tests, tests)
+#define OP_DEFAULTS OP_DEFAULTS_WITH(check_shape, view)
 /* The same for an (N, C, H, W) class over its planes (op_nchw_*). */
-#define OP_NCHW_DEFAULTS                                                                           \
-    .check_shape = op_nchw_check_shape, .view = op_nchw_view, .params = params, .create = create,  \
-    .destroy = destroy, .run = run, .reference = reference, .tolerance = tolerance,                \
-    OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
+#define OP_NCHW_DEFAULTS OP_DEFAULTS_WITH(op_nchw_check_shape, op_nchw_view)
+
+/* The run, reference and tolerance of one of a file's several
+ * descriptions, named by its prefix: norm_run, norm_reference and
+ * norm_tolerance as OP_MODEL(norm); OP_PREFIXED adds its cases, norm_bench
+ * and norm_tests. */
+#define OP_MODEL(prefix)                                                                           \
+    .run = prefix##_run, .reference = prefix##_reference, .tolerance = prefix##_tolerance
+#define OP_PREFIXED(prefix)                                                                        \
+    OP_MODEL(prefix), OP_ARRAY(bench, prefix##_bench), OP_ARRAY(tests, prefix##_tests)
+
+/* The statistics an op writes, which the file's get_stats reads back, or
+ * reads, which its set_stats hands to the layer (the forward and the
+ * inverse of RevIN and of TSNormalization). */
+#define OP_WRITES_STATS(array) OP_ARRAY(stats_out, array), .get_stats = get_stats
+#define OP_READS_STATS(array) OP_ARRAY(stats_in, array), .set_stats = set_stats
+/* Statistics of shape (B, 1, D), one per row of a (B, L, D) op. */
+#define OP_B1D_STATS .stat_shape_doc = "(B, 1, D) from -i", .stat_shape = op_b1d_stat_shape
 
 /* ---- the table ---- */
 extern const op_desc *const op_table[];
