@@ -196,6 +196,15 @@ typedef struct op_desc {
 #define OP_DEFAULTS OP_DEFAULTS_WITH(check_shape, view)
 /* The same for an (N, C, H, W) class over its planes (op_nchw_*). */
 #define OP_NCHW_DEFAULTS OP_DEFAULTS_WITH(op_nchw_check_shape, op_nchw_view)
+/* The bench cases of the (N, C, H, W) classes timed at their default
+ * options, one set so that their timings compare: (10, 64, 32, 32) in
+ * --quick, and (16, 64, 128, 128). An initializer, so that each file's
+ * OP_ARRAY still counts its own array: `static const op_case bench[] =
+ * OP_NCHW_BENCH;`. */
+#define OP_NCHW_BENCH                                                                              \
+    {                                                                                              \
+        {"nchw", {{0}, 0}, 4, {10, 64, 32, 32}, 1}, {"nchw", {{0}, 0}, 4, {16, 64, 128, 128}, 0},  \
+    }
 
 /* The run, reference and tolerance of one of a file's several
  * descriptions, named by its prefix: norm_run, norm_reference and
