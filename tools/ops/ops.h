@@ -182,7 +182,7 @@ typedef struct op_desc {
 
 /* In a description's initializer: the functions every op has, by the names
  * its file gives them; OP_FUNCTIONS_WITH takes a shape check and a view
- * several ops share (op_nchw_*, op_bld_check_shape, op_3d_view). */
+ * that several ops share instead (op_nchw_*, op_3d_view). */
 #define OP_FUNCTIONS_WITH(check_fn, view_fn)                                                       \
     .check_shape = check_fn, .view = view_fn, .params = params, .create = create, .destroy = destroy
 #define OP_FUNCTIONS OP_FUNCTIONS_WITH(check_shape, view)
