@@ -326,17 +326,22 @@ static uint64_t item_bits(const parsed *f, size_t i)
     return u;
 }
 
-int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err, size_t err_size)
+/* Both memory readers: the parsed bytes' items, each converted from its
+ * little-endian bytes into a fresh buffer (with `ints`, int64_t
+ * sign-extended from '<i4'; else float, '<f8' rounded), and their shape
+ * and count; NULL with err set on failure, when nothing is written. */
+static void *read_items(const void *bytes, size_t length, int ints, size_t *ndim, size_t *shape,
+                        size_t *count, char *err, size_t err_size)
 {
     parsed f;
-    if (!out)
-        return fmt_error(err, err_size, "no output array given");
-    memset(out, 0, sizeof *out);
-    if (parse_npy(bytes, length, 0, &f, err, err_size))
-        return -1;
-    /* count * 4 <= the bytes present, so this allocation is bounded by the input. */
-    if (!(out->data = malloc((f.count ? f.count : 1) * sizeof(float))))
-        return fmt_error(err, err_size, "out of memory (%zu floats)", f.count);
+    void *items;
+    if (parse_npy(bytes, length, ints, &f, err, err_size))
+        return NULL;
+    /* count * itemsize <= the bytes present, so this allocation is bounded by the input. */
+    if (!(items = malloc((f.count ? f.count : 1) * (ints ? sizeof(int64_t) : sizeof(float))))) {
+        fmt_error(err, err_size, "out of memory (%zu %s)", f.count, ints ? "integers" : "floats");
+        return NULL;
+    }
     for (size_t i = 0; i < f.count; i++) {
         uint64_t u = item_bits(&f, i);
         union {
@@ -347,34 +352,34 @@ int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err,
             uint64_t u;
             double d;
         } f8 = {u};
-        out->data[i] = f.itemsize == 4 ? f4.f : double_to_float(f8.d);
+        if (ints) /* two's complement, sign-extended from 32 bits for '<i4' */
+            ((int64_t *)items)[i] = f.itemsize == 4 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
+        else
+            ((float *)items)[i] = f.itemsize == 4 ? f4.f : double_to_float(f8.d);
     }
-    out->ndim = f.ndim;
-    memcpy(out->shape, f.shape, sizeof f.shape);
-    out->count = f.count;
-    return 0;
+    *ndim = f.ndim;
+    memcpy(shape, f.shape, sizeof f.shape);
+    *count = f.count;
+    return items;
+}
+
+int npy_read_memory(const void *bytes, size_t length, npy_array *out, char *err, size_t err_size)
+{
+    if (!out)
+        return fmt_error(err, err_size, "no output array given");
+    memset(out, 0, sizeof *out);
+    out->data = read_items(bytes, length, 0, &out->ndim, out->shape, &out->count, err, err_size);
+    return out->data ? 0 : -1;
 }
 
 int npy_read_ints_memory(const void *bytes, size_t length, npy_ints *out, char *err,
                          size_t err_size)
 {
-    parsed f;
     if (!out)
         return fmt_error(err, err_size, "no output array given");
     memset(out, 0, sizeof *out);
-    if (parse_npy(bytes, length, 1, &f, err, err_size))
-        return -1;
-    if (!(out->data = malloc((f.count ? f.count : 1) * sizeof *out->data)))
-        return fmt_error(err, err_size, "out of memory (%zu integers)", f.count);
-    for (size_t i = 0; i < f.count; i++) {
-        uint64_t u = item_bits(&f, i);
-        /* two's complement, sign-extended from 32 bits for '<i4' */
-        out->data[i] = f.itemsize == 4 ? (int64_t)(int32_t)(uint32_t)u : (int64_t)u;
-    }
-    out->ndim = f.ndim;
-    memcpy(out->shape, f.shape, sizeof f.shape);
-    out->count = f.count;
-    return 0;
+    out->data = read_items(bytes, length, 1, &out->ndim, out->shape, &out->count, err, err_size);
+    return out->data ? 0 : -1;
 }
 
 /* The whole file in memory, then read by `ints` or not into out_f or out_i. */

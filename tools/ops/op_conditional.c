@@ -154,10 +154,7 @@ static void tolerance_of(clnorm_conditional_kind kind, const op_config *c, const
     free(yy), free(plain), free(m), free(s);
 }
 
-static const op_case bench[] = {
-    {"nchw", {{0}, 0}, 4, {10, 64, 32, 32}, 1},
-    {"nchw", {{0}, 0}, 4, {16, 64, 128, 128}, 0},
-};
+static const op_case bench[] = OP_NCHW_BENCH;
 
 /* Plane sizes around vector and work-group boundaries, with and without bias. */
 static const op_case tests[] = {

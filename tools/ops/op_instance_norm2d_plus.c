@@ -58,10 +58,7 @@ static void tolerance(const op_config *c, const op_data *d, const double *y, dou
     op_plus(c, d, channel_params, NULL, y, tol);
 }
 
-static const op_case bench[] = {
-    {"nchw", {{0}, 0}, 4, {10, 64, 32, 32}, 1},
-    {"nchw", {{0}, 0}, 4, {16, 64, 128, 128}, 0},
-};
+static const op_case bench[] = OP_NCHW_BENCH;
 
 /* Planes around vector and work-group boundaries, one channel, with and without beta. */
 static const op_case tests[] = {

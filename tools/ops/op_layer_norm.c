@@ -35,11 +35,7 @@ static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_pa
 {
     if (c->v[NO_AFFINE])
         return 0;
-    op_param w = {"weight", PARAM_SCALE, 1, {shape[ndim - 1]}, "D, the last axis of -i", NULL};
-    op_param b = {"bias", PARAM_SHIFT, 1, {shape[ndim - 1]}, "D, the last axis of -i", NULL};
-    out[0] = w;
-    out[1] = b;
-    return 2;
+    return op_scale_shift(out, "weight", "bias", shape[ndim - 1], "D, the last axis of -i");
 }
 
 static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,

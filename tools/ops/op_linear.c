@@ -181,8 +181,7 @@ LINEAR_FORM(transposed, TRANSPOSED, CLNORM_LINEAR_TRANSPOSED, 3, "3-d (B, U, L)"
 #define LINEAR_FUNCTIONS(prefix)                                                                   \
     .check_shape = prefix##_check_shape, .view = prefix##_view, .out_shape = prefix##_out_shape,   \
     .params = prefix##_params, .flops = prefix##_flops, .create = prefix##_create,                 \
-    .run = prefix##_run, .reference = prefix##_reference, .tolerance = prefix##_tolerance,         \
-    .destroy = linear_destroy
+    .destroy = linear_destroy, OP_PREFIXED(prefix)
 
 /* Test cases: config {{}, F}; sizes around CLBlast's tiles and the vector
  * widths, a batch of one, one feature. */
@@ -212,8 +211,6 @@ const op_desc op_linear = {
                "bias (F) from --params (required). IN is (..., U); OUT is (..., F). The\n"
                "product runs in CLBlast, the bias in a clnorm kernel.",
     LINEAR_FUNCTIONS(last),
-    OP_ARRAY(bench, last_bench),
-    OP_ARRAY(tests, last_tests),
 };
 
 const op_desc op_transposed_linear = {
@@ -222,8 +219,6 @@ const op_desc op_transposed_linear = {
                "bias[v], weight (F, U) and bias (F) from --params (required). IN is\n"
                "(B, U, L); OUT is (B, F, L).",
     LINEAR_FUNCTIONS(transposed),
-    OP_ARRAY(bench, transposed_bench),
-    OP_ARRAY(tests, transposed_tests),
 };
 
 /* ---- RLinear: x (B, L, D) -> y (B, H, D) ---- */
@@ -237,13 +232,6 @@ static const op_option rlinear_options[] = {
 };
 
 #define RLINEAR_EPS 1e-5
-
-static int rlinear_check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
-                               size_t err_size)
-{
-    (void)c;
-    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
-}
 
 static void rlinear_out_shape(const op_config *c, const size_t *shape, size_t ndim, size_t *y_ndim,
                               size_t *y_shape)
@@ -269,12 +257,8 @@ static size_t rlinear_params(const op_config *c, const size_t *shape, size_t ndi
         out[np++] = w;
         out[np++] = b;
     }
-    if (!c->v[NO_REV]) {
-        op_param aw = {"rev.affine_weight", PARAM_SCALE, 1, {d}, "D of -i", NULL};
-        op_param ab = {"rev.affine_bias", PARAM_SHIFT, 1, {d}, "D of -i", NULL};
-        out[np++] = aw;
-        out[np++] = ab;
-    }
+    if (!c->v[NO_REV])
+        np += op_scale_shift(out + np, "rev.affine_weight", "rev.affine_bias", d, "D of -i");
     return np;
 }
 
@@ -394,16 +378,12 @@ const op_desc op_rlinear = {
     OP_ARRAY(options, rlinear_options),
     .implied_option = "individual",
     .implied_by = "Linear.0.weight",
-    .check_shape = rlinear_check_shape,
+    .check_shape = op_bld_check_shape,
     .view = op_3d_view,
     .out_shape = rlinear_out_shape,
     .params = rlinear_params,
     .flops = rlinear_flops,
     .create = rlinear_create,
-    .run = rlinear_run,
-    .reference = rlinear_reference,
-    .tolerance = rlinear_tolerance,
     .destroy = rlinear_destroy,
-    OP_ARRAY(bench, rlinear_bench),
-    OP_ARRAY(tests, rlinear_tests),
+    OP_PREFIXED(rlinear),
 };

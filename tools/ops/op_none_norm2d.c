@@ -40,10 +40,7 @@ static void tolerance(const op_config *c, const op_data *d, const double *y, dou
         tol[i] = 0.0;
 }
 
-static const op_case bench[] = {
-    {"nchw", {{0}, 0}, 4, {10, 64, 32, 32}, 1},
-    {"nchw", {{0}, 0}, 4, {16, 64, 128, 128}, 0},
-};
+static const op_case bench[] = OP_NCHW_BENCH;
 
 static const op_case tests[] = {
     {"nchw", {{0}, 0}, 4, {2, 3, 1, 1}, 0},

@@ -61,26 +61,16 @@ static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_pa
     (void)ndim;
     size_t b, l, d;
     bld(c, shape, &b, &l, &d);
-    if (kind_of(c) == LAYER && c->v[TRANSPOSED]) { /* TransposedLN(D): s and m, one value each */
-        op_param s = {"norm.s", PARAM_SCALE, 1, {1}, "one value", NULL};
-        op_param m = {"norm.m", PARAM_SHIFT, 1, {1}, "one value", NULL};
-        out[0] = s, out[1] = m;
-        return 2;
-    }
+    if (kind_of(c) == LAYER && c->v[TRANSPOSED]) /* TransposedLN(D): s and m, one value each */
+        return op_scale_shift(out, "norm.s", "norm.m", 1, "one value");
     switch (kind_of(c)) {
     case LAYER:
-    case GROUP: {
-        op_param w = {"norm.weight", PARAM_SCALE, 1, {d}, "D of -i", NULL};
-        op_param bias = {"norm.bias", PARAM_SHIFT, 1, {d}, "D of -i", NULL};
-        out[0] = w, out[1] = bias;
-        return 2;
-    }
+    case GROUP: return op_scale_shift(out, "norm.weight", "norm.bias", d, "D of -i");
     case BATCH: {
-        op_param w = {"norm.weight", PARAM_SCALE, 1, {d}, "D of -i", NULL};
-        op_param bias = {"norm.bias", PARAM_SHIFT, 1, {d}, "D of -i", NULL};
         op_param rm = {"norm.running_mean", PARAM_SHIFT, 1, {d}, "D of -i", NULL};
         op_param rv = {"norm.running_var", PARAM_VARIANCE, 1, {d}, "D of -i", NULL};
-        out[0] = w, out[1] = bias, out[2] = rm, out[3] = rv;
+        op_scale_shift(out, "norm.weight", "norm.bias", d, "D of -i");
+        out[2] = rm, out[3] = rv;
         return 4;
     }
     default: return 0;

@@ -58,11 +58,7 @@ static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_pa
         return 0;
     size_t b, l, d;
     bld(c, shape, &b, &l, &d);
-    op_param w = {"norm.weight", PARAM_SCALE, 1, {d}, "D of -i", NULL};
-    op_param bias = {"norm.bias", PARAM_SHIFT, 1, {d}, "D of -i", NULL};
-    out[0] = w;
-    out[1] = bias;
-    return 2;
+    return op_scale_shift(out, "norm.weight", "norm.bias", d, "D of -i");
 }
 
 /* m and s, (B, D, 1): written by the input module, read by the output module. */
@@ -112,8 +108,8 @@ static clnorm_status run_with(revin_fn fn, const op_config *c, void *layer, cons
     {                                                                                              \
         return run_with(fn, c, layer, k, event);                                                   \
     }
-RUN_WITH(run_input, clnorm_revin_forward)
-RUN_WITH(run_output, clnorm_revin_inverse)
+RUN_WITH(input_run, clnorm_revin_forward)
+RUN_WITH(output_run, clnorm_revin_inverse)
 
 static clnorm_status get_stats(const op_config *c, void *layer, const op_call *k, float *const *st)
 {
@@ -241,11 +237,8 @@ const op_desc op_revin_input = {
                "(B, D, L) with --transposed; OUT has IN's shape. M and S receive ESPnet's m and\n"
                "s as float32 (B, D, 1), for the output module.",
     REVIN_COMMON,
-    OP_ARRAY(stats_out, stats_written),
-    .get_stats = get_stats,
-    .run = run_input,
-    .reference = input_reference,
-    .tolerance = input_tolerance,
+    OP_WRITES_STATS(stats_written),
+    OP_MODEL(input),
 };
 
 const op_desc op_revin_output = {
@@ -255,9 +248,6 @@ const op_desc op_revin_output = {
                "an input module's run. IN is (B, L, D), or (B, D, L) with --transposed; L may\n"
                "differ from the input run's. M and S are (B, D, 1) with IN's B and D.",
     REVIN_COMMON,
-    OP_ARRAY(stats_in, stats_read),
-    .set_stats = set_stats,
-    .run = run_output,
-    .reference = output_reference,
-    .tolerance = output_tolerance,
+    OP_READS_STATS(stats_read),
+    OP_MODEL(output),
 };

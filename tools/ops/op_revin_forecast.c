@@ -22,23 +22,11 @@ static const op_option options[] = {
      "centre on the last value x[:, L-1, :] instead of the mean (PatchTST)"},
 };
 
-static int check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
-                       size_t err_size)
-{
-    (void)c;
-    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
-}
-
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
 {
     if (c->v[NO_AFFINE])
         return 0;
-    size_t d = shape[ndim - 1];
-    op_param w = {"affine_weight", PARAM_SCALE, 1, {d}, "D of -i", NULL};
-    op_param b = {"affine_bias", PARAM_SHIFT, 1, {d}, "D of -i", NULL};
-    out[0] = w;
-    out[1] = b;
-    return 2;
+    return op_scale_shift(out, "affine_weight", "affine_bias", shape[ndim - 1], "D of -i");
 }
 
 static const op_stat stats_written[] = {{"mean-out", "mean", 0}, {"std-out", "stdev", 1}};
@@ -53,7 +41,7 @@ static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_
                                         (clnorm_revin **)layer);
 }
 
-static clnorm_status run_norm(const op_config *c, void *layer, const op_call *k, cl_event *event)
+static clnorm_status norm_run(const op_config *c, void *layer, const op_call *k, cl_event *event)
 {
     (void)c;
     clnorm_revin_params p = {k->params[0], k->params[1], k->version};
@@ -61,7 +49,7 @@ static clnorm_status run_norm(const op_config *c, void *layer, const op_call *k,
                                 k->out_off, k->num_wait, k->wait_list, event);
 }
 
-static clnorm_status run_denorm(const op_config *c, void *layer, const op_call *k, cl_event *event)
+static clnorm_status denorm_run(const op_config *c, void *layer, const op_call *k, cl_event *event)
 {
     (void)c;
     clnorm_revin_params p = {k->params[0], k->params[1], k->version};
@@ -154,15 +142,15 @@ static void denorm_tolerance(const op_config *c, const op_data *x, const double 
 
 /* The forecasting head's windows (L = 336, 512; horizons 96, 336), and
  * (B, L, D) around vector boundaries. */
-static const op_case bench_norm[] = {
+static const op_case norm_bench[] = {
     {"bld", {{0, 1e-5}, 0}, 3, {32, 336, 21}, 1},
     {"bld", {{0, 1e-5}, 0}, 3, {64, 512, 321}, 0},
 };
-static const op_case bench_denorm[] = {
+static const op_case denorm_bench[] = {
     {"bld", {{1, 1e-5}, 0}, 3, {32, 96, 21}, 1},
     {"bld", {{1, 1e-5}, 0}, 3, {64, 336, 321}, 0},
 };
-static const op_case tests_norm[] = {
+static const op_case norm_tests[] = {
     {"bld", {{0, 1e-5, 0, 0}, 0}, 3, {2, 10, 3}, 0},
     {"bld", {{0, 1e-5, 0, 1}, 0}, 3, {3, 37, 5}, 0},
     {"bld", {{0, 1e-3, 1, 0}, 0}, 3, {2, 65, 8}, 0},
@@ -170,7 +158,7 @@ static const op_case tests_norm[] = {
     {"bld", {{0, 1e-5, 0, 0}, 0}, 3, {1, 1, 3}, 0},
     {"bld", {{0, 1e-5, 0, 1}, 0}, 3, {2, 5000, 1}, 0},
 };
-static const op_case tests_denorm[] = {
+static const op_case denorm_tests[] = {
     {"bld", {{1, 1e-5, 0, 0}, 0}, 3, {2, 24, 3}, 0},
     {"bld", {{1, 1e-5, 1, 0}, 0}, 3, {3, 37, 5}, 0},
     {"bld", {{1, 1e-2, 0, 1}, 0}, 3, {4, 96, 7}, 0},
@@ -178,9 +166,8 @@ static const op_case tests_denorm[] = {
 };
 
 #define REVIN_FORECAST_COMMON                                                                      \
-    .name = "RevIN", .check_shape = check_shape, .view = op_3d_view, .params = params,             \
-    .create = create, .destroy = destroy, OP_ARRAY(options, options),                              \
-    .stat_shape_doc = "(B, 1, D) from -i", .stat_shape = op_b1d_stat_shape
+    .name = "RevIN", .check_shape = op_bld_check_shape, .view = op_3d_view, .params = params,      \
+    .create = create, .destroy = destroy, OP_ARRAY(options, options), OP_B1D_STATS
 
 const op_desc op_revin_norm = {
     REVIN_FORECAST_COMMON,
@@ -192,13 +179,8 @@ const op_desc op_revin_norm = {
                "shape. M and S receive the centre and stdev as float32 (B, 1, D).\n"
                "--mode denorm (clnorm RevIN --mode denorm --help): y back from a forecast of\n"
                "any horizon with --mean M.npy --std S.npy of a norm run.",
-    OP_ARRAY(stats_out, stats_written),
-    .get_stats = get_stats,
-    .run = run_norm,
-    .reference = norm_reference,
-    .tolerance = norm_tolerance,
-    OP_ARRAY(bench, bench_norm),
-    OP_ARRAY(tests, tests_norm),
+    OP_WRITES_STATS(stats_written),
+    OP_PREFIXED(norm),
 };
 
 const op_desc op_revin_denorm = {
@@ -208,11 +190,6 @@ const op_desc op_revin_denorm = {
                "affine_bias) / (affine_weight + eps^2) (affine), then y = x * stdev + centre\n"
                "with the --mean and --std of a norm run. IN is (B, H, D), H the horizon (any\n"
                "length); M and S are (B, 1, D) with IN's B and D.",
-    OP_ARRAY(stats_in, stats_read),
-    .set_stats = set_stats,
-    .run = run_denorm,
-    .reference = denorm_reference,
-    .tolerance = denorm_tolerance,
-    OP_ARRAY(bench, bench_denorm),
-    OP_ARRAY(tests, tests_denorm),
+    OP_READS_STATS(stats_read),
+    OP_PREFIXED(denorm),
 };

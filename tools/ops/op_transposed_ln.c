@@ -23,16 +23,9 @@ static int check_shape(const op_config *c, const size_t *shape, size_t ndim, cha
 static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_param *out)
 {
     (void)ndim;
-    if (c->v[NOT_SCALAR]) {
-        op_param w = {"ln.weight", PARAM_SCALE, 1, {shape[1]}, "D of -i", NULL};
-        op_param b = {"ln.bias", PARAM_SHIFT, 1, {shape[1]}, "D of -i", NULL};
-        out[0] = w, out[1] = b;
-    } else {
-        op_param s = {"s", PARAM_SCALE, 1, {1}, "one value", NULL};
-        op_param m = {"m", PARAM_SHIFT, 1, {1}, "one value", NULL};
-        out[0] = s, out[1] = m;
-    }
-    return 2;
+    if (c->v[NOT_SCALAR])
+        return op_scale_shift(out, "ln.weight", "ln.bias", shape[1], "D of -i");
+    return op_scale_shift(out, "s", "m", 1, "one value");
 }
 
 static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,
@@ -92,14 +85,5 @@ const op_desc op_transposed_ln = {
                "y = (s_p / s) * (x - m + m_p), s_p and m_p the module's s and m (1 and 0).\n"
                "--no-scalar: torch.nn.LayerNorm(D) over D, eps 1e-5, ln.weight and ln.bias (D,).",
     OP_ARRAY(options, options),
-    .check_shape = check_shape,
-    .view = op_3d_view,
-    .params = params,
-    .create = create,
-    .destroy = destroy,
-    .run = run,
-    .reference = reference,
-    .tolerance = tolerance,
-    OP_ARRAY(bench, bench),
-    OP_ARRAY(tests, tests),
+    OP_DEFAULTS_WITH(check_shape, op_3d_view),
 };

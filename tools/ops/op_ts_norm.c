@@ -19,18 +19,11 @@ static const op_option options[] = {
      "H: the window is l < L - H (0 <= H < L; the mean method needs H >= 1)"},
 };
 
-static int check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
-                       size_t err_size)
-{
-    (void)c;
-    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
-}
-
 /* The forward also needs a window: H < L, and H >= 1 for the mean. */
 static int check_window(const op_config *c, const size_t *shape, size_t ndim, char *err,
                         size_t err_size)
 {
-    if (check_shape(c, shape, ndim, err, err_size))
+    if (op_bld_check_shape(c, shape, ndim, err, err_size))
         return -1;
     size_t h = (size_t)c->v[HORIZON];
     if (c->v[METHOD] == 0 && h == 0) {
@@ -54,8 +47,8 @@ static size_t params(const op_config *c, const size_t *shape, size_t ndim, op_pa
 static const op_stat scale_written[] = {{"scale-out", "scale", 1}};
 static const op_stat scale_read[] = {{"scale", "scale", 1}};
 
-static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_t *shape,
-                            size_t ndim, void **layer)
+static clnorm_status norm_create(clnorm_context *ctx, const op_config *c, const size_t *shape,
+                                 size_t ndim, void **layer)
 {
     (void)ndim;
     return clnorm_ts_norm_create(ctx, shape[2], c->v[METHOD] ? CLNORM_TS_LAST : CLNORM_TS_MEAN,
@@ -63,21 +56,21 @@ static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_
 }
 
 /* The inverse uses the scale it is given, whatever made it: any valid window. */
-static clnorm_status create_inverse(clnorm_context *ctx, const op_config *c, const size_t *shape,
+static clnorm_status inverse_create(clnorm_context *ctx, const op_config *c, const size_t *shape,
                                     size_t ndim, void **layer)
 {
     (void)c, (void)ndim;
     return clnorm_ts_norm_create(ctx, shape[2], CLNORM_TS_LAST, 0, (clnorm_ts_norm **)layer);
 }
 
-static clnorm_status run_norm(const op_config *c, void *layer, const op_call *k, cl_event *event)
+static clnorm_status norm_run(const op_config *c, void *layer, const op_call *k, cl_event *event)
 {
     (void)c;
     return clnorm_ts_norm_forward(layer, k->shape[0], k->shape[1], k->in, k->in_off, k->out,
                                   k->out_off, k->num_wait, k->wait_list, event);
 }
 
-static clnorm_status run_inverse(const op_config *c, void *layer, const op_call *k, cl_event *event)
+static clnorm_status inverse_run(const op_config *c, void *layer, const op_call *k, cl_event *event)
 {
     (void)c;
     return clnorm_ts_norm_inverse(layer, k->shape[0], k->shape[1], k->in, k->in_off, k->out,
@@ -182,11 +175,11 @@ static const op_case inverse_tests[] = {
     {"bld", {{0}, 0}, 3, {2, 17, 1}, 0},
 };
 
-/* What the forward and the inverse share. */
-#define TS_COMMON                                                                                  \
-    OP_ARRAY(options, options), .view = op_3d_view, .params = params, .destroy = destroy,          \
-                                .stat_shape_doc = "(B, 1, D) from -i",                             \
-                                .stat_shape = op_b1d_stat_shape
+/* What the forward and the inverse share, and each one's functions and
+ * cases by its prefix (norm_create, norm_run, ...). */
+#define TS_FUNCTIONS(prefix)                                                                       \
+    OP_ARRAY(options, options), .view = op_3d_view, .params = params, .create = prefix##_create,   \
+                                .destroy = destroy, OP_B1D_STATS, OP_PREFIXED(prefix)
 
 const op_desc op_ts_normalization = {
     .name = "TSNormalization",
@@ -194,16 +187,9 @@ const op_desc op_ts_normalization = {
                "of the look-back window l < L - H: mean, the mean of |x| over it; last, |x| at\n"
                "l = L - H - 1; y = x / scale (no epsilon: a zero scale gives inf or NaN). S\n"
                "receives the scale as float32 (B, 1, D), for TSInverseNormalization.",
-    TS_COMMON,
+    TS_FUNCTIONS(norm),
     .check_shape = check_window,
-    .create = create,
-    OP_ARRAY(stats_out, scale_written),
-    .get_stats = get_stats,
-    .run = run_norm,
-    .reference = norm_reference,
-    .tolerance = norm_tolerance,
-    OP_ARRAY(bench, norm_bench),
-    OP_ARRAY(tests, norm_tests),
+    OP_WRITES_STATS(scale_written),
 };
 
 const op_desc op_ts_inverse = {
@@ -211,14 +197,7 @@ const op_desc op_ts_inverse = {
     .formula = "ESPnet's TSInverseNormalization(method, normalizer) on (B, L, D): y = x * scale,\n"
                "the scale (B, 1, D) of a TSNormalization run (its method and horizon made it;\n"
                "L may differ from that run's).",
-    TS_COMMON,
-    .check_shape = check_shape,
-    .create = create_inverse,
-    OP_ARRAY(stats_in, scale_read),
-    .set_stats = set_stats,
-    .run = run_inverse,
-    .reference = inverse_reference,
-    .tolerance = inverse_tolerance,
-    OP_ARRAY(bench, inverse_bench),
-    OP_ARRAY(tests, inverse_tests),
+    TS_FUNCTIONS(inverse),
+    .check_shape = op_bld_check_shape,
+    OP_READS_STATS(scale_read),
 };

@@ -56,6 +56,16 @@ void op_config_default(const op_desc *op, op_config *c)
     c->classes = 0;
 }
 
+size_t op_scale_shift(op_param *out, const char *scale, const char *shift, size_t n,
+                      const char *doc)
+{
+    op_param w = {scale, PARAM_SCALE, 1, {n}, doc, NULL};
+    op_param b = {shift, PARAM_SHIFT, 1, {n}, doc, NULL};
+    out[0] = w;
+    out[1] = b;
+    return 2;
+}
+
 size_t op_classes(const op_config *c) { return c->classes ? c->classes : OP_TEST_CLASSES; }
 
 int op_option_index(const op_desc *op, const char *name)
@@ -75,6 +85,13 @@ int op_check_rank(size_t ndim, size_t want, const char *layout, const size_t *sh
     snprintf(err, err_size, "expected a %s array, found shape %s", layout,
              fmt_shape(shape, ndim, s, sizeof s));
     return -1;
+}
+
+int op_bld_check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
+                       size_t err_size)
+{
+    (void)c;
+    return op_check_rank(ndim, 3, "3-d (B, L, D)", shape, err, err_size);
 }
 
 void op_3d_view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,

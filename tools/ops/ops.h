@@ -181,20 +181,47 @@ typedef struct op_desc {
 #define OP_ARRAY(field, array) .field = (array), .field##_count = sizeof(array) / sizeof((array)[0])
 
 /* In a description's initializer: the functions every op has, by the names
- * its file gives them. */
-#define OP_FUNCTIONS                                                                               \
-    .check_shape = check_shape, .view = view, .params = params, .create = create, .destroy = destroy
+ * its file gives them; OP_FUNCTIONS_WITH takes a shape check and a view
+ * that several ops share instead (op_nchw_*, op_3d_view). */
+#define OP_FUNCTIONS_WITH(check_fn, view_fn)                                                       \
+    .check_shape = check_fn, .view = view_fn, .params = params, .create = create, .destroy = destroy
+#define OP_FUNCTIONS OP_FUNCTIONS_WITH(check_shape, view)
 
 /* ... and, for a file that names them so, the usual run, reference,
  * tolerance, bench and test cases. */
-#define OP_DEFAULTS                                                                                \
-    OP_FUNCTIONS, .run = run, .reference = reference, .tolerance = tolerance,                      \
-                  OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
+#define OP_DEFAULTS_WITH(check_fn, view_fn)                                                        \
+    OP_FUNCTIONS_WITH(check_fn, view_fn), .run = run, .reference = reference,                      \
+                                          .tolerance = tolerance, OP_ARRAY(bench, bench),          \
+                                          OP_ARRAY(tests, tests)
+#define OP_DEFAULTS OP_DEFAULTS_WITH(check_shape, view)
 /* The same for an (N, C, H, W) class over its planes (op_nchw_*). */
-#define OP_NCHW_DEFAULTS                                                                           \
-    .check_shape = op_nchw_check_shape, .view = op_nchw_view, .params = params, .create = create,  \
-    .destroy = destroy, .run = run, .reference = reference, .tolerance = tolerance,                \
-    OP_ARRAY(bench, bench), OP_ARRAY(tests, tests)
+#define OP_NCHW_DEFAULTS OP_DEFAULTS_WITH(op_nchw_check_shape, op_nchw_view)
+/* The bench cases of the (N, C, H, W) classes timed at their default
+ * options, one set so that their timings compare: (10, 64, 32, 32) in
+ * --quick, and (16, 64, 128, 128). An initializer, so that each file's
+ * OP_ARRAY still counts its own array: `static const op_case bench[] =
+ * OP_NCHW_BENCH;`. */
+#define OP_NCHW_BENCH                                                                              \
+    {                                                                                              \
+        {"nchw", {{0}, 0}, 4, {10, 64, 32, 32}, 1}, {"nchw", {{0}, 0}, 4, {16, 64, 128, 128}, 0},  \
+    }
+
+/* The run, reference and tolerance of one of a file's several
+ * descriptions, named by its prefix: norm_run, norm_reference and
+ * norm_tolerance as OP_MODEL(norm); OP_PREFIXED adds its cases, norm_bench
+ * and norm_tests. */
+#define OP_MODEL(prefix)                                                                           \
+    .run = prefix##_run, .reference = prefix##_reference, .tolerance = prefix##_tolerance
+#define OP_PREFIXED(prefix)                                                                        \
+    OP_MODEL(prefix), OP_ARRAY(bench, prefix##_bench), OP_ARRAY(tests, prefix##_tests)
+
+/* The statistics an op writes, which the file's get_stats reads back, or
+ * reads, which its set_stats hands to the layer (the forward and the
+ * inverse of RevIN and of TSNormalization). */
+#define OP_WRITES_STATS(array) OP_ARRAY(stats_out, array), .get_stats = get_stats
+#define OP_READS_STATS(array) OP_ARRAY(stats_in, array), .set_stats = set_stats
+/* Statistics of shape (B, 1, D), one per row of a (B, L, D) op. */
+#define OP_B1D_STATS .stat_shape_doc = "(B, 1, D) from -i", .stat_shape = op_b1d_stat_shape
 
 /* ---- the table ---- */
 extern const op_desc *const op_table[];
@@ -210,6 +237,11 @@ size_t op_out_shape(const op_desc *op, const op_config *c, const size_t *shape, 
 
 /* ---- helpers for descriptions and their users ---- */
 void op_config_default(const op_desc *op, op_config *c);
+/* A scale and a shift of length n, the pair most ops read (weight and
+ * bias, affine_weight and affine_bias, TransposedLN's s and m), both
+ * described by `doc`: out[0] and out[1]; returns 2. */
+size_t op_scale_shift(op_param *out, const char *scale, const char *shift, size_t n,
+                      const char *doc);
 /* The index of option `name` in op->options, or -1. */
 int op_option_index(const op_desc *op, const char *name);
 size_t op_shape_count(const size_t *shape, size_t ndim);
@@ -271,10 +303,13 @@ void op_plus(const op_config *c, const op_data *d, op_plus_params_fn prm, double
 void op_denorm(const op_data *x, int transposed, int affine, double eps, double *y, double *tol);
 
 /* Shape checks and views several ops share: a rank (`want` 0: any >= 1),
- * named by `layout` ("3-d (B, L, D)") in the message; the view of a 3-d
- * shape as it stands, [B][L][D] over L; statistics of shape (B, 1, D). */
+ * named by `layout` ("3-d (B, L, D)") in the message, and check_shape for
+ * the (B, L, D) ops; the view of a 3-d shape as it stands, [B][L][D] over
+ * L; statistics of shape (B, 1, D). */
 int op_check_rank(size_t ndim, size_t want, const char *layout, const size_t *shape, char *err,
                   size_t err_size);
+int op_bld_check_shape(const op_config *c, const size_t *shape, size_t ndim, char *err,
+                       size_t err_size);
 void op_3d_view(const op_config *c, const size_t *shape, size_t ndim, size_t *outer, size_t *n,
                 size_t *inner);
 void op_b1d_stat_shape(const op_config *c, const size_t *shape, size_t ndim, size_t *sndim,
