@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* launch.c: the norm launcher: what a layer built on clnorm's kernels holds
- * (its kernels, its parameter block, the scratch of split rows), and
- * enqueueing the plan of a view after the caller's wait list. */
+ * (its kernels, its parameter block, the scratch of split rows, the
+ * statistics it keeps), and enqueueing the plan of a view after the
+ * caller's wait list. */
 #include <string.h>
 
 #include "clnorm_int.h"
@@ -34,6 +35,7 @@ void clnorm__norm_free(clnorm__norm *nl)
     clnorm__params_release(&nl->params);
     clnorm__kernels_release(&nl->ks);
     clnorm__kernels_release(&nl->alt);
+    clnorm__stats_release(&nl->stats);
     clnorm__layer_free(nl);
 }
 
@@ -188,9 +190,10 @@ clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, doubl
     return clnorm__scale_enqueue(nl, &b, 0, NULL, event);
 }
 
-clnorm_status clnorm__norm_plus(clnorm__norm *nl, clnorm__stats *st, const clnorm__args *a,
-                                cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+clnorm_status clnorm__norm_plus(clnorm__norm *nl, const clnorm__args *a, cl_uint num_wait,
+                                const cl_event *wait_list, cl_event *event)
 {
+    clnorm__stats *st = &nl->stats;
     size_t rows = a->view.outer, c = a->nchan;
     RETURN_IF_ERROR(clnorm__stats_reserve(nl->rt.ctx, st, rows));
     RETURN_IF_ERROR(clnorm__norm_use_width(nl, 1));

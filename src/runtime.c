@@ -163,6 +163,21 @@ clnorm_status clnorm__check_nchw(const clnorm_context *ctx, const char *fn, size
     return clnorm__mul_size(ctx, *rows, *plane, count);
 }
 
+clnorm_status clnorm__layer_check_bld(const clnorm__layer *l, const char *fn, size_t b, size_t len,
+                                      size_t d, cl_mem in, size_t in_offset, cl_mem out,
+                                      size_t out_offset, cl_uint num_wait,
+                                      const cl_event *wait_list, size_t *rows)
+{
+    if (!b || !len)
+        return clnorm__fail(l->ctx, CLNORM_ZERO_SIZE, "%s: B = %zu, L = %zu has a zero", fn, b,
+                            len);
+    size_t count;
+    RETURN_IF_ERROR(clnorm__mul_size(l->ctx, b, d, rows));
+    RETURN_IF_ERROR(clnorm__mul_size(l->ctx, *rows, len, &count));
+    return clnorm__layer_check_io(l, fn, in, in_offset, out, out_offset, count, num_wait,
+                                  wait_list);
+}
+
 clnorm_status clnorm__layer_check_io(const clnorm__layer *l, const char *fn, cl_mem in,
                                      size_t in_offset, cl_mem out, size_t out_offset, size_t count,
                                      cl_uint num_wait, const cl_event *wait_list)
