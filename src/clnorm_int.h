@@ -231,6 +231,11 @@ clnorm_status clnorm__check_nchw(const clnorm_context *ctx, const char *fn, size
                                  size_t h, size_t w, const char *c_name, size_t layer_c,
                                  size_t *rows, size_t *plane, size_t *count);
 
+/* The shape checks of a forward over (b, d, l) or (b, l, d) whose l is a
+ * kernel's column count (TransposedLN, Normalization): no zero ("FN: b = ..,
+ * l = .."), l < 2^32, and count = b * d * l. */
+clnorm_status clnorm__check_bdl(const clnorm_context *ctx, const char *fn, size_t b, size_t d,
+                                size_t l, size_t *count);
 /* The shape checks of a forward over (B, L, D) or (B, D, L) (RevIN, the TS
  * layers): no zero in B or L, and *rows = B * D, then the checks of
  * clnorm__layer_check_io for rows * L floats. */
@@ -467,6 +472,8 @@ clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k, co
  * layer's struct. */
 typedef struct clnorm__norm {
     clnorm__layer rt;
+    unsigned flags; /* the layer's flags and eps, as its create args gave them */
+    double eps;
     clnorm__kernels ks;
     clnorm__kernels alt; /* the kernels of the width used before (none: width 0) */
     clnorm__param_block params;
@@ -476,9 +483,10 @@ typedef struct clnorm__norm {
 } clnorm__norm;
 
 /* Every norm layer's _create: `out` set to NULL, the context and the
- * arguments checked, the layer of `size` bytes (a clnorm__norm first) made
- * with its kernels for rows of `inner` columns (1: contiguous rows) and its
- * parameter block of `arrays` arrays of `counts` floats (0 for none). On
+ * arguments checked, the layer of `size` bytes (a clnorm__norm first, which
+ * keeps the flags and eps of `args`) made with its kernels for rows of
+ * `inner` columns (1: contiguous rows) and its parameter block of `arrays`
+ * arrays of `counts` floats (0 for none). On
  * failure nothing is left; on success *out is the layer, and the caller
  * fills in its own fields before it returns. */
 clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args, size_t size,
@@ -505,14 +513,14 @@ void clnorm__norm_free(clnorm__norm *nl);
  * layer's parameter block. */
 clnorm_status clnorm__norm_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
                                    const cl_event *wait_list, cl_event *event);
-/* The checks and the upload every norm layer's forward makes: the `nhost`
- * host arrays of its parameter block (in order) all given (else
- * CLNORM_NULL_ARGUMENT: "FN: params need NEED"), the buffers of `count`
- * floats and the wait list (clnorm__layer_check_io), then the upload when
- * `version` changed. */
+/* The checks and the upload every norm layer's forward makes: the host
+ * arrays of its parameter block (in order, as many as the block has) all
+ * given (else CLNORM_NULL_ARGUMENT: "FN: params need NEED"), the buffers of
+ * `count` floats and the wait list (clnorm__layer_check_io), then the upload
+ * when `version` changed. */
 clnorm_status clnorm__norm_begin(clnorm__norm *nl, const char *fn, const char *need,
-                                 const float *const *host, unsigned nhost, uint64_t version,
-                                 cl_mem in, size_t in_off, cl_mem out, size_t out_off, size_t count,
+                                 const float *const *host, uint64_t version, cl_mem in,
+                                 size_t in_off, cl_mem out, size_t out_off, size_t count,
                                  cl_uint num_wait, const cl_event *wait_list);
 /* The launch arguments of `view` (byte offsets given, float offsets kept). */
 clnorm__args clnorm__args_of(clnorm__view view, cl_mem in, size_t in_off, cl_mem out,

@@ -109,10 +109,10 @@ clnorm_status clnorm_conditional_norm2d_forward(clnorm_conditional_norm2d *layer
                             "%s: labels_offset %zu is beyond the 2^32nd label", fn, labels_offset);
     const float *host[3] = {params ? params->embed : NULL, params ? params->running_mean : NULL,
                             params ? params->running_var : NULL};
-    RETURN_IF_ERROR(
-        clnorm__norm_begin(nl, fn, batch ? "embed, running_mean and running_var" : "embed", host,
-                           batch ? 3 : 1, params ? params->version : 0, input, input_offset, output,
-                           output_offset, count, num_wait, wait_list));
+    RETURN_IF_ERROR(clnorm__norm_begin(nl, fn,
+                                       batch ? "embed, running_mean and running_var" : "embed",
+                                       host, params ? params->version : 0, input, input_offset,
+                                       output, output_offset, count, num_wait, wait_list));
     static const cl_uint fin[] = {
         [CLNORM_CONDITIONAL_VARIANCE] = CLNORM_FIN_VARNORM,
         [CLNORM_CONDITIONAL_INSTANCE] = CLNORM_FIN_STANDARD,

@@ -51,10 +51,10 @@ clnorm_status clnorm_instance_norm2d_plus_forward(clnorm_instance_norm2d_plus *l
     RETURN_IF_ERROR(clnorm__check_nchw(ctx, fn, n, c, h, w, "c", layer->c, &rows, &plane, &count));
     const float *host[3] = {params ? params->alpha : NULL, params ? params->gamma : NULL,
                             params ? params->beta : NULL};
-    RETURN_IF_ERROR(
-        clnorm__norm_begin(nl, fn, layer->bias ? "alpha, gamma and beta" : "alpha and gamma", host,
-                           layer->bias ? 3 : 2, params ? params->version : 0, input, input_offset,
-                           output, output_offset, count, num_wait, wait_list));
+    RETURN_IF_ERROR(clnorm__norm_begin(nl, fn,
+                                       layer->bias ? "alpha, gamma and beta" : "alpha and gamma",
+                                       host, params ? params->version : 0, input, input_offset,
+                                       output, output_offset, count, num_wait, wait_list));
     clnorm__view v = {rows, plane, 1};
     clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset,
                                      CLNORM_OP_GAMMA | (layer->bias ? CLNORM_OP_BETA : 0), 1e-5, c);

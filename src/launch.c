@@ -13,6 +13,8 @@ clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args
 {
     RETURN_IF_ERROR(clnorm__layer_new(ctx, args->fn, size, out, layer));
     clnorm__norm *nl = *layer;
+    nl->flags = args->flags;
+    nl->eps = args->eps;
     clnorm_status st = clnorm__check_create_args(ctx, args);
     if (st == CLNORM_OK)
         st = clnorm__params_init(ctx, &nl->params, arrays, counts);
@@ -40,16 +42,17 @@ void clnorm__norm_free(clnorm__norm *nl)
 }
 
 clnorm_status clnorm__norm_begin(clnorm__norm *nl, const char *fn, const char *need,
-                                 const float *const *host, unsigned nhost, uint64_t version,
-                                 cl_mem in, size_t in_off, cl_mem out, size_t out_off, size_t count,
+                                 const float *const *host, uint64_t version, cl_mem in,
+                                 size_t in_off, cl_mem out, size_t out_off, size_t count,
                                  cl_uint num_wait, const cl_event *wait_list)
 {
-    for (unsigned i = 0; i < nhost; ++i)
+    for (unsigned i = 0; i < nl->params.arrays; ++i)
         if (!host[i])
             return clnorm__fail(nl->rt.ctx, CLNORM_NULL_ARGUMENT, "%s: params need %s", fn, need);
     RETURN_IF_ERROR(
         clnorm__layer_check_io(&nl->rt, fn, in, in_off, out, out_off, count, num_wait, wait_list));
-    return nhost ? clnorm__params_sync(nl->rt.ctx, &nl->params, host, version) : CLNORM_OK;
+    return nl->params.arrays ? clnorm__params_sync(nl->rt.ctx, &nl->params, host, version)
+                             : CLNORM_OK;
 }
 
 clnorm__args clnorm__args_of(clnorm__view view, cl_mem in, size_t in_off, cl_mem out,

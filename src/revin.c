@@ -7,11 +7,9 @@
 #include "clnorm_int.h"
 
 struct clnorm_revin {
-    clnorm__norm nl; /* first: the runtime, kernels, affine weight and bias, statistics */
+    clnorm__norm nl; /* first: the runtime, flags, eps, kernels, affine weight and bias, stats */
     size_t d;
-    unsigned flags;
     int forecast; /* the forecasting form, with its eps */
-    double eps;
 };
 
 /* The statistics: ESPnet's m and s, (B, D, 1): B * D rows. */
@@ -52,9 +50,7 @@ static clnorm_status create(clnorm_context *ctx, const char *fn, size_t d, int f
                                         (flags & CLNORM_REVIN_AFFINE) ? 2 : 0, counts, out,
                                         (void **)&layer));
     layer->d = d;
-    layer->flags = flags;
     layer->forecast = forecast;
-    layer->eps = eps;
     layer->nl.stats.names = &revin_stats;
     return CLNORM_OK;
 }
@@ -79,12 +75,12 @@ static clnorm_status make_args(clnorm_revin *layer, const clnorm_revin_params *p
                                cl_mem output, size_t output_offset, clnorm__args *a)
 {
     clnorm__norm *nl = &layer->nl;
-    int affine = (layer->flags & CLNORM_REVIN_AFFINE) != 0;
+    int affine = (layer->nl.flags & CLNORM_REVIN_AFFINE) != 0;
     if (affine) {
         const float *host[2] = {params->weight, params->bias};
         RETURN_IF_ERROR(clnorm__params_sync(nl->rt.ctx, &nl->params, host, params->version));
     }
-    clnorm__args la = {.view = revin_view(layer->d, layer->flags, b, l),
+    clnorm__args la = {.view = revin_view(layer->d, layer->nl.flags, b, l),
                        .in = input,
                        .out = output,
                        .in_off = input_offset / sizeof(float),
@@ -113,7 +109,7 @@ static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revi
     const char *fn = inverse ? "revin_inverse" : "revin_forward";
     if (inverse)
         RETURN_IF_ERROR(clnorm__stats_check_batch(ctx, stats, fn, layer->d, b, l));
-    if ((layer->flags & CLNORM_REVIN_AFFINE) && (!params || !params->weight || !params->bias))
+    if ((layer->nl.flags & CLNORM_REVIN_AFFINE) && (!params || !params->weight || !params->bias))
         return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT,
                             "%s: affine mode needs params with weight and bias", fn);
     size_t rows;
@@ -122,12 +118,12 @@ static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revi
     if (!inverse)
         RETURN_IF_ERROR(clnorm__stats_reserve(ctx, stats, rows));
     /* the inverse: x = (x - bias) / (weight + 1e-10, or eps^2) first in affine mode */
-    cl_uint norm_op = layer->forecast
-                          ? CLNORM_FIN_STANDARD | CLNORM_OP_STORE |
-                                ((layer->flags & CLNORM_REVIN_SUBTRACT_LAST) ? CLNORM_OP_LAST : 0)
-                          : CLNORM_FIN_REVIN | CLNORM_OP_STORE;
-    double norm_eps = layer->forecast ? layer->eps : 1e-4;
-    double inverse_eps = layer->forecast ? layer->eps * layer->eps : 1e-10;
+    cl_uint norm_op =
+        layer->forecast ? CLNORM_FIN_STANDARD | CLNORM_OP_STORE |
+                              ((layer->nl.flags & CLNORM_REVIN_SUBTRACT_LAST) ? CLNORM_OP_LAST : 0)
+                        : CLNORM_FIN_REVIN | CLNORM_OP_STORE;
+    double norm_eps = layer->forecast ? layer->nl.eps : 1e-4;
+    double inverse_eps = layer->forecast ? layer->nl.eps * layer->nl.eps : 1e-10;
     clnorm__args a;
     RETURN_IF_ERROR(make_args(layer, params, inverse ? CLNORM_FIN_DENORM : norm_op,
                               inverse ? inverse_eps : norm_eps, b, l, input, input_offset, output,
