@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* clcall.c: the OpenCL call wrapper's bookkeeping: error names, recording
  * failures in the context and reading them back (clnorm_errmsg,
- * clnorm_last_cl_error), releases that accept NULL. */
+ * clnorm_last_cl_error), buffers made and grown with a message that names
+ * them, releases that accept NULL. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -148,6 +149,19 @@ clnorm_status clnorm__buffer_create(const clnorm_context *ctx, const char *what,
                            what, bytes, ctx->info.name, clnorm__cl_error_name(err), (int)err,
                            (unsigned long long)ctx->info.max_alloc_size,
                            (unsigned long long)ctx->info.global_mem_size);
+}
+
+clnorm_status clnorm__buffer_reserve(const clnorm_context *ctx, const char *what, size_t bytes,
+                                     cl_mem *buf, size_t *have)
+{
+    if (*have >= bytes)
+        return CLNORM_OK;
+    cl_mem grown = NULL;
+    RETURN_IF_ERROR(clnorm__buffer_create(ctx, what, CL_MEM_READ_WRITE, bytes, NULL, &grown));
+    clnorm__release_mem(*buf);
+    *buf = grown;
+    *have = bytes;
+    return CLNORM_OK;
 }
 
 /* Releases: never fault-injected (a cleanup path cannot act on a failure),

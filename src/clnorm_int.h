@@ -115,6 +115,13 @@ clnorm_status clnorm__cl_result(const clnorm_context *ctx, const char *call, cl_
 clnorm_status clnorm__buffer_create(const clnorm_context *ctx, const char *what, cl_mem_flags flags,
                                     size_t bytes, void *host, cl_mem *out);
 
+/* *buf (NULL and *have 0 at first) holds at least `bytes`: when it holds
+ * fewer, a new read-write buffer replaces it (grown, never shrunk; commands
+ * enqueued keep the old one alive until they finish). For the scratch
+ * buffers layers keep between calls; `what` names it as for buffer_create. */
+clnorm_status clnorm__buffer_reserve(const clnorm_context *ctx, const char *what, size_t bytes,
+                                     cl_mem *buf, size_t *have);
+
 /* Release helpers that accept NULL; errors on release are ignored on purpose
  * (nothing useful can be done about them on a cleanup path). */
 void clnorm__release_mem(cl_mem m);

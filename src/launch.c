@@ -84,19 +84,6 @@ clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner)
     return CLNORM_OK;
 }
 
-static clnorm_status ensure_partials(clnorm__norm *nl, size_t bytes)
-{
-    if (!bytes || (nl->partials && nl->partials_bytes >= bytes))
-        return CLNORM_OK;
-    cl_mem grown;
-    RETURN_IF_ERROR(clnorm__buffer_create(nl->rt.ctx, "the partial statistics of split rows",
-                                          CL_MEM_READ_WRITE, bytes, NULL, &grown));
-    clnorm__release_mem(nl->partials); /* commands still using it keep it alive */
-    nl->partials = grown;
-    nl->partials_bytes = bytes;
-    return CLNORM_OK;
-}
-
 static clnorm_status enqueue(clnorm__norm *nl, clnorm__kernel_id id, const clnorm__plan *p,
                              cl_uint num_wait, const cl_event *waits, cl_event *done)
 {
@@ -117,7 +104,8 @@ static clnorm_status run_plan(clnorm__norm *nl, clnorm__args *a, const clnorm__p
     clnorm_context *ctx = nl->rt.ctx;
     cl_uint nw;
     const cl_event *waits;
-    RETURN_IF_ERROR(ensure_partials(nl, p->partial_bytes));
+    RETURN_IF_ERROR(clnorm__buffer_reserve(ctx, "the partial statistics of split rows",
+                                           p->partial_bytes, &nl->partials, &nl->partials_bytes));
     RETURN_IF_ERROR(clnorm__layer_waits(&nl->rt, num_wait, wait_list, &nw, &waits));
     a->prm = nl->params.mem;
     cl_event first = NULL, done = NULL;
