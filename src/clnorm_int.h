@@ -493,9 +493,9 @@ typedef struct clnorm__norm {
  * arguments checked, the layer of `size` bytes (a clnorm__norm first, which
  * keeps the flags and eps of `args`) made with its kernels for rows of
  * `inner` columns (1: contiguous rows) and its parameter block of `arrays`
- * arrays of `counts` floats (0 for none). On
- * failure nothing is left; on success *out is the layer, and the caller
- * fills in its own fields before it returns. */
+ * arrays of `counts` floats (0 for none). On failure nothing is left; on
+ * success *out is the layer, and the caller fills in its own fields before
+ * it returns. */
 clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args, size_t size,
                                   size_t inner, unsigned arrays, const size_t *counts, void *out,
                                   void **layer);
