@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* clcall.c: the OpenCL call wrapper's bookkeeping: error names, recording
  * failures in the context and reading them back (clnorm_errmsg,
- * clnorm_last_cl_error), releases that accept NULL. */
+ * clnorm_last_cl_error), buffers made and grown with a message that names
+ * them, releases that accept NULL. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -150,70 +151,38 @@ clnorm_status clnorm__buffer_create(const clnorm_context *ctx, const char *what,
                            (unsigned long long)ctx->info.global_mem_size);
 }
 
+clnorm_status clnorm__buffer_reserve(const clnorm_context *ctx, const char *what, size_t bytes,
+                                     cl_mem *buf, size_t *have)
+{
+    if (*have >= bytes)
+        return CLNORM_OK;
+    cl_mem grown = NULL;
+    RETURN_IF_ERROR(clnorm__buffer_create(ctx, what, CL_MEM_READ_WRITE, bytes, NULL, &grown));
+    clnorm__release_mem(*buf);
+    *buf = grown;
+    *have = bytes;
+    return CLNORM_OK;
+}
+
 /* Releases: never fault-injected (a cleanup path cannot act on a failure),
- * but counted in test builds so a soak can see live objects stay flat. */
-void clnorm__release_mem(cl_mem m)
-{
-    if (m) {
-        clnorm__fault_count("clReleaseMemObject");
-        clnorm__live(-1);
-        clReleaseMemObject(m);
+ * but counted in test builds so a soak can see live objects stay flat. One
+ * definition for the seven object types: only the type and the call differ. */
+#define CLNORM_RELEASE_FN_(name, type, release)                                                    \
+    void clnorm__release_##name(type obj)                                                          \
+    {                                                                                              \
+        if (obj) {                                                                                 \
+            clnorm__fault_count(#release);                                                         \
+            clnorm__live(-1);                                                                      \
+            release(obj);                                                                          \
+        }                                                                                          \
     }
-}
-
-void clnorm__release_kernel(cl_kernel k)
-{
-    if (k) {
-        clnorm__fault_count("clReleaseKernel");
-        clnorm__live(-1);
-        clReleaseKernel(k);
-    }
-}
-
-void clnorm__release_program(cl_program p)
-{
-    if (p) {
-        clnorm__fault_count("clReleaseProgram");
-        clnorm__live(-1);
-        clReleaseProgram(p);
-    }
-}
-
-void clnorm__release_event(cl_event e)
-{
-    if (e) {
-        clnorm__fault_count("clReleaseEvent");
-        clnorm__live(-1);
-        clReleaseEvent(e);
-    }
-}
-
-void clnorm__release_queue(cl_command_queue q)
-{
-    if (q) {
-        clnorm__fault_count("clReleaseCommandQueue");
-        clnorm__live(-1);
-        clReleaseCommandQueue(q);
-    }
-}
-
-void clnorm__release_context(cl_context c)
-{
-    if (c) {
-        clnorm__fault_count("clReleaseContext");
-        clnorm__live(-1);
-        clReleaseContext(c);
-    }
-}
-
-void clnorm__release_device(cl_device_id d)
-{
-    if (d) {
-        clnorm__fault_count("clReleaseDevice");
-        clnorm__live(-1);
-        clReleaseDevice(d);
-    }
-}
+CLNORM_RELEASE_FN_(mem, cl_mem, clReleaseMemObject)
+CLNORM_RELEASE_FN_(kernel, cl_kernel, clReleaseKernel)
+CLNORM_RELEASE_FN_(program, cl_program, clReleaseProgram)
+CLNORM_RELEASE_FN_(event, cl_event, clReleaseEvent)
+CLNORM_RELEASE_FN_(queue, cl_command_queue, clReleaseCommandQueue)
+CLNORM_RELEASE_FN_(context, cl_context, clReleaseContext)
+CLNORM_RELEASE_FN_(device, cl_device_id, clReleaseDevice)
 
 cl_int clnorm_last_cl_error(const clnorm_context *ctx)
 {

@@ -116,6 +116,13 @@ clnorm_status clnorm__cl_result(const clnorm_context *ctx, const char *call, cl_
 clnorm_status clnorm__buffer_create(const clnorm_context *ctx, const char *what, cl_mem_flags flags,
                                     size_t bytes, void *host, cl_mem *out);
 
+/* *buf (NULL and *have 0 at first) holds at least `bytes`: when it holds
+ * fewer, a new read-write buffer replaces it (grown, never shrunk; commands
+ * enqueued keep the old one alive until they finish). For the scratch
+ * buffers layers keep between calls; `what` names it as for buffer_create. */
+clnorm_status clnorm__buffer_reserve(const clnorm_context *ctx, const char *what, size_t bytes,
+                                     cl_mem *buf, size_t *have);
+
 /* Release helpers that accept NULL; errors on release are ignored on purpose
  * (nothing useful can be done about them on a cleanup path). */
 void clnorm__release_mem(cl_mem m);
@@ -232,6 +239,19 @@ clnorm_status clnorm__check_nchw(const clnorm_context *ctx, const char *fn, size
                                  size_t h, size_t w, const char *c_name, size_t layer_c,
                                  size_t *rows, size_t *plane, size_t *count);
 
+/* The shape checks of a forward over (b, d, l) or (b, l, d) whose l is a
+ * kernel's column count (TransposedLN, Normalization): no zero ("FN: b = ..,
+ * l = .."), l < 2^32, and count = b * d * l. */
+clnorm_status clnorm__check_bdl(const clnorm_context *ctx, const char *fn, size_t b, size_t d,
+                                size_t l, size_t *count);
+/* The shape checks of a forward over (B, L, D) or (B, D, L) (RevIN, the TS
+ * layers): no zero in B or L, and *rows = B * D, then the checks of
+ * clnorm__layer_check_io for rows * L floats. */
+clnorm_status clnorm__layer_check_bld(const clnorm__layer *l, const char *fn, size_t b, size_t len,
+                                      size_t d, cl_mem in, size_t in_offset, cl_mem out,
+                                      size_t out_offset, cl_uint num_wait,
+                                      const cl_event *wait_list, size_t *rows);
+
 /* The checks of every forward over `count` floats in and out: buffers,
  * offsets, sizes, in place or disjoint, the wait list. */
 clnorm_status clnorm__layer_check_io(const clnorm__layer *l, const char *fn, cl_mem in,
@@ -334,10 +354,22 @@ void clnorm__params_release(clnorm__param_block *p);
 
 /* ------------------------------------------------------------ statistics (stats.c) */
 
+/* How messages name a layer's kept statistics: every layer names the
+ * buffers; RevIN and the TS layers, whose statistics are per (b, d) row of a
+ * batch (B * D rows for D channels), also name them and the calls that make
+ * them to their callers. */
+typedef struct clnorm__stats_names {
+    const char *m_name, *s_name; /* the buffers: "the RevIN mean" */
+    const char *what;            /* "statistics" or "scale" */
+    int plural;                  /* "the statistics are", "the scale is" */
+    const char *forward, *set;   /* the calls that keep them, and that set them */
+    const char *m_arg, *s_arg;   /* the set call's arrays ("mean", "std"; no m: NULL) */
+} clnorm__stats_names;
+
 /* Statistics a layer keeps on the device for a later call: one float per
  * row in each of two buffers (RevIN's m and s). */
 typedef struct clnorm__stats {
-    const char *m_name, *s_name; /* for messages: "the RevIN mean" */
+    const clnorm__stats_names *names;
     cl_mem m, s;
     size_t capacity; /* rows the buffers hold */
     size_t rows;     /* rows of the statistics held; 0: none yet */
@@ -352,6 +384,16 @@ clnorm_status clnorm__stats_set(clnorm_context *ctx, clnorm__stats *st, size_t r
 /* Blocking reads of st->rows floats each (m or s may be NULL), after `after`. */
 clnorm_status clnorm__stats_read(clnorm_context *ctx, const clnorm__stats *st, cl_event after,
                                  float *m, float *s);
+/* The public calls around batch statistics of a layer of `d` channels, with
+ * their messages (call `fn`): an inverse's check that statistics are kept,
+ * and for its B (unless b or l is 0, which the shape checks report); reading
+ * them back (`count` == B * D); setting them for B from the host. */
+clnorm_status clnorm__stats_check_batch(clnorm_context *ctx, const clnorm__stats *st,
+                                        const char *fn, size_t d, size_t b, size_t l);
+clnorm_status clnorm__stats_read_batch(clnorm_context *ctx, const clnorm__stats *st, const char *fn,
+                                       size_t d, size_t count, cl_event after, float *m, float *s);
+clnorm_status clnorm__stats_set_batch(clnorm_context *ctx, clnorm__stats *st, const char *fn,
+                                      size_t d, size_t b, const float *m, const float *s);
 void clnorm__stats_release(clnorm__stats *st);
 
 /* ------------------------------------------------------------ launch planner (plan.c) */
@@ -438,23 +480,28 @@ clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k, co
  * layer's struct. */
 typedef struct clnorm__norm {
     clnorm__layer rt;
+    unsigned flags; /* the layer's flags and eps, as its create args gave them */
+    double eps;
     clnorm__kernels ks;
     clnorm__kernels alt; /* the kernels of the width used before (none: width 0) */
     clnorm__param_block params;
     cl_mem partials;
     size_t partials_bytes;
+    clnorm__stats stats; /* kept between calls (RevIN, TS, InstanceNorm2dPlus), or unused */
 } clnorm__norm;
 
 /* Every norm layer's _create: `out` set to NULL, the context and the
- * arguments checked, the layer of `size` bytes (a clnorm__norm first) made
- * with its kernels for rows of `inner` columns (1: contiguous rows) and its
- * parameter block of `arrays` arrays of `counts` floats (0 for none). On
- * failure nothing is left; on success *out is the layer, and the caller
- * fills in its own fields before it returns. */
+ * arguments checked, the layer of `size` bytes (a clnorm__norm first, which
+ * keeps the flags and eps of `args`) made with its kernels for rows of
+ * `inner` columns (1: contiguous rows) and its parameter block of `arrays`
+ * arrays of `counts` floats (0 for none). On failure nothing is left; on
+ * success *out is the layer, and the caller fills in its own fields before
+ * it returns. */
 clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args, size_t size,
                                   size_t inner, unsigned arrays, const size_t *counts, void *out,
                                   void **layer);
-/* Release what clnorm__norm_init made and free the layer. Accepts NULL. */
+/* Release what clnorm__norm_create made, the statistics kept, and free the
+ * layer. Accepts NULL. */
 void clnorm__norm_free(clnorm__norm *nl);
 /* The public functions every norm layer `clnorm_NAME` (whose struct begins
  * with a clnorm__norm `nl`) defines the same way: _destroy and _upload_count. */
@@ -474,14 +521,14 @@ void clnorm__norm_free(clnorm__norm *nl);
  * layer's parameter block. */
 clnorm_status clnorm__norm_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
                                    const cl_event *wait_list, cl_event *event);
-/* The checks and the upload every norm layer's forward makes: the `nhost`
- * host arrays of its parameter block (in order) all given (else
- * CLNORM_NULL_ARGUMENT: "FN: params need NEED"), the buffers of `count`
- * floats and the wait list (clnorm__layer_check_io), then the upload when
- * `version` changed. */
+/* The checks and the upload every norm layer's forward makes: the host
+ * arrays of its parameter block (in order, as many as the block has) all
+ * given (else CLNORM_NULL_ARGUMENT: "FN: params need NEED"), the buffers of
+ * `count` floats and the wait list (clnorm__layer_check_io), then the upload
+ * when `version` changed. */
 clnorm_status clnorm__norm_begin(clnorm__norm *nl, const char *fn, const char *need,
-                                 const float *const *host, unsigned nhost, uint64_t version,
-                                 cl_mem in, size_t in_off, cl_mem out, size_t out_off, size_t count,
+                                 const float *const *host, uint64_t version, cl_mem in,
+                                 size_t in_off, cl_mem out, size_t out_off, size_t count,
                                  cl_uint num_wait, const cl_event *wait_list);
 /* The launch arguments of `view` (byte offsets given, float offsets kept). */
 clnorm__args clnorm__args_of(clnorm__view view, cl_mem in, size_t in_off, cl_mem out,
@@ -520,9 +567,9 @@ clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, 
 /* InstanceNorm2dPlus (a.view: the (n, c) planes, {N * C, HW, 1}, nchan C;
  * a.op: the parameters' flags, GAMMA, BETA, LABELS; a.poff: theirs and
  * ALPHA's): the planes standardised into out, their means kept exactly in
- * `st`; per sample, the channel means' mean and variance and each plane's
- * gamma and b (norm_plus); then out = out * gamma + b in place. */
-clnorm_status clnorm__norm_plus(clnorm__norm *nl, clnorm__stats *st, const clnorm__args *a,
-                                cl_uint num_wait, const cl_event *wait_list, cl_event *event);
+ * nl->stats; per sample, the channel means' mean and variance and each
+ * plane's gamma and b (norm_plus); then out = out * gamma + b in place. */
+clnorm_status clnorm__norm_plus(clnorm__norm *nl, const clnorm__args *a, cl_uint num_wait,
+                                const cl_event *wait_list, cl_event *event);
 
 #endif /* CLNORM_INT_H */

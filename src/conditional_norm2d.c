@@ -7,13 +7,17 @@
 #include "clnorm_int.h"
 
 struct clnorm_conditional_norm2d {
-    clnorm__norm nl; /* first: the runtime, kernels, embed (+ running mean, var) */
+    clnorm__norm nl; /* first: the runtime, kernels, embed (+ running mean, var), statistics */
     clnorm_conditional_kind kind;
     size_t c, k, width; /* width: floats per row of the table */
     int bias;
-    cl_mem flags;          /* CLNORM_FLAG_* raised by the kernels */
-    clnorm__stats scratch; /* InstanceNorm2dPlus: the planes' means, then their affine */
+    cl_mem flags; /* CLNORM_FLAG_* raised by the kernels */
 };
+
+/* InstanceNorm2dPlus's statistics: the planes' means, then their affine. */
+static const clnorm__stats_names plus_stats = {
+    .m_name = "the ConditionalInstanceNorm2dPlus channel means",
+    .s_name = "the ConditionalInstanceNorm2dPlus channel means (low parts)"};
 
 static const char *kind_name(clnorm_conditional_kind kind)
 {
@@ -57,8 +61,7 @@ clnorm_status clnorm_conditional_norm2d_create(clnorm_context *ctx, clnorm_condi
     layer->k = k;
     layer->width = width;
     layer->bias = bias;
-    layer->scratch.m_name = "the ConditionalInstanceNorm2dPlus channel means";
-    layer->scratch.s_name = "the ConditionalInstanceNorm2dPlus channel means (low parts)";
+    layer->nl.stats.names = &plus_stats;
     cl_uint zero = 0;
     clnorm_status st =
         clnorm__buffer_create(ctx, "the label flags", CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
@@ -75,7 +78,6 @@ void clnorm_conditional_norm2d_destroy(clnorm_conditional_norm2d *layer)
     if (!layer)
         return;
     clnorm__release_mem(layer->flags);
-    clnorm__stats_release(&layer->scratch);
     clnorm__norm_free(&layer->nl);
 }
 
@@ -107,10 +109,10 @@ clnorm_status clnorm_conditional_norm2d_forward(clnorm_conditional_norm2d *layer
                             "%s: labels_offset %zu is beyond the 2^32nd label", fn, labels_offset);
     const float *host[3] = {params ? params->embed : NULL, params ? params->running_mean : NULL,
                             params ? params->running_var : NULL};
-    RETURN_IF_ERROR(
-        clnorm__norm_begin(nl, fn, batch ? "embed, running_mean and running_var" : "embed", host,
-                           batch ? 3 : 1, params ? params->version : 0, input, input_offset, output,
-                           output_offset, count, num_wait, wait_list));
+    RETURN_IF_ERROR(clnorm__norm_begin(nl, fn,
+                                       batch ? "embed, running_mean and running_var" : "embed",
+                                       host, params ? params->version : 0, input, input_offset,
+                                       output, output_offset, count, num_wait, wait_list));
     static const cl_uint fin[] = {
         [CLNORM_CONDITIONAL_VARIANCE] = CLNORM_FIN_VARNORM,
         [CLNORM_CONDITIONAL_INSTANCE] = CLNORM_FIN_STANDARD,
@@ -138,7 +140,7 @@ clnorm_status clnorm_conditional_norm2d_forward(clnorm_conditional_norm2d *layer
         a.poff[CLNORM_POFF_VAR] = (cl_uint)nl->params.offset[2];
     }
     if (plus)
-        return clnorm__norm_plus(nl, &layer->scratch, &a, num_wait, wait_list, event);
+        return clnorm__norm_plus(nl, &a, num_wait, wait_list, event);
     if (layer->kind == CLNORM_CONDITIONAL_BATCH || layer->kind == CLNORM_CONDITIONAL_NONE)
         return clnorm__scale_enqueue(nl, &a, num_wait, wait_list, event);
     return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);

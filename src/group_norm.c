@@ -8,10 +8,8 @@
 #include "clnorm_int.h"
 
 struct clnorm_group_norm {
-    clnorm__norm nl; /* first: the runtime, kernels, weight and bias */
+    clnorm__norm nl; /* first: the runtime, flags, eps, kernels, weight and bias */
     size_t groups, c;
-    double eps;
-    unsigned flags;
 };
 
 clnorm_status clnorm_group_norm_create(clnorm_context *ctx, size_t groups, size_t c, double eps,
@@ -37,8 +35,6 @@ clnorm_status clnorm_group_norm_create(clnorm_context *ctx, size_t groups, size_
                                         (void **)&layer));
     layer->groups = groups;
     layer->c = c;
-    layer->eps = eps;
-    layer->flags = flags;
     return CLNORM_OK;
 }
 
@@ -54,7 +50,7 @@ clnorm_status clnorm_group_norm_forward(clnorm_group_norm *layer,
         return CLNORM_NULL_ARGUMENT;
     clnorm__norm *nl = &layer->nl;
     clnorm_context *ctx = nl->rt.ctx;
-    int affine = !(layer->flags & CLNORM_NO_AFFINE);
+    int affine = !(nl->flags & CLNORM_NO_AFFINE);
     if (!n || !spatial)
         return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "group_norm_forward: n = %zu, spatial = %zu", n,
                             spatial);
@@ -63,10 +59,10 @@ clnorm_status clnorm_group_norm_forward(clnorm_group_norm *layer,
     RETURN_IF_ERROR(clnorm__mul_size(ctx, count, spatial, &count));
     RETURN_IF_ERROR(clnorm__mul_size(ctx, layer->c / layer->groups, spatial, &per_group));
     const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
-    RETURN_IF_ERROR(
-        clnorm__norm_begin(nl, "group_norm_forward", "weight and bias (the layer is affine)", host,
-                           affine ? 2 : 0, params ? params->version : 0, input, input_offset,
-                           output, output_offset, count, num_wait, wait_list));
+    RETURN_IF_ERROR(clnorm__norm_begin(nl, "group_norm_forward",
+                                       "weight and bias (the layer is affine)", host,
+                                       params ? params->version : 0, input, input_offset, output,
+                                       output_offset, count, num_wait, wait_list));
     clnorm__view rows = {n * layer->groups, per_group, 1};
     /* by channel: segments of `spatial` in each group's row; for two
      * passes, (n, c) rows of the spatial positions, or with none the
@@ -74,6 +70,6 @@ clnorm_status clnorm_group_norm_forward(clnorm_group_norm *layer,
     clnorm__channels ch = {layer->groups, spatial, 0, layer->c, {n * layer->c, spatial, 1}};
     if (spatial == 1)
         ch.view = (clnorm__view){n, 1, layer->c};
-    return clnorm__norm_by_channel(nl, rows, layer->eps, affine, &ch, input, input_offset, output,
+    return clnorm__norm_by_channel(nl, rows, nl->eps, affine, &ch, input, input_offset, output,
                                    output_offset, num_wait, wait_list, event);
 }

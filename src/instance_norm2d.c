@@ -5,10 +5,8 @@
 #include "clnorm_int.h"
 
 struct clnorm_instance_norm2d {
-    clnorm__norm nl; /* first: the runtime, kernels, weight and bias */
+    clnorm__norm nl; /* first: the runtime, flags, eps, kernels, weight and bias */
     size_t c;
-    double eps;
-    unsigned flags;
 };
 
 clnorm_status clnorm_instance_norm2d_create(clnorm_context *ctx, size_t c, double eps,
@@ -26,8 +24,6 @@ clnorm_status clnorm_instance_norm2d_create(clnorm_context *ctx, size_t c, doubl
                                         (flags & CLNORM_AFFINE) ? 2 : 0, counts, out,
                                         (void **)&layer));
     layer->c = c;
-    layer->eps = eps;
-    layer->flags = flags;
     return CLNORM_OK;
 }
 
@@ -43,19 +39,19 @@ clnorm_status clnorm_instance_norm2d_forward(clnorm_instance_norm2d *layer,
         return CLNORM_NULL_ARGUMENT;
     clnorm__norm *nl = &layer->nl;
     clnorm_context *ctx = nl->rt.ctx;
-    int affine = (layer->flags & CLNORM_AFFINE) != 0;
+    int affine = (nl->flags & CLNORM_AFFINE) != 0;
     size_t rows, plane, count;
     RETURN_IF_ERROR(clnorm__check_nchw(ctx, "instance_norm2d_forward", n, c, h, w, "c", layer->c,
                                        &rows, &plane, &count));
     const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
-    RETURN_IF_ERROR(
-        clnorm__norm_begin(nl, "instance_norm2d_forward", "weight and bias (the layer is affine)",
-                           host, affine ? 2 : 0, params ? params->version : 0, input, input_offset,
-                           output, output_offset, count, num_wait, wait_list));
+    RETURN_IF_ERROR(clnorm__norm_begin(nl, "instance_norm2d_forward",
+                                       "weight and bias (the layer is affine)", host,
+                                       params ? params->version : 0, input, input_offset, output,
+                                       output_offset, count, num_wait, wait_list));
     clnorm__view v = {rows, plane, 1};
     clnorm__args a = clnorm__args_of(
         v, input, input_offset, output, output_offset,
-        CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_GAMMA | CLNORM_OP_BETA : 0), layer->eps, c);
+        CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_GAMMA | CLNORM_OP_BETA : 0), nl->eps, c);
     a.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[0];
     a.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[1];
     return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);

@@ -5,11 +5,15 @@
 #include "clnorm_int.h"
 
 struct clnorm_instance_norm2d_plus {
-    clnorm__norm nl; /* first: the runtime, kernels, alpha, gamma (and beta) */
+    clnorm__norm nl; /* first: the runtime, kernels, alpha, gamma (and beta), statistics */
     size_t c;
     int bias;
-    clnorm__stats scratch; /* the planes' exact means, then their gamma and b */
 };
+
+/* The statistics: the planes' exact means, then their gamma and b. */
+static const clnorm__stats_names plus_stats = {
+    .m_name = "the InstanceNorm2dPlus channel means",
+    .s_name = "the InstanceNorm2dPlus channel means (low parts)"};
 
 clnorm_status clnorm_instance_norm2d_plus_create(clnorm_context *ctx, size_t c, unsigned flags,
                                                  clnorm_instance_norm2d_plus **out)
@@ -25,23 +29,11 @@ clnorm_status clnorm_instance_norm2d_plus_create(clnorm_context *ctx, size_t c, 
                                         (void **)&layer));
     layer->c = c;
     layer->bias = bias;
-    layer->scratch.m_name = "the InstanceNorm2dPlus channel means";
-    layer->scratch.s_name = "the InstanceNorm2dPlus channel means (low parts)";
+    layer->nl.stats.names = &plus_stats;
     return CLNORM_OK;
 }
 
-void clnorm_instance_norm2d_plus_destroy(clnorm_instance_norm2d_plus *layer)
-{
-    if (!layer)
-        return;
-    clnorm__stats_release(&layer->scratch);
-    clnorm__norm_free(&layer->nl);
-}
-
-uint64_t clnorm_instance_norm2d_plus_upload_count(const clnorm_instance_norm2d_plus *layer)
-{
-    return layer ? layer->nl.params.uploads : 0;
-}
+CLNORM__NORM_LAYER_COMMON(instance_norm2d_plus)
 
 clnorm_status clnorm_instance_norm2d_plus_forward(clnorm_instance_norm2d_plus *layer,
                                                   const clnorm_plus_params *params, size_t n,
@@ -59,15 +51,15 @@ clnorm_status clnorm_instance_norm2d_plus_forward(clnorm_instance_norm2d_plus *l
     RETURN_IF_ERROR(clnorm__check_nchw(ctx, fn, n, c, h, w, "c", layer->c, &rows, &plane, &count));
     const float *host[3] = {params ? params->alpha : NULL, params ? params->gamma : NULL,
                             params ? params->beta : NULL};
-    RETURN_IF_ERROR(
-        clnorm__norm_begin(nl, fn, layer->bias ? "alpha, gamma and beta" : "alpha and gamma", host,
-                           layer->bias ? 3 : 2, params ? params->version : 0, input, input_offset,
-                           output, output_offset, count, num_wait, wait_list));
+    RETURN_IF_ERROR(clnorm__norm_begin(nl, fn,
+                                       layer->bias ? "alpha, gamma and beta" : "alpha and gamma",
+                                       host, params ? params->version : 0, input, input_offset,
+                                       output, output_offset, count, num_wait, wait_list));
     clnorm__view v = {rows, plane, 1};
     clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset,
                                      CLNORM_OP_GAMMA | (layer->bias ? CLNORM_OP_BETA : 0), 1e-5, c);
     a.poff[CLNORM_POFF_ALPHA] = (cl_uint)nl->params.offset[0];
     a.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[1];
     a.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[2];
-    return clnorm__norm_plus(nl, &layer->scratch, &a, num_wait, wait_list, event);
+    return clnorm__norm_plus(nl, &a, num_wait, wait_list, event);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* launch.c: the norm launcher: what a layer built on clnorm's kernels holds
- * (its kernels, its parameter block, the scratch of split rows), and
- * enqueueing the plan of a view after the caller's wait list. */
+ * (its kernels, its parameter block, the scratch of split rows, the
+ * statistics it keeps), and enqueueing the plan of a view after the
+ * caller's wait list. */
 #include <string.h>
 
 #include "clnorm_int.h"
@@ -12,6 +13,8 @@ clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args
 {
     RETURN_IF_ERROR(clnorm__layer_new(ctx, args->fn, size, out, layer));
     clnorm__norm *nl = *layer;
+    nl->flags = args->flags;
+    nl->eps = args->eps;
     clnorm_status st = clnorm__check_create_args(ctx, args);
     if (st == CLNORM_OK)
         st = clnorm__params_init(ctx, &nl->params, arrays, counts);
@@ -34,20 +37,22 @@ void clnorm__norm_free(clnorm__norm *nl)
     clnorm__params_release(&nl->params);
     clnorm__kernels_release(&nl->ks);
     clnorm__kernels_release(&nl->alt);
+    clnorm__stats_release(&nl->stats);
     clnorm__layer_free(nl);
 }
 
 clnorm_status clnorm__norm_begin(clnorm__norm *nl, const char *fn, const char *need,
-                                 const float *const *host, unsigned nhost, uint64_t version,
-                                 cl_mem in, size_t in_off, cl_mem out, size_t out_off, size_t count,
+                                 const float *const *host, uint64_t version, cl_mem in,
+                                 size_t in_off, cl_mem out, size_t out_off, size_t count,
                                  cl_uint num_wait, const cl_event *wait_list)
 {
-    for (unsigned i = 0; i < nhost; ++i)
+    for (unsigned i = 0; i < nl->params.arrays; ++i)
         if (!host[i])
             return clnorm__fail(nl->rt.ctx, CLNORM_NULL_ARGUMENT, "%s: params need %s", fn, need);
     RETURN_IF_ERROR(
         clnorm__layer_check_io(&nl->rt, fn, in, in_off, out, out_off, count, num_wait, wait_list));
-    return nhost ? clnorm__params_sync(nl->rt.ctx, &nl->params, host, version) : CLNORM_OK;
+    return nl->params.arrays ? clnorm__params_sync(nl->rt.ctx, &nl->params, host, version)
+                             : CLNORM_OK;
 }
 
 clnorm__args clnorm__args_of(clnorm__view view, cl_mem in, size_t in_off, cl_mem out,
@@ -79,19 +84,6 @@ clnorm_status clnorm__norm_use_width(clnorm__norm *nl, size_t inner)
     return CLNORM_OK;
 }
 
-static clnorm_status ensure_partials(clnorm__norm *nl, size_t bytes)
-{
-    if (!bytes || (nl->partials && nl->partials_bytes >= bytes))
-        return CLNORM_OK;
-    cl_mem grown;
-    RETURN_IF_ERROR(clnorm__buffer_create(nl->rt.ctx, "the partial statistics of split rows",
-                                          CL_MEM_READ_WRITE, bytes, NULL, &grown));
-    clnorm__release_mem(nl->partials); /* commands still using it keep it alive */
-    nl->partials = grown;
-    nl->partials_bytes = bytes;
-    return CLNORM_OK;
-}
-
 static clnorm_status enqueue(clnorm__norm *nl, clnorm__kernel_id id, const clnorm__plan *p,
                              cl_uint num_wait, const cl_event *waits, cl_event *done)
 {
@@ -112,7 +104,8 @@ static clnorm_status run_plan(clnorm__norm *nl, clnorm__args *a, const clnorm__p
     clnorm_context *ctx = nl->rt.ctx;
     cl_uint nw;
     const cl_event *waits;
-    RETURN_IF_ERROR(ensure_partials(nl, p->partial_bytes));
+    RETURN_IF_ERROR(clnorm__buffer_reserve(ctx, "the partial statistics of split rows",
+                                           p->partial_bytes, &nl->partials, &nl->partials_bytes));
     RETURN_IF_ERROR(clnorm__layer_waits(&nl->rt, num_wait, wait_list, &nw, &waits));
     a->prm = nl->params.mem;
     cl_event first = NULL, done = NULL;
@@ -188,9 +181,10 @@ clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, doubl
     return clnorm__scale_enqueue(nl, &b, 0, NULL, event);
 }
 
-clnorm_status clnorm__norm_plus(clnorm__norm *nl, clnorm__stats *st, const clnorm__args *a,
-                                cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+clnorm_status clnorm__norm_plus(clnorm__norm *nl, const clnorm__args *a, cl_uint num_wait,
+                                const cl_event *wait_list, cl_event *event)
 {
+    clnorm__stats *st = &nl->stats;
     size_t rows = a->view.outer, c = a->nchan;
     RETURN_IF_ERROR(clnorm__stats_reserve(nl->rt.ctx, st, rows));
     RETURN_IF_ERROR(clnorm__norm_use_width(nl, 1));

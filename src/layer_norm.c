@@ -5,10 +5,8 @@
 #include "clnorm_int.h"
 
 struct clnorm_layer_norm {
-    clnorm__norm nl; /* first: the runtime, kernels, weight and bias */
+    clnorm__norm nl; /* first: the runtime, flags, eps, kernels, weight and bias */
     size_t d;
-    double eps;
-    unsigned flags;
 };
 
 clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps, unsigned flags,
@@ -26,8 +24,6 @@ clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps
                                         (flags & CLNORM_NO_AFFINE) ? 0 : 2, counts, out,
                                         (void **)&layer));
     layer->d = d;
-    layer->eps = eps;
-    layer->flags = flags;
     return CLNORM_OK;
 }
 
@@ -43,20 +39,20 @@ clnorm_status clnorm_layer_norm_forward(clnorm_layer_norm *layer,
         return CLNORM_NULL_ARGUMENT;
     clnorm__norm *nl = &layer->nl;
     clnorm_context *ctx = nl->rt.ctx;
-    int affine = !(layer->flags & CLNORM_NO_AFFINE);
+    int affine = !(nl->flags & CLNORM_NO_AFFINE);
     if (!rows)
         return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "layer_norm_forward: rows is 0");
     size_t count;
     RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, layer->d, &count));
     const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
-    RETURN_IF_ERROR(
-        clnorm__norm_begin(nl, "layer_norm_forward", "weight and bias (the layer is affine)", host,
-                           affine ? 2 : 0, params ? params->version : 0, input, input_offset,
-                           output, output_offset, count, num_wait, wait_list));
+    RETURN_IF_ERROR(clnorm__norm_begin(nl, "layer_norm_forward",
+                                       "weight and bias (the layer is affine)", host,
+                                       params ? params->version : 0, input, input_offset, output,
+                                       output_offset, count, num_wait, wait_list));
     clnorm__view v = {rows, layer->d, 1};
     clnorm__args a =
         clnorm__args_of(v, input, input_offset, output, output_offset,
-                        CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_AXIS : 0), layer->eps, 1);
+                        CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_AXIS : 0), nl->eps, 1);
     a.poff[CLNORM_POFF_AXW] = (cl_uint)nl->params.offset[0];
     a.poff[CLNORM_POFF_AXB] = (cl_uint)nl->params.offset[1];
     return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);

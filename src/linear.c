@@ -13,7 +13,7 @@ struct clnorm_linear {
     clnorm_linear_form form;
     size_t u, v, d; /* in and out features; channels (individual) or 0 */
     cl_mem xt, yt;  /* individual: x as (B, D, L), y as (B, D, H); grown, never shrunk */
-    size_t xt_count, yt_count;
+    size_t xt_bytes, yt_bytes;
     float *wt; /* the last-axis form: weight^T (U, V), what the device holds */
 };
 
@@ -85,22 +85,6 @@ uint64_t clnorm_linear_upload_count(const clnorm_linear *layer)
     return layer ? layer->nl.params.uploads : 0;
 }
 
-/* *buf holds at least `count` floats (a buffer replaced stays alive until
- * the commands that use it finish). */
-static clnorm_status reserve(clnorm_context *ctx, const char *what, cl_mem *buf, size_t *have,
-                             size_t count)
-{
-    if (*have >= count)
-        return CLNORM_OK;
-    cl_mem grown = NULL;
-    RETURN_IF_ERROR(
-        clnorm__buffer_create(ctx, what, CL_MEM_READ_WRITE, count * sizeof(float), NULL, &grown));
-    clnorm__release_mem(*buf);
-    *buf = grown;
-    *have = count;
-    return CLNORM_OK;
-}
-
 /* One Linear per channel, after the caller's wait list (the layer's last
  * command added by the transpose's launch): x (B, L, D) transposed into xt, the product of
  * each channel's rows, xt's (B, L) at stride D L by W_c^T, into yt (B, D,
@@ -112,10 +96,12 @@ static clnorm_status enqueue_individual(clnorm_linear *layer, size_t batch, cl_m
     clnorm__norm *nl = &layer->nl;
     clnorm_context *ctx = nl->rt.ctx;
     size_t u = layer->u, v = layer->v, d = layer->d;
-    RETURN_IF_ERROR(
-        reserve(ctx, "the Linear's transposed input", &layer->xt, &layer->xt_count, batch * d * u));
-    RETURN_IF_ERROR(reserve(ctx, "the Linear's transposed output", &layer->yt, &layer->yt_count,
-                            batch * d * v));
+    RETURN_IF_ERROR(clnorm__buffer_reserve(ctx, "the Linear's transposed input",
+                                           batch * d * u * sizeof(float), &layer->xt,
+                                           &layer->xt_bytes));
+    RETURN_IF_ERROR(clnorm__buffer_reserve(ctx, "the Linear's transposed output",
+                                           batch * d * v * sizeof(float), &layer->yt,
+                                           &layer->yt_bytes));
     clnorm__view to_bdl = {batch, d, u}; /* xt[b][c][l] = x[b][l][c] */
     clnorm__args a = clnorm__args_of(to_bdl, in, in_off * sizeof(float), layer->xt, 0,
                                      CLNORM_FIN_AFFINE, 0.0, 1);

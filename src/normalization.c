@@ -7,10 +7,9 @@
 #include "clnorm_int.h"
 
 struct clnorm_normalization {
-    clnorm__norm nl; /* first: the runtime, kernels and the kind's parameters */
+    clnorm__norm nl; /* first: the runtime, flags, kernels and the kind's parameters */
     size_t d;
     clnorm_normalization_kind kind;
-    unsigned flags;
 };
 
 /* The parameter arrays of each kind, in the order of the params struct:
@@ -45,7 +44,6 @@ clnorm_status clnorm_normalization_create(clnorm_context *ctx, size_t d,
                                         (void **)&layer));
     layer->d = d;
     layer->kind = kind;
-    layer->flags = flags;
     return CLNORM_OK;
 }
 
@@ -72,22 +70,15 @@ clnorm_status clnorm_normalization_forward(clnorm_normalization *layer,
     clnorm__norm *nl = &layer->nl;
     clnorm_context *ctx = nl->rt.ctx;
     size_t d = layer->d;
-    int t = (layer->flags & CLNORM_TRANSPOSED) != 0;
-    if (!b || !l)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "normalization_forward: b = %zu, l = %zu", b, l);
-    if (l > UINT32_MAX)
-        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "normalization_forward: l %zu > 2^32-1",
-                            l);
+    int t = (nl->flags & CLNORM_TRANSPOSED) != 0;
     size_t count;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, d, &count));
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, count, l, &count));
+    RETURN_IF_ERROR(clnorm__check_bdl(ctx, "normalization_forward", b, d, l, &count));
     const float *host[4] = {params ? params->weight : NULL, params ? params->bias : NULL,
                             params ? params->running_mean : NULL,
                             params ? params->running_var : NULL};
     RETURN_IF_ERROR(clnorm__norm_begin(nl, "normalization_forward", need_of(layer->kind, t), host,
-                                       arrays_of(layer->kind), params ? params->version : 0, input,
-                                       input_offset, output, output_offset, count, num_wait,
-                                       wait_list));
+                                       params ? params->version : 0, input, input_offset, output,
+                                       output_offset, count, num_wait, wait_list));
     /* rows over L: (b, d) columns of (B, L, D), or contiguous rows of (B, D, L) */
     clnorm__view over_l = t ? (clnorm__view){b * d, l, 1} : (clnorm__view){b, l, d};
     clnorm__args a;

@@ -7,13 +7,20 @@
 #include "clnorm_int.h"
 
 struct clnorm_revin {
-    clnorm__norm nl; /* first: the runtime, kernels, affine weight and bias */
+    clnorm__norm nl; /* first: the runtime, flags, eps, kernels, affine weight and bias, stats */
     size_t d;
-    unsigned flags;
     int forecast; /* the forecasting form, with its eps */
-    double eps;
-    clnorm__stats stats; /* ESPnet's m and s, (B, D, 1): B * D rows; none yet: 0 */
 };
+
+/* The statistics: ESPnet's m and s, (B, D, 1): B * D rows. */
+static const clnorm__stats_names revin_stats = {.m_name = "the RevIN mean",
+                                                .s_name = "the RevIN std",
+                                                .what = "statistics",
+                                                .plural = 1,
+                                                .forward = "revin_forward",
+                                                .set = "revin_set_stats",
+                                                .m_arg = "mean",
+                                                .s_arg = "std"};
 
 /* The view of (B, L, D) or (B, D, L) as [outer][n][inner] over L. */
 static clnorm__view revin_view(size_t d, unsigned flags, size_t b, size_t l)
@@ -43,11 +50,8 @@ static clnorm_status create(clnorm_context *ctx, const char *fn, size_t d, int f
                                         (flags & CLNORM_REVIN_AFFINE) ? 2 : 0, counts, out,
                                         (void **)&layer));
     layer->d = d;
-    layer->flags = flags;
     layer->forecast = forecast;
-    layer->eps = eps;
-    layer->stats.m_name = "the RevIN mean";
-    layer->stats.s_name = "the RevIN std";
+    layer->nl.stats.names = &revin_stats;
     return CLNORM_OK;
 }
 
@@ -62,32 +66,7 @@ clnorm_status clnorm_revin_forecast_create(clnorm_context *ctx, size_t d, double
     return create(ctx, "revin_forecast_create", d, 1, eps, flags, out);
 }
 
-void clnorm_revin_destroy(clnorm_revin *layer)
-{
-    if (!layer)
-        return;
-    clnorm__stats_release(&layer->stats);
-    clnorm__norm_free(&layer->nl);
-}
-
-/* Shared argument checks of forward and inverse. */
-static clnorm_status check_call(clnorm_revin *layer, const char *fn,
-                                const clnorm_revin_params *params, size_t b, size_t l, cl_mem input,
-                                size_t input_offset, cl_mem output, size_t output_offset,
-                                cl_uint num_wait, const cl_event *wait_list, size_t *rows)
-{
-    clnorm_context *ctx = layer->nl.rt.ctx;
-    if ((layer->flags & CLNORM_REVIN_AFFINE) && (!params || !params->weight || !params->bias))
-        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT,
-                            "%s: affine mode needs params with weight and bias", fn);
-    if (!b || !l)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "%s: B = %zu, L = %zu has a zero", fn, b, l);
-    size_t count;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, layer->d, rows));
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, *rows, l, &count));
-    return clnorm__layer_check_io(&layer->nl.rt, fn, input, input_offset, output, output_offset,
-                                  count, num_wait, wait_list);
-}
+CLNORM__NORM_LAYER_COMMON(revin)
 
 /* The launch of a forward (FIN_REVIN) or an inverse (FIN_DENORM): the
  * affine weight and bias uploaded if they changed. */
@@ -96,12 +75,12 @@ static clnorm_status make_args(clnorm_revin *layer, const clnorm_revin_params *p
                                cl_mem output, size_t output_offset, clnorm__args *a)
 {
     clnorm__norm *nl = &layer->nl;
-    int affine = (layer->flags & CLNORM_REVIN_AFFINE) != 0;
+    int affine = (layer->nl.flags & CLNORM_REVIN_AFFINE) != 0;
     if (affine) {
         const float *host[2] = {params->weight, params->bias};
         RETURN_IF_ERROR(clnorm__params_sync(nl->rt.ctx, &nl->params, host, params->version));
     }
-    clnorm__args la = {.view = revin_view(layer->d, layer->flags, b, l),
+    clnorm__args la = {.view = revin_view(layer->d, layer->nl.flags, b, l),
                        .in = input,
                        .out = output,
                        .in_off = input_offset / sizeof(float),
@@ -109,8 +88,8 @@ static clnorm_status make_args(clnorm_revin *layer, const clnorm_revin_params *p
                        .op = fin | (affine ? CLNORM_OP_GAMMA | CLNORM_OP_BETA : 0),
                        .eps = eps,
                        .nchan = (cl_uint)layer->d,
-                       .stat_m = layer->stats.m,
-                       .stat_s = layer->stats.s};
+                       .stat_m = nl->stats.m,
+                       .stat_s = nl->stats.s};
     la.poff[CLNORM_POFF_GAMMA] = (cl_uint)nl->params.offset[0];
     la.poff[CLNORM_POFF_BETA] = (cl_uint)nl->params.offset[1];
     *a = la;
@@ -126,27 +105,25 @@ static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revi
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
     clnorm_context *ctx = layer->nl.rt.ctx;
+    clnorm__stats *stats = &layer->nl.stats;
     const char *fn = inverse ? "revin_inverse" : "revin_forward";
-    size_t stat_b = layer->stats.rows / layer->d, rows;
-    if (inverse && stat_b == 0)
-        return clnorm__fail(ctx, CLNORM_NO_STATISTICS,
-                            "revin_inverse: no statistics yet: run revin_forward (or "
-                            "revin_set_stats) first");
-    if (inverse && b && l && b != stat_b)
-        return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
-                            "revin_inverse: B = %zu but the statistics are for B = %zu (D = %zu)",
-                            b, stat_b, layer->d);
-    RETURN_IF_ERROR(check_call(layer, fn, params, b, l, input, input_offset, output, output_offset,
-                               num_wait, wait_list, &rows));
+    if (inverse)
+        RETURN_IF_ERROR(clnorm__stats_check_batch(ctx, stats, fn, layer->d, b, l));
+    if ((layer->nl.flags & CLNORM_REVIN_AFFINE) && (!params || !params->weight || !params->bias))
+        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT,
+                            "%s: affine mode needs params with weight and bias", fn);
+    size_t rows;
+    RETURN_IF_ERROR(clnorm__layer_check_bld(&layer->nl.rt, fn, b, l, layer->d, input, input_offset,
+                                            output, output_offset, num_wait, wait_list, &rows));
     if (!inverse)
-        RETURN_IF_ERROR(clnorm__stats_reserve(ctx, &layer->stats, rows));
+        RETURN_IF_ERROR(clnorm__stats_reserve(ctx, stats, rows));
     /* the inverse: x = (x - bias) / (weight + 1e-10, or eps^2) first in affine mode */
-    cl_uint norm_op = layer->forecast
-                          ? CLNORM_FIN_STANDARD | CLNORM_OP_STORE |
-                                ((layer->flags & CLNORM_REVIN_SUBTRACT_LAST) ? CLNORM_OP_LAST : 0)
-                          : CLNORM_FIN_REVIN | CLNORM_OP_STORE;
-    double norm_eps = layer->forecast ? layer->eps : 1e-4;
-    double inverse_eps = layer->forecast ? layer->eps * layer->eps : 1e-10;
+    cl_uint norm_op =
+        layer->forecast ? CLNORM_FIN_STANDARD | CLNORM_OP_STORE |
+                              ((layer->nl.flags & CLNORM_REVIN_SUBTRACT_LAST) ? CLNORM_OP_LAST : 0)
+                        : CLNORM_FIN_REVIN | CLNORM_OP_STORE;
+    double norm_eps = layer->forecast ? layer->nl.eps : 1e-4;
+    double inverse_eps = layer->forecast ? layer->nl.eps * layer->nl.eps : 1e-10;
     clnorm__args a;
     RETURN_IF_ERROR(make_args(layer, params, inverse ? CLNORM_FIN_DENORM : norm_op,
                               inverse ? inverse_eps : norm_eps, b, l, input, input_offset, output,
@@ -154,7 +131,7 @@ static clnorm_status enqueue(clnorm_revin *layer, int inverse, const clnorm_revi
     if (inverse)
         return clnorm__scale_enqueue(&layer->nl, &a, num_wait, wait_list, event);
     RETURN_IF_ERROR(clnorm__norm_enqueue(&layer->nl, &a, num_wait, wait_list, event));
-    layer->stats.rows = rows;
+    stats->rows = rows;
     return CLNORM_OK;
 }
 
@@ -175,16 +152,8 @@ clnorm_status clnorm_revin_read_stats(clnorm_revin *layer, float *mean, float *s
 {
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
-    clnorm_context *ctx = layer->nl.rt.ctx;
-    size_t rows = layer->stats.rows;
-    if (rows == 0)
-        return clnorm__fail(ctx, CLNORM_NO_STATISTICS,
-                            "revin_read_stats: no statistics yet: run revin_forward first");
-    if (count != rows)
-        return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
-                            "revin_read_stats: count %zu but the statistics hold B*D = %zu*%zu",
-                            count, rows / layer->d, layer->d);
-    return clnorm__stats_read(ctx, &layer->stats, layer->nl.rt.last, mean, std);
+    return clnorm__stats_read_batch(layer->nl.rt.ctx, &layer->nl.stats, "revin_read_stats",
+                                    layer->d, count, layer->nl.rt.last, mean, std);
 }
 
 clnorm_status clnorm_revin_set_stats(clnorm_revin *layer, size_t b, const float *mean,
@@ -192,18 +161,6 @@ clnorm_status clnorm_revin_set_stats(clnorm_revin *layer, size_t b, const float 
 {
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
-    clnorm_context *ctx = layer->nl.rt.ctx;
-    if (!mean || !std)
-        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT, "revin_set_stats: %s is NULL",
-                            !mean ? "mean" : "std");
-    if (!b)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "revin_set_stats: B is 0");
-    size_t rows;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, layer->d, &rows));
-    return clnorm__stats_set(ctx, &layer->stats, rows, mean, std);
-}
-
-uint64_t clnorm_revin_upload_count(const clnorm_revin *layer)
-{
-    return layer ? layer->nl.params.uploads : 0;
+    return clnorm__stats_set_batch(layer->nl.rt.ctx, &layer->nl.stats, "revin_set_stats", layer->d,
+                                   b, mean, std);
 }

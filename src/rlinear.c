@@ -12,7 +12,7 @@ struct clnorm_rlinear {
     clnorm_linear *linear;
     size_t l, h, d;
     cl_mem scratch; /* RevIN's output, the Linear's input: B * L * D floats */
-    size_t scratch_count;
+    size_t scratch_bytes;
 };
 
 #define RLINEAR_EPS 1e-5 /* RTSF's RevIN default, which RLinear keeps */
@@ -55,21 +55,6 @@ clnorm_status clnorm_rlinear_create(clnorm_context *ctx, size_t l, size_t h, siz
     return CLNORM_OK;
 }
 
-/* The scratch buffer holds at least `count` floats (grown, never shrunk; a
- * buffer replaced stays alive until the commands that use it finish). */
-static clnorm_status reserve_scratch(clnorm_rlinear *layer, size_t count)
-{
-    if (layer->scratch_count >= count)
-        return CLNORM_OK;
-    cl_mem grown = NULL;
-    RETURN_IF_ERROR(clnorm__buffer_create(layer->rt.ctx, "the RLinear scratch (RevIN's output)",
-                                          CL_MEM_READ_WRITE, count * sizeof(float), NULL, &grown));
-    clnorm__release_mem(layer->scratch);
-    layer->scratch = grown;
-    layer->scratch_count = count;
-    return CLNORM_OK;
-}
-
 clnorm_status clnorm_rlinear_forward(clnorm_rlinear *layer, const clnorm_rlinear_params *params,
                                      size_t b, cl_mem input, size_t input_offset, cl_mem output,
                                      size_t output_offset, cl_uint num_wait,
@@ -104,7 +89,9 @@ clnorm_status clnorm_rlinear_forward(clnorm_rlinear *layer, const clnorm_rlinear
         clnorm__live(1); /* the linear handed out a reference: now the chain's */
         return clnorm__layer_hand_out(&layer->rt, done, event);
     }
-    RETURN_IF_ERROR(reserve_scratch(layer, in_count));
+    RETURN_IF_ERROR(clnorm__buffer_reserve(ctx, "the RLinear scratch (RevIN's output)",
+                                           in_count * sizeof(float), &layer->scratch,
+                                           &layer->scratch_bytes));
     cl_event normed = NULL, product = NULL, done = NULL;
     clnorm_status st = clnorm_revin_forward(layer->rev, &rp, b, layer->l, input, input_offset,
                                             layer->scratch, 0, nw, waits, &normed);

@@ -163,6 +163,32 @@ clnorm_status clnorm__check_nchw(const clnorm_context *ctx, const char *fn, size
     return clnorm__mul_size(ctx, *rows, *plane, count);
 }
 
+clnorm_status clnorm__check_bdl(const clnorm_context *ctx, const char *fn, size_t b, size_t d,
+                                size_t l, size_t *count)
+{
+    if (!b || !l)
+        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "%s: b = %zu, l = %zu", fn, b, l);
+    if (l > UINT32_MAX)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "%s: l %zu > 2^32-1", fn, l);
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, d, count));
+    return clnorm__mul_size(ctx, *count, l, count);
+}
+
+clnorm_status clnorm__layer_check_bld(const clnorm__layer *l, const char *fn, size_t b, size_t len,
+                                      size_t d, cl_mem in, size_t in_offset, cl_mem out,
+                                      size_t out_offset, cl_uint num_wait,
+                                      const cl_event *wait_list, size_t *rows)
+{
+    if (!b || !len)
+        return clnorm__fail(l->ctx, CLNORM_ZERO_SIZE, "%s: B = %zu, L = %zu has a zero", fn, b,
+                            len);
+    size_t count;
+    RETURN_IF_ERROR(clnorm__mul_size(l->ctx, b, d, rows));
+    RETURN_IF_ERROR(clnorm__mul_size(l->ctx, *rows, len, &count));
+    return clnorm__layer_check_io(l, fn, in, in_offset, out, out_offset, count, num_wait,
+                                  wait_list);
+}
+
 clnorm_status clnorm__layer_check_io(const clnorm__layer *l, const char *fn, cl_mem in,
                                      size_t in_offset, cl_mem out, size_t out_offset, size_t count,
                                      cl_uint num_wait, const cl_event *wait_list)

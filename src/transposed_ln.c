@@ -5,9 +5,8 @@
 #include "clnorm_int.h"
 
 struct clnorm_transposed_ln {
-    clnorm__norm nl; /* first: the runtime, kernels, s and m (or weight and bias) */
+    clnorm__norm nl; /* first: the runtime, flags, kernels, s and m (or weight and bias) */
     size_t d;
-    unsigned flags;
 };
 
 clnorm_status clnorm_transposed_ln_create(clnorm_context *ctx, size_t d, unsigned flags,
@@ -23,7 +22,6 @@ clnorm_status clnorm_transposed_ln_create(clnorm_context *ctx, size_t d, unsigne
     RETURN_IF_ERROR(
         clnorm__norm_create(ctx, &args, sizeof *layer, 1, 2, counts, out, (void **)&layer));
     layer->d = d;
-    layer->flags = flags;
     return CLNORM_OK;
 }
 
@@ -39,20 +37,14 @@ clnorm_status clnorm_transposed_ln_forward(clnorm_transposed_ln *layer,
         return CLNORM_NULL_ARGUMENT;
     clnorm__norm *nl = &layer->nl;
     clnorm_context *ctx = nl->rt.ctx;
-    int scalar = !(layer->flags & CLNORM_NOT_SCALAR);
-    if (!b || !l)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "transposed_ln_forward: b = %zu, l = %zu", b, l);
-    if (l > UINT32_MAX)
-        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "transposed_ln_forward: l %zu > 2^32-1",
-                            l);
+    int scalar = !(nl->flags & CLNORM_NOT_SCALAR);
     size_t count;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, layer->d, &count));
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, count, l, &count));
+    RETURN_IF_ERROR(clnorm__check_bdl(ctx, "transposed_ln_forward", b, layer->d, l, &count));
     const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
     RETURN_IF_ERROR(clnorm__norm_begin(nl, "transposed_ln_forward",
                                        scalar ? "weight and bias (the module's s and m)"
                                               : "weight and bias (ln.weight, ln.bias)",
-                                       host, 2, params ? params->version : 0, input, input_offset,
+                                       host, params ? params->version : 0, input, input_offset,
                                        output, output_offset, count, num_wait, wait_list));
     RETURN_IF_ERROR(clnorm__norm_use_width(nl, l));
     clnorm__view v = {b, layer->d, l};

@@ -7,11 +7,18 @@
 #include "clnorm_int.h"
 
 struct clnorm_ts_norm {
-    clnorm__norm nl; /* first: the runtime and the kernels (no parameters) */
+    clnorm__norm nl; /* first: the runtime, the kernels (no parameters), statistics */
     size_t d, horizon;
     clnorm_ts_method method;
-    clnorm__stats scale; /* the scale in s, (B, 1, D): B * D rows; none yet: 0 */
 };
+
+/* The statistics: the scale in s, (B, 1, D): B * D rows. */
+static const clnorm__stats_names ts_stats = {.m_name = "the TSNormalization scale (unused half)",
+                                             .s_name = "the TSNormalization scale",
+                                             .what = "scale",
+                                             .forward = "ts_norm_forward",
+                                             .set = "ts_norm_set_scale",
+                                             .s_arg = "scale"};
 
 clnorm_status clnorm_ts_norm_create(clnorm_context *ctx, size_t d, clnorm_ts_method method,
                                     size_t horizon, clnorm_ts_norm **out)
@@ -35,41 +42,16 @@ clnorm_status clnorm_ts_norm_create(clnorm_context *ctx, size_t d, clnorm_ts_met
     layer->d = d;
     layer->horizon = horizon;
     layer->method = method;
-    layer->scale.m_name = "the TSNormalization scale (unused half)";
-    layer->scale.s_name = "the TSNormalization scale";
+    layer->nl.stats.names = &ts_stats;
     return CLNORM_OK;
 }
 
-void clnorm_ts_norm_destroy(clnorm_ts_norm *layer)
-{
-    if (!layer)
-        return;
-    clnorm__stats_release(&layer->scale);
-    clnorm__norm_free(&layer->nl);
-}
+void clnorm_ts_norm_destroy(clnorm_ts_norm *layer) { clnorm__norm_free(layer ? &layer->nl : NULL); }
 
-/* The checks of forward and inverse: sizes, buffers, the wait list; *rows = B * D. */
-static clnorm_status check_call(clnorm_ts_norm *layer, const char *fn, size_t b, size_t l,
-                                cl_mem input, size_t input_offset, cl_mem output,
-                                size_t output_offset, cl_uint num_wait, const cl_event *wait_list,
-                                size_t *rows)
+/* The forward's look-back window, L - horizon steps: at least one, and
+ * fewer than 2^32 (an L of 0 is the shape checks'). */
+static clnorm_status check_window(const clnorm_ts_norm *layer, size_t l)
 {
-    clnorm_context *ctx = layer->nl.rt.ctx;
-    if (!b || !l)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "%s: B = %zu, L = %zu has a zero", fn, b, l);
-    size_t count;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, layer->d, rows));
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, *rows, l, &count));
-    return clnorm__layer_check_io(&layer->nl.rt, fn, input, input_offset, output, output_offset,
-                                  count, num_wait, wait_list);
-}
-
-clnorm_status clnorm_ts_norm_forward(clnorm_ts_norm *layer, size_t b, size_t l, cl_mem input,
-                                     size_t input_offset, cl_mem output, size_t output_offset,
-                                     cl_uint num_wait, const cl_event *wait_list, cl_event *event)
-{
-    if (!layer)
-        return CLNORM_NULL_ARGUMENT;
     clnorm_context *ctx = layer->nl.rt.ctx;
     if (l && l <= layer->horizon)
         return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
@@ -80,77 +62,75 @@ clnorm_status clnorm_ts_norm_forward(clnorm_ts_norm *layer, size_t b, size_t l, 
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
                             "ts_norm_forward: a look-back window of %zu steps exceeds 2^32-1",
                             l - layer->horizon);
-    size_t rows;
-    RETURN_IF_ERROR(check_call(layer, "ts_norm_forward", b, l, input, input_offset, output,
-                               output_offset, num_wait, wait_list, &rows));
-    RETURN_IF_ERROR(clnorm__stats_reserve(ctx, &layer->scale, rows));
-    clnorm__view v = {b, l, layer->d};
-    clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset,
-                                     layer->method == CLNORM_TS_LAST ? CLNORM_OP_LAST : 0, 0.0, 1);
-    a.poff[CLNORM_POFF_KEND] = (cl_uint)(l - layer->horizon);
-    a.stat_s = layer->scale.s;
-    /* a work-item per vector of columns when the kernels' width divides D */
-    size_t width = layer->nl.ks.width, items = layer->d % width ? rows : rows / width;
-    RETURN_IF_ERROR(
-        clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, items, &a, num_wait, wait_list, NULL));
-    layer->scale.rows = rows; /* the buffer holds (will hold) this batch's scale now */
-    a.op = CLNORM_FIN_DIVIDE; /* after the window: the layer's last command */
-    return clnorm__scale_enqueue(&layer->nl, &a, 0, NULL, event);
+    return CLNORM_OK;
 }
 
-clnorm_status clnorm_ts_norm_inverse(clnorm_ts_norm *layer, size_t b, size_t l, cl_mem input,
-                                     size_t input_offset, cl_mem output, size_t output_offset,
-                                     cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+/* A forward (the scale of the window kept, then x divided by it) or an
+ * inverse (x times the kept scale). */
+static clnorm_status enqueue(clnorm_ts_norm *layer, int inverse, size_t b, size_t l, cl_mem input,
+                             size_t input_offset, cl_mem output, size_t output_offset,
+                             cl_uint num_wait, const cl_event *wait_list, cl_event *event)
 {
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
     clnorm_context *ctx = layer->nl.rt.ctx;
-    size_t stat_b = layer->scale.rows / layer->d, rows;
-    if (stat_b == 0)
-        return clnorm__fail(ctx, CLNORM_NO_STATISTICS,
-                            "ts_norm_inverse: no scale yet: run ts_norm_forward (or "
-                            "ts_norm_set_scale) first");
-    if (b && l && b != stat_b)
-        return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
-                            "ts_norm_inverse: B = %zu but the scale is for B = %zu (D = %zu)", b,
-                            stat_b, layer->d);
-    RETURN_IF_ERROR(check_call(layer, "ts_norm_inverse", b, l, input, input_offset, output,
-                               output_offset, num_wait, wait_list, &rows));
+    clnorm__stats *scale = &layer->nl.stats;
+    const char *fn = inverse ? "ts_norm_inverse" : "ts_norm_forward";
+    RETURN_IF_ERROR(inverse ? clnorm__stats_check_batch(ctx, scale, fn, layer->d, b, l)
+                            : check_window(layer, l));
+    size_t rows;
+    RETURN_IF_ERROR(clnorm__layer_check_bld(&layer->nl.rt, fn, b, l, layer->d, input, input_offset,
+                                            output, output_offset, num_wait, wait_list, &rows));
+    if (!inverse)
+        RETURN_IF_ERROR(clnorm__stats_reserve(ctx, scale, rows));
+    /* the inverse: x * scale; the forward: the window's scale (op: its last
+     * step or its mean), then x / scale */
+    cl_uint op = inverse                           ? CLNORM_FIN_AFFINE | CLNORM_OP_STAT_SCALE
+                 : layer->method == CLNORM_TS_LAST ? CLNORM_OP_LAST
+                                                   : 0;
     clnorm__view v = {b, l, layer->d};
-    clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset,
-                                     CLNORM_FIN_AFFINE | CLNORM_OP_STAT_SCALE, 0.0, 1);
-    a.stat_s = layer->scale.s;
-    return clnorm__scale_enqueue(&layer->nl, &a, num_wait, wait_list, event);
+    clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset, op, 0.0, 1);
+    a.stat_s = scale->s;
+    if (inverse)
+        return clnorm__scale_enqueue(&layer->nl, &a, num_wait, wait_list, event);
+    a.poff[CLNORM_POFF_KEND] = (cl_uint)(l - layer->horizon);
+    /* a work-item per vector of columns when the kernels' width divides D */
+    size_t width = layer->nl.ks.width, items = layer->d % width ? rows : rows / width;
+    RETURN_IF_ERROR(
+        clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, items, &a, num_wait, wait_list, NULL));
+    scale->rows = rows;       /* the buffer holds (will hold) this batch's scale now */
+    a.op = CLNORM_FIN_DIVIDE; /* after the window: the layer's last command */
+    return clnorm__scale_enqueue(&layer->nl, &a, 0, NULL, event);
 }
+
+/* clnorm_ts_norm_forward and clnorm_ts_norm_inverse: one enqueue each way. */
+#define TS_NORM_ENTRY(name, inverse)                                                               \
+    clnorm_status clnorm_ts_norm_##name(clnorm_ts_norm *layer, size_t b, size_t l, cl_mem input,   \
+                                        size_t input_offset, cl_mem output, size_t output_offset,  \
+                                        cl_uint num_wait, const cl_event *wait_list,               \
+                                        cl_event *event)                                           \
+    {                                                                                              \
+        return enqueue(layer, inverse, b, l, input, input_offset, output, output_offset, num_wait, \
+                       wait_list, event);                                                          \
+    }
+TS_NORM_ENTRY(forward, 0)
+TS_NORM_ENTRY(inverse, 1)
 
 clnorm_status clnorm_ts_norm_read_scale(clnorm_ts_norm *layer, float *scale, size_t count)
 {
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
     clnorm_context *ctx = layer->nl.rt.ctx;
-    size_t rows = layer->scale.rows;
     if (!scale)
         return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT, "ts_norm_read_scale: scale is NULL");
-    if (rows == 0)
-        return clnorm__fail(ctx, CLNORM_NO_STATISTICS,
-                            "ts_norm_read_scale: no scale yet: run ts_norm_forward first");
-    if (count != rows)
-        return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH,
-                            "ts_norm_read_scale: count %zu but the scale holds B*D = %zu*%zu",
-                            count, rows / layer->d, layer->d);
-    return clnorm__stats_read(ctx, &layer->scale, layer->nl.rt.last, NULL, scale);
+    return clnorm__stats_read_batch(ctx, &layer->nl.stats, "ts_norm_read_scale", layer->d, count,
+                                    layer->nl.rt.last, NULL, scale);
 }
 
 clnorm_status clnorm_ts_norm_set_scale(clnorm_ts_norm *layer, size_t b, const float *scale)
 {
     if (!layer)
         return CLNORM_NULL_ARGUMENT;
-    clnorm_context *ctx = layer->nl.rt.ctx;
-    if (!scale)
-        return clnorm__fail(ctx, CLNORM_NULL_ARGUMENT, "ts_norm_set_scale: scale is NULL");
-    if (!b)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "ts_norm_set_scale: B is 0");
-    size_t rows;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, layer->d, &rows));
-    return clnorm__stats_set(ctx, &layer->scale, rows, NULL, scale);
+    return clnorm__stats_set_batch(layer->nl.rt.ctx, &layer->nl.stats, "ts_norm_set_scale",
+                                   layer->d, b, NULL, scale);
 }

@@ -38,7 +38,7 @@ clnorm_status clnorm_varnorm2d_forward(clnorm_varnorm2d *layer,
     RETURN_IF_ERROR(clnorm__check_nchw(ctx, "varnorm2d_forward", n, c, h, w, "num_features",
                                        layer->num_features, &rows, &plane, &count));
     const float *host[1] = {params->alpha};
-    RETURN_IF_ERROR(clnorm__norm_begin(&layer->nl, "varnorm2d_forward", "alpha", host, 1,
+    RETURN_IF_ERROR(clnorm__norm_begin(&layer->nl, "varnorm2d_forward", "alpha", host,
                                        params->version, input, input_offset, output, output_offset,
                                        count, num_wait, wait_list));
     clnorm__view v = {rows, plane, 1};
