@@ -10,7 +10,6 @@
 #include <string.h>
 
 const char *const op_names[3] = {"varnorm2d_forward", "revin_forward", "revin_inverse"};
-clnorm_context *ctx;
 
 clnorm_status call(const args *a, cl_event *ev)
 {
@@ -179,25 +178,5 @@ int setup(void **state)
 int teardown(void **state)
 {
     fix_free(*state), free(*state);
-    return 0;
-}
-
-int group_setup(void **state)
-{
-    (void)state;
-    return (ctx = test_context(0)) == NULL;
-}
-
-int group_teardown(void **state)
-{
-    (void)state;
-    clnorm_test_fault_arm(0, 0), clnorm_context_destroy(ctx);
-    /* Every OpenCL object the library made or retained, through every
-     * injected failure above, is released (LeakSanitizer cannot see these). */
-    long live = clnorm_test_live_objects();
-    if (live != 0) {
-        print_error("%ld OpenCL object reference(s) never released\n", live);
-        return -1;
-    }
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "clnorm_int.h" /* fault.h, CLNORM_WAITS_RESERVED */
+#include "shared_context.h"
 #include "support.h"
 
 #define POISON (-7.75e30f) /* as buffer_poisoned() in support.c */
@@ -21,8 +22,6 @@
 enum { VN = 2, VC = 3, VH = 4, VW = 5, RB = 2, RL = 20, RD = 3, RROWS = RB * RD, COUNT = 120 };
 enum { OP_VN, OP_FWD, OP_INV };
 extern const char *const op_names[3];
-
-extern clnorm_context *ctx; /* the default device, shared by a file's tests */
 
 /* Layers, host data, an input and a poisoned output, on one context. */
 typedef struct fix {
@@ -80,9 +79,5 @@ cl_event user_event_complete(clnorm_context *c);
 /* Per test: a fix on ctx (setup), freed (teardown). */
 int setup(void **state);
 int teardown(void **state);
-/* Per file: ctx on the default device; at the end, every OpenCL object the
- * library made or retained must have been released. */
-int group_setup(void **state);
-int group_teardown(void **state);
 
 #endif

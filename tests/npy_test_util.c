@@ -184,6 +184,7 @@ unsigned char *make_npy(const char *hdr, const void *data, size_t data_len, size
 }
 
 const float three[3] = {1.5f, -2.0f, 3.25f};
+const size_t three_shape[1] = {3};
 unsigned char three_le[12];
 
 void init_three(void)

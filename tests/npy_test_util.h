@@ -38,8 +38,10 @@ unsigned char *make_npy_v(unsigned major, unsigned minor, const char *hdr, size_
 /* A version 1.0 image with a NumPy-padded header. */
 unsigned char *make_npy(const char *hdr, const void *data, size_t data_len, size_t *out_len);
 
-/* {1.5, -2, 3.25} and its little-endian bytes (filled by init_three()). */
+/* {1.5, -2, 3.25}, its shape (3,) and its little-endian bytes (filled by
+ * init_three()). */
 extern const float three[3];
+extern const size_t three_shape[1];
 extern unsigned char three_le[12];
 void init_three(void);
 

@@ -93,17 +93,21 @@ size_t op_check_quiet(clnorm_context *ctx, const op_desc *op, const op_config *c
     }
     if (layer)
         op->destroy(layer);
-    if (in)
-        clReleaseMemObject(in);
-    if (out)
-        clReleaseMemObject(out);
-    if (labels)
-        clReleaseMemObject(labels);
+    buffer_release(in), buffer_release(out), buffer_release(labels);
     for (size_t i = 0; i < OP_MAX_STATS; ++i)
         free(sref[i]), free(stol[i]), free(sgot[i]);
     free(ref), free(tol), free(y);
     op_case_data_free(&cd);
     return bad;
+}
+
+void op_run_release(clnorm_context *ctx, const op_desc *op, void *layer, cl_event ev)
+{
+    if (ev)
+        clWaitForEvents(1, &ev), clReleaseEvent(ev);
+    if (layer)
+        op->destroy(layer);
+    finish(ctx);
 }
 
 size_t op_check(clnorm_context *ctx, const op_desc *op, const op_config *c, const size_t *shape,

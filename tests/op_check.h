@@ -18,6 +18,11 @@ size_t op_check(clnorm_context *ctx, const op_desc *op, const op_config *c, cons
 size_t op_check_quiet(clnorm_context *ctx, const op_desc *op, const op_config *c,
                       const size_t *shape, size_t ndim, family f);
 
+/* What one create + run of op left, released, as each round of a fault loop
+ * must: its event (NULL when none) waited for, the layer (NULL when its
+ * create failed) destroyed, the queue finished. */
+void op_run_release(clnorm_context *ctx, const op_desc *op, void *layer, cl_event ev);
+
 /* "LayerNorm bld (2, 3, 4) offset fp64=1" */
 const char *op_case_name(const op_desc *op, const op_config *c, const size_t *shape, size_t ndim,
                          family f, clnorm_context *ctx, char *buf, size_t size);

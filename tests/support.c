@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,12 @@ cl_mem buffer_from_labels(clnorm_context *ctx, const int32_t *labels, size_t cou
     return m;
 }
 
+void buffer_release(cl_mem buf)
+{
+    if (buf)
+        clReleaseMemObject(buf);
+}
+
 cl_mem buffer_poisoned(clnorm_context *ctx, size_t count)
 {
     cl_mem m = buffer_from(ctx, NULL, count, 0);
@@ -130,6 +137,19 @@ void buffer_write(clnorm_context *ctx, cl_mem buf, size_t offset_floats, const f
 void finish(clnorm_context *ctx)
 {
     assert_int_equal(clFinish(clnorm_context_queue(ctx)), CL_SUCCESS);
+}
+
+/* ----------------------------------------------------------------- threads */
+
+void run_threads(size_t n, void *(*fn)(void *), void *args, size_t size)
+{
+    pthread_t *th = malloc(n * sizeof *th);
+    assert_non_null(th);
+    for (size_t i = 0; i < n; ++i)
+        assert_int_equal(pthread_create(&th[i], NULL, fn, (char *)args + i * size), 0);
+    for (size_t i = 0; i < n; ++i)
+        pthread_join(th[i], NULL);
+    free(th);
 }
 
 /* ---------------------------------------------------------------- fixtures */

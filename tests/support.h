@@ -24,6 +24,8 @@ cl_mem buffer_from(clnorm_context *ctx, const float *host, size_t count, size_t 
 cl_mem buffer_poisoned(clnorm_context *ctx, size_t count);
 /* A case's labels on the device (NULL when it has none). */
 cl_mem buffer_from_labels(clnorm_context *ctx, const int32_t *labels, size_t count);
+/* Release a buffer of the above; NULL (no labels, never made) is skipped. */
+void buffer_release(cl_mem buf);
 void buffer_read(clnorm_context *ctx, cl_mem buf, size_t offset_floats, float *host, size_t count);
 void buffer_write(clnorm_context *ctx, cl_mem buf, size_t offset_floats, const float *host,
                   size_t count);
@@ -39,6 +41,11 @@ extern const unsigned test_context_variants[TEST_VARIANTS];
         cmocka_unit_test_prestate(fn, (void *)&test_context_variants[1]),                          \
         cmocka_unit_test_prestate(fn, (void *)&test_context_variants[2]),                          \
         cmocka_unit_test_prestate(fn, (void *)&test_context_variants[3])
+
+/* ---- threads ---- */
+/* Run fn on n threads at once, thread i on (char *)args + i * size (an array
+ * of n structs), and wait for them all; aborts the test when one cannot start. */
+void run_threads(size_t n, void *(*fn)(void *), void *args, size_t size);
 
 /* ---- fixtures copied from ESPnet (tests/fixtures) ---- */
 typedef struct fixture_array {

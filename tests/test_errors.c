@@ -282,15 +282,18 @@ static void destroy_null(void **state)
     assert_true(clnorm_varnorm2d_upload_count(NULL) == 0 && clnorm_revin_upload_count(NULL) == 0);
 }
 
+/* A test on a fix of its own (layer_calls.c: setup, teardown). */
+#define FIX_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(null_arguments, setup, teardown),
-        cmocka_unit_test_setup_teardown(sizes, setup, teardown),
-        cmocka_unit_test_setup_teardown(buffers, setup, teardown),
-        cmocka_unit_test_setup_teardown(overlaps, setup, teardown),
-        cmocka_unit_test_setup_teardown(wait_lists, setup, teardown),
-        cmocka_unit_test_setup_teardown(statistics, setup, teardown),
+        FIX_TEST(null_arguments),
+        FIX_TEST(sizes),
+        FIX_TEST(buffers),
+        FIX_TEST(overlaps),
+        FIX_TEST(wait_lists),
+        FIX_TEST(statistics),
         cmocka_unit_test(create_errors),
         cmocka_unit_test(destroy_null),
     };

@@ -21,9 +21,8 @@
 
 #include "fault.h"
 #include "op_check.h"
+#include "shared_context.h"
 #include "support.h"
-
-static clnorm_context *ctx;
 
 /* The products of the table: the ops with a flop count. */
 static int is_product(const op_desc *op) { return op->flops != NULL; }
@@ -155,18 +154,15 @@ static void threads_create_at_once(void **state)
         assert_int_equal(clnorm_blas_clear_cache(), CLNORM_OK);
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, THREADS);
-        pthread_t th[THREADS];
         creator w[THREADS];
         for (size_t i = 0; i < THREADS; ++i) {
             creator wi = {&start, products[(i + (size_t)round) % np], 0};
             w[i] = wi;
-            assert_int_equal(pthread_create(&th[i], NULL, create_at_once, &w[i]), 0);
         }
+        run_threads(THREADS, create_at_once, w, sizeof w[0]);
         size_t bad = 0;
-        for (size_t i = 0; i < THREADS; ++i) {
-            pthread_join(th[i], NULL);
+        for (size_t i = 0; i < THREADS; ++i)
             bad += w[i].bad;
-        }
         pthread_barrier_destroy(&start);
         assert_int_equal(bad, 0);
     }
@@ -219,11 +215,7 @@ static void faults_with_wait_list(void **state)
                 }
                 if (!fired)
                     assert_int_equal(st, CLNORM_OK);
-                if (ev)
-                    clWaitForEvents(1, &ev), clReleaseEvent(ev);
-                if (layer)
-                    op->destroy(layer);
-                finish(ctx);
+                op_run_release(ctx, op, layer, ev);
                 assert_int_equal(clnorm_test_live_objects(), live);
                 if (!fired)
                     break;
@@ -285,19 +277,6 @@ static void create_errors(void **state)
     assert_non_null(strstr(clnorm_errmsg(ctx), "cannot run in place"));
     clnorm_linear_destroy(l);
     clReleaseMemObject(in), clReleaseMemObject(out);
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return clnorm_context_create(NULL, 0, &ctx) == CLNORM_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    clnorm_context_destroy(ctx);
-    return clnorm_test_live_objects() == 0 ? 0 : -1;
 }
 
 int main(void)

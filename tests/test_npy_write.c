@@ -108,12 +108,11 @@ static void test_write_relative_path(void **state)
 {
     const char *dir = *state;
     char err[256];
-    const size_t shape[1] = {3};
     int cwd = open(".", O_RDONLY);
     npy_array a = {0};
     assert_true(cwd >= 0);
     assert_int_equal(chdir(dir), 0);
-    assert_int_equal(npy_write_file("rel.npy", shape, 1, three, err, sizeof err), 0);
+    assert_int_equal(npy_write_file("rel.npy", three_shape, 1, three, err, sizeof err), 0);
     assert_int_equal(npy_read_file("rel.npy", &a, err, sizeof err), 0);
     assert_int_equal(fchdir(cwd), 0);
     close(cwd);
@@ -195,7 +194,7 @@ static void test_write_invalid_args(void **state)
     const char *dir = *state;
     char path[512], err[256];
     const size_t nine[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1}, huge[4] = {1ull << 40, 1ull << 40, 1, 1};
-    const size_t three_shape[1] = {3}, zero[1] = {0};
+    const size_t zero[1] = {0};
     snprintf(path, sizeof path, "%s/x.npy", dir);
     assert_int_equal(npy_write_file(path, nine, 9, three, err, sizeof err), -1);
     assert_non_null(strstr(err, "9 dimensions (at most 8 are supported)"));
@@ -218,10 +217,9 @@ static void test_write_missing_directory(void **state)
 {
     const char *dir = *state;
     char path[512], want[600], err[512];
-    const size_t shape[1] = {3};
     struct stat st;
     snprintf(path, sizeof path, "%s/nope/x.npy", dir);
-    assert_int_equal(npy_write_file(path, shape, 1, three, err, sizeof err), -1);
+    assert_int_equal(npy_write_file(path, three_shape, 1, three, err, sizeof err), -1);
     snprintf(want, sizeof want,
              "cannot create a temporary file in '%s/nope': No such file or directory", dir);
     assert_string_equal(err, want);
@@ -233,14 +231,13 @@ static void test_write_over_directory(void **state)
 {
     const char *dir = *state;
     char path[512], inner[600], err[512];
-    const size_t shape[1] = {3};
     struct stat st;
     size_t temps;
     snprintf(path, sizeof path, "%s/adir", dir);
     assert_int_equal(mkdir(path, 0755), 0);
     snprintf(inner, sizeof inner, "%s/keep", path);
     spit(inner, "keep", 4);
-    assert_int_equal(npy_write_file(path, shape, 1, three, err, sizeof err), -1);
+    assert_int_equal(npy_write_file(path, three_shape, 1, three, err, sizeof err), -1);
     assert_non_null(strstr(err, "cannot rename the temporary file into place: Is a directory"));
     assert_int_equal(stat(path, &st), 0);
     assert_true(S_ISDIR(st.st_mode));
@@ -249,7 +246,7 @@ static void test_write_over_directory(void **state)
     assert_int_equal(temps, 0);
     /* Trailing slash: the same, whatever errno the kernel picks. */
     snprintf(inner, sizeof inner, "%s/", path);
-    assert_int_equal(npy_write_file(inner, shape, 1, three, err, sizeof err), -1);
+    assert_int_equal(npy_write_file(inner, three_shape, 1, three, err, sizeof err), -1);
     assert_int_equal(dir_entries(path, NULL), 1);
 }
 
@@ -260,7 +257,7 @@ static void test_write_over_directory(void **state)
 static void write_under_fsize_limit(const char *base, rlim_t limit)
 {
     char dir[400], path[512], msg[512] = "";
-    const size_t old_shape[1] = {3}, big_shape[2] = {1000, 100};
+    const size_t big_shape[2] = {1000, 100};
     unsigned char *before, *after;
     size_t before_len, after_len, temps;
     int fds[2], status;
@@ -269,7 +266,7 @@ static void write_under_fsize_limit(const char *base, rlim_t limit)
     snprintf(dir, sizeof dir, "%s/limit_%lu", base, (unsigned long)limit);
     assert_int_equal(mkdir(dir, 0755), 0);
     snprintf(path, sizeof path, "%s/old.npy", dir);
-    assert_int_equal(npy_write_file(path, old_shape, 1, three, msg, sizeof msg), 0);
+    assert_int_equal(npy_write_file(path, three_shape, 1, three, msg, sizeof msg), 0);
     before = slurp(path, &before_len);
     assert_int_equal(pipe(fds), 0);
     pid = fork();

@@ -15,19 +15,17 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fault.h" /* the countdown and the live-object tally (test builds) */
 #include "op_check.h"
+#include "shared_context.h"
 #include "support.h"
 
 #define POISON_BITS 0xffu /* buffer_poisoned(): every float a NaN of these bytes */
 #define SENTINEL ((cl_event)(uintptr_t)0x5eed)
-
-static clnorm_context *ctx;
 
 /* Every float of `buf` still the poison buffer_poisoned() wrote. */
 static int still_poisoned(cl_mem buf, size_t count)
@@ -206,10 +204,7 @@ static void argument_errors(void **state)
         clReleaseEvent(ue);
         clReleaseMemObject(in), clReleaseMemObject(out);
         clReleaseMemObject(sp.small), clReleaseMemObject(sp.small_out), clReleaseMemObject(sp.big);
-        if (sp.short_labels)
-            clReleaseMemObject(sp.short_labels);
-        if (labels)
-            clReleaseMemObject(labels);
+        buffer_release(sp.short_labels), buffer_release(labels);
         op_case_data_free(&cd);
     }
 }
@@ -251,11 +246,7 @@ static void fault_loops(void **state)
             }
             if (!fired)
                 assert_int_equal(st, CLNORM_OK);
-            if (ev)
-                clWaitForEvents(1, &ev), clReleaseEvent(ev);
-            if (layer)
-                op->destroy(layer);
-            finish(ctx);
+            op_run_release(ctx, op, layer, ev);
             if (clnorm_test_live_objects() != live) {
                 print_error("%s: fault at call %lu: %ld OpenCL references left\n", op->name, n,
                             clnorm_test_live_objects() - live);
@@ -266,8 +257,7 @@ static void fault_loops(void **state)
         }
         printf("# %s: %lu calls, each failed in turn\n", op->name, n - 1);
         assert_true(n > 3);
-        if (labels)
-            clReleaseMemObject(labels);
+        buffer_release(labels);
         clReleaseMemObject(in), clReleaseMemObject(out);
         op_case_data_free(&cd);
         /* after all that, the numbers */
@@ -308,18 +298,15 @@ static void *work(void *arg)
 static void run_workers(clnorm_context *shared)
 {
     enum { THREADS = 4 };
-    pthread_t th[THREADS];
     worker w[THREADS];
     for (size_t i = 0; i < THREADS; ++i) {
         worker wi = {shared, i, 3 * op_count, 0, 1000 + i};
         w[i] = wi;
-        assert_int_equal(pthread_create(&th[i], NULL, work, &w[i]), 0);
     }
+    run_threads(THREADS, work, w, sizeof w[0]);
     size_t bad = 0;
-    for (size_t i = 0; i < THREADS; ++i) {
-        pthread_join(th[i], NULL);
+    for (size_t i = 0; i < THREADS; ++i)
         bad += w[i].bad;
-    }
     assert_int_equal(bad, 0);
 }
 
@@ -333,24 +320,6 @@ static void threads_own_contexts(void **state)
 {
     (void)state;
     run_workers(NULL);
-}
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return clnorm_context_create(NULL, 0, &ctx) == CLNORM_OK ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    clnorm_context_destroy(ctx);
-    long live = clnorm_test_live_objects();
-    if (live != 0) {
-        print_error("%ld OpenCL object reference(s) never released\n", live);
-        return -1;
-    }
-    return 0;
 }
 
 int main(void)

@@ -440,21 +440,22 @@ static void test_file_size_limit(void **state)
     assert_int_equal(st.st_size, full);
 }
 
+/* A test in a work directory of its own, with the files setup_inputs() puts there. */
+#define INPUTS_TEST(t) cmocka_unit_test_setup_teardown(t, setup_inputs, tool_teardown_work)
+
 int run_tool_error_tests(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_usage_errors, setup_inputs, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_option_spellings, setup_inputs, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_options_of_other_commands, setup_inputs,
-                                        tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_wrong_shapes, setup_inputs, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_bad_files, setup_inputs, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_bad_output_paths, setup_inputs, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_device_failures, setup_inputs, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_tensor_too_large, setup_inputs, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_failure_after_staging, setup_inputs,
-                                        tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_file_size_limit, setup_inputs, tool_teardown_work),
+        INPUTS_TEST(test_usage_errors),
+        INPUTS_TEST(test_option_spellings),
+        INPUTS_TEST(test_options_of_other_commands),
+        INPUTS_TEST(test_wrong_shapes),
+        INPUTS_TEST(test_bad_files),
+        INPUTS_TEST(test_bad_output_paths),
+        INPUTS_TEST(test_device_failures),
+        INPUTS_TEST(test_tensor_too_large),
+        INPUTS_TEST(test_failure_after_staging),
+        INPUTS_TEST(test_file_size_limit),
     };
     return cmocka_run_group_tests_name("tool errors", tests, NULL, NULL);
 }

@@ -843,20 +843,23 @@ static void test_modes(void **state)
     }
 }
 
+/* A test in a work directory of its own, with the inputs and old outputs setup() puts there. */
+#define OUTPUTS_TEST(t) cmocka_unit_test_setup_teardown(t, setup, tool_teardown_work)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_fifo_refused, setup, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_device_refused, setup, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_symlinks, setup, tool_teardown_work),
+        OUTPUTS_TEST(test_fifo_refused),
+        OUTPUTS_TEST(test_device_refused),
+        OUTPUTS_TEST(test_symlinks),
         cmocka_unit_test_setup_teardown(test_unreplaceable, setup, teardown_unreplaceable),
-        cmocka_unit_test_setup_teardown(test_third_rename_fails, setup, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_every_call_fails, setup, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_signal_at_each_step, setup, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_signals, setup, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_sigkill_leftovers, setup, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_sticky_other_user, setup, tool_teardown_work),
-        cmocka_unit_test_setup_teardown(test_modes, setup, tool_teardown_work),
+        OUTPUTS_TEST(test_third_rename_fails),
+        OUTPUTS_TEST(test_every_call_fails),
+        OUTPUTS_TEST(test_signal_at_each_step),
+        OUTPUTS_TEST(test_signals),
+        OUTPUTS_TEST(test_sigkill_leftovers),
+        OUTPUTS_TEST(test_sticky_other_user),
+        OUTPUTS_TEST(test_modes),
     };
     return cmocka_run_group_tests_name("tool outputs", tests, NULL, NULL);
 }

@@ -43,69 +43,25 @@ RLINEAR_INDIVIDUAL = 1 << 0
 RLINEAR_NO_REV = 1 << 1
 
 
-class VarNorm2dParams(ctypes.Structure):
-    """clnorm_varnorm2d_params."""
-
-    _fields_ = [("alpha", floats_p), ("version", c_uint64)]
-
-
-class RevinParams(ctypes.Structure):
-    """clnorm_revin_params."""
-
-    _fields_ = [("weight", floats_p), ("bias", floats_p), ("version", c_uint64)]
+def _params_struct(name, c_name, *arrays):
+    """A clnorm_*_params struct: every one is its float arrays (weights,
+    statistics, in the header's order), then the version counter."""
+    fields = [(array, floats_p) for array in arrays] + [("version", c_uint64)]
+    return type(name, (ctypes.Structure,),
+                {"__doc__": f"{c_name}.", "__module__": __name__, "_fields_": fields})
 
 
-class AffineParams(ctypes.Structure):
-    """clnorm_affine_params."""
-
-    _fields_ = [("weight", floats_p), ("bias", floats_p), ("version", c_uint64)]
-
-
-class ConditionalParams(ctypes.Structure):
-    """clnorm_conditional_params."""
-
-    _fields_ = [
-        ("embed", floats_p),
-        ("running_mean", floats_p),
-        ("running_var", floats_p),
-        ("version", c_uint64),
-    ]
-
-
-class NormalizationParams(ctypes.Structure):
-    """clnorm_normalization_params."""
-
-    _fields_ = [
-        ("weight", floats_p),
-        ("bias", floats_p),
-        ("running_mean", floats_p),
-        ("running_var", floats_p),
-        ("version", c_uint64),
-    ]
-
-
-class PlusParams(ctypes.Structure):
-    """clnorm_plus_params."""
-
-    _fields_ = [("alpha", floats_p), ("gamma", floats_p), ("beta", floats_p), ("version", c_uint64)]
-
-
-class LinearParams(ctypes.Structure):
-    """clnorm_linear_params."""
-
-    _fields_ = [("weight", floats_p), ("bias", floats_p), ("version", c_uint64)]
-
-
-class RlinearParams(ctypes.Structure):
-    """clnorm_rlinear_params."""
-
-    _fields_ = [
-        ("weight", floats_p),
-        ("bias", floats_p),
-        ("affine_weight", floats_p),
-        ("affine_bias", floats_p),
-        ("version", c_uint64),
-    ]
+VarNorm2dParams = _params_struct("VarNorm2dParams", "clnorm_varnorm2d_params", "alpha")
+RevinParams = _params_struct("RevinParams", "clnorm_revin_params", "weight", "bias")
+AffineParams = _params_struct("AffineParams", "clnorm_affine_params", "weight", "bias")
+ConditionalParams = _params_struct("ConditionalParams", "clnorm_conditional_params",
+                                   "embed", "running_mean", "running_var")
+NormalizationParams = _params_struct("NormalizationParams", "clnorm_normalization_params",
+                                     "weight", "bias", "running_mean", "running_var")
+PlusParams = _params_struct("PlusParams", "clnorm_plus_params", "alpha", "gamma", "beta")
+LinearParams = _params_struct("LinearParams", "clnorm_linear_params", "weight", "bias")
+RlinearParams = _params_struct("RlinearParams", "clnorm_rlinear_params",
+                               "weight", "bias", "affine_weight", "affine_bias")
 
 
 def _forward_tail():

@@ -48,89 +48,38 @@ class Error(Exception):
         super().__init__(f"{self.status_name}: {message}")
 
 
-class NullArgumentError(Error, ValueError):
-    """CLNORM_NULL_ARGUMENT: a required handle or pointer is NULL."""
-
-    status_name = "CLNORM_NULL_ARGUMENT"
-
-
-class InvalidArgumentError(Error, ValueError):
-    """CLNORM_INVALID_ARGUMENT: an argument is out of range, or of a type or dtype refused."""
-
-    status_name = "CLNORM_INVALID_ARGUMENT"
-
-
-class ZeroSizeError(Error, ValueError):
-    """CLNORM_ZERO_SIZE: a dimension is zero."""
-
-    status_name = "CLNORM_ZERO_SIZE"
-
-
-class SizeOverflowError(Error, ValueError):
-    """CLNORM_SIZE_OVERFLOW: a size product overflows size_t."""
-
-    status_name = "CLNORM_SIZE_OVERFLOW"
-
-
-class BufferTooSmallError(Error, ValueError):
-    """CLNORM_BUFFER_TOO_SMALL: a buffer is smaller than offset + extent."""
-
-    status_name = "CLNORM_BUFFER_TOO_SMALL"
-
-
-class MisalignedOffsetError(Error, ValueError):
-    """CLNORM_MISALIGNED_OFFSET: a byte offset is not a multiple of 4."""
-
-    status_name = "CLNORM_MISALIGNED_OFFSET"
-
-
-class ShapeMismatchError(Error, ValueError):
-    """CLNORM_SHAPE_MISMATCH: a shape does not match the layer."""
-
-    status_name = "CLNORM_SHAPE_MISMATCH"
-
-
-class NoStatisticsError(Error, ValueError):
-    """CLNORM_NO_STATISTICS: RevIN output (or its statistics) before any RevIN input forward."""
-
-    status_name = "CLNORM_NO_STATISTICS"
-
-
-class TooLargeError(Error, ValueError):
-    """CLNORM_TOO_LARGE: the tensor exceeds the device's limits."""
-
-    status_name = "CLNORM_TOO_LARGE"
-
-
-class NoDeviceError(Error):
-    """CLNORM_NO_DEVICE: no OpenCL device matches."""
-
-    status_name = "CLNORM_NO_DEVICE"
-
-
-class BuildFailedError(Error):
-    """CLNORM_BUILD_FAILED: building the kernels failed."""
-
-    status_name = "CLNORM_BUILD_FAILED"
-
-
-class OpenCLError(Error):
-    """CLNORM_OPENCL_ERROR: an OpenCL call failed."""
-
-    status_name = "CLNORM_OPENCL_ERROR"
-
-
-class OutOfMemoryError(Error, MemoryError):
-    """CLNORM_OUT_OF_MEMORY: out of host memory."""
-
-    status_name = "CLNORM_OUT_OF_MEMORY"
-
-
-class BlasError(Error):
-    """CLNORM_BLAS_ERROR: a CLBlast call failed (the matrix products)."""
-
-    status_name = "CLNORM_BLAS_ERROR"
-
+# The subclass of each status but OK: its class name, the status, the
+# generic exception it also is (a bad argument is a ValueError, running out of
+# host memory a MemoryError) and what the status means. One table, made into
+# classes below, instead of fourteen class statements that differ only there.
+_SUBCLASSES = (
+    ("NullArgumentError", "NULL_ARGUMENT", ValueError, "a required handle or pointer is NULL."),
+    ("InvalidArgumentError", "INVALID_ARGUMENT", ValueError,
+     "an argument is out of range, or of a type or dtype refused."),
+    ("ZeroSizeError", "ZERO_SIZE", ValueError, "a dimension is zero."),
+    ("SizeOverflowError", "SIZE_OVERFLOW", ValueError, "a size product overflows size_t."),
+    ("BufferTooSmallError", "BUFFER_TOO_SMALL", ValueError,
+     "a buffer is smaller than offset + extent."),
+    ("MisalignedOffsetError", "MISALIGNED_OFFSET", ValueError,
+     "a byte offset is not a multiple of 4."),
+    ("ShapeMismatchError", "SHAPE_MISMATCH", ValueError, "a shape does not match the layer."),
+    ("NoStatisticsError", "NO_STATISTICS", ValueError,
+     "RevIN output (or its statistics) before any RevIN input forward."),
+    ("TooLargeError", "TOO_LARGE", ValueError, "the tensor exceeds the device's limits."),
+    ("NoDeviceError", "NO_DEVICE", None, "no OpenCL device matches."),
+    ("BuildFailedError", "BUILD_FAILED", None, "building the kernels failed."),
+    ("OpenCLError", "OPENCL_ERROR", None, "an OpenCL call failed."),
+    ("OutOfMemoryError", "OUT_OF_MEMORY", MemoryError, "out of host memory."),
+    ("BlasError", "BLAS_ERROR", None, "a CLBlast call failed (the matrix products)."),
+)
+for _name, _status, _also, _doc in _SUBCLASSES:
+    globals()[_name] = type(
+        _name,
+        (Error, _also) if _also else (Error,),
+        {"__doc__": f"CLNORM_{_status}: {_doc}", "__module__": __name__,
+         "status_name": f"CLNORM_{_status}"},
+    )
+del _name, _status, _also, _doc
 
 _BY_STATUS = {STATUS[c.status_name[len("CLNORM_") :]]: c for c in Error.__subclasses__()}
 

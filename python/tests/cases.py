@@ -52,22 +52,31 @@ class Case:
         return self.id
 
 
-class RevinOutputCase(Case):
-    """ReversibleInstanceNorm1dOutput: the input module's statistics from x
-    (of the family), then the output module on z of another length."""
+class InverseCase(Case):
+    """An inverse: the statistics (or scale) from x, of the family, then the
+    inverse on z, a standard normal (times 2) of another length, z_shape.
+    Subclasses say which calls run_torch makes."""
 
-    def __init__(self, id, transposed, shape, horizon):
-        d = shape[1] if transposed else shape[2]
-        super().__init__(id, lambda: _revin_pair(d, transposed),
-                         lambda ctx: _clnorm_revin_pair(d, transposed, ctx), shape,
-                         (2,) if transposed else (1,))
-        b = shape[0]
-        self.z_shape = (b, d, horizon) if transposed else (b, horizon, d)
+    def __init__(self, id, torch_module, layer, shape, reduced, z_shape):
+        super().__init__(id, torch_module, layer, shape, reduced)
+        self.z_shape = z_shape
 
     def inputs(self, rng, family):
         out = super().inputs(rng, family)
         out["z"] = (rng.standard_normal(self.z_shape) * 2).astype(np.float32)
         return out
+
+
+class RevinOutputCase(InverseCase):
+    """ReversibleInstanceNorm1dOutput: the input module's statistics from x
+    (of the family), then the output module on z of another length."""
+
+    def __init__(self, id, transposed, shape, horizon):
+        b, d = shape[0], shape[1] if transposed else shape[2]
+        super().__init__(id, lambda: _revin_pair(d, transposed),
+                         lambda ctx: _clnorm_revin_pair(d, transposed, ctx), shape,
+                         (2,) if transposed else (1,),
+                         (b, d, horizon) if transposed else (b, horizon, d))
 
     def run_torch(self, module, inputs):
         module.norm_input(inputs["x"])
@@ -192,19 +201,14 @@ class TSNormalizationCase(Case):
         return {"y": layer(inputs["x"]), "scale": layer.scale}
 
 
-class TSInverseCase(Case):
+class TSInverseCase(InverseCase):
     """TSInverseNormalization: the normalizer's scale from x (of the family),
     then the inverse on z of another length."""
 
     def __init__(self, method, horizon, shape, z_length):
         super().__init__(f"TSInverseNormalization-{method}", lambda: _ts_pair(method, horizon),
-                         lambda ctx: _clnorm_ts_pair(method, horizon, ctx), shape, (1,))
-        self.z_shape = (shape[0], z_length, shape[2])
-
-    def inputs(self, rng, family):
-        out = super().inputs(rng, family)
-        out["z"] = (rng.standard_normal(self.z_shape) * 2).astype(np.float32)
-        return out
+                         lambda ctx: _clnorm_ts_pair(method, horizon, ctx), shape, (1,),
+                         (shape[0], z_length, shape[2]))
 
     def run_torch(self, module, inputs):
         module.normalizer(inputs["x"])
@@ -261,18 +265,12 @@ class ForecastRevinCase(Case):
     run_clnorm = run_torch  # the same calls and attributes
 
 
-class ForecastRevinDenormCase(Case):
+class ForecastRevinDenormCase(InverseCase):
     """The forecasting RevIN's denorm: the statistics from x (of the family),
     then denorm on z of another length (a horizon)."""
 
     def __init__(self, id, torch_module, layer, shape, horizon):
-        super().__init__(id, torch_module, layer, shape, (1,))
-        self.z_shape = (shape[0], horizon, shape[2])
-
-    def inputs(self, rng, family):
-        out = super().inputs(rng, family)
-        out["z"] = (rng.standard_normal(self.z_shape) * 2).astype(np.float32)
-        return out
+        super().__init__(id, torch_module, layer, shape, (1,), (shape[0], horizon, shape[2]))
 
     def run_torch(self, module, inputs):
         module(inputs["x"], "norm")

@@ -107,45 +107,54 @@ class NoneNorm2d(nn.Module):
         return x
 
 
-def _embedding(num_classes, num_features, bias):
-    embed = nn.Embedding(num_classes, num_features * 2 if bias else num_features)
-    embed.weight.data[:, :num_features].uniform_()
-    if bias:
-        embed.weight.data[:, num_features:].zero_()
-    return embed
+def _instance_norm(num_features):
+    """ESPnet's InstanceNorm2d without affine or running statistics."""
+    return nn.InstanceNorm2d(num_features, affine=False, track_running_stats=False)
 
 
-def _scale(module, out, y):
-    c = module.num_features
-    if module.bias:
-        gamma, beta = module.embed(y).chunk(2, dim=-1)
-        return gamma.view(-1, c, 1, 1) * out + beta.view(-1, c, 1, 1)
-    return module.embed(y).view(-1, c, 1, 1) * out
+class _ConditionalScale(nn.Module):
+    """What ConditionalBatchNorm2d, ConditionalInstanceNorm2d and
+    ConditionalNoneNorm2d share in ESPnet: the embedding of the class y
+    (gamma uniform, and beta zero with bias) scaling (and shifting) the
+    subclass's normalize(x)."""
 
-
-class ConditionalBatchNorm2d(nn.Module):
     def __init__(self, num_features, num_classes, bias=True):
         super().__init__()
         self.num_features = num_features
         self.bias = bias
+        self.embed = nn.Embedding(num_classes, num_features * 2 if bias else num_features)
+        self.embed.weight.data[:, :num_features].uniform_()
+        if bias:
+            self.embed.weight.data[:, num_features:].zero_()
+
+    def normalize(self, x):
+        return x
+
+    def forward(self, x, y):
+        out = self.normalize(x)
+        c = self.num_features
+        if self.bias:
+            gamma, beta = self.embed(y).chunk(2, dim=-1)
+            return gamma.view(-1, c, 1, 1) * out + beta.view(-1, c, 1, 1)
+        return self.embed(y).view(-1, c, 1, 1) * out
+
+
+class ConditionalBatchNorm2d(_ConditionalScale):
+    def __init__(self, num_features, num_classes, bias=True):
+        super().__init__(num_features, num_classes, bias)
         self.bn = nn.BatchNorm2d(num_features, affine=False)
-        self.embed = _embedding(num_classes, num_features, bias)
 
-    def forward(self, x, y):
-        return _scale(self, self.bn(x), y)
+    def normalize(self, x):
+        return self.bn(x)
 
 
-class ConditionalInstanceNorm2d(nn.Module):
+class ConditionalInstanceNorm2d(_ConditionalScale):
     def __init__(self, num_features, num_classes, bias=True):
-        super().__init__()
-        self.num_features = num_features
-        self.bias = bias
-        self.instance_norm = nn.InstanceNorm2d(num_features, affine=False,
-                                               track_running_stats=False)
-        self.embed = _embedding(num_classes, num_features, bias)
+        super().__init__(num_features, num_classes, bias)
+        self.instance_norm = _instance_norm(num_features)
 
-    def forward(self, x, y):
-        return _scale(self, self.instance_norm(x), y)
+    def normalize(self, x):
+        return self.instance_norm(x)
 
 
 class ConditionalVarianceNorm2d(nn.Module):
@@ -162,15 +171,8 @@ class ConditionalVarianceNorm2d(nn.Module):
         return self.embed(y).view(-1, self.num_features, 1, 1) * h
 
 
-class ConditionalNoneNorm2d(nn.Module):
-    def __init__(self, num_features, num_classes, bias=True):
-        super().__init__()
-        self.num_features = num_features
-        self.bias = bias
-        self.embed = _embedding(num_classes, num_features, bias)
-
-    def forward(self, x, y):
-        return _scale(self, x, y)
+class ConditionalNoneNorm2d(_ConditionalScale):
+    """The scale alone: normalize(x) is x."""
 
 
 def _plus_means(x):
@@ -185,8 +187,7 @@ class InstanceNorm2dPlus(nn.Module):
         super().__init__()
         self.num_features = num_features
         self.bias = bias
-        self.instance_norm = nn.InstanceNorm2d(num_features, affine=False,
-                                               track_running_stats=False)
+        self.instance_norm = _instance_norm(num_features)
         self.alpha = nn.Parameter(torch.zeros(num_features))
         self.gamma = nn.Parameter(torch.zeros(num_features))
         self.alpha.data.normal_(1, 0.02)
@@ -209,8 +210,7 @@ class ConditionalInstanceNorm2dPlus(nn.Module):
         super().__init__()
         self.num_features = num_features
         self.bias = bias
-        self.instance_norm = nn.InstanceNorm2d(num_features, affine=False,
-                                               track_running_stats=False)
+        self.instance_norm = _instance_norm(num_features)
         if bias:
             self.embed = nn.Embedding(num_classes, num_features * 3)
             self.embed.weight.data[:, : 2 * num_features].normal_(1, 0.02)

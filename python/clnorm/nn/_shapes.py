@@ -19,6 +19,16 @@ def nchw(layer, shape, channels):
     return tuple(shape)
 
 
+def channels_first(layer, shape, channels, batch="N"):
+    """(batch, channels, ...): the batch and the count of the positions after
+    the channels (GroupNorm's and TransposedLinear's layout)."""
+    if len(shape) < 2 or shape[1] != channels:
+        raise errors.ShapeMismatchError(
+            f"{layer} takes ({batch}, {channels}, ...), not shape {tuple(shape)}"
+        )
+    return shape[0], count(shape[2:])
+
+
 def count(shape):
     n = 1
     for s in shape:

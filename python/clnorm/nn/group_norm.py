@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """group_norm.py: torch.nn.GroupNorm (clnorm_group_norm)."""
-from .. import _capi, errors
+from .. import _capi
 from . import _shapes
 from ._module import Module
 from ._params import Param, ParamBlock
@@ -32,12 +32,8 @@ class GroupNorm(Module):
         self._make(context, (self.num_groups, c, self.eps, flags), params)
 
     def _sizes(self, shape):
-        if len(shape) < 2 or shape[1] != self.num_channels:
-            raise errors.ShapeMismatchError(
-                f"GroupNorm({self.num_groups}, {self.num_channels}) takes (N, "
-                f"{self.num_channels}, ...), not shape {tuple(shape)}"
-            )
-        return shape[0], _shapes.count(shape[2:])
+        return _shapes.channels_first(f"GroupNorm({self.num_groups}, {self.num_channels})", shape,
+                                      self.num_channels)
 
     def extra_repr(self):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"

@@ -93,12 +93,8 @@ class TransposedLinear(_Product):
         return self.out_features
 
     def _sizes(self, shape):
-        if len(shape) < 2 or shape[1] != self.in_features:
-            raise errors.ShapeMismatchError(
-                f"TransposedLinear({self.in_features}, {self.out_features}) takes "
-                f"(B, {self.in_features}, ...), not shape {tuple(shape)}"
-            )
-        return shape[0], _shapes.count(shape[2:])
+        return _shapes.channels_first(f"TransposedLinear({self.in_features}, {self.out_features})",
+                                      shape, self.in_features, batch="B")
 
     def _out_shape(self, shape):
         return (shape[0], self.out_features) + tuple(shape[2:])
