@@ -12,8 +12,6 @@
  *                     and scratch; enqueues the plan of a view
  *   3  kernels.c      the kernel table: names, local sizes, the argument order
  *                     of kernels/clnorm_abi.h, creating them, the warm-up
- *   3  plan.c         the launch planner: (device limits, view, width) -> plan;
- *                     a pure function, no OpenCL
  *   3  runtime.c      the layer runtime every layer shares (creation, the last
  *                     event, wait lists, argument and buffer checks, the event
  *                     handed out)
@@ -23,10 +21,12 @@
  *   4  context.c      creating and destroying a context
  *   5  program.c      building the embedded kernels through the cache
  *   5  accumulate.c   fp64 or float-float statistics (CLNORM_ACCUMULATE)
+ *   5  plan.c         the launch planner: device -> limits, (limits, view,
+ *                     width) -> plan; pure functions, no OpenCL
  *   5  device.c       finding devices, their limits
  *   6  cache.c        the on-disk program-binary cache
  *   7  clcall.c       the OpenCL call wrapper, errors in the context
- *   8  status.c alloc.c fault.c sha256.c */
+ *   8  status.c alloc.c fault.c sha256.c profile.c */
 #ifndef CLNORM_INT_H
 #define CLNORM_INT_H
 
@@ -430,6 +430,17 @@ typedef struct clnorm__plan {
     size_t partial_bytes;        /* scratch for split rows' partial statistics */
 } clnorm__plan;
 
+/* A device's limits as the planner sees them, for the GPU variant or the
+ * CPU's. CPUs (PoCL) run a work-group as a loop over its items: few items,
+ * each owning a long contiguous range, and wide explicit vectors. GPUs want
+ * many items per group reading neighbouring addresses, and enough groups to
+ * fill every compute unit. */
+void clnorm__plan_limits(const clnorm__device_info *d, int gpu, clnorm__limits *lim);
+/* Test builds: fill `info` with the limits of another device ("h200",
+ * "radeon-rx7900", "arc-a770"; src/profile.c); -1 for another name. */
+int clnorm__device_profile(const char *name, clnorm__device_info *info);
+/* The profile names, for messages: "h200, radeon-rx7900, arc-a770". */
+const char *clnorm__device_profile_names(void);
 /* The vector width for a view's rows: the context's for contiguous rows,
  * the widest dividing `inner` for strided ones. */
 unsigned clnorm__plan_width(const clnorm__limits *lim, size_t inner);

@@ -46,15 +46,12 @@ static void context_release_cl(clnorm_context *ctx)
     ctx->description = NULL;
 }
 
-/* Kernel geometry from the device's limits. CPUs (PoCL) run a work-group as
- * a loop over its items: few items, each owning a long contiguous range, and
- * wide explicit vectors. GPUs want many items per group reading neighbouring
- * addresses. The variant follows the device type unless forced. */
-static void choose_geometry(clnorm_context *ctx)
+/* The kernel variant: the device type's, unless forced by a flag or by
+ * CLNORM_VARIANT. */
+static int gpu_variant(const clnorm_context *ctx)
 {
-    const clnorm__device_info *d = &ctx->info;
     const char *env = getenv("CLNORM_VARIANT");
-    int gpu = (d->type & CL_DEVICE_TYPE_CPU) == 0;
+    int gpu = (ctx->info.type & CL_DEVICE_TYPE_CPU) == 0;
     if (env && !strcmp(env, "gpu"))
         gpu = 1;
     else if (env && !strcmp(env, "cpu"))
@@ -63,25 +60,24 @@ static void choose_geometry(clnorm_context *ctx)
         gpu = 1;
     else if (ctx->flags & CLNORM_CONTEXT_CPU_VARIANT)
         gpu = 0;
-    clnorm__limits *lim = &ctx->limits;
-    lim->gpu_variant = gpu;
-    size_t wg = gpu ? 64 : 16;
-    unsigned maxc = gpu ? 64 : 256;
-    /* local memory: two sums (8 bytes each) per item and column, a scaling
-     * (16 bytes) per column */
-    while (wg > 1 && (wg > d->max_work_group_size ||
-                      (cl_ulong)wg * maxc * 16 + maxc * 16 > d->local_mem_size / 2)) {
-        if (maxc > 16)
-            maxc /= 2;
-        else
-            wg /= 2;
-    }
-    lim->work_group = wg;
-    lim->max_columns = maxc;
-    unsigned pref = d->preferred_vector_float ? d->preferred_vector_float : 4;
-    lim->contig_width = gpu ? 4 : (pref >= 16 ? 16 : 8);
-    unsigned cu = d->compute_units ? d->compute_units : 1;
-    lim->target_groups = cu * (gpu ? 8 : 4);
+    return gpu;
+}
+
+/* Test builds only: CLNORM_TEST_PROFILE makes the planner see another
+ * device's limits (src/profile.c), so that its plans run on this device
+ * under the numeric tests. */
+static clnorm_status apply_test_profile(clnorm_context *ctx)
+{
+#ifdef CLNORM_FAULT_INJECTION
+    const char *name = getenv("CLNORM_TEST_PROFILE");
+    if (name && *name && clnorm__device_profile(name, &ctx->info) != 0)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
+                            "CLNORM_TEST_PROFILE='%.64s' is none of %s", name,
+                            clnorm__device_profile_names());
+#else
+    (void)ctx;
+#endif
+    return CLNORM_OK;
 }
 
 /* Common second half of create and wrap: limits, geometry, description. */
@@ -89,9 +85,10 @@ static clnorm_status context_finish(clnorm_context *ctx)
 {
     clnorm__accumulate request;
     RETURN_IF_ERROR(clnorm__device_query(ctx, ctx->device, &ctx->info));
+    RETURN_IF_ERROR(apply_test_profile(ctx));
     RETURN_IF_ERROR(clnorm__accumulate_request(ctx, ctx->flags, &request));
     RETURN_IF_ERROR(clnorm__accumulate_choose(ctx, request));
-    choose_geometry(ctx);
+    clnorm__plan_limits(&ctx->info, gpu_variant(ctx), &ctx->limits);
     char desc[800];
     snprintf(desc, sizeof desc, "%s (%s, driver %s)", ctx->info.name, ctx->info.platform_name,
              ctx->info.driver_version);

@@ -5,12 +5,22 @@
  * not there (tests/test_plan.c). */
 #include "clnorm_int.h"
 
-/* Rows shorter than this stay in one work-group (one launch): the row is read
- * twice from cache rather than split over groups. */
+/* CPU variant: rows shorter than this stay in one work-group (one launch):
+ * the row is read twice from cache rather than split over groups. */
 #define SPLIT_MIN_ROW 65536
 /* Elements per work-group chunk when a long row is split. */
 #define SPLIT_MIN_CHUNK 16384
-/* Upper bound of chunks per row (each apply group merges them all). */
+/* GPU variant: a device is filled with SPLIT_GPU_FILL work-groups per
+ * compute unit (target_groups is twice that): fewer row blocks than that are
+ * split, in chunks of at least SPLIT_MIN_CHUNK_GPU along the row (a
+ * chunk's partial statistics cost a merge; its re-read hits the L2). */
+#define SPLIT_GPU_FILL 4
+#define SPLIT_MIN_CHUNK_GPU 1024
+/* The elementwise pass's chunks along the row on GPUs: a few rows of a
+ * strided block, or a piece of a contiguous row. */
+#define SCALE_MIN_CHUNK_GPU 256
+/* Upper bound of chunks per row on a CPU (each apply group merges them all;
+ * a GPU takes as many as fill it). */
 #define SPLIT_MAX_PARTS 256
 /* Elements per work-group for the elementwise pass. */
 #define SCALE_MIN_CHUNK 4096
@@ -20,6 +30,28 @@
 /* Most rows (slabs) one work-item normalises in a run (norm_rows' and
  * norm_slab's pipelines). */
 #define RUN_MAX 64
+
+void clnorm__plan_limits(const clnorm__device_info *d, int gpu, clnorm__limits *lim)
+{
+    lim->gpu_variant = gpu;
+    size_t wg = gpu ? 64 : 16;
+    unsigned maxc = gpu ? 64 : 256;
+    /* local memory: two sums (8 bytes each) per item and column, a scaling
+     * (16 bytes) per column */
+    while (wg > 1 && (wg > d->max_work_group_size ||
+                      (cl_ulong)wg * maxc * 16 + maxc * 16 > d->local_mem_size / 2)) {
+        if (maxc > 16)
+            maxc /= 2;
+        else
+            wg /= 2;
+    }
+    lim->work_group = wg;
+    lim->max_columns = maxc;
+    unsigned pref = d->preferred_vector_float ? d->preferred_vector_float : 4;
+    lim->contig_width = gpu ? 4 : (pref >= 16 ? 16 : 8);
+    unsigned cu = d->compute_units ? d->compute_units : 1;
+    lim->target_groups = cu * (gpu ? 2 * SPLIT_GPU_FILL : 4);
+}
 
 unsigned clnorm__plan_width(const clnorm__limits *lim, size_t inner)
 {
@@ -67,15 +99,17 @@ static int rows_per_item(const clnorm__limits *lim, const clnorm__view *v)
 }
 
 /* Chunks per row: one unless there are too few rows to fill the device and
- * the rows are long enough to share. */
+ * the rows are long enough to share (on a GPU, any row of two chunks). */
 static cl_uint choose_parts(const clnorm__limits *lim, size_t blocks, size_t n)
 {
-    if (blocks >= lim->target_groups || n < SPLIT_MIN_ROW)
+    size_t chunk = lim->gpu_variant ? SPLIT_MIN_CHUNK_GPU : SPLIT_MIN_CHUNK;
+    size_t enough = lim->gpu_variant ? lim->target_groups / 2 : lim->target_groups;
+    if (blocks >= enough || n < (lim->gpu_variant ? 2 * chunk : SPLIT_MIN_ROW))
         return 1;
     size_t parts = (lim->target_groups + blocks - 1) / blocks;
-    if (parts > n / SPLIT_MIN_CHUNK)
-        parts = n / SPLIT_MIN_CHUNK;
-    if (parts > SPLIT_MAX_PARTS)
+    if (parts > n / chunk)
+        parts = n / chunk;
+    if (!lim->gpu_variant && parts > SPLIT_MAX_PARTS)
         parts = SPLIT_MAX_PARTS;
     return parts < 1 ? 1 : (cl_uint)parts;
 }
@@ -134,7 +168,7 @@ void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsign
     size_t blocks = row_blocks(v, width, tiles), parts = 1;
     if (blocks < lim->target_groups) {
         parts = (lim->target_groups + blocks - 1) / blocks;
-        size_t by_len = v->n / SCALE_MIN_CHUNK;
+        size_t by_len = v->n / (lim->gpu_variant ? SCALE_MIN_CHUNK_GPU : SCALE_MIN_CHUNK);
         if (parts > by_len)
             parts = by_len ? by_len : 1;
     }

@@ -13,14 +13,51 @@
 
 #include "clnorm_int.h"
 
-/* gpu_variant, work_group, max_columns, contig_width, target_groups */
-static const clnorm__limits profiles[] = {
-    {0, 16, 256, 16, 8},  /* PoCL on 2 cores, as here */
-    {0, 16, 256, 8, 256}, /* a 64-core CPU */
-    {1, 64, 64, 4, 1056}, /* an H200: 132 compute units */
-    {1, 64, 64, 4, 768},  /* a Radeon RX 7900: 96 compute units */
-    {1, 32, 32, 4, 8},    /* a small GPU */
-};
+#include "ops.h"
+
+/* What devices report: type, compute units, largest work-group, local
+ * memory, preferred float vector width. The GPUs are src/profile.c's. */
+static clnorm__device_info device(cl_device_type type, cl_uint units, size_t wg, cl_ulong local,
+                                  cl_uint pref)
+{
+    clnorm__device_info d = {0};
+    d.type = type, d.compute_units = units, d.max_work_group_size = wg;
+    d.local_mem_size = local, d.preferred_vector_float = pref, d.has_fp64 = 1;
+    return d;
+}
+
+static clnorm__device_info profile(const char *name)
+{
+    clnorm__device_info d = device(CL_DEVICE_TYPE_CPU, 2, 4096, 4 << 20, 16);
+    assert_int_equal(clnorm__device_profile(name, &d), 0);
+    return d;
+}
+
+#define PROFILES 6
+static clnorm__limits profiles[PROFILES];
+static const char *profile_names[PROFILES] = {"PoCL on 2 cores", "a 64-core CPU", "h200",
+                                              "radeon-rx7900",   "arc-a770",      "a small GPU"};
+static unsigned profile_units[PROFILES];
+
+static int setup_profiles(void **state)
+{
+    (void)state;
+    clnorm__device_info d[PROFILES] = {
+        device(CL_DEVICE_TYPE_CPU, 2, 4096, 4 << 20, 16), /* as here */
+        device(CL_DEVICE_TYPE_CPU, 64, 8192, 4 << 20, 8),
+        profile("h200"),
+        profile("radeon-rx7900"),
+        profile("arc-a770"),
+        device(CL_DEVICE_TYPE_GPU, 1, 32, 4096, 1),
+    };
+    for (int i = 0; i < PROFILES; ++i) {
+        clnorm__plan_limits(&d[i], !(d[i].type & CL_DEVICE_TYPE_CPU), &profiles[i]);
+        profile_units[i] = d[i].compute_units;
+    }
+    clnorm__device_info unknown = d[0];
+    assert_int_equal(clnorm__device_profile("h100", &unknown), -1);
+    return 0;
+}
 
 static const clnorm__view views[] = {
     {640, 1024, 1}, {1024, 16384, 1}, {6, 100000, 1}, {1, 1 << 24, 1}, {3, 17, 1},
@@ -94,7 +131,7 @@ static void check(const clnorm__limits *lim, const clnorm__view *v, int elementw
 static void every_profile_and_view(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < sizeof profiles / sizeof profiles[0]; ++i)
+    for (size_t i = 0; i < PROFILES; ++i)
         for (size_t j = 0; j < sizeof views / sizeof views[0]; ++j) {
             check(&profiles[i], &views[j], 0);
             check(&profiles[i], &views[j], 1);
@@ -129,11 +166,55 @@ static void cpu_kernels_by_layout(void **state)
     assert_int_equal(p.kernel[0], CLNORM_K_PARTIAL);
 }
 
+/* Work-groups per compute unit of a plan's launches. */
+static double per_unit(const clnorm__plan *p, unsigned units) { return (double)p->groups / units; }
+
+/* Every op's bench shapes under the GPU profiles: the normalising plan and
+ * the elementwise one each launch at least 4 work-groups per compute unit
+ * (a GPU holds several at once; fewer leave it idle), or, for a tensor of
+ * fewer than 4 chunks of 1024 elements per compute unit, cover the whole
+ * tensor (it is launch-bound). The products (Linear, RLinear) are
+ * CLBlast's to plan. */
+static void bench_shapes_fill_gpus(void **state)
+{
+    (void)state;
+    for (int i = 2; i <= 3; ++i) { /* the H200 and the Radeon */
+        const clnorm__limits *lim = &profiles[i];
+        for (size_t t = 0; t < op_count; ++t) {
+            const op_desc *op = op_table[t];
+            if (op->flops)
+                continue;
+            for (size_t b = 0; b < op->bench_count; ++b) {
+                const op_case *c = &op->bench[b];
+                clnorm__view v;
+                op->view(&c->config, c->shape, c->ndim, &v.outer, &v.n, &v.inner);
+                unsigned width = clnorm__plan_width(lim, v.inner);
+                clnorm__plan norm, scale;
+                clnorm__plan_normalise(lim, &v, width, &norm);
+                clnorm__plan_scale(lim, &v, width, &scale);
+                double gn = per_unit(&norm, profile_units[i]);
+                double gs = per_unit(&scale, profile_units[i]);
+                printf("# %-13s %-30s %-5s (%zu, %zu, %zu): %6.1f groups per CU normalising "
+                       "(%u part%s), %6.1f scaling\n",
+                       profile_names[i], op->name, c->layout, v.outer, v.n, v.inner, gn,
+                       norm.nparts, norm.nparts == 1 ? "" : "s", gs);
+                size_t count = v.outer * v.n * v.inner;
+                if (count < (size_t)4 * profile_units[i] * 1024)
+                    continue; /* small: the whole tensor */
+                if (gn < 4 || gs < 4)
+                    fail_msg("%s on %s: fewer than 4 work-groups per compute unit", op->name,
+                             profile_names[i]);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_profile_and_view),
         cmocka_unit_test(cpu_kernels_by_layout),
+        cmocka_unit_test(bench_shapes_fill_gpus),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup_profiles, NULL);
 }
