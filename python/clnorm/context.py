@@ -12,8 +12,17 @@ import weakref
 from . import _capi, _library, errors
 
 
-def _flags(fp64, cache, variant):
-    flags = 0 if fp64 else _capi.CONTEXT_NO_FP64
+def _flags(fp64, cache, variant, accumulate):
+    if accumulate not in (None, "auto", "fp64", "float-float"):
+        raise errors.InvalidArgumentError(
+            f"accumulate must be None, 'auto', 'fp64' or 'float-float', not {accumulate!r}"
+        )
+    if not fp64 and accumulate not in (None, "float-float"):
+        raise errors.InvalidArgumentError(f"fp64=False contradicts accumulate={accumulate!r}")
+    if not fp64 or accumulate == "float-float":
+        flags = _capi.CONTEXT_NO_FP64
+    else:
+        flags = _capi.CONTEXT_FP64 if accumulate == "fp64" else 0
     if not cache:
         flags |= _capi.CONTEXT_NO_CACHE
     if variant == "gpu":
@@ -43,19 +52,22 @@ class Context:
     ``$CLNORM_DEVICE``, else takes the first GPU, accelerator, then CPU.
     ``Context.wrap(queue)`` runs on a pyopencl queue (and its context) instead.
 
-    Keyword options (the context flags): ``fp64=False`` forces the float-float
-    kernels, ``cache=False`` skips the program-binary cache, ``variant="gpu"``
-    or ``"cpu"`` forces a kernel shape. Raises NoDeviceError (with the list of
-    devices there are) when nothing matches.
+    Keyword options (the context flags): ``accumulate="fp64"`` or
+    ``"float-float"`` chooses the statistics' accumulator (None or ``"auto"``:
+    ``$CLNORM_ACCUMULATE``, else fp64 where the device runs it fast;
+    ``fp64=False`` is ``accumulate="float-float"``), ``cache=False`` skips the
+    program-binary cache, ``variant="gpu"`` or ``"cpu"`` forces a kernel shape.
+    Raises NoDeviceError (with the list of devices there are) when nothing
+    matches, InvalidArgumentError for fp64 on a device without it.
 
     Threads: as clnorm_context_*: layers of one context may be made and run
     from several threads, each layer from one thread at a time.
     """
 
-    def __init__(self, device=None, *, fp64=True, cache=True, variant=None):
+    def __init__(self, device=None, *, fp64=True, cache=True, variant=None, accumulate=None):
         if device is not None and not isinstance(device, str):
             raise errors.InvalidArgumentError(f"device must be a str or None, not {device!r}")
-        flags = _flags(fp64, cache, variant)
+        flags = _flags(fp64, cache, variant, accumulate)
         lib = _library.lib()
         handle = _capi.handle_t()
         spec = device.encode() if device else None
@@ -64,7 +76,7 @@ class Context:
         self._init(lib, handle.value, None)
 
     @classmethod
-    def wrap(cls, queue, *, fp64=True, cache=True, variant=None):
+    def wrap(cls, queue, *, fp64=True, cache=True, variant=None, accumulate=None):
         """A context on a pyopencl CommandQueue (its context and device): layers
         made on it enqueue on `queue`, and take and return pyopencl arrays of
         its context without copies. clnorm retains the queue, context and
@@ -74,7 +86,7 @@ class Context:
                 raise errors.InvalidArgumentError(
                     f"Context.wrap takes a pyopencl.CommandQueue, not {type(queue).__name__}"
                 )
-        flags = _flags(fp64, cache, variant)
+        flags = _flags(fp64, cache, variant, accumulate)
         lib = _library.lib()
         handle = _capi.handle_t()
         status = lib.clnorm_context_wrap(

@@ -179,6 +179,24 @@ def test_context_properties(default_ctx, float_float_ctx):
     assert "VarianceNorm2d(3)" in repr(clnorm.nn.VarianceNorm2d(3))
 
 
+def test_accumulate_option(default_ctx):
+    assert clnorm.Context(accumulate="float-float").uses_fp64 is False
+    assert clnorm.Context(fp64=False, accumulate="float-float").uses_fp64 is False
+    # PoCL's CPU has fast fp64: auto and fp64 take it
+    assert clnorm.Context(accumulate="fp64").uses_fp64 is True
+    assert clnorm.Context(accumulate="auto").uses_fp64 is True
+    with pytest.raises(clnorm.InvalidArgumentError, match="accumulate must be"):
+        clnorm.Context(accumulate="double")
+    with pytest.raises(clnorm.InvalidArgumentError, match="contradicts"):
+        clnorm.Context(fp64=False, accumulate="fp64")
+    r = _run_python("import clnorm; print(clnorm.Context().uses_fp64)",
+                    CLNORM_ACCUMULATE="float-float", CLNORM_LIBRARY=clnorm.library_path())
+    assert r.stdout.strip() == "False"
+    r = _run_python("import clnorm; clnorm.Context()", CLNORM_ACCUMULATE="fast",
+                    CLNORM_LIBRARY=clnorm.library_path())
+    assert "InvalidArgumentError" in r.stderr and "CLNORM_ACCUMULATE='fast'" in r.stderr
+
+
 def test_forecasting_classes(default_ctx, rng):
     with pytest.raises(clnorm.InvalidArgumentError, match="horizon >= 1"):
         clnorm.nn.TSNormalization("mean", 0)
