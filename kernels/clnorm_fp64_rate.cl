@@ -12,7 +12,7 @@
 
 #define CLNORM_FMA_CHAINS(T, n, seed, out)                                                         \
     do {                                                                                           \
-        T a = (T)1.0001, b = (T)-0.0001;                                                           \
+        T a = (T)1.0001f, b = (T)-0.0001f;                                                         \
         T c0 = (seed), c1 = c0 + (T)1, c2 = c0 + (T)2, c3 = c0 + (T)3;                             \
         T c4 = c0 + (T)4, c5 = c0 + (T)5, c6 = c0 + (T)6, c7 = c0 + (T)7;                          \
         for (int i = 0; i < (n); ++i) {                                                            \

@@ -149,6 +149,8 @@ typedef struct clnorm__device_info {
     char platform_name[256];
     char driver_version[128];
     char device_version[128];
+    char opencl_c_version[128];
+    int opencl_c_12; /* the compiler takes OpenCL C 1.2 (-cl-std=CL1.2) */
 } clnorm__device_info;
 
 /* Query the limits once. */

@@ -264,6 +264,7 @@ clnorm_status clnorm__device_query(const clnorm_context *ctx, cl_device_id devic
         {CL_DEVICE_VENDOR, info->vendor, sizeof info->vendor},
         {CL_DRIVER_VERSION, info->driver_version, sizeof info->driver_version},
         {CL_DEVICE_VERSION, info->device_version, sizeof info->device_version},
+        {CL_DEVICE_OPENCL_C_VERSION, info->opencl_c_version, sizeof info->opencl_c_version},
     };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; ++i) {
         CL_CALL(ctx, st, clGetDeviceInfo,
@@ -274,5 +275,10 @@ clnorm_status clnorm__device_query(const clnorm_context *ctx, cl_device_id devic
             (platform, CL_PLATFORM_NAME, sizeof info->platform_name, info->platform_name, NULL));
     RETURN_IF_ERROR(st);
     info->has_fp64 = usable_fp64(fp64);
+    /* "OpenCL C <major>.<minor> <vendor text>" (OpenCL 1.2, 4.2.1) */
+    int major = 1, minor = 0;
+    if (sscanf(info->opencl_c_version, "OpenCL C %d.%d", &major, &minor) != 2)
+        major = 1, minor = 0;
+    info->opencl_c_12 = major > 1 || (major == 1 && minor >= 2);
     return CLNORM_OK;
 }
