@@ -175,7 +175,11 @@ typedef struct clnorm__limits {
     unsigned max_columns;   /* MAXC: columns one strided work-group may own */
     unsigned contig_width;  /* vector width of contiguous rows */
     unsigned target_groups; /* work-groups that keep the device busy */
+    size_t reg_group;       /* norm_reg's work-group (WG_REG); its rows hold up to
+                               reg_group * contig_width * CLNORM_REG_VECTORS elements */
 } clnorm__limits;
+/* The vectors each norm_reg item keeps in registers (RK, kernels/clnorm_reg.cl). */
+#define CLNORM_REG_VECTORS 16
 
 struct clnorm_context {
     cl_context cl_ctx;
@@ -419,6 +423,7 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_PLUS,         /* norm_plus: InstanceNorm2dPlus's channel means, an item per sample */
     CLNORM_K_BIAS,         /* linear_bias: a Linear's bias, an item per (o, k) run */
     CLNORM_K_TRANSPOSE,    /* linear_transpose: [o][j][k] -> [o][k][j] (+ bias), per (o, k) */
+    CLNORM_K_REG,          /* norm_reg: GPU, a short contiguous row per group, in registers */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 
@@ -462,6 +467,7 @@ void clnorm__plan_items(const clnorm__limits *lim, size_t items, clnorm__kernel_
 typedef struct clnorm__kernels {
     unsigned width;
     cl_kernel k[CLNORM_K_COUNT];
+    int reg_ok; /* norm_reg runs reg_group items per group here (registers allowing) */
 } clnorm__kernels;
 
 /* Everything a launch passes to its kernels (kernels/clnorm_abi.h). */

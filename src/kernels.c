@@ -10,10 +10,12 @@
 const char *const clnorm__kernel_names[CLNORM_K_COUNT] = {
     "norm_rows",  "norm_slab",   "norm_slab1",        "norm_fused",      "norm_partial",
     "norm_apply", "norm_scale",  "norm_scale_chunks", "norm_scale_rows", "norm_window",
-    "norm_plus",  "linear_bias", "linear_transpose"};
+    "norm_plus",  "linear_bias", "linear_transpose",  "norm_reg"};
 
 size_t clnorm__kernel_local(const clnorm__limits *lim, clnorm__kernel_id id)
 {
+    if (id == CLNORM_K_REG)
+        return lim->reg_group;
     return id == CLNORM_K_SLAB || id == CLNORM_K_SLAB1 ? 1 : lim->work_group;
 }
 
@@ -66,7 +68,7 @@ clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k, co
  * kernels' code paths, with every buffer argument bound. */
 static clnorm_status warm_up(clnorm_context *ctx, cl_program program, unsigned width)
 {
-    clnorm__kernels ks = {width, {NULL}};
+    clnorm__kernels ks = {width, {NULL}, 0};
     cl_command_queue q = NULL;
     cl_mem buf = NULL, stats = NULL, partials = NULL;
     clnorm_status st = CLNORM_OK;
@@ -104,8 +106,14 @@ static clnorm_status warm_up(clnorm_context *ctx, cl_program program, unsigned w
                       .flags = stats};
     for (int i = 0; i < CLNORM_K_COUNT && st == CLNORM_OK; ++i) {
         cl_uint parts = (i == CLNORM_K_PARTIAL || i == CLNORM_K_APPLY) ? 2 : 1;
+        size_t local = clnorm__kernel_local(&ctx->limits, (clnorm__kernel_id)i), most = 0;
+        if (i == CLNORM_K_REG) { /* too many registers for its group here: never planned */
+            CL_CALL(ctx, st, clGetKernelWorkGroupInfo,
+                    (ks.k[i], ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof most, &most, NULL));
+            if (st != CLNORM_OK || most < local)
+                continue;
+        }
         st = clnorm__kernel_set_args(ctx, ks.k[i], &a, parts, 1, partials);
-        size_t local = clnorm__kernel_local(&ctx->limits, (clnorm__kernel_id)i);
         size_t global = local * parts;
         if (st == CLNORM_OK)
             CL_CALL(ctx, st, clEnqueueNDRangeKernel,
@@ -136,6 +144,10 @@ clnorm_status clnorm__kernels_create(clnorm_context *ctx, unsigned width, clnorm
             CL_CALL(ctx, st, clGetKernelWorkGroupInfo,
                     (ks->k[i], ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof most, &most, NULL));
         size_t need = clnorm__kernel_local(&ctx->limits, (clnorm__kernel_id)i);
+        if (i == CLNORM_K_REG) { /* optional: the planner falls back to norm_fused */
+            ks->reg_ok = most >= need;
+            continue;
+        }
         if (st == CLNORM_OK && most < need)
             st = clnorm__fail(ctx, CLNORM_BUILD_FAILED,
                               "kernel %s runs at most %zu work-items per group on %s; clnorm "

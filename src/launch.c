@@ -131,6 +131,11 @@ clnorm_status clnorm__norm_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint nu
 {
     clnorm__plan p;
     clnorm__plan_normalise(&nl->rt.ctx->limits, &a->view, nl->ks.width, &p);
+    if (p.kernel[0] == CLNORM_K_REG && !nl->ks.reg_ok) { /* the device cannot run it */
+        clnorm__limits lim = nl->rt.ctx->limits;
+        lim.reg_group = 0;
+        clnorm__plan_normalise(&lim, &a->view, nl->ks.width, &p);
+    }
     return run_plan(nl, a, &p, num_wait, wait_list, event);
 }
 

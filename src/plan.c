@@ -19,6 +19,11 @@
 /* The elementwise pass's chunks along the row on GPUs: a few rows of a
  * strided block, or a piece of a contiguous row. */
 #define SCALE_MIN_CHUNK_GPU 256
+/* GPU variant: norm_reg's work-group at most; contiguous rows of up to
+ * reg_group * contig_width * CLNORM_REG_VECTORS elements stay in its
+ * registers (read once), when there are enough of them to fill the device
+ * (else they are split like longer rows). */
+#define REG_GROUP_MAX 256
 /* Upper bound of chunks per row on a CPU (each apply group merges them all;
  * a GPU takes as many as fill it). */
 #define SPLIT_MAX_PARTS 256
@@ -51,6 +56,13 @@ void clnorm__plan_limits(const clnorm__device_info *d, int gpu, clnorm__limits *
     lim->contig_width = gpu ? 4 : (pref >= 16 ? 16 : 8);
     unsigned cu = d->compute_units ? d->compute_units : 1;
     lim->target_groups = cu * (gpu ? 2 * SPLIT_GPU_FILL : 4);
+    /* norm_reg: the largest power of two up to REG_GROUP_MAX the device
+     * runs (its rows then reach 16384 elements); on CPUs it is never
+     * planned, and built for the groups the others use. */
+    size_t reg = wg;
+    while (gpu && reg * 2 <= REG_GROUP_MAX && reg * 2 <= d->max_work_group_size)
+        reg *= 2;
+    lim->reg_group = reg;
 }
 
 unsigned clnorm__plan_width(const clnorm__limits *lim, size_t inner)
@@ -140,6 +152,11 @@ void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, un
     cl_uint tiles = v->inner == 1 ? 1 : strided_tiles(lim, v->inner, width);
     size_t blocks = row_blocks(v, width, tiles);
     cl_uint parts = choose_parts(lim, blocks, v->n);
+    if (parts == 1 && lim->gpu_variant && v->inner == 1 &&
+        v->n <= lim->reg_group * width * CLNORM_REG_VECTORS) {
+        plan_one(p, CLNORM_K_REG, v->outer, lim->reg_group, 1, 1);
+        return;
+    }
     if (parts == 1 && v->inner > 1 && !lim->gpu_variant) {
         /* Runs of slabs per item (norm_slab's pipeline), while
          * 2 x target_groups items still share the device. */

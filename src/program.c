@@ -94,11 +94,11 @@ static clnorm_status build_options(const clnorm_context *ctx, unsigned width, ch
     /* the kernels are OpenCL C 1.1 as well (tests/check_kernels.sh): a 1.1
      * device, which refuses -cl-std=CL1.2, builds them as its own default */
     int n = snprintf(buf, size,
-                     "%s-DCLNORM_FP64=%d -DVW=%u -DWG=%zu -DMAXC=%u "
+                     "%s-DCLNORM_FP64=%d -DVW=%u -DWG=%zu -DWG_REG=%zu -DMAXC=%u "
                      "-DCLNORM_INTERLEAVE=%d -DCLNORM_UNALIGNED_VECTORS=%d %s",
                      ctx->info.opencl_c_12 ? "-cl-std=CL1.2 " : "", ctx->use_fp64, width,
-                     ctx->limits.work_group, ctx->limits.max_columns, ctx->limits.gpu_variant,
-                     unaligned_stores(ctx), extra);
+                     ctx->limits.work_group, ctx->limits.reg_group, ctx->limits.max_columns,
+                     ctx->limits.gpu_variant, unaligned_stores(ctx), extra);
     if (n < 0 || (size_t)n >= size)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "CLNORM_BUILD_OPTIONS is too long");
     return CLNORM_OK;

@@ -103,6 +103,12 @@ static void check(const clnorm__limits *lim, const clnorm__view *v, int elementw
         assert_int_equal(p.groups, blocks);
         assert_int_equal(p.nparts, 1);
         break;
+    case CLNORM_K_REG: /* a GPU's group per short contiguous row, in registers */
+        assert_true(lim->gpu_variant && v->inner == 1 && !elementwise);
+        assert_int_equal(p.groups, v->outer);
+        assert_int_equal(p.local, lim->reg_group);
+        assert_true(v->n <= lim->reg_group * width * CLNORM_REG_VECTORS);
+        break;
     case CLNORM_K_PARTIAL: /* partials, then the merge and apply on the same groups */
         assert_int_equal(p.kernel[1], CLNORM_K_APPLY);
         assert_true(p.nparts >= 2 && p.groups == blocks * p.nparts);
@@ -166,6 +172,40 @@ static void cpu_kernels_by_layout(void **state)
     assert_int_equal(p.kernel[0], CLNORM_K_PARTIAL);
 }
 
+/* The GPU plans of contiguous rows on an H200: up to 16384 elements in
+ * norm_reg's registers (a group of 256 per row), longer ones in norm_fused,
+ * too few rows to fill the device split over groups. */
+static void gpu_kernels_for_rows(void **state)
+{
+    (void)state;
+    const clnorm__limits *h200 = &profiles[2], *small = &profiles[5];
+    assert_int_equal(h200->reg_group, 256);
+    assert_int_equal(small->reg_group, 32);
+    static const struct {
+        clnorm__view v;
+        clnorm__kernel_id k;
+    } cases[] = {
+        {{1024, 16384, 1}, CLNORM_K_REG},   {{640, 1024, 1}, CLNORM_K_REG},
+        {{1024, 16385, 1}, CLNORM_K_FUSED}, {{6, 100000, 1}, CLNORM_K_PARTIAL},
+        {{6, 1000, 1}, CLNORM_K_REG},       {{8, 16000, 80}, CLNORM_K_PARTIAL},
+        {{64, 1024, 256}, CLNORM_K_FUSED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        clnorm__plan p;
+        const clnorm__view *v = &cases[i].v;
+        clnorm__plan_normalise(h200, v, clnorm__plan_width(h200, v->inner), &p);
+        if (p.kernel[0] != cases[i].k)
+            fail_msg("(%zu, %zu, %zu): kernel %d, not %d", v->outer, v->n, v->inner,
+                     (int)p.kernel[0], (int)cases[i].k);
+    }
+    clnorm__plan p;
+    clnorm__view rows = {100, 2048, 1}, longer = {100, 2049, 1};
+    clnorm__plan_normalise(small, &rows, clnorm__plan_width(small, 1), &p);
+    assert_int_equal(p.kernel[0], CLNORM_K_REG);
+    clnorm__plan_normalise(small, &longer, clnorm__plan_width(small, 1), &p);
+    assert_int_not_equal(p.kernel[0], CLNORM_K_REG);
+}
+
 /* Work-groups per compute unit of a plan's launches. */
 static double per_unit(const clnorm__plan *p, unsigned units) { return (double)p->groups / units; }
 
@@ -214,6 +254,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_profile_and_view),
         cmocka_unit_test(cpu_kernels_by_layout),
+        cmocka_unit_test(gpu_kernels_for_rows),
         cmocka_unit_test(bench_shapes_fill_gpus),
     };
     return cmocka_run_group_tests(tests, setup_profiles, NULL);
