@@ -107,7 +107,11 @@ static clnorm_status warm_up(clnorm_context *ctx, cl_program program, unsigned w
     for (int i = 0; i < CLNORM_K_COUNT && st == CLNORM_OK; ++i) {
         cl_uint parts = (i == CLNORM_K_PARTIAL || i == CLNORM_K_APPLY) ? 2 : 1;
         size_t local = clnorm__kernel_local(&ctx->limits, (clnorm__kernel_id)i), most = 0;
-        if (i == CLNORM_K_REG) { /* too many registers for its group here: never planned */
+        /* norm_reg is planned in the GPU variant only; where it is, a device
+         * that cannot run its group (registers) never gets it planned */
+        if (i == CLNORM_K_REG && !ctx->limits.gpu_variant)
+            continue;
+        if (i == CLNORM_K_REG) {
             CL_CALL(ctx, st, clGetKernelWorkGroupInfo,
                     (ks.k[i], ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof most, &most, NULL));
             if (st != CLNORM_OK || most < local)

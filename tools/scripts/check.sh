@@ -247,8 +247,22 @@ step_tsan() (
     else
         echo "check.sh: setarch -R is not permitted here; TSan runs with ASLR"
     fi
-    "${tsan_cmd[@]}"
-    rc=$?
+    # PoCL 3.1's cache of compiled work-group functions (common.c) holds 128
+    # entries; when contexts of several threads first run the same kernel
+    # after an entry was evicted, it can end up with two entries for one
+    # kernel and abort in pocl_release_dlhandle_cache ("found->ref_count >
+    # 0"). Seen in 1 of 10 runs with cold caches since norm_reg joined the
+    # programs, 0 of 10 before. That is no finding of ours: when a run
+    # aborts that way, and only then, it runs once more.
+    log=$(mktemp)
+    "${tsan_cmd[@]}" 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    if [ "$rc" -ne 0 ] && grep -q "pocl_release_dlhandle_cache: Assertion" "$log"; then
+        echo "check.sh: test_threads aborted in PoCL's dlhandle cache (a PoCL 3.1 race); once more:"
+        "${tsan_cmd[@]}"
+        rc=$?
+    fi
+    rm -f "$log"
     exit "$rc"
 )
 
