@@ -47,15 +47,23 @@ CLNORM_INLINE void group_sums(const group_t *g, __global const float *xg, uint l
     }
 }
 
+/* Column c's sums about its pivot over the group's chunk, from the items'. */
+CLNORM_INLINE void group_total(uint c, __local const acc *l_s1, __local const acc *l_s2, acc *s1,
+                               acc *s2)
+{
+    *s1 = acc_zero(), *s2 = acc_zero();
+    for (uint i = 0; i < WG; ++i) {
+        *s1 = acc_add(*s1, l_s1[i * MAXC + c]);
+        *s2 = acc_add(*s2, l_s2[i * MAXC + c]);
+    }
+}
+
 /* Column c's (mean, M2) over the group's chunk, from the items' sums. */
 CLNORM_INLINE void group_moments(const group_t *g, uint c, float piv, __local const acc *l_s1,
                                  __local const acc *l_s2, acc *mean, acc *m2)
 {
-    acc s1 = acc_zero(), s2 = acc_zero();
-    for (uint i = 0; i < WG; ++i) {
-        s1 = acc_add(s1, l_s1[i * MAXC + c]);
-        s2 = acc_add(s2, l_s2[i * MAXC + c]);
-    }
+    acc s1, s2;
+    group_total(c, l_s1, l_s2, &s1, &s2);
     moments(g->ge - g->gs, piv, s1, s2, mean, m2);
 }
 
@@ -158,11 +166,18 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_partial(KERNE
     float pivots[MAXC];
     group_sums(&g, x + x_off + g.base, lid, l_s1, l_s2, pivots);
     barrier(CLK_LOCAL_MEM_FENCE);
+    /* Each chunk's sum (not its mean) and M2: the merge divides the row's
+     * sum once. Chunk means, each rounded on its own, cost float-float a
+     * subnormal step or more per chunk when the mean is subnormal (its low
+     * part is zero there); the sum is exact: pivot * count + sum(x - pivot). */
+    ulong cnt = g.ge - g.gs;
     for (uint c = lid; c < g.cols; c += WG) {
-        acc mean, m2;
-        group_moments(&g, c, pivots[c], l_s1, l_s2, &mean, &m2);
+        acc s1, s2, mean, m2;
+        group_total(c, l_s1, l_s2, &s1, &s2);
+        moments(cnt, pivots[c], s1, s2, &mean, &m2);
         ulong idx = ((g.rb * nparts + g.part) * MAXC + c) * 2;
-        partials[idx] = mean;
+        partials[idx] =
+            cnt ? acc_add(acc_mul(acc_from_float(pivots[c]), acc_from_count(cnt)), s1) : acc_zero();
         partials[idx + 1] = m2;
     }
 }
@@ -176,12 +191,17 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_apply(KERNEL_
     __global const float *xg = x + x_off + g.base;
     for (uint c = lid; c < g.cols; c += WG) {
         ulong cnt = 0;
-        acc mean = acc_zero(), m2 = acc_zero();
+        acc mean = acc_zero(), m2 = acc_zero(), sum = acc_zero();
         for (uint q = 0; q < nparts; ++q) {
             ulong qs = min(n, (ulong)q * g.per_g), qe = min(n, qs + g.per_g);
             ulong idx = ((g.rb * nparts + q) * MAXC + c) * 2;
-            stats_merge(&cnt, &mean, &m2, qe - qs, partials[idx], partials[idx + 1]);
+            acc part = partials[idx];
+            acc part_mean = qe > qs ? acc_div(part, acc_from_count(qe - qs)) : acc_zero();
+            stats_merge(&cnt, &mean, &m2, qe - qs, part_mean, partials[idx + 1]);
+            sum = acc_add(sum, part);
         }
+        if (cnt) /* the mean from the row's sum, divided once; M2 from Chan's merge */
+            mean = acc_div(sum, acc_from_count(cnt));
         lscale_put(
             &l, c,
             row_scale(&p, g.row0 + c, cnt, mean, m2, group_last(&p, &g, xg, c, n), g.part == 0));
