@@ -238,18 +238,6 @@ clnorm_status clnorm__layer_new(clnorm_context *ctx, const char *fn, size_t size
 /* Releases what clnorm__layer_new made (and the last event); frees `layer`. */
 void clnorm__layer_free(void *layer);
 
-/* The shape checks of an (n, c, h, w) forward: no zero, c == the layer's
- * (named `c_name` in the message), and the products: rows = n * c, plane =
- * h * w, count = rows * plane. */
-clnorm_status clnorm__check_nchw(const clnorm_context *ctx, const char *fn, size_t n, size_t c,
-                                 size_t h, size_t w, const char *c_name, size_t layer_c,
-                                 size_t *rows, size_t *plane, size_t *count);
-
-/* The shape checks of a forward over (b, d, l) or (b, l, d) whose l is a
- * kernel's column count (TransposedLN, Normalization): no zero ("FN: b = ..,
- * l = .."), l < 2^32, and count = b * d * l. */
-clnorm_status clnorm__check_bdl(const clnorm_context *ctx, const char *fn, size_t b, size_t d,
-                                size_t l, size_t *count);
 /* The shape checks of a forward over (B, L, D) or (B, D, L) (RevIN, the TS
  * layers): no zero in B or L, and *rows = B * D, then the checks of
  * clnorm__layer_check_io for rows * L floats. */
@@ -499,8 +487,9 @@ clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k, co
  * layer's struct. */
 typedef struct clnorm__norm {
     clnorm__layer rt;
-    unsigned flags; /* the layer's flags and eps, as its create args gave them */
+    unsigned flags; /* the layer's flags, eps and sizes, as its create args gave them */
     double eps;
+    clnorm__dim dims[CLNORM_CREATE_DIMS];
     clnorm__kernels ks;
     clnorm__kernels alt; /* the kernels of the width used before (none: width 0) */
     clnorm__param_block params;
@@ -511,11 +500,11 @@ typedef struct clnorm__norm {
 
 /* Every norm layer's _create: `out` set to NULL, the context and the
  * arguments checked, the layer of `size` bytes (a clnorm__norm first, which
- * keeps the flags and eps of `args`) made with its kernels for rows of
+ * keeps the flags, eps and dims of `args`) made with its kernels for rows of
  * `inner` columns (1: contiguous rows) and its parameter block of `arrays`
  * arrays of `counts` floats (0 for none). On failure nothing is left; on
- * success *out is the layer, and the caller fills in its own fields before
- * it returns. */
+ * success *out (and *layer, unless `layer` is NULL) is the layer, and the
+ * caller fills in its own fields before it returns. */
 clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args, size_t size,
                                   size_t inner, unsigned arrays, const size_t *counts, void *out,
                                   void **layer);
@@ -549,6 +538,22 @@ clnorm_status clnorm__norm_begin(clnorm__norm *nl, const char *fn, const char *n
                                  const float *const *host, uint64_t version, cl_mem in,
                                  size_t in_off, cl_mem out, size_t out_off, size_t count,
                                  cl_uint num_wait, const cl_event *wait_list);
+/* The same for the weight and bias of clnorm_affine_params (params may be NULL). */
+clnorm_status clnorm__norm_begin_affine(clnorm__norm *nl, const char *fn, const char *need,
+                                        const clnorm_affine_params *params, cl_mem in,
+                                        size_t in_off, cl_mem out, size_t out_off, size_t count,
+                                        cl_uint num_wait, const cl_event *wait_list);
+/* The shape checks a norm layer's forward starts with, on the layer `nl`
+ * (NULL: CLNORM_NULL_ARGUMENT, no message: there is no context for one).
+ * Over (n, c, h, w) planes: no zero, c == the layer's first size (named as
+ * its create args name it), *planes = {n * c, h * w, 1} of *count floats. */
+clnorm_status clnorm__norm_check_nchw(const clnorm__norm *nl, const char *fn, size_t n, size_t c,
+                                      size_t h, size_t w, clnorm__view *planes, size_t *count);
+/* Over (b, d, l) or (b, l, d), d the layer's first size, whose l is a
+ * kernel's column count (TransposedLN, Normalization): no zero ("FN: b =
+ * .., l = .."), l < 2^32, and count = b * d * l. */
+clnorm_status clnorm__norm_check_bdl(const clnorm__norm *nl, const char *fn, size_t b, size_t l,
+                                     size_t *count);
 /* The launch arguments of `view` (byte offsets given, float offsets kept). */
 clnorm__args clnorm__args_of(clnorm__view view, cl_mem in, size_t in_off, cl_mem out,
                              size_t out_off, cl_uint op, double eps, size_t nchan);

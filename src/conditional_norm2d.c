@@ -7,9 +7,10 @@
 #include "clnorm_int.h"
 
 struct clnorm_conditional_norm2d {
-    clnorm__norm nl; /* first: the runtime, kernels, embed (+ running mean, var), statistics */
+    clnorm__norm nl; /* first: the runtime, c and k, kernels, embed (+ running mean, var),
+                        statistics */
     clnorm_conditional_kind kind;
-    size_t c, k, width; /* width: floats per row of the table */
+    size_t width; /* floats per row of the table */
     int bias;
     cl_mem flags; /* CLNORM_FLAG_* raised by the kernels */
 };
@@ -57,8 +58,6 @@ clnorm_status clnorm_conditional_norm2d_create(clnorm_context *ctx, clnorm_condi
     RETURN_IF_ERROR(
         clnorm__norm_create(ctx, &args, sizeof *layer, 1, arrays, counts, out, (void **)&layer));
     layer->kind = kind;
-    layer->c = c;
-    layer->k = k;
     layer->width = width;
     layer->bias = bias;
     layer->nl.stats.names = &plus_stats;
@@ -95,13 +94,12 @@ clnorm_status clnorm_conditional_norm2d_forward(clnorm_conditional_norm2d *layer
                                                 const cl_event *wait_list, cl_event *event)
 {
     static const char fn[] = "conditional_norm2d_forward";
-    if (!layer)
-        return CLNORM_NULL_ARGUMENT;
-    clnorm__norm *nl = &layer->nl;
+    clnorm__norm *nl = layer ? &layer->nl : NULL;
+    clnorm__view v;
+    size_t count;
+    RETURN_IF_ERROR(clnorm__norm_check_nchw(nl, fn, n, c, h, w, &v, &count));
     clnorm_context *ctx = nl->rt.ctx;
     int batch = layer->kind == CLNORM_CONDITIONAL_BATCH;
-    size_t rows, plane, count;
-    RETURN_IF_ERROR(clnorm__check_nchw(ctx, fn, n, c, h, w, "c", layer->c, &rows, &plane, &count));
     RETURN_IF_ERROR(
         clnorm__check_buffer(ctx, "conditional_norm2d_forward labels", labels, labels_offset, n));
     if (labels_offset / sizeof(cl_int) > UINT32_MAX)
@@ -121,7 +119,6 @@ clnorm_status clnorm_conditional_norm2d_forward(clnorm_conditional_norm2d *layer
         [CLNORM_CONDITIONAL_INSTANCE_PLUS] = CLNORM_FIN_STANDARD,
     };
     int plus = layer->kind == CLNORM_CONDITIONAL_INSTANCE_PLUS;
-    clnorm__view v = {rows, plane, 1};
     clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset,
                                      fin[layer->kind] | CLNORM_OP_GAMMA | CLNORM_OP_LABELS |
                                          (layer->bias ? CLNORM_OP_BETA : 0),
@@ -133,7 +130,7 @@ clnorm_status clnorm_conditional_norm2d_forward(clnorm_conditional_norm2d *layer
     a.poff[CLNORM_POFF_ALPHA] = (cl_uint)(table + c);
     a.poff[CLNORM_POFF_BETA] = (cl_uint)(table + (plus ? 2 : 1) * c);
     a.poff[CLNORM_POFF_LD] = (cl_uint)layer->width;
-    a.poff[CLNORM_POFF_NCLASS] = (cl_uint)layer->k;
+    a.poff[CLNORM_POFF_NCLASS] = (cl_uint)nl->dims[1].value; /* k */
     a.poff[CLNORM_POFF_LABEL0] = (cl_uint)(labels_offset / sizeof(cl_int));
     if (batch) {
         a.poff[CLNORM_POFF_MEAN] = (cl_uint)nl->params.offset[1];

@@ -8,14 +8,12 @@
 #include "clnorm_int.h"
 
 struct clnorm_group_norm {
-    clnorm__norm nl; /* first: the runtime, flags, eps, kernels, weight and bias */
-    size_t groups, c;
+    clnorm__norm nl; /* first: the runtime, flags, eps, groups and c, kernels, weight and bias */
 };
 
 clnorm_status clnorm_group_norm_create(clnorm_context *ctx, size_t groups, size_t c, double eps,
                                        unsigned flags, clnorm_group_norm **out)
 {
-    clnorm_group_norm *layer;
     const clnorm__create_args args = {.fn = "group_norm_create",
                                       .dims = {{"num_groups", groups}, {"num_channels", c}},
                                       .flags = flags,
@@ -30,12 +28,8 @@ clnorm_status clnorm_group_norm_create(clnorm_context *ctx, size_t groups, size_
                             c, groups);
     }
     size_t counts[2] = {c, c};
-    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1,
-                                        (flags & CLNORM_NO_AFFINE) ? 0 : 2, counts, out,
-                                        (void **)&layer));
-    layer->groups = groups;
-    layer->c = c;
-    return CLNORM_OK;
+    return clnorm__norm_create(ctx, &args, sizeof(clnorm_group_norm), 1,
+                               (flags & CLNORM_NO_AFFINE) ? 0 : 2, counts, out, NULL);
 }
 
 CLNORM__NORM_LAYER_COMMON(group_norm)
@@ -51,25 +45,24 @@ clnorm_status clnorm_group_norm_forward(clnorm_group_norm *layer,
     clnorm__norm *nl = &layer->nl;
     clnorm_context *ctx = nl->rt.ctx;
     int affine = !(nl->flags & CLNORM_NO_AFFINE);
+    size_t groups = nl->dims[0].value, c = nl->dims[1].value;
     if (!n || !spatial)
         return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "group_norm_forward: n = %zu, spatial = %zu", n,
                             spatial);
     size_t count, per_group;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, n, layer->c, &count));
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, n, c, &count));
     RETURN_IF_ERROR(clnorm__mul_size(ctx, count, spatial, &count));
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, layer->c / layer->groups, spatial, &per_group));
-    const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
-    RETURN_IF_ERROR(clnorm__norm_begin(nl, "group_norm_forward",
-                                       "weight and bias (the layer is affine)", host,
-                                       params ? params->version : 0, input, input_offset, output,
-                                       output_offset, count, num_wait, wait_list));
-    clnorm__view rows = {n * layer->groups, per_group, 1};
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, c / groups, spatial, &per_group));
+    RETURN_IF_ERROR(clnorm__norm_begin_affine(
+        nl, "group_norm_forward", "weight and bias (the layer is affine)", params, input,
+        input_offset, output, output_offset, count, num_wait, wait_list));
+    clnorm__view rows = {n * groups, per_group, 1};
     /* by channel: segments of `spatial` in each group's row; for two
      * passes, (n, c) rows of the spatial positions, or with none the
      * channels as the columns of one-step rows */
-    clnorm__channels ch = {layer->groups, spatial, 0, layer->c, {n * layer->c, spatial, 1}};
+    clnorm__channels ch = {groups, spatial, 0, c, {n * c, spatial, 1}};
     if (spatial == 1)
-        ch.view = (clnorm__view){n, 1, layer->c};
+        ch.view = (clnorm__view){n, 1, c};
     return clnorm__norm_by_channel(nl, rows, nl->eps, affine, &ch, input, input_offset, output,
                                    output_offset, num_wait, wait_list, event);
 }

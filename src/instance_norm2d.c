@@ -5,14 +5,12 @@
 #include "clnorm_int.h"
 
 struct clnorm_instance_norm2d {
-    clnorm__norm nl; /* first: the runtime, flags, eps, kernels, weight and bias */
-    size_t c;
+    clnorm__norm nl; /* first: the runtime, flags, eps, c, kernels, weight and bias */
 };
 
 clnorm_status clnorm_instance_norm2d_create(clnorm_context *ctx, size_t c, double eps,
                                             unsigned flags, clnorm_instance_norm2d **out)
 {
-    clnorm_instance_norm2d *layer;
     const clnorm__create_args args = {.fn = "instance_norm2d_create",
                                       .dims = {{"c", c}},
                                       .flags = flags,
@@ -20,11 +18,8 @@ clnorm_status clnorm_instance_norm2d_create(clnorm_context *ctx, size_t c, doubl
                                       .has_eps = 1,
                                       .eps = eps};
     size_t counts[2] = {c, c};
-    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1,
-                                        (flags & CLNORM_AFFINE) ? 2 : 0, counts, out,
-                                        (void **)&layer));
-    layer->c = c;
-    return CLNORM_OK;
+    return clnorm__norm_create(ctx, &args, sizeof(clnorm_instance_norm2d), 1,
+                               (flags & CLNORM_AFFINE) ? 2 : 0, counts, out, NULL);
 }
 
 CLNORM__NORM_LAYER_COMMON(instance_norm2d)
@@ -35,20 +30,15 @@ clnorm_status clnorm_instance_norm2d_forward(clnorm_instance_norm2d *layer,
                                              cl_mem output, size_t output_offset, cl_uint num_wait,
                                              const cl_event *wait_list, cl_event *event)
 {
-    if (!layer)
-        return CLNORM_NULL_ARGUMENT;
-    clnorm__norm *nl = &layer->nl;
-    clnorm_context *ctx = nl->rt.ctx;
+    static const char fn[] = "instance_norm2d_forward";
+    clnorm__norm *nl = layer ? &layer->nl : NULL;
+    clnorm__view v;
+    size_t count;
+    RETURN_IF_ERROR(clnorm__norm_check_nchw(nl, fn, n, c, h, w, &v, &count));
+    RETURN_IF_ERROR(clnorm__norm_begin_affine(nl, fn, "weight and bias (the layer is affine)",
+                                              params, input, input_offset, output, output_offset,
+                                              count, num_wait, wait_list));
     int affine = (nl->flags & CLNORM_AFFINE) != 0;
-    size_t rows, plane, count;
-    RETURN_IF_ERROR(clnorm__check_nchw(ctx, "instance_norm2d_forward", n, c, h, w, "c", layer->c,
-                                       &rows, &plane, &count));
-    const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
-    RETURN_IF_ERROR(clnorm__norm_begin(nl, "instance_norm2d_forward",
-                                       "weight and bias (the layer is affine)", host,
-                                       params ? params->version : 0, input, input_offset, output,
-                                       output_offset, count, num_wait, wait_list));
-    clnorm__view v = {rows, plane, 1};
     clnorm__args a = clnorm__args_of(
         v, input, input_offset, output, output_offset,
         CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_GAMMA | CLNORM_OP_BETA : 0), nl->eps, c);

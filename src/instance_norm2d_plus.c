@@ -5,8 +5,7 @@
 #include "clnorm_int.h"
 
 struct clnorm_instance_norm2d_plus {
-    clnorm__norm nl; /* first: the runtime, kernels, alpha, gamma (and beta), statistics */
-    size_t c;
+    clnorm__norm nl; /* first: the runtime, c, kernels, alpha, gamma (and beta), statistics */
     int bias;
 };
 
@@ -27,7 +26,6 @@ clnorm_status clnorm_instance_norm2d_plus_create(clnorm_context *ctx, size_t c, 
     size_t counts[3] = {c, c, c}; /* alpha, gamma, beta */
     RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1, bias ? 3 : 2, counts, out,
                                         (void **)&layer));
-    layer->c = c;
     layer->bias = bias;
     layer->nl.stats.names = &plus_stats;
     return CLNORM_OK;
@@ -43,19 +41,16 @@ clnorm_status clnorm_instance_norm2d_plus_forward(clnorm_instance_norm2d_plus *l
                                                   const cl_event *wait_list, cl_event *event)
 {
     static const char fn[] = "instance_norm2d_plus_forward";
-    if (!layer)
-        return CLNORM_NULL_ARGUMENT;
-    clnorm__norm *nl = &layer->nl;
-    clnorm_context *ctx = nl->rt.ctx;
-    size_t rows, plane, count;
-    RETURN_IF_ERROR(clnorm__check_nchw(ctx, fn, n, c, h, w, "c", layer->c, &rows, &plane, &count));
+    clnorm__norm *nl = layer ? &layer->nl : NULL;
+    clnorm__view v;
+    size_t count;
+    RETURN_IF_ERROR(clnorm__norm_check_nchw(nl, fn, n, c, h, w, &v, &count));
     const float *host[3] = {params ? params->alpha : NULL, params ? params->gamma : NULL,
                             params ? params->beta : NULL};
     RETURN_IF_ERROR(clnorm__norm_begin(nl, fn,
                                        layer->bias ? "alpha, gamma and beta" : "alpha and gamma",
                                        host, params ? params->version : 0, input, input_offset,
                                        output, output_offset, count, num_wait, wait_list));
-    clnorm__view v = {rows, plane, 1};
     clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset,
                                      CLNORM_OP_GAMMA | (layer->bias ? CLNORM_OP_BETA : 0), 1e-5, c);
     a.poff[CLNORM_POFF_ALPHA] = (cl_uint)nl->params.offset[0];

@@ -11,10 +11,12 @@ clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args
                                   size_t inner, unsigned arrays, const size_t *counts, void *out,
                                   void **layer)
 {
-    RETURN_IF_ERROR(clnorm__layer_new(ctx, args->fn, size, out, layer));
-    clnorm__norm *nl = *layer;
+    void *made;
+    RETURN_IF_ERROR(clnorm__layer_new(ctx, args->fn, size, out, &made));
+    clnorm__norm *nl = made;
     nl->flags = args->flags;
     nl->eps = args->eps;
+    memcpy(nl->dims, args->dims, sizeof nl->dims);
     clnorm_status st = clnorm__check_create_args(ctx, args);
     if (st == CLNORM_OK)
         st = clnorm__params_init(ctx, &nl->params, arrays, counts);
@@ -22,10 +24,11 @@ clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args
         st = clnorm__kernels_create(ctx, clnorm__plan_width(&ctx->limits, inner), &nl->ks);
     if (st != CLNORM_OK) {
         clnorm__norm_free(nl);
-        *layer = NULL;
         return st;
     }
-    memcpy(out, layer, sizeof *layer); /* *out = the layer, whatever its type */
+    memcpy(out, &made, sizeof made); /* *out = the layer, whatever its type */
+    if (layer)
+        *layer = made;
     return CLNORM_OK;
 }
 
@@ -53,6 +56,49 @@ clnorm_status clnorm__norm_begin(clnorm__norm *nl, const char *fn, const char *n
         clnorm__layer_check_io(&nl->rt, fn, in, in_off, out, out_off, count, num_wait, wait_list));
     return nl->params.arrays ? clnorm__params_sync(nl->rt.ctx, &nl->params, host, version)
                              : CLNORM_OK;
+}
+
+clnorm_status clnorm__norm_begin_affine(clnorm__norm *nl, const char *fn, const char *need,
+                                        const clnorm_affine_params *params, cl_mem in,
+                                        size_t in_off, cl_mem out, size_t out_off, size_t count,
+                                        cl_uint num_wait, const cl_event *wait_list)
+{
+    const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
+    return clnorm__norm_begin(nl, fn, need, host, params ? params->version : 0, in, in_off, out,
+                              out_off, count, num_wait, wait_list);
+}
+
+clnorm_status clnorm__norm_check_nchw(const clnorm__norm *nl, const char *fn, size_t n, size_t c,
+                                      size_t h, size_t w, clnorm__view *planes, size_t *count)
+{
+    if (!nl)
+        return CLNORM_NULL_ARGUMENT;
+    const clnorm_context *ctx = nl->rt.ctx;
+    if (!n || !c || !h || !w)
+        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "%s: shape (%zu, %zu, %zu, %zu) has a zero", fn,
+                            n, c, h, w);
+    if (c != nl->dims[0].value)
+        return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH, "%s: C = %zu but the layer has %s = %zu",
+                            fn, c, nl->dims[0].name, nl->dims[0].value);
+    size_t rows, plane;
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, n, c, &rows));
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, h, w, &plane));
+    *planes = (clnorm__view){rows, plane, 1};
+    return clnorm__mul_size(ctx, rows, plane, count);
+}
+
+clnorm_status clnorm__norm_check_bdl(const clnorm__norm *nl, const char *fn, size_t b, size_t l,
+                                     size_t *count)
+{
+    if (!nl)
+        return CLNORM_NULL_ARGUMENT;
+    const clnorm_context *ctx = nl->rt.ctx;
+    if (!b || !l)
+        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "%s: b = %zu, l = %zu", fn, b, l);
+    if (l > UINT32_MAX)
+        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "%s: l %zu > 2^32-1", fn, l);
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, nl->dims[0].value, count));
+    return clnorm__mul_size(ctx, *count, l, count);
 }
 
 clnorm__args clnorm__args_of(clnorm__view view, cl_mem in, size_t in_off, cl_mem out,

@@ -5,14 +5,12 @@
 #include "clnorm_int.h"
 
 struct clnorm_layer_norm {
-    clnorm__norm nl; /* first: the runtime, flags, eps, kernels, weight and bias */
-    size_t d;
+    clnorm__norm nl; /* first: the runtime, flags, eps, d, kernels, weight and bias */
 };
 
 clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps, unsigned flags,
                                        clnorm_layer_norm **out)
 {
-    clnorm_layer_norm *layer;
     const clnorm__create_args args = {.fn = "layer_norm_create",
                                       .dims = {{"d", d}},
                                       .flags = flags,
@@ -20,11 +18,8 @@ clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps
                                       .has_eps = 1,
                                       .eps = eps};
     size_t counts[2] = {d, d};
-    RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1,
-                                        (flags & CLNORM_NO_AFFINE) ? 0 : 2, counts, out,
-                                        (void **)&layer));
-    layer->d = d;
-    return CLNORM_OK;
+    return clnorm__norm_create(ctx, &args, sizeof(clnorm_layer_norm), 1,
+                               (flags & CLNORM_NO_AFFINE) ? 0 : 2, counts, out, NULL);
 }
 
 CLNORM__NORM_LAYER_COMMON(layer_norm)
@@ -40,16 +35,15 @@ clnorm_status clnorm_layer_norm_forward(clnorm_layer_norm *layer,
     clnorm__norm *nl = &layer->nl;
     clnorm_context *ctx = nl->rt.ctx;
     int affine = !(nl->flags & CLNORM_NO_AFFINE);
+    size_t d = nl->dims[0].value;
     if (!rows)
         return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "layer_norm_forward: rows is 0");
     size_t count;
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, layer->d, &count));
-    const float *host[2] = {params ? params->weight : NULL, params ? params->bias : NULL};
-    RETURN_IF_ERROR(clnorm__norm_begin(nl, "layer_norm_forward",
-                                       "weight and bias (the layer is affine)", host,
-                                       params ? params->version : 0, input, input_offset, output,
-                                       output_offset, count, num_wait, wait_list));
-    clnorm__view v = {rows, layer->d, 1};
+    RETURN_IF_ERROR(clnorm__mul_size(ctx, rows, d, &count));
+    RETURN_IF_ERROR(clnorm__norm_begin_affine(
+        nl, "layer_norm_forward", "weight and bias (the layer is affine)", params, input,
+        input_offset, output, output_offset, count, num_wait, wait_list));
+    clnorm__view v = {rows, d, 1};
     clnorm__args a =
         clnorm__args_of(v, input, input_offset, output, output_offset,
                         CLNORM_FIN_STANDARD | (affine ? CLNORM_OP_AXIS : 0), nl->eps, 1);

@@ -7,8 +7,7 @@
 #include "clnorm_int.h"
 
 struct clnorm_normalization {
-    clnorm__norm nl; /* first: the runtime, flags, kernels and the kind's parameters */
-    size_t d;
+    clnorm__norm nl; /* first: the runtime, flags, d, kernels and the kind's parameters */
     clnorm_normalization_kind kind;
 };
 
@@ -42,7 +41,6 @@ clnorm_status clnorm_normalization_create(clnorm_context *ctx, size_t d,
     size_t each = tln ? 1 : d, counts[4] = {each, each, d, d};
     RETURN_IF_ERROR(clnorm__norm_create(ctx, &args, sizeof *layer, 1, arrays_of(kind), counts, out,
                                         (void **)&layer));
-    layer->d = d;
     layer->kind = kind;
     return CLNORM_OK;
 }
@@ -65,14 +63,11 @@ clnorm_status clnorm_normalization_forward(clnorm_normalization *layer,
                                            cl_mem output, size_t output_offset, cl_uint num_wait,
                                            const cl_event *wait_list, cl_event *event)
 {
-    if (!layer)
-        return CLNORM_NULL_ARGUMENT;
-    clnorm__norm *nl = &layer->nl;
-    clnorm_context *ctx = nl->rt.ctx;
-    size_t d = layer->d;
-    int t = (nl->flags & CLNORM_TRANSPOSED) != 0;
+    clnorm__norm *nl = layer ? &layer->nl : NULL;
     size_t count;
-    RETURN_IF_ERROR(clnorm__check_bdl(ctx, "normalization_forward", b, d, l, &count));
+    RETURN_IF_ERROR(clnorm__norm_check_bdl(nl, "normalization_forward", b, l, &count));
+    size_t d = nl->dims[0].value;
+    int t = (nl->flags & CLNORM_TRANSPOSED) != 0;
     const float *host[4] = {params ? params->weight : NULL, params ? params->bias : NULL,
                             params ? params->running_mean : NULL,
                             params ? params->running_var : NULL};

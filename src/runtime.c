@@ -148,32 +148,6 @@ static clnorm_status check_wait_list(const clnorm_context *ctx, cl_uint num_wait
     return CLNORM_OK;
 }
 
-clnorm_status clnorm__check_nchw(const clnorm_context *ctx, const char *fn, size_t n, size_t c,
-                                 size_t h, size_t w, const char *c_name, size_t layer_c,
-                                 size_t *rows, size_t *plane, size_t *count)
-{
-    if (!n || !c || !h || !w)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "%s: shape (%zu, %zu, %zu, %zu) has a zero", fn,
-                            n, c, h, w);
-    if (c != layer_c)
-        return clnorm__fail(ctx, CLNORM_SHAPE_MISMATCH, "%s: C = %zu but the layer has %s = %zu",
-                            fn, c, c_name, layer_c);
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, n, c, rows));
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, h, w, plane));
-    return clnorm__mul_size(ctx, *rows, *plane, count);
-}
-
-clnorm_status clnorm__check_bdl(const clnorm_context *ctx, const char *fn, size_t b, size_t d,
-                                size_t l, size_t *count)
-{
-    if (!b || !l)
-        return clnorm__fail(ctx, CLNORM_ZERO_SIZE, "%s: b = %zu, l = %zu", fn, b, l);
-    if (l > UINT32_MAX)
-        return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT, "%s: l %zu > 2^32-1", fn, l);
-    RETURN_IF_ERROR(clnorm__mul_size(ctx, b, d, count));
-    return clnorm__mul_size(ctx, *count, l, count);
-}
-
 clnorm_status clnorm__layer_check_bld(const clnorm__layer *l, const char *fn, size_t b, size_t len,
                                       size_t d, cl_mem in, size_t in_offset, cl_mem out,
                                       size_t out_offset, cl_uint num_wait,
