@@ -45,4 +45,10 @@ extern const size_t three_shape[1];
 extern unsigned char three_le[12];
 void init_three(void);
 
+/* A bad input (a header, a dtype, a file) and a phrase its error message must
+ * hold: the row of every error table in the .npy and tool tests. */
+typedef struct {
+    const char *input, *needle;
+} bad_input;
+
 #endif

@@ -413,9 +413,8 @@ static void test_we_read_numpy(void **state)
         {"v2_f8", 3, {2, 3, 4}}, {"v3_f4", 3, {2, 3, 4}}, {"v3_f8", 3, {2, 3, 4}},
         {"zero_d", 0, {0}},      {"empty", 2, {0, 3}},    {"long", 1, {5000}},
     };
-    static const struct {
-        const char *name, *needle;
-    } bad[] = {
+    static const bad_input bad[] = {
+        /* input: the file numpy_writer names */
         {"fortran", "Fortran-order arrays are not supported"},
         {"big_endian", "big-endian data '>f4' is not supported"},
         {"int", "unsupported dtype '<i4'"},
@@ -452,10 +451,10 @@ static void test_we_read_numpy(void **state)
     }
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         npy_array a = {0};
-        snprintf(path, sizeof path, "%s/%s.npy", dir, bad[i].name);
+        snprintf(path, sizeof path, "%s/%s.npy", dir, bad[i].input);
         assert_int_equal(npy_read_file(path, &a, err, sizeof err), -1);
         if (!strstr(err, bad[i].needle))
-            fail_msg("%s: expected '%s' in '%s'", bad[i].name, bad[i].needle, err);
+            fail_msg("%s: expected '%s' in '%s'", bad[i].input, bad[i].needle, err);
         assert_null(a.data);
     }
 }

@@ -164,6 +164,9 @@ static void expect_error(const unsigned char *b, size_t len, const char *name, c
     assert_null(strchr(err, '\n'));
 }
 
+/* A file of one tensor, 'alpha', asked for by that name: the damage is in its entry. */
+#define ALPHA(dtype, shape, off, len) "{\"alpha\":" T("\"" dtype "\"", shape, off) "}", len, "alpha"
+#define ALPHA_F32(shape, off, len) ALPHA("F32", shape, off, len)
 static const bad_case bad_cases[] = {
     {"{\"alpha\":", 0, "alpha", "malformed JSON header (syntax error"},
     {"{} x", 0, "alpha", "trailing data"},
@@ -173,36 +176,32 @@ static const bad_case bad_cases[] = {
     {"{\"alpha\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "alpha", "missing \"dtype\""},
     {"{\"alpha\":" T("32", "[1]", "[0,4]") "}", 4, "alpha", "\"dtype\" is not a string"},
     {"{\"alpha\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", 4, "alpha", "missing \"shape\""},
-    {"{\"alpha\":" T("\"F32\"", "4", "[0,4]") "}", 4, "alpha", "\"shape\" is not an array"},
-    {"{\"alpha\":" T("\"F32\"", "[-1]", "[0,4]") "}", 4, "alpha", "an integer in [0, 2^53)"},
-    {"{\"alpha\":" T("\"F32\"", "[1.5]", "[0,4]") "}", 4, "alpha", "an integer in [0, 2^53)"},
-    {"{\"alpha\":" T("\"F32\"", "[\"1\"]", "[0,4]") "}", 4, "alpha", "an integer in [0, 2^53)"},
-    {"{\"alpha\":" T("\"F32\"", "[1e20]", "[0,4]") "}", 4, "alpha", "an integer in [0, 2^53)"},
+    {ALPHA_F32("4", "[0,4]", 4), "\"shape\" is not an array"},
+    {ALPHA_F32("[-1]", "[0,4]", 4), "an integer in [0, 2^53)"},
+    {ALPHA_F32("[1.5]", "[0,4]", 4), "an integer in [0, 2^53)"},
+    {ALPHA_F32("[\"1\"]", "[0,4]", 4), "an integer in [0, 2^53)"},
+    {ALPHA_F32("[1e20]", "[0,4]", 4), "an integer in [0, 2^53)"},
     {"{\"alpha\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, "alpha", "missing \"data_offsets\""},
-    {"{\"alpha\":" T("\"F32\"", "[1]", "[0,4,8]") "}", 8, "alpha", "two integers in [0, 2^53)"},
-    {"{\"alpha\":" T("\"F32\"", "[1]", "[0]") "}", 4, "alpha", "two integers in [0, 2^53)"},
-    {"{\"alpha\":" T("\"F32\"", "[1]", "{}") "}", 4, "alpha", "two integers in [0, 2^53)"},
-    {"{\"alpha\":" T("\"F32\"", "[1]", "[0,-4]") "}", 4, "alpha", "two integers in [0, 2^53)"},
-    {"{\"alpha\":" T("\"F32\"", "[1]", "[8,4]") "}", 8, "alpha", "[8, 4] are out of order"},
-    {"{\"alpha\":" T("\"F32\"", "[100]", "[0,400]") "}", 8, "alpha",
-     "go past the end of the data region (8 bytes)"},
-    {"{\"alpha\":" T("\"F32\"", "[4294967296,4294967296,4294967296]", "[0,4]") "}", 4, "alpha",
-     "overflows"},
-    {"{\"alpha\":" T("\"F32\"", "[4]", "[0,12]") "}", 12, "alpha",
-     "data_offsets span 12 bytes but shape (4,) of F32 needs 16"},
-    {"{\"alpha\":" T("\"F64\"", "[2]", "[0,8]") "}", 8, "alpha", "of F64 needs 16"},
+    {ALPHA_F32("[1]", "[0,4,8]", 8), "two integers in [0, 2^53)"},
+    {ALPHA_F32("[1]", "[0]", 4), "two integers in [0, 2^53)"},
+    {ALPHA_F32("[1]", "{}", 4), "two integers in [0, 2^53)"},
+    {ALPHA_F32("[1]", "[0,-4]", 4), "two integers in [0, 2^53)"},
+    {ALPHA_F32("[1]", "[8,4]", 8), "[8, 4] are out of order"},
+    {ALPHA_F32("[100]", "[0,400]", 8), "go past the end of the data region (8 bytes)"},
+    {ALPHA_F32("[4294967296,4294967296,4294967296]", "[0,4]", 4), "overflows"},
+    {ALPHA_F32("[4]", "[0,12]", 12), "data_offsets span 12 bytes but shape (4,) of F32 needs 16"},
+    {ALPHA("F64", "[2]", "[0,8]", 8), "of F64 needs 16"},
     /* A damaged entry is reported whichever tensor is asked for. */
     {"{\"a\":" T("\"F32\"", "[1]", "[0,4]") ",\"b\":" T("\"F32\"", "[1]", "[4,0]") "}", 4, "a",
      "tensor 'b': data_offsets [4, 0] are out of order"},
     {"{\"alpha\":" T("\"F32\"", "[1]", "[0,4]") ",\"alpha\":" T("\"F32\"", "[1]", "[0,4]") "}",
      4, "alpha", "duplicate tensor name 'alpha'"},
-    {"{\"alpha\":" T("\"F16\"", "[2]", "[0,4]") "}", 4, "alpha",
+    {ALPHA("F16", "[2]", "[0,4]", 4),
      "tensor 'alpha' has dtype F16, which is not supported (expected F32 or F64)"},
-    {"{\"alpha\":" T("\"BF16\"", "[2]", "[0,4]") "}", 4, "alpha", "has dtype BF16"},
-    {"{\"alpha\":" T("\"I64\"", "[1]", "[0,8]") "}", 8, "alpha", "has dtype I64"},
-    {"{\"alpha\":" T("\"F4\"", "[8]", "[0,4]") "}", 4, "alpha", "has dtype F4"},
-    {"{\"alpha\":" T("\"F32\"", "[1,1,1,1,1,1,1,1,1]", "[0,4]") "}", 4, "alpha",
-     "has 9 dimensions (at most 8"},
+    {ALPHA("BF16", "[2]", "[0,4]", 4), "has dtype BF16"},
+    {ALPHA("I64", "[1]", "[0,8]", 8), "has dtype I64"},
+    {ALPHA("F4", "[8]", "[0,4]", 4), "has dtype F4"},
+    {ALPHA_F32("[1,1,1,1,1,1,1,1,1]", "[0,4]", 4), "has 9 dimensions (at most 8"},
     {"{\"m.norm.alpha\":" T("\"F32\"", "[1]", "[0,4]") ",\"m.b\":" T("\"F32\"", "[1]", "[4,8]")
      ",\"__metadata__\":{}}", 8, "alpha",
      "no tensor 'alpha' in the file (it has 2 tensors: 'm.norm.alpha', 'm.b')"},
@@ -268,6 +267,8 @@ static const bad_case bad_cases[] = {
      "\"__metadata__\" holds a value that is not a string (at key 'epoch')"},
     {A_AND("\"__metadata__\":{\"a\":\"b\"},\"__metadata__\":{}"), "duplicate \"__metadata__\""},
 #undef B_AT_4
+#undef ALPHA_F32
+#undef ALPHA
 #undef A_AND
 };
 

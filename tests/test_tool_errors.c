@@ -260,9 +260,7 @@ static void test_wrong_shapes(void **state)
 static void test_bad_files(void **state)
 {
     (void)state;
-    static const struct {
-        const char *file, *problem;
-    } bad[] = {
+    static const bad_input bad[] = {
         {"@missing.npy", "cannot open: No such file or directory"},
         {"@out/dir", "read failed: Is a directory"},
         {"@empty.npy", "empty file"},
@@ -276,11 +274,11 @@ static void test_bad_files(void **state)
         {"@absurd.npy", "shape (1099511627776, 1099511627776, 1, 1) is too large"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
-        const char *f = bad[i].file;
+        const char *f = bad[i].input;
         char named[5][256];
         const char *options[5] = {"-i", "-i", "--alpha", "--mean", "--std"};
         for (int k = 0; k < 5; ++k)
-            snprintf(named[k], sizeof named[k], "%s '%s': %s", options[k], f, bad[i].problem);
+            snprintf(named[k], sizeof named[k], "%s '%s': %s", options[k], f, bad[i].needle);
         FAILS(2, NEEDLES(named[0]), "revin", "-i", f, "-o", "@out/y.npy", "--mean-out",
               "@out/m.npy", "--std-out", "@out/s.npy");
         FAILS(2, NEEDLES(named[1]), "varnorm2d", "-i", f, "-o", "@out/y.npy");
