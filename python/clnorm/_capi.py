@@ -15,33 +15,24 @@ handle_t = c_void_p  # any opaque clnorm_* or cl_* pointer
 event_p = POINTER(c_void_p)  # cl_event * (the event out) and const cl_event * (the wait list)
 floats_p = POINTER(c_float)
 
-# Flags and kinds, as in the header.
-CONTEXT_NO_FP64 = 1 << 0
-CONTEXT_NO_CACHE = 1 << 1
-CONTEXT_GPU_VARIANT = 1 << 2
-CONTEXT_CPU_VARIANT = 1 << 3
-CONTEXT_FP64 = 1 << 4
-REVIN_TRANSPOSED = 1 << 0
-REVIN_AFFINE = 1 << 1
-REVIN_SUBTRACT_LAST = 1 << 2
-NO_AFFINE = 1 << 0
-AFFINE = 1 << 1
-NOT_SCALAR = 1 << 2
-NO_BIAS = 1 << 3
-TRANSPOSED = 1 << 4
-CONDITIONAL_VARIANCE = 0
-CONDITIONAL_INSTANCE = 1
-CONDITIONAL_BATCH = 2
-CONDITIONAL_NONE = 3
-CONDITIONAL_INSTANCE_PLUS = 4
+
+def _bits(count):
+    """The values of a flags enum of `count` members: 1 << 0 first."""
+    return [1 << i for i in range(count)]
+
+
+# Flags and kinds, as in the header and in its order: its flags are the bits
+# 1 << 0, 1 << 1, ... and its kinds count from 0.
+CONTEXT_NO_FP64, CONTEXT_NO_CACHE, CONTEXT_GPU_VARIANT, CONTEXT_CPU_VARIANT, CONTEXT_FP64 = _bits(5)
+REVIN_TRANSPOSED, REVIN_AFFINE, REVIN_SUBTRACT_LAST = _bits(3)
+NO_AFFINE, AFFINE, NOT_SCALAR, NO_BIAS, TRANSPOSED = _bits(5)
+(CONDITIONAL_VARIANCE, CONDITIONAL_INSTANCE, CONDITIONAL_BATCH, CONDITIONAL_NONE,
+ CONDITIONAL_INSTANCE_PLUS) = range(5)
 NORMALIZATION_KINDS = {"layer": 0, "instance": 1, "batch": 2, "group": 3, "none": 4}
 TS_METHODS = {"mean": 0, "last": 1}
-LINEAR_LAST = 0
-LINEAR_TRANSPOSED = 1
-LINEAR_TIME = 2
+LINEAR_LAST, LINEAR_TRANSPOSED, LINEAR_TIME = range(3)
 LINEAR_INDIVIDUAL = 1 << 0
-RLINEAR_INDIVIDUAL = 1 << 0
-RLINEAR_NO_REV = 1 << 1
+RLINEAR_INDIVIDUAL, RLINEAR_NO_REV = _bits(2)
 
 
 def _params_struct(name, c_name, *arrays):

@@ -115,12 +115,9 @@ void case_run_close(case_run *r)
 {
     if (r->layer)
         r->op->destroy(r->layer);
-    if (r->in)
-        clReleaseMemObject(r->in);
-    if (r->out)
-        clReleaseMemObject(r->out);
-    if (r->labels)
-        clReleaseMemObject(r->labels);
+    cli_release_buffer(r->in);
+    cli_release_buffer(r->out);
+    cli_release_buffer(r->labels);
     op_case_data_free(&r->cd);
     memset(r, 0, sizeof *r);
 }

@@ -190,6 +190,12 @@ int cli_download(clnorm_context *ctx, cl_mem buf, float *data, size_t count)
     return 0;
 }
 
+void cli_release_buffer(cl_mem buf)
+{
+    if (buf)
+        clReleaseMemObject(buf);
+}
+
 double cli_now_ms(void)
 {
     struct timespec ts;

@@ -86,6 +86,9 @@ int cli_context(const char *device, clnorm_context **ctx);
 int cli_upload(clnorm_context *ctx, const char *what, const void *data, size_t count,
                cl_mem *out); /* count 4-byte elements: floats, or int32 labels */
 int cli_download(clnorm_context *ctx, cl_mem buf, float *data, size_t count);
+/* Release a buffer, or nothing for NULL (a cleanup path's buffer that was
+ * never made), as free does: clReleaseMemObject refuses NULL. */
+void cli_release_buffer(cl_mem buf);
 
 /* Monotonic wall time in ms, and the median of v (sorted in place). */
 double cli_now_ms(void);

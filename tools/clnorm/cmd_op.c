@@ -618,12 +618,9 @@ int cmd_op(const op_desc *op, const char *cmd, int argc, char **argv)
     code = outputs_commit();
 done:
     outputs_discard();
-    if (buf)
-        clReleaseMemObject(buf);
-    if (y_buf)
-        clReleaseMemObject(y_buf);
-    if (k_labels)
-        clReleaseMemObject(k_labels);
+    cli_release_buffer(buf);
+    cli_release_buffer(y_buf);
+    cli_release_buffer(k_labels);
     free(labels);
     if (layer)
         op->destroy(layer);

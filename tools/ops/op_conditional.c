@@ -52,9 +52,9 @@ static clnorm_status run_of(clnorm_conditional_kind kind, void *layer, const op_
     int batch = kind == CLNORM_CONDITIONAL_BATCH;
     clnorm_conditional_params p = {batch ? k->params[2] : k->params[0], batch ? k->params[0] : NULL,
                                    batch ? k->params[1] : NULL, k->version};
-    return clnorm_conditional_norm2d_forward(
-        layer, &p, k->labels, k->labels_off, k->shape[0], k->shape[1], k->shape[2], k->shape[3],
-        k->in, k->in_off, k->out, k->out_off, k->num_wait, k->wait_list, event);
+    return clnorm_conditional_norm2d_forward(layer, &p, k->labels, k->labels_off, k->shape[0],
+                                             k->shape[1], k->shape[2], k->shape[3],
+                                             OP_CALL_BUFFERS(k), event);
 }
 
 static void destroy(void *layer) { clnorm_conditional_norm2d_destroy(layer); }

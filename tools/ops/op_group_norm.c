@@ -69,8 +69,7 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
     (void)c;
     clnorm_affine_params p = {k->params[0], k->params[1], k->version};
     size_t spatial = k->ndim >= 2 ? spatial_of(k->shape, k->ndim) : 0;
-    return clnorm_group_norm_forward(layer, &p, k->shape[0], spatial, k->in, k->in_off, k->out,
-                                     k->out_off, k->num_wait, k->wait_list, event);
+    return clnorm_group_norm_forward(layer, &p, k->shape[0], spatial, OP_CALL_BUFFERS(k), event);
 }
 
 static void destroy(void *layer) { clnorm_group_norm_destroy(layer); }
@@ -82,9 +81,7 @@ static double weights(const op_config *c, const op_data *d, size_t i, double pla
     (void)centred, (void)s, (void)extra;
     if (c->v[NO_AFFINE])
         return plain;
-    size_t ch = i / spatial_of(d->shape, d->ndim) % d->shape[1];
-    *w = d->params[0][ch];
-    return plain * d->params[0][ch] + d->params[1][ch];
+    return op_channel_affine(d, i / spatial_of(d->shape, d->ndim) % d->shape[1], plain, w);
 }
 
 static op_rows rows_of(const op_config *c, const op_data *d)

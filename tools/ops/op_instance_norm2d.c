@@ -30,8 +30,7 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
     (void)c;
     clnorm_affine_params p = {k->params[0], k->params[1], k->version};
     return clnorm_instance_norm2d_forward(layer, &p, k->shape[0], k->shape[1], k->shape[2],
-                                          k->shape[3], k->in, k->in_off, k->out, k->out_off,
-                                          k->num_wait, k->wait_list, event);
+                                          k->shape[3], OP_CALL_BUFFERS(k), event);
 }
 
 static void destroy(void *layer) { clnorm_instance_norm2d_destroy(layer); }
@@ -41,9 +40,7 @@ static double weights(const op_config *c, const op_data *d, size_t i, double pla
                       double s, double *w, double *extra)
 {
     (void)c, (void)centred, (void)s, (void)extra;
-    size_t ch = i / (d->shape[2] * d->shape[3]) % d->shape[1];
-    *w = d->params[0][ch];
-    return plain * d->params[0][ch] + d->params[1][ch];
+    return op_channel_affine(d, i / (d->shape[2] * d->shape[3]) % d->shape[1], plain, w);
 }
 
 static op_rows rows_of(const op_config *c, const op_data *d)

@@ -30,8 +30,7 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
     (void)c;
     clnorm_plus_params p = {k->params[0], k->params[1], k->params[2], k->version};
     return clnorm_instance_norm2d_plus_forward(layer, &p, k->shape[0], k->shape[1], k->shape[2],
-                                               k->shape[3], k->in, k->in_off, k->out, k->out_off,
-                                               k->num_wait, k->wait_list, event);
+                                               k->shape[3], OP_CALL_BUFFERS(k), event);
 }
 
 static void destroy(void *layer) { clnorm_instance_norm2d_plus_destroy(layer); }

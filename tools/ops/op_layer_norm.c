@@ -52,8 +52,7 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
     clnorm_affine_params p = {k->params[0], k->params[1], k->version};
     size_t d = k->ndim ? k->shape[k->ndim - 1] : 0;
     return clnorm_layer_norm_forward(layer, &p, d ? op_shape_count(k->shape, k->ndim) / d : 0,
-                                     k->in, k->in_off, k->out, k->out_off, k->num_wait,
-                                     k->wait_list, event);
+                                     OP_CALL_BUFFERS(k), event);
 }
 
 static void destroy(void *layer) { clnorm_layer_norm_destroy(layer); }
@@ -63,9 +62,7 @@ static double weights(const op_config *c, const op_data *d, size_t i, double pla
                       double s, double *w, double *extra)
 {
     (void)c, (void)centred, (void)s, (void)extra;
-    size_t k = i % d->shape[d->ndim - 1];
-    *w = d->params[0][k];
-    return plain * d->params[0][k] + d->params[1][k];
+    return op_channel_affine(d, i % d->shape[d->ndim - 1], plain, w);
 }
 
 static op_rows rows_of(const op_config *c, const op_data *d)

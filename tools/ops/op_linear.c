@@ -159,8 +159,7 @@ static void linear_destroy(void *layer) { clnorm_linear_destroy(layer); }
         size_t outer, u, inner;                                                                    \
         linear_view(FORM, k->shape, k->ndim, &outer, &u, &inner);                                  \
         clnorm_linear_params p = {k->params[0], k->params[1], k->version};                         \
-        return clnorm_linear_forward(layer, &p, outer, inner, k->in, k->in_off, k->out,            \
-                                     k->out_off, k->num_wait, k->wait_list, event);                \
+        return clnorm_linear_forward(layer, &p, outer, inner, OP_CALL_BUFFERS(k), event);          \
     }                                                                                              \
     static void prefix##_reference(const op_config *c, const op_data *d, double *y,                \
                                    double *const *st)                                              \
@@ -282,8 +281,7 @@ static clnorm_status rlinear_run(const op_config *c, void *layer, const op_call 
 {
     clnorm_rlinear_params p = {k->params[0], k->params[1], c->v[NO_REV] ? NULL : k->params[2],
                                c->v[NO_REV] ? NULL : k->params[3], k->version};
-    return clnorm_rlinear_forward(layer, &p, k->shape[0], k->in, k->in_off, k->out, k->out_off,
-                                  k->num_wait, k->wait_list, event);
+    return clnorm_rlinear_forward(layer, &p, k->shape[0], OP_CALL_BUFFERS(k), event);
 }
 
 static void rlinear_destroy(void *layer) { clnorm_rlinear_destroy(layer); }

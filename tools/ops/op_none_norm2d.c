@@ -18,8 +18,8 @@ static clnorm_status create(clnorm_context *ctx, const op_config *c, const size_
 static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_event *event)
 {
     (void)c;
-    return clnorm_none_norm2d_forward(layer, op_shape_count(k->shape, k->ndim), k->in, k->in_off,
-                                      k->out, k->out_off, k->num_wait, k->wait_list, event);
+    return clnorm_none_norm2d_forward(layer, op_shape_count(k->shape, k->ndim), OP_CALL_BUFFERS(k),
+                                      event);
 }
 
 static void destroy(void *layer) { clnorm_none_norm2d_destroy(layer); }

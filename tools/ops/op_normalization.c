@@ -94,8 +94,7 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
     bld(c, k->shape, &b, &l, &d);
     clnorm_normalization_params p = {k->params[0], k->params[1], k->params[2], k->params[3],
                                      k->version};
-    return clnorm_normalization_forward(layer, &p, b, l, k->in, k->in_off, k->out, k->out_off,
-                                        k->num_wait, k->wait_list, event);
+    return clnorm_normalization_forward(layer, &p, b, l, OP_CALL_BUFFERS(k), event);
 }
 
 static void destroy(void *layer) { clnorm_normalization_destroy(layer); }
@@ -118,9 +117,7 @@ static double weights(const op_config *c, const op_data *x, size_t i, double pla
         return op_tln_scalar(x->params[0][0], x->params[1][0], centred, s, w, extra);
     if (kind_of(c) == INSTANCE)
         return plain;
-    size_t ch = channel_of(c, x, i);
-    *w = x->params[0][ch];
-    return plain * x->params[0][ch] + x->params[1][ch];
+    return op_channel_affine(x, channel_of(c, x, i), plain, w);
 }
 
 static op_rows rows_of(const op_config *c, const op_data *x)

@@ -99,8 +99,7 @@ static clnorm_status run_with(revin_fn fn, const op_config *c, void *layer, cons
     clnorm_revin_params p = {k->params[0], k->params[1], k->version};
     size_t b, l, d;
     bld(c, k->shape, &b, &l, &d);
-    return fn(layer, &p, b, l, k->in, k->in_off, k->out, k->out_off, k->num_wait, k->wait_list,
-              event);
+    return fn(layer, &p, b, l, OP_CALL_BUFFERS(k), event);
 }
 
 #define RUN_WITH(name, fn)                                                                         \

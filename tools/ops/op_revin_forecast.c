@@ -45,16 +45,14 @@ static clnorm_status norm_run(const op_config *c, void *layer, const op_call *k,
 {
     (void)c;
     clnorm_revin_params p = {k->params[0], k->params[1], k->version};
-    return clnorm_revin_forward(layer, &p, k->shape[0], k->shape[1], k->in, k->in_off, k->out,
-                                k->out_off, k->num_wait, k->wait_list, event);
+    return clnorm_revin_forward(layer, &p, k->shape[0], k->shape[1], OP_CALL_BUFFERS(k), event);
 }
 
 static clnorm_status denorm_run(const op_config *c, void *layer, const op_call *k, cl_event *event)
 {
     (void)c;
     clnorm_revin_params p = {k->params[0], k->params[1], k->version};
-    return clnorm_revin_inverse(layer, &p, k->shape[0], k->shape[1], k->in, k->in_off, k->out,
-                                k->out_off, k->num_wait, k->wait_list, event);
+    return clnorm_revin_inverse(layer, &p, k->shape[0], k->shape[1], OP_CALL_BUFFERS(k), event);
 }
 
 static clnorm_status get_stats(const op_config *c, void *layer, const op_call *k, float *const *st)

@@ -98,3 +98,9 @@ double op_tln_scalar(double s_p, double m_p, double centred, double s, double *w
         ff_floor || fabs(a) * (1.0 + s_rel) >= FLT_MAX ? INFINITY : 2.0 * fabs(a) * ulp_of(sum);
     return a * sum;
 }
+
+double op_channel_affine(const op_data *d, size_t ch, double plain, double *w)
+{
+    *w = d->params[0][ch];
+    return plain * d->params[0][ch] + d->params[1][ch];
+}

@@ -40,8 +40,8 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
 {
     (void)c;
     clnorm_affine_params p = {k->params[0], k->params[1], k->version};
-    return clnorm_transposed_ln_forward(layer, &p, k->shape[0], k->shape[2], k->in, k->in_off,
-                                        k->out, k->out_off, k->num_wait, k->wait_list, event);
+    return clnorm_transposed_ln_forward(layer, &p, k->shape[0], k->shape[2], OP_CALL_BUFFERS(k),
+                                        event);
 }
 
 static void destroy(void *layer) { clnorm_transposed_ln_destroy(layer); }
@@ -51,11 +51,8 @@ static void destroy(void *layer) { clnorm_transposed_ln_destroy(layer); }
 static double weights(const op_config *c, const op_data *d, size_t i, double plain, double centred,
                       double s, double *w, double *extra)
 {
-    if (c->v[NOT_SCALAR]) {
-        size_t k = i / d->shape[2] % d->shape[1];
-        *w = d->params[0][k];
-        return plain * d->params[0][k] + d->params[1][k];
-    }
+    if (c->v[NOT_SCALAR])
+        return op_channel_affine(d, i / d->shape[2] % d->shape[1], plain, w);
     return op_tln_scalar(d->params[0][0], d->params[1][0], centred, s, w, extra);
 }
 

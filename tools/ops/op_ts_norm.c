@@ -66,15 +66,13 @@ static clnorm_status inverse_create(clnorm_context *ctx, const op_config *c, con
 static clnorm_status norm_run(const op_config *c, void *layer, const op_call *k, cl_event *event)
 {
     (void)c;
-    return clnorm_ts_norm_forward(layer, k->shape[0], k->shape[1], k->in, k->in_off, k->out,
-                                  k->out_off, k->num_wait, k->wait_list, event);
+    return clnorm_ts_norm_forward(layer, k->shape[0], k->shape[1], OP_CALL_BUFFERS(k), event);
 }
 
 static clnorm_status inverse_run(const op_config *c, void *layer, const op_call *k, cl_event *event)
 {
     (void)c;
-    return clnorm_ts_norm_inverse(layer, k->shape[0], k->shape[1], k->in, k->in_off, k->out,
-                                  k->out_off, k->num_wait, k->wait_list, event);
+    return clnorm_ts_norm_inverse(layer, k->shape[0], k->shape[1], OP_CALL_BUFFERS(k), event);
 }
 
 static clnorm_status get_stats(const op_config *c, void *layer, const op_call *k, float *const *st)

@@ -29,8 +29,7 @@ static clnorm_status run(const op_config *c, void *layer, const op_call *k, cl_e
     (void)c;
     clnorm_varnorm2d_params p = {k->params[0], k->version};
     return clnorm_varnorm2d_forward(layer, &p, k->shape[0], k->shape[1], k->shape[2], k->shape[3],
-                                    k->in, k->in_off, k->out, k->out_off, k->num_wait, k->wait_list,
-                                    event);
+                                    OP_CALL_BUFFERS(k), event);
 }
 
 static void destroy(void *layer) { clnorm_varnorm2d_destroy(layer); }

@@ -94,6 +94,12 @@ typedef struct op_call {
     size_t labels_off; /* bytes */
 } op_call;
 
+/* A call's buffers and wait list, in the order every clnorm forward takes
+ * them after its sizes (include/clnorm.h's call convention; the event out
+ * follows): `..., OP_CALL_BUFFERS(k), event)`. */
+#define OP_CALL_BUFFERS(k)                                                                         \
+    (k)->in, (k)->in_off, (k)->out, (k)->out_off, (k)->num_wait, (k)->wait_list
+
 /* Host data of a case: x, parameters, class labels, statistics read. */
 typedef struct op_data {
     size_t ndim, shape[OP_MAX_DIMS], count;
@@ -285,6 +291,11 @@ void op_standardised(const op_config *c, const op_data *d, const op_rows *v, op_
  * subnormal s), PyTorch gives an infinity and its own error is unbounded;
  * below s = 2^-75 the float-float path gives an infinity (a known limit). */
 double op_tln_scalar(double s_p, double m_p, double centred, double s, double *w, double *extra);
+
+/* The affine of the ops with a weight and a bias per channel (params[0]
+ * and [1]), as an op_affine_fn's body: y = plain * weight[ch] + bias[ch],
+ * *w = weight[ch]. */
+double op_channel_affine(const op_data *d, size_t ch, double plain, double *w);
 
 /* InstanceNorm2dPlus on (N, C, H, W) with the gamma, alpha and beta of
  * sample n's channel ch from `prm`: the reference y, or the tolerance tol
