@@ -20,6 +20,7 @@
 
 #include "op_check.h"
 #include "support.h"
+#include "test_main.h"
 
 /* Whether `name` is one of the comma-separated names of `list`. */
 static int listed(const char *list, const char *name)
@@ -124,9 +125,4 @@ static void every_small_case(void **state)
     assert_int_equal(bad, 0);
 }
 
-int main(void)
-{
-    test_seed_from_clock();
-    const struct CMUnitTest tests[] = {cmocka_unit_test(every_small_case)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN_SEEDED(NULL, NULL, cmocka_unit_test(every_small_case))

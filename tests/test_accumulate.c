@@ -16,6 +16,7 @@
 
 #include "accumulate.h"
 #include "support.h"
+#include "test_main.h"
 
 /* A context made with `flags` under CLNORM_ACCUMULATE=`env` (NULL: unset):
  * its status, and uses_fp64 in *fp64 when it was made. */
@@ -188,14 +189,7 @@ static void measurement_under_faults(void **state)
     clnorm_context_destroy(c);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(requests_from_flags_and_environment),
-        cmocka_unit_test(nvidia_table),
-        cmocka_unit_test(rule_for_other_devices),
-        cmocka_unit_test(rate_measured_once_then_cached),
-        cmocka_unit_test(measurement_under_faults),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL, NULL, cmocka_unit_test(requests_from_flags_and_environment),
+          cmocka_unit_test(nvidia_table), cmocka_unit_test(rule_for_other_devices),
+          cmocka_unit_test(rate_measured_once_then_cached),
+          cmocka_unit_test(measurement_under_faults))

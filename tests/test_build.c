@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "support.h"
+#include "test_main.h"
 
 static void build_log_in_error(void **state)
 {
@@ -120,12 +121,5 @@ static void junk_variant_refused(void **state)
     unsetenv("CLNORM_VARIANT");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(build_log_in_error),
-        cmocka_unit_test(build_options_refused),
-        cmocka_unit_test(junk_variant_refused),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL, NULL, cmocka_unit_test(build_log_in_error), cmocka_unit_test(build_options_refused),
+          cmocka_unit_test(junk_variant_refused))

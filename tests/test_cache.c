@@ -23,6 +23,7 @@
 #include "alloc.h"
 #include "cache.h"
 #include "sha256.h"
+#include "test_main.h"
 
 #define HEADER_SIZE 84  /* magic 8 + version 4 + key 32 + length 8 + digest 32 */
 #define OTHER_UID 65534 /* "nobody": any uid that is not ours */
@@ -466,15 +467,9 @@ static void test_stale_temps_removed(void **state)
 
 #define CACHE_TEST(t) cmocka_unit_test_setup_teardown(t, make_tmp, remove_tmp)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sha256_vectors),         cmocka_unit_test(test_key_length_prefix),
-        cmocka_unit_test(test_dir_resolution),         CACHE_TEST(test_round_trip),
-        CACHE_TEST(test_missing_or_wrong_key_is_miss), CACHE_TEST(test_corrupt_entry_is_miss),
-        CACHE_TEST(test_unsafe_dir_refused),           CACHE_TEST(test_unsafe_entry_refused),
-        CACHE_TEST(test_store_failures_leave_nothing), CACHE_TEST(test_unsafe_ancestor_refused),
-        CACHE_TEST(test_stale_temps_removed),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL, NULL, cmocka_unit_test(test_sha256_vectors),
+          cmocka_unit_test(test_key_length_prefix), cmocka_unit_test(test_dir_resolution),
+          CACHE_TEST(test_round_trip), CACHE_TEST(test_missing_or_wrong_key_is_miss),
+          CACHE_TEST(test_corrupt_entry_is_miss), CACHE_TEST(test_unsafe_dir_refused),
+          CACHE_TEST(test_unsafe_entry_refused), CACHE_TEST(test_store_failures_leave_nothing),
+          CACHE_TEST(test_unsafe_ancestor_refused), CACHE_TEST(test_stale_temps_removed))

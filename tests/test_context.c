@@ -21,6 +21,7 @@
 
 #include "fault.h"
 #include "support.h"
+#include "test_main.h"
 
 enum { VN = 2, VC = 3, VHW = 64, VCOUNT = VN * VC * VHW, RB = 2, RL = 37, RD = 3 };
 enum { RCOUNT = RB * RL * RD, RROWS = RB * RD };
@@ -691,15 +692,7 @@ static int group_teardown(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(device_specs),
-        cmocka_unit_test(device_from_environment),
-        cmocka_unit_test(wrap),
-        cmocka_unit_test(program_cache),
-        cmocka_unit_test(creation_faults),
-        cmocka_unit_test(status_and_version),
-    };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+TEST_MAIN(group_setup, group_teardown, cmocka_unit_test(device_specs),
+          cmocka_unit_test(device_from_environment), cmocka_unit_test(wrap),
+          cmocka_unit_test(program_cache), cmocka_unit_test(creation_faults),
+          cmocka_unit_test(status_and_version))

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "layer_calls.h"
+#include "test_main.h"
 
 static void null_arguments(void **state)
 {
@@ -285,17 +286,6 @@ static void destroy_null(void **state)
 /* A test on a fix of its own (layer_calls.c: setup, teardown). */
 #define FIX_TEST(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        FIX_TEST(null_arguments),
-        FIX_TEST(sizes),
-        FIX_TEST(buffers),
-        FIX_TEST(overlaps),
-        FIX_TEST(wait_lists),
-        FIX_TEST(statistics),
-        cmocka_unit_test(create_errors),
-        cmocka_unit_test(destroy_null),
-    };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+TEST_MAIN(group_setup, group_teardown, FIX_TEST(null_arguments), FIX_TEST(sizes), FIX_TEST(buffers),
+          FIX_TEST(overlaps), FIX_TEST(wait_lists), FIX_TEST(statistics),
+          cmocka_unit_test(create_errors), cmocka_unit_test(destroy_null))

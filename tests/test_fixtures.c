@@ -16,6 +16,7 @@
 #include "fixture_index.h"
 #include "ops.h"
 #include "support.h"
+#include "test_main.h"
 
 extern const op_desc op_varnorm2d, op_revin_input, op_revin_output;
 
@@ -156,10 +157,4 @@ static int free_index(void **state)
     return 0;
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        TEST_ALL_VARIANTS(espnet_fixtures),
-    };
-    return cmocka_run_group_tests(tests, NULL, free_index);
-}
+TEST_MAIN(NULL, free_index, TEST_ALL_VARIANTS(espnet_fixtures))

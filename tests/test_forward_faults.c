@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "layer_calls.h"
+#include "test_main.h"
 
 /* A fault fired at call n of `site`: CLNORM_OUT_OF_MEMORY for an allocation,
  * else CLNORM_OPENCL_ERROR naming the call and the error. (The faults of
@@ -235,12 +236,7 @@ static void allocation_failure_says_what(void **state)
     clReleaseMemObject(in), clReleaseMemObject(out);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(fault_on_first_call, setup, teardown),
-        cmocka_unit_test_setup_teardown(forward_faults, setup, teardown),
-        cmocka_unit_test(allocation_failure_says_what),
-    };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+TEST_MAIN(group_setup, group_teardown,
+          cmocka_unit_test_setup_teardown(fault_on_first_call, setup, teardown),
+          cmocka_unit_test_setup_teardown(forward_faults, setup, teardown),
+          cmocka_unit_test(allocation_failure_says_what))

@@ -13,6 +13,7 @@
 
 #include "op_data.h"
 #include "support.h"
+#include "test_main.h"
 
 static const char *const classes[] = {"ConditionalVarianceNorm2d", "ConditionalInstanceNorm2d",
                                       "ConditionalBatchNorm2d", "ConditionalNoneNorm2d",
@@ -83,9 +84,4 @@ static void out_of_range_clamped(void **state)
     clnorm_context_destroy(ctx);
 }
 
-int main(void)
-{
-    test_seed_from_clock();
-    const struct CMUnitTest tests[] = {cmocka_unit_test(out_of_range_clamped)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN_SEEDED(NULL, NULL, cmocka_unit_test(out_of_range_clamped))

@@ -23,6 +23,7 @@
 #include "op_check.h"
 #include "shared_context.h"
 #include "support.h"
+#include "test_main.h"
 
 /* The products of the table: the ops with a flop count. */
 static int is_product(const op_desc *op) { return op->flops != NULL; }
@@ -279,13 +280,6 @@ static void create_errors(void **state)
     clReleaseMemObject(in), clReleaseMemObject(out);
 }
 
-int main(void)
-{
-    test_seed_from_clock();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(create_errors),         cmocka_unit_test(gated_wait_list),
-        cmocka_unit_test(out_of_order_queue),    cmocka_unit_test(threads_create_at_once),
-        cmocka_unit_test(faults_with_wait_list),
-    };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+TEST_MAIN_SEEDED(group_setup, group_teardown, cmocka_unit_test(create_errors),
+                 cmocka_unit_test(gated_wait_list), cmocka_unit_test(out_of_order_queue),
+                 cmocka_unit_test(threads_create_at_once), cmocka_unit_test(faults_with_wait_list))

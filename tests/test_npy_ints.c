@@ -14,6 +14,7 @@
 
 #include "npy.h"
 #include "npy_test_util.h"
+#include "test_main.h"
 
 static void read_ok(const char *hdr, const void *data, size_t len, const int64_t *want, size_t n)
 {
@@ -109,12 +110,5 @@ static void test_from_a_file(void **state)
     assert_non_null(strstr(err, "cannot open"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_widths_and_signs),
-        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_from_a_file),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL, NULL, cmocka_unit_test(test_widths_and_signs), cmocka_unit_test(test_refused),
+          cmocka_unit_test(test_from_a_file))

@@ -18,6 +18,7 @@
 
 #include "npy.h"
 #include "npy_test_util.h"
+#include "test_main.h"
 
 /* ---- expectations ---- */
 
@@ -711,29 +712,17 @@ static void test_mutation_fuzz(void **state)
     assert_true(failures > 100);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_read_header_variants),
-        cmocka_unit_test(test_read_versions_by_hand),
-        cmocka_unit_test(test_read_zero_d_and_empty),
-        cmocka_unit_test(test_read_f8_conversion),
-        cmocka_unit_test(test_empty_and_bad_magic),
-        cmocka_unit_test(test_unsupported_versions),
-        cmocka_unit_test_setup_teardown(test_every_truncation, setup_dir, teardown_dir),
-        cmocka_unit_test(test_header_length_past_end),
-        cmocka_unit_test(test_malformed_dicts),
-        cmocka_unit_test(test_nul_in_header),
-        cmocka_unit_test(test_missing_keys),
-        cmocka_unit_test(test_dtypes),
-        cmocka_unit_test(test_fortran_order),
-        cmocka_unit_test(test_shape_too_large),
-        cmocka_unit_test(test_data_length_mismatch),
-        cmocka_unit_test(test_dims),
-        cmocka_unit_test_setup_teardown(test_read_file_errors, setup_dir, teardown_dir),
-        cmocka_unit_test(test_error_buffer),
-        cmocka_unit_test(test_mutation_fuzz),
-    };
-    init_three();
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN_AFTER(init_three(), NULL, NULL, cmocka_unit_test(test_read_header_variants),
+                cmocka_unit_test(test_read_versions_by_hand),
+                cmocka_unit_test(test_read_zero_d_and_empty),
+                cmocka_unit_test(test_read_f8_conversion),
+                cmocka_unit_test(test_empty_and_bad_magic),
+                cmocka_unit_test(test_unsupported_versions),
+                cmocka_unit_test_setup_teardown(test_every_truncation, setup_dir, teardown_dir),
+                cmocka_unit_test(test_header_length_past_end),
+                cmocka_unit_test(test_malformed_dicts), cmocka_unit_test(test_nul_in_header),
+                cmocka_unit_test(test_missing_keys), cmocka_unit_test(test_dtypes),
+                cmocka_unit_test(test_fortran_order), cmocka_unit_test(test_shape_too_large),
+                cmocka_unit_test(test_data_length_mismatch), cmocka_unit_test(test_dims),
+                cmocka_unit_test_setup_teardown(test_read_file_errors, setup_dir, teardown_dir),
+                cmocka_unit_test(test_error_buffer), cmocka_unit_test(test_mutation_fuzz))

@@ -25,6 +25,7 @@
 
 #include "npy.h"
 #include "npy_test_util.h"
+#include "test_main.h"
 
 /* The interpreter for the NumPy cross-checks; they are skipped when it lacks numpy. */
 #ifndef TEST_NPY_PYTHON
@@ -459,20 +460,15 @@ static void test_we_read_numpy(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_roundtrip_shapes, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_relative_path, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_overwrite_replaces, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_read_file_large, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_invalid_args, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_missing_directory, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_over_directory, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_write_fsize_limit, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_numpy_reads_ours, setup_dir, teardown_dir),
-        cmocka_unit_test_setup_teardown(test_we_read_numpy, setup_dir, teardown_dir),
-    };
-    init_three();
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN_AFTER(init_three(), NULL, NULL,
+                cmocka_unit_test_setup_teardown(test_roundtrip_shapes, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_write_relative_path, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_overwrite_replaces, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_read_file_large, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_write_invalid_args, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_write_missing_directory, setup_dir,
+                                                teardown_dir),
+                cmocka_unit_test_setup_teardown(test_write_over_directory, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_write_fsize_limit, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_numpy_reads_ours, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_we_read_numpy, setup_dir, teardown_dir))

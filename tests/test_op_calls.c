@@ -23,6 +23,7 @@
 #include "op_check.h"
 #include "shared_context.h"
 #include "support.h"
+#include "test_main.h"
 
 #define POISON_BITS 0xffu /* buffer_poisoned(): every float a NaN of these bytes */
 #define SENTINEL ((cl_event)(uintptr_t)0x5eed)
@@ -322,14 +323,6 @@ static void threads_own_contexts(void **state)
     run_workers(NULL);
 }
 
-int main(void)
-{
-    test_seed_from_clock();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(argument_errors),
-        cmocka_unit_test(fault_loops),
-        cmocka_unit_test(threads_shared_context),
-        cmocka_unit_test(threads_own_contexts),
-    };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
-}
+TEST_MAIN_SEEDED(group_setup, group_teardown, cmocka_unit_test(argument_errors),
+                 cmocka_unit_test(fault_loops), cmocka_unit_test(threads_shared_context),
+                 cmocka_unit_test(threads_own_contexts))

@@ -10,6 +10,7 @@
 
 #include "op_check.h"
 #include "support.h"
+#include "test_main.h"
 
 static void every_op(void **state)
 {
@@ -27,9 +28,4 @@ static void every_op(void **state)
     assert_int_equal(bad, 0);
 }
 
-int main(void)
-{
-    test_seed_from_clock();
-    const struct CMUnitTest tests[] = {TEST_ALL_VARIANTS(every_op)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN_SEEDED(NULL, NULL, TEST_ALL_VARIANTS(every_op))

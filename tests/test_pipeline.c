@@ -15,6 +15,7 @@
 
 #include "fault.h"
 #include "support.h"
+#include "test_main.h"
 
 #define POISON (-7.75e30f)
 
@@ -275,14 +276,6 @@ static void no_allocation_per_forward(void **state)
     clnorm_context_destroy(ctx);
 }
 
-int main(void)
-{
-    test_seed_from_clock();
-    const struct CMUnitTest tests[] = {
-        TEST_ALL_VARIANTS(in_place),
-        TEST_ALL_VARIANTS(offsets),
-        cmocka_unit_test(out_of_order_pipeline),
-        cmocka_unit_test(no_allocation_per_forward),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN_SEEDED(NULL, NULL, TEST_ALL_VARIANTS(in_place), TEST_ALL_VARIANTS(offsets),
+                 cmocka_unit_test(out_of_order_pipeline),
+                 cmocka_unit_test(no_allocation_per_forward))

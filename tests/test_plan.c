@@ -14,6 +14,7 @@
 #include "clnorm_int.h"
 
 #include "ops.h"
+#include "test_main.h"
 
 /* What devices report: type, compute units, largest work-group, local
  * memory, preferred float vector width. The GPUs are src/profile.c's. */
@@ -249,13 +250,6 @@ static void bench_shapes_fill_gpus(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(every_profile_and_view),
-        cmocka_unit_test(cpu_kernels_by_layout),
-        cmocka_unit_test(gpu_kernels_for_rows),
-        cmocka_unit_test(bench_shapes_fill_gpus),
-    };
-    return cmocka_run_group_tests(tests, setup_profiles, NULL);
-}
+TEST_MAIN(setup_profiles, NULL, cmocka_unit_test(every_profile_and_view),
+          cmocka_unit_test(cpu_kernels_by_layout), cmocka_unit_test(gpu_kernels_for_rows),
+          cmocka_unit_test(bench_shapes_fill_gpus))

@@ -14,6 +14,7 @@
 
 #include "npy.h"
 #include "safetensors.h"
+#include "test_main.h"
 
 /* File names say which reader gets the input and what must come of it:
  *   npy-...          npy_read_memory
@@ -114,8 +115,4 @@ static void test_replay(void **state)
     assert_true(npy > 0 && st > 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_replay)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL, NULL, cmocka_unit_test(test_replay))

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "support.h"
+#include "test_main.h"
 
 typedef struct revin_case {
     size_t b, l, d;
@@ -283,23 +284,9 @@ static void bld_slab_runs(void **state)
 
 static void affine_bld_slab_runs(void **state) { affine_case(state, 0, 40, 23, 48); }
 
-int main(void)
-{
-    test_seed_from_clock();
-    const struct CMUnitTest tests[] = {
-        TEST_ALL_VARIANTS(bdl_rows),
-        TEST_ALL_VARIANTS(bld_d8),
-        TEST_ALL_VARIANTS(bld_d5),
-        TEST_ALL_VARIANTS(bld_d1),
-        TEST_ALL_VARIANTS(bld_d6),
-        TEST_ALL_VARIANTS(wide_shapes),
-        TEST_ALL_VARIANTS(long_row),
-        TEST_ALL_VARIANTS(round_trip_and_horizon),
-        TEST_ALL_VARIANTS(affine),
-        TEST_ALL_VARIANTS(affine_bdl_rows),
-        TEST_ALL_VARIANTS(bdl_many_rows),
-        TEST_ALL_VARIANTS(bld_slab_runs),
-        TEST_ALL_VARIANTS(affine_bld_slab_runs),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN_SEEDED(NULL, NULL, TEST_ALL_VARIANTS(bdl_rows), TEST_ALL_VARIANTS(bld_d8),
+                 TEST_ALL_VARIANTS(bld_d5), TEST_ALL_VARIANTS(bld_d1), TEST_ALL_VARIANTS(bld_d6),
+                 TEST_ALL_VARIANTS(wide_shapes), TEST_ALL_VARIANTS(long_row),
+                 TEST_ALL_VARIANTS(round_trip_and_horizon), TEST_ALL_VARIANTS(affine),
+                 TEST_ALL_VARIANTS(affine_bdl_rows), TEST_ALL_VARIANTS(bdl_many_rows),
+                 TEST_ALL_VARIANTS(bld_slab_runs), TEST_ALL_VARIANTS(affine_bld_slab_runs))

@@ -25,6 +25,7 @@
 
 #include "npy.h"
 #include "safetensors.h"
+#include "test_main.h"
 
 extern char **environ;
 static char tmpdir[] = "/tmp/clnorm-st-XXXXXX";
@@ -917,17 +918,11 @@ static void test_tool_params(void **state)
 #endif
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_f32_exact),     cmocka_unit_test(test_f64_converted),
-        cmocka_unit_test(test_bad_inputs),    cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_file_errors),   cmocka_unit_test(test_mutations),
-        cmocka_unit_test(test_valid_layouts), cmocka_unit_test(test_file_changed),
-        cmocka_unit_test(test_rewritten_while_read), cmocka_unit_test(test_pipe),
-        cmocka_unit_test(test_many_tensors),
-        cmocka_unit_test(test_python_cross_check), cmocka_unit_test(test_tool_params),
-    };
-    return cmocka_run_group_tests(tests, setup, teardown);
-}
+TEST_MAIN(setup, teardown, cmocka_unit_test(test_f32_exact), cmocka_unit_test(test_f64_converted),
+          cmocka_unit_test(test_bad_inputs), cmocka_unit_test(test_limits),
+          cmocka_unit_test(test_file_errors), cmocka_unit_test(test_mutations),
+          cmocka_unit_test(test_valid_layouts), cmocka_unit_test(test_file_changed),
+          cmocka_unit_test(test_rewritten_while_read), cmocka_unit_test(test_pipe),
+          cmocka_unit_test(test_many_tensors), cmocka_unit_test(test_python_cross_check),
+          cmocka_unit_test(test_tool_params))
 // clang-format on

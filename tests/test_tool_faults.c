@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "npy_test_util.h"
+#include "test_main.h"
 #include "tool_test_util.h"
 
 #define MAX_RUNS 2000
@@ -158,10 +159,5 @@ static void subcommands(void **state)
     print_message("\n");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(subcommands, tool_setup_work, tool_teardown_work),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN(NULL, NULL,
+          cmocka_unit_test_setup_teardown(subcommands, tool_setup_work, tool_teardown_work))

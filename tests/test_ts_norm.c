@@ -14,6 +14,7 @@
 
 #include "reference.h"
 #include "support.h"
+#include "test_main.h"
 
 enum { B = 3, L = 40, D = 8, H = 6 };
 
@@ -108,12 +109,4 @@ static void errors(void **state)
     clnorm_context_destroy(ctx);
 }
 
-int main(void)
-{
-    test_seed_from_clock();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trip_in_place),
-        cmocka_unit_test(errors),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN_SEEDED(NULL, NULL, cmocka_unit_test(round_trip_in_place), cmocka_unit_test(errors))

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "support.h"
+#include "test_main.h"
 
 /* PyTorch rounds var, sqrt(var + eps), the division and the product by
  * alpha: about 2 ulps of y; twice that. */
@@ -173,13 +174,6 @@ static void parameter_sync(void **state)
     clnorm_context_destroy(ctx);
 }
 
-int main(void)
-{
-    test_seed_from_clock();
-    const struct CMUnitTest tests[] = {
-        TEST_ALL_VARIANTS(planes_and_families), TEST_ALL_VARIANTS(espnet_shapes),
-        TEST_ALL_VARIANTS(many_rows),           TEST_ALL_VARIANTS(hw1_is_nan),
-        cmocka_unit_test(parameter_sync),
-    };
-    return cmocka_run_group_tests(tests, NULL, NULL);
-}
+TEST_MAIN_SEEDED(NULL, NULL, TEST_ALL_VARIANTS(planes_and_families),
+                 TEST_ALL_VARIANTS(espnet_shapes), TEST_ALL_VARIANTS(many_rows),
+                 TEST_ALL_VARIANTS(hw1_is_nan), cmocka_unit_test(parameter_sync))
