@@ -2,10 +2,7 @@
 /* clnorm_window.cl: the statistic of a window of each row that is not a
  * moment: TSNormalization's scale, the mean of |x| over the first KEND
  * elements of the row (or, with CLNORM_OP_LAST, |x| of the KEND-th alone),
- * stored per row in stat_s; with CLNORM_FIN_DIVIDE the same item then
- * divides its rows by it (y = x / scale, one rounded division, as PyTorch),
- * so that the forward reads the window while it is in cache and is one
- * launch; otherwise the elementwise pass does. The sum of |x| has no
+ * stored per row in stat_s for the elementwise pass. The sum of |x| has no
  * cancellation: the per-lane sums of the statistics routine (about a pivot
  * of 0) keep it to ~48 bits. Includes clnorm_stats.cl. */
 #ifndef CLNORM_WINDOW_CL
@@ -19,7 +16,6 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_window(KERNEL
 {
     ulong item = get_global_id(0), kend = poff.s9;
     int last = (op & CLNORM_OP_LAST) != 0;
-    int divide = (op & CLNORM_FIN_MASK) == CLNORM_FIN_DIVIDE;
     if (inner % VW == 0) {
         ulong vecs = inner / VW, o = item / vecs, c0 = (item - o * vecs) * VW;
         if (o >= outer)
@@ -28,22 +24,16 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_window(KERNEL
         __global float *out = stat_s + o * inner + c0;
         if (last) {
             STOREV(fabs(LOADV(xr + (kend - 1) * inner)), out);
-        } else {
-            accv_t a; /* sums of |x| - 0 (and of their squares, unused) */
-            accv_init(&a);
-            for (ulong k = 0; k < kend; ++k)
-                accv_add(&a, fabs(LOADV(xr + k * inner)), FILLV(0.0f));
-            acc s1[VW], s2[VW];
-            accv_lanes(&a, s1, s2);
-            for (uint l = 0; l < VW; ++l)
-                out[l] = acc_to_float(acc_div(s1[l], acc_from_count(kend)));
+            return;
         }
-        if (divide) { /* the item's own scale, read back as a vector */
-            floatV sv = LOADV(out);
-            __global float *yr = y + y_off + o * n * inner + c0;
-            for (ulong k = 0; k < n; ++k)
-                STORE_GLOBAL(LOADV(xr + k * inner) / sv, yr + k * inner);
-        }
+        accv_t a; /* sums of |x| - 0 (and of their squares, unused) */
+        accv_init(&a);
+        for (ulong k = 0; k < kend; ++k)
+            accv_add(&a, fabs(LOADV(xr + k * inner)), FILLV(0.0f));
+        acc s1[VW], s2[VW];
+        accv_lanes(&a, s1, s2);
+        for (uint l = 0; l < VW; ++l)
+            out[l] = acc_to_float(acc_div(s1[l], acc_from_count(kend)));
         return;
     }
     if (item >= outer * inner)
@@ -60,11 +50,6 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_window(KERNEL
         scale = acc_to_float(acc_div(sum, acc_from_count(kend)));
     }
     stat_s[item] = scale;
-    if (divide) {
-        __global float *yr = y + y_off + o * n * inner + i;
-        for (ulong k = 0; k < n; ++k)
-            yr[k * inner] = xr[k * inner] / scale;
-    }
 }
 
 #endif /* CLNORM_WINDOW_CL */

@@ -96,16 +96,6 @@ static clnorm_status enqueue(clnorm_ts_norm *layer, int inverse, size_t b, size_
     a.poff[CLNORM_POFF_KEND] = (cl_uint)(l - layer->horizon);
     /* a work-item per vector of columns when the kernels' width divides D */
     size_t width = layer->nl.ks.width, items = layer->d % width ? rows : rows / width;
-    if (!ctx->limits.gpu_variant) { /* one launch: each item divides its columns by their scale
-                                       while the window is in its core's cache */
-        a.op |= CLNORM_FIN_DIVIDE;
-        RETURN_IF_ERROR(clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, items, &a, num_wait,
-                                              wait_list, event));
-        scale->rows = rows;
-        return CLNORM_OK;
-    }
-    /* GPUs: an item per column is too few to fill one with the division:
-       the elementwise pass does it, over the whole grid */
     RETURN_IF_ERROR(
         clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, items, &a, num_wait, wait_list, NULL));
     scale->rows = rows;       /* the buffer holds (will hold) this batch's scale now */
