@@ -508,6 +508,10 @@ typedef struct clnorm__norm {
 clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args *args, size_t size,
                                   size_t inner, unsigned arrays, const size_t *counts, void *out,
                                   void **layer);
+/* clnorm__norm_create for the affine norms: contiguous rows, a weight and a
+ * bias of c floats each when `affine`, no parameters otherwise. */
+clnorm_status clnorm__norm_create_affine(clnorm_context *ctx, const clnorm__create_args *args,
+                                         size_t size, size_t c, int affine, void *out);
 /* Release what clnorm__norm_create made, the statistics kept, and free the
  * layer. Accepts NULL. */
 void clnorm__norm_free(clnorm__norm *nl);

@@ -27,9 +27,8 @@ clnorm_status clnorm_group_norm_create(clnorm_context *ctx, size_t groups, size_
                             "num_groups %zu",
                             c, groups);
     }
-    size_t counts[2] = {c, c};
-    return clnorm__norm_create(ctx, &args, sizeof(clnorm_group_norm), 1,
-                               (flags & CLNORM_NO_AFFINE) ? 0 : 2, counts, out, NULL);
+    return clnorm__norm_create_affine(ctx, &args, sizeof(clnorm_group_norm), c,
+                                      !(flags & CLNORM_NO_AFFINE), out);
 }
 
 CLNORM__NORM_LAYER_COMMON(group_norm)

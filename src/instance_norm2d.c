@@ -17,9 +17,8 @@ clnorm_status clnorm_instance_norm2d_create(clnorm_context *ctx, size_t c, doubl
                                       .known = CLNORM_AFFINE,
                                       .has_eps = 1,
                                       .eps = eps};
-    size_t counts[2] = {c, c};
-    return clnorm__norm_create(ctx, &args, sizeof(clnorm_instance_norm2d), 1,
-                               (flags & CLNORM_AFFINE) ? 2 : 0, counts, out, NULL);
+    return clnorm__norm_create_affine(ctx, &args, sizeof(clnorm_instance_norm2d), c,
+                                      (flags & CLNORM_AFFINE) != 0, out);
 }
 
 CLNORM__NORM_LAYER_COMMON(instance_norm2d)

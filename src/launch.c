@@ -32,6 +32,13 @@ clnorm_status clnorm__norm_create(clnorm_context *ctx, const clnorm__create_args
     return CLNORM_OK;
 }
 
+clnorm_status clnorm__norm_create_affine(clnorm_context *ctx, const clnorm__create_args *args,
+                                         size_t size, size_t c, int affine, void *out)
+{
+    size_t counts[2] = {c, c};
+    return clnorm__norm_create(ctx, args, size, 1, affine ? 2 : 0, counts, out, NULL);
+}
+
 void clnorm__norm_free(clnorm__norm *nl)
 {
     if (!nl)

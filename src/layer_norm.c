@@ -17,9 +17,8 @@ clnorm_status clnorm_layer_norm_create(clnorm_context *ctx, size_t d, double eps
                                       .known = CLNORM_NO_AFFINE,
                                       .has_eps = 1,
                                       .eps = eps};
-    size_t counts[2] = {d, d};
-    return clnorm__norm_create(ctx, &args, sizeof(clnorm_layer_norm), 1,
-                               (flags & CLNORM_NO_AFFINE) ? 0 : 2, counts, out, NULL);
+    return clnorm__norm_create_affine(ctx, &args, sizeof(clnorm_layer_norm), d,
+                                      !(flags & CLNORM_NO_AFFINE), out);
 }
 
 CLNORM__NORM_LAYER_COMMON(layer_norm)
