@@ -50,6 +50,12 @@
 #define CLNORM_POFF_SEG 11   /* OP_SEG: elements per weight; OP_PERIOD: the weights' period */
 #define CLNORM_POFF_COUNT 12 /* of the uint16's 16 */
 
+/* ---- launch geometry the host and the kernels share ---- */
+/* Strided tiles whose sums one work-item keeps in registers: the kernels'
+ * strided_sums_any is specialised for 1, 2, 4 and 5 tiles (other counts keep
+ * them in memory); the GPU plans take no other counts. */
+#define CLNORM_REG_TILES 5
+
 /* ---- the op word: one finalisation kind in the low byte ... ---- */
 #define CLNORM_FIN_MASK 0xffu
 /* Statistics kernels (a row's mean and M2 first): */

@@ -245,7 +245,7 @@ CLNORM_INLINE void lanes_fold(acc *s1, acc *s2)
 /* The most tiles whose sums a work-item keeps in registers: the functions
  * below are specialised for tile counts up to it (arrays of this size are
  * promoted to registers; larger ones stay in memory). */
-#define REG_TILES 5
+#define REG_TILES CLNORM_REG_TILES
 
 /* Strided sums: `nt` tiles of VW columns, over `nrows` rows from xg, `step`
  * floats apart, each row read whole (all tiles) in memory order, added into

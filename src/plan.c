@@ -77,12 +77,15 @@ unsigned clnorm__plan_width(const clnorm__limits *lim, size_t inner)
 }
 
 /* Vector tiles one strided work-group owns: the most that divide the
- * columns and fit MAXC, so a group reads whole rows of its block. */
+ * columns and fit MAXC, so a group reads whole rows of its block. On GPUs
+ * only the counts whose sums stay in registers (CLNORM_REG_TILES): the
+ * others index a private array at run time in the inner loop, which a GPU
+ * keeps in slow memory; more groups of fewer tiles suit it anyway. */
 static cl_uint strided_tiles(const clnorm__limits *lim, size_t inner, unsigned width)
 {
     size_t vectors = inner / width, best = 1;
     for (size_t t = 1; t <= vectors && t * width <= lim->max_columns; ++t)
-        if (vectors % t == 0)
+        if (vectors % t == 0 && (!lim->gpu_variant || (t <= CLNORM_REG_TILES && t != 3)))
             best = t;
     return (cl_uint)best;
 }
