@@ -70,6 +70,7 @@
     17u /* c = mean param, a = g / sqrt(var param + eps), b = beta (eval batch norm) */
 #define CLNORM_FIN_AFFINE 18u /* c = 0, a = g, b = beta (NoneNorm, a stored scale) */
 #define CLNORM_FIN_DIVIDE 19u /* c = 0, d = stat_s[row]: y = x / a stored scale (TSNormalization) */
+#define CLNORM_FIN_COPY 20u   /* y = x exactly: c = 0, a = 1, b = -0 (NoneNorm2d) */
 
 /* ... and flags above it. */
 #define CLNORM_OP_GAMMA (1u << 8)   /* g per row from POFF_GAMMA (else 1) */

@@ -136,6 +136,11 @@ CLNORM_INLINE scale1_t row_fixed(const op_t *p, ulong row, float *d)
         return scale_of(acc_from_float(p->prm[p->poff.s2 + ch]),
                         acc_div(g, acc_sqrt(acc_add(v, p->eps))), beta);
     }
+    case CLNORM_FIN_COPY: { /* ((x - 0) - 0) * 1 + -0 is x for every x, -0 and NaN too (+0
+                               would turn -0 into +0) */
+        scale1_t copy = {0.0f, 0.0f, 1.0f, -0.0f};
+        return copy;
+    }
     case CLNORM_FIN_DIVIDE: /* x / scale, rounded once as PyTorch's division */
         *d = p->stat_s[row];
         return scale_of(acc_zero(), acc_from_float(1.0f), acc_zero());

@@ -209,6 +209,18 @@ clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, 
     return run_plan(nl, a, &p, num_wait, wait_list, event);
 }
 
+clnorm_status clnorm__norm_copy(clnorm__norm *nl, size_t count, cl_mem in, size_t in_off,
+                                cl_mem out, size_t out_off, cl_uint num_wait,
+                                const cl_event *wait_list, cl_event *event)
+{
+    if (in == out && in_off == out_off)
+        return clnorm__marker_enqueue(&nl->rt, num_wait, wait_list, event);
+    RETURN_IF_ERROR(clnorm__norm_use_width(nl, 1));
+    clnorm__args a = clnorm__args_of((clnorm__view){1, count, 1}, in, in_off, out, out_off,
+                                     CLNORM_FIN_COPY, 0.0, 1);
+    return clnorm__scale_enqueue(nl, &a, num_wait, wait_list, event);
+}
+
 clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, double eps, int affine,
                                       const clnorm__channels *ch, cl_mem in, size_t in_off,
                                       cl_mem out, size_t out_off, cl_uint num_wait,

@@ -79,8 +79,8 @@ clnorm_status clnorm_normalization_forward(clnorm_normalization *layer,
     clnorm__args a;
     switch (layer->kind) {
     case CLNORM_NORMALIZATION_NONE:
-        return clnorm__copy_enqueue(&nl->rt, count, input, input_offset, output, output_offset,
-                                    num_wait, wait_list, event);
+        return clnorm__norm_copy(nl, count, input, input_offset, output, output_offset, num_wait,
+                                 wait_list, event);
     case CLNORM_NORMALIZATION_GROUP: { /* GroupNorm(1, D): per b over all, then by channel d */
         /* transposed, channel d is the segment of L elements at d * L;
          * else the element k's is k % D */

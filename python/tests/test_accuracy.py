@@ -80,3 +80,12 @@ def test_layer_norm_without_bias(torch, default_ctx, rng):
     ref64 = module.double()(torch.from_numpy(x).double()).detach().numpy()
     ref32 = module.float()(torch.from_numpy(x)).detach().numpy().astype(np.float64)
     assert_matches(layer(x), ref64, ref32, "LayerNorm(bias=False)")
+
+
+def test_none_norm2d_is_exactly_x(ctx, rng):
+    """NoneNorm2d returns x itself in ESPnet: -0, NaN, infinities and subnormals come back bit
+    for bit, out of place too (clnorm copies through its elementwise kernel)."""
+    x = rng.standard_normal((2, 3, 17, 19)).astype(np.float32)
+    x.flat[:6] = [-0.0, np.nan, np.inf, -np.inf, 1e-40, -1e-45]
+    y = clnorm.nn.NoneNorm2d(3, context=ctx)(x)
+    assert y.tobytes() == x.tobytes()
