@@ -34,7 +34,7 @@ cmake --build "$scratch/cmake" >/dev/null
 step "pkg-config consumer (plain cc)"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 # shellcheck disable=SC2046 # the flags are words
-cc -std=c99 -Wall -Werror -o "$scratch/consumer_pkgconfig" "$root/tests/consumers/pkgconfig/main.c" \
+cc -std=c99 -Wall -Werror -o "$scratch/consumer_pkgconfig" "$root/tests/consumers/consumer.c" \
     $(pkg-config --cflags --libs clnorm) -lm
 "$scratch/consumer_pkgconfig"
 
