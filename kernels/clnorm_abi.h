@@ -48,7 +48,8 @@
 #define CLNORM_POFF_KEND 9   /* norm_window: the window is k < KEND (OP_LAST: k = KEND - 1) */
 #define CLNORM_POFF_ALPHA 10 /* InstanceNorm2dPlus's alpha, per row like GAMMA (norm_plus) */
 #define CLNORM_POFF_SEG 11   /* OP_SEG: elements per weight; OP_PERIOD: the weights' period */
-#define CLNORM_POFF_COUNT 12 /* of the uint16's 16 */
+#define CLNORM_POFF_STAT0 12 /* the view's first row in stat_m, stat_s (a block of samples) */
+#define CLNORM_POFF_COUNT 13 /* of the uint16's 16 */
 
 /* ---- launch geometry the host and the kernels share ---- */
 /* Strided tiles whose sums one work-item keeps in registers: the kernels'

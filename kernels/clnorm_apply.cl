@@ -38,8 +38,8 @@ CLNORM_INLINE op_t make_op(uint op, float2 eps, uint nchan, __global const float
     p.prm = prm;
     p.poff = poff;
     p.labels = labels;
-    p.stat_m = stat_m;
-    p.stat_s = stat_s;
+    p.stat_m = stat_m + poff.sc; /* CLNORM_POFF_STAT0 */
+    p.stat_s = stat_s + poff.sc;
     p.flags = flags;
     return p;
 }

@@ -24,6 +24,8 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_plus(KERNEL_A
     ulong smp = get_global_id(0);
     if (smp >= outer)
         return;
+    stat_m += poff.sc; /* CLNORM_POFF_STAT0 */
+    stat_s += poff.sc;
     op_t p = OP_OF_ARGS;
     ulong r0 = smp * n;
     acc sum = acc_zero();

@@ -15,6 +15,7 @@
 __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_window(KERNEL_ARGS)
 {
     ulong item = get_global_id(0), kend = poff.s9;
+    stat_s += poff.sc; /* CLNORM_POFF_STAT0 */
     int last = (op & CLNORM_OP_LAST) != 0;
     if (inner % VW == 0) {
         ulong vecs = inner / VW, o = item / vecs, c0 = (item - o * vecs) * VW;

@@ -142,6 +142,7 @@ typedef struct clnorm__device_info {
     cl_ulong local_mem_size;
     cl_ulong max_alloc_size;
     cl_ulong global_mem_size;
+    cl_ulong global_mem_cache_size; /* 0: not said */
     cl_uint preferred_vector_float;
     int has_fp64;
     char name[256];
@@ -177,6 +178,7 @@ typedef struct clnorm__limits {
     unsigned target_groups; /* work-groups that keep the device busy */
     size_t reg_group;       /* norm_reg's work-group (WG_REG); its rows hold up to
                                reg_group * contig_width * CLNORM_REG_VECTORS elements */
+    cl_ulong cache_bytes;   /* the global-memory cache (0: unknown) */
 } clnorm__limits;
 /* The vectors each norm_reg item keeps in registers (RK, kernels/clnorm_reg.cl). */
 #define CLNORM_REG_VECTORS 16
@@ -438,6 +440,11 @@ const char *clnorm__device_profile_names(void);
 /* The vector width for a view's rows: the context's for contiguous rows,
  * the widest dividing `inner` for strided ones. */
 unsigned clnorm__plan_width(const clnorm__limits *lim, size_t inner);
+/* Samples per block for an op whose last pass re-reads what its first
+ * wrote (InstanceNorm2dPlus, TSNormalization): on CPUs, blocks small enough that the re-read
+ * hits the cache (at least one sample); all `samples` on GPUs or when the
+ * cache size is unknown. */
+size_t clnorm__plan_sample_block(const clnorm__limits *lim, size_t samples, size_t sample_bytes);
 /* Statistics + normalisation of a view, and the elementwise pass. */
 void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
                             clnorm__plan *plan);

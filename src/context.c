@@ -65,7 +65,8 @@ static int gpu_variant(const clnorm_context *ctx)
 
 /* Test builds only: CLNORM_TEST_PROFILE makes the planner see another
  * device's limits (src/profile.c), so that its plans run on this device
- * under the numeric tests. */
+ * under the numeric tests; CLNORM_TEST_CACHE_BYTES, another cache size
+ * (small: the blocked paths with small tensors). */
 static clnorm_status apply_test_profile(clnorm_context *ctx)
 {
 #ifdef CLNORM_FAULT_INJECTION
@@ -74,6 +75,9 @@ static clnorm_status apply_test_profile(clnorm_context *ctx)
         return clnorm__fail(ctx, CLNORM_INVALID_ARGUMENT,
                             "CLNORM_TEST_PROFILE='%.64s' is none of %s", name,
                             clnorm__device_profile_names());
+    const char *cache = getenv("CLNORM_TEST_CACHE_BYTES");
+    if (cache && *cache)
+        ctx->info.global_mem_cache_size = strtoull(cache, NULL, 10);
 #else
     (void)ctx;
 #endif

@@ -251,6 +251,7 @@ clnorm_status clnorm__device_query(const clnorm_context *ctx, cl_device_id devic
     Q_(CL_DEVICE_LOCAL_MEM_SIZE, info->local_mem_size);
     Q_(CL_DEVICE_MAX_MEM_ALLOC_SIZE, info->max_alloc_size);
     Q_(CL_DEVICE_GLOBAL_MEM_SIZE, info->global_mem_size);
+    Q_(CL_DEVICE_GLOBAL_MEM_CACHE_SIZE, info->global_mem_cache_size);
     Q_(CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, info->preferred_vector_float);
     Q_(CL_DEVICE_PLATFORM, platform);
     Q_(CL_DEVICE_DOUBLE_FP_CONFIG, fp64);

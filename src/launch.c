@@ -255,22 +255,39 @@ clnorm_status clnorm__norm_plus(clnorm__norm *nl, const clnorm__args *a, cl_uint
                                 const cl_event *wait_list, cl_event *event)
 {
     clnorm__stats *st = &nl->stats;
-    size_t rows = a->view.outer, c = a->nchan;
-    RETURN_IF_ERROR(clnorm__stats_reserve(nl->rt.ctx, st, rows));
+    size_t c = a->nchan, samples = a->view.outer / c;
+    size_t sample_floats = c * a->view.n * a->view.inner;
+    /* a block of samples at a time, so that the last pass re-reads the
+     * first's output from cache: three passes cost about a fused two */
+    size_t block =
+        clnorm__plan_sample_block(&nl->rt.ctx->limits, samples, sample_floats * sizeof(float));
+    if ((a->op & CLNORM_OP_LABELS) && a->poff[CLNORM_POFF_LABEL0] > UINT32_MAX - samples)
+        block = samples; /* the labels' index stays within its 32 bits */
+    RETURN_IF_ERROR(clnorm__stats_reserve(nl->rt.ctx, st, block * c));
     RETURN_IF_ERROR(clnorm__norm_use_width(nl, 1));
-    clnorm__args planes = *a; /* standardised, the means kept exactly */
-    planes.op = CLNORM_FIN_STANDARD | CLNORM_OP_STORE | CLNORM_OP_STORE_CENTRE;
-    planes.eps = 1e-5;
-    planes.stat_m = st->m;
-    planes.stat_s = st->s;
-    RETURN_IF_ERROR(clnorm__norm_enqueue(nl, &planes, num_wait, wait_list, NULL));
-    clnorm__args samples = planes; /* after it: the layer's last command */
-    samples.view = (clnorm__view){rows / c, c, 1};
-    samples.op = a->op & (CLNORM_OP_GAMMA | CLNORM_OP_BETA | CLNORM_OP_LABELS);
-    RETURN_IF_ERROR(clnorm__items_enqueue(nl, CLNORM_K_PLUS, rows / c, &samples, 0, NULL, NULL));
-    clnorm__args affine = planes; /* out = out * gamma + b in place */
-    affine.in = a->out;
-    affine.in_off = a->out_off;
-    affine.op = CLNORM_FIN_DENORM;
-    return clnorm__scale_enqueue(nl, &affine, 0, NULL, event);
+    for (size_t s0 = 0; s0 < samples; s0 += block) {
+        size_t nb = samples - s0 < block ? samples - s0 : block, skip = s0 * sample_floats;
+        int first = s0 == 0, last = s0 + nb == samples;
+        clnorm__args planes = *a; /* standardised, the means kept exactly */
+        planes.view.outer = nb * c;
+        planes.in_off += skip;
+        planes.out_off += skip;
+        planes.poff[CLNORM_POFF_LABEL0] += (cl_uint)s0;
+        planes.op = CLNORM_FIN_STANDARD | CLNORM_OP_STORE | CLNORM_OP_STORE_CENTRE;
+        planes.eps = 1e-5;
+        planes.stat_m = st->m;
+        planes.stat_s = st->s;
+        RETURN_IF_ERROR(clnorm__norm_enqueue(nl, &planes, first ? num_wait : 0,
+                                             first ? wait_list : NULL, NULL));
+        clnorm__args per_sample = planes; /* after it: the layer's last command */
+        per_sample.view = (clnorm__view){nb, c, 1};
+        per_sample.op = a->op & (CLNORM_OP_GAMMA | CLNORM_OP_BETA | CLNORM_OP_LABELS);
+        RETURN_IF_ERROR(clnorm__items_enqueue(nl, CLNORM_K_PLUS, nb, &per_sample, 0, NULL, NULL));
+        clnorm__args affine = planes; /* out = out * gamma + b in place */
+        affine.in = a->out;
+        affine.in_off = planes.out_off;
+        affine.op = CLNORM_FIN_DENORM;
+        RETURN_IF_ERROR(clnorm__scale_enqueue(nl, &affine, 0, NULL, last ? event : NULL));
+    }
+    return CLNORM_OK;
 }

@@ -63,6 +63,20 @@ void clnorm__plan_limits(const clnorm__device_info *d, int gpu, clnorm__limits *
     while (gpu && reg * 2 <= REG_GROUP_MAX && reg * 2 <= d->max_work_group_size)
         reg *= 2;
     lim->reg_group = reg;
+    lim->cache_bytes = d->global_mem_cache_size;
+}
+
+size_t clnorm__plan_sample_block(const clnorm__limits *lim, size_t samples, size_t sample_bytes)
+{
+    /* a block's input and its output, written then re-read, share the
+     * cache with everything else: half of it for the two */
+    cl_ulong budget = lim->cache_bytes / 4;
+    /* CPUs only: what GPUs report as their cache varies (some an L1), and
+     * a GPU's plans need the whole tensor to fill the device */
+    if (lim->gpu_variant || !budget || !sample_bytes)
+        return samples;
+    size_t fit = (size_t)(budget / sample_bytes);
+    return fit < 1 ? 1 : fit < samples ? fit : samples;
 }
 
 unsigned clnorm__plan_width(const clnorm__limits *lim, size_t inner)

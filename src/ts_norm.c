@@ -94,13 +94,29 @@ static clnorm_status enqueue(clnorm_ts_norm *layer, int inverse, size_t b, size_
     if (inverse)
         return clnorm__scale_enqueue(&layer->nl, &a, num_wait, wait_list, event);
     a.poff[CLNORM_POFF_KEND] = (cl_uint)(l - layer->horizon);
-    /* a work-item per vector of columns when the kernels' width divides D */
-    size_t width = layer->nl.ks.width, items = layer->d % width ? rows : rows / width;
-    RETURN_IF_ERROR(
-        clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, items, &a, num_wait, wait_list, NULL));
-    scale->rows = rows;       /* the buffer holds (will hold) this batch's scale now */
-    a.op = CLNORM_FIN_DIVIDE; /* after the window: the layer's last command */
-    return clnorm__scale_enqueue(&layer->nl, &a, 0, NULL, event);
+    scale->rows = rows; /* the buffer holds (will hold) this batch's scale now */
+    /* a block of samples at a time, so that the division re-reads x from
+     * the cache the window's pass left it in */
+    size_t d = layer->d, block = clnorm__plan_sample_block(&ctx->limits, b, l * d * sizeof(float));
+    if (rows > UINT32_MAX)
+        block = b; /* the scale's first row stays within its 32 bits */
+    for (size_t s0 = 0; s0 < b; s0 += block) {
+        size_t nb = b - s0 < block ? b - s0 : block;
+        int first = s0 == 0, last = s0 + nb == b;
+        clnorm__args w = a;
+        w.view.outer = nb;
+        w.in_off += s0 * l * d;
+        w.out_off += s0 * l * d;
+        w.poff[CLNORM_POFF_STAT0] = (cl_uint)(s0 * d);
+        /* a work-item per vector of columns when the kernels' width divides D */
+        size_t width = layer->nl.ks.width, items = d % width ? nb * d : nb * d / width;
+        RETURN_IF_ERROR(clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, items, &w,
+                                              first ? num_wait : 0, first ? wait_list : NULL,
+                                              NULL));
+        w.op = CLNORM_FIN_DIVIDE; /* after the window: the layer's last command */
+        RETURN_IF_ERROR(clnorm__scale_enqueue(&layer->nl, &w, 0, NULL, last ? event : NULL));
+    }
+    return CLNORM_OK;
 }
 
 /* clnorm_ts_norm_forward and clnorm_ts_norm_inverse: one enqueue each way. */

@@ -207,6 +207,26 @@ static void gpu_kernels_for_rows(void **state)
     assert_int_not_equal(p.kernel[0], CLNORM_K_REG);
 }
 
+/* InstanceNorm2dPlus's blocks of samples: on a CPU as many samples as fit
+ * a quarter of its cache, never none; on GPUs, or without a cache size, all. */
+static void sample_blocks(void **state)
+{
+    (void)state;
+    clnorm__limits cpu = profiles[0];
+    const size_t mib = 1 << 20;
+    cpu.cache_bytes = 32 * mib;
+    assert_int_equal(clnorm__plan_sample_block(&cpu, 16, 4 * mib), 2);
+    assert_int_equal(clnorm__plan_sample_block(&cpu, 16, 4 * mib + 1), 1);
+    assert_int_equal(clnorm__plan_sample_block(&cpu, 10, 256 << 10), 10); /* all fit */
+    assert_int_equal(clnorm__plan_sample_block(&cpu, 3, 64 * mib), 1);    /* none fits */
+    assert_int_equal(clnorm__plan_sample_block(&cpu, 7, 0), 7);
+    cpu.cache_bytes = 0;
+    assert_int_equal(clnorm__plan_sample_block(&cpu, 16, 4 * mib), 16);
+    clnorm__limits gpu = profiles[2];
+    gpu.cache_bytes = 32 * mib;
+    assert_int_equal(clnorm__plan_sample_block(&gpu, 16, 4 * mib), 16);
+}
+
 /* Work-groups per compute unit of a plan's launches. */
 static double per_unit(const clnorm__plan *p, unsigned units) { return (double)p->groups / units; }
 
@@ -252,4 +272,4 @@ static void bench_shapes_fill_gpus(void **state)
 
 TEST_MAIN(setup_profiles, NULL, cmocka_unit_test(every_profile_and_view),
           cmocka_unit_test(cpu_kernels_by_layout), cmocka_unit_test(gpu_kernels_for_rows),
-          cmocka_unit_test(bench_shapes_fill_gpus))
+          cmocka_unit_test(bench_shapes_fill_gpus), cmocka_unit_test(sample_blocks))
