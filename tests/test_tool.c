@@ -503,9 +503,90 @@ static void test_bench_only(void **state)
     }
 }
 
+#ifdef TEST_TOOL_HAVE_CJSON
+/* A result's shape as "8x128x512" ("" when it has none). */
+static void shape_text(const cJSON *shape, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    const cJSON *d;
+    cJSON_ArrayForEach (d, shape) {
+        used +=
+            (size_t)snprintf(buf + used, size - used, "%s%.0f", used ? "x" : "", d->valuedouble);
+    }
+}
+
+/* `clnorm bench --reference`: each class's reference is the first layer of
+ * its kind on the same bytes, none for the products and the references; with
+ * one repeat the ratio to it is the two ratios' quotient. */
+static void test_bench_reference(void **state)
+{
+    (void)state;
+    char json[4096];
+    snprintf(json, sizeof json, "%s", work_path("bench-reference.json"));
+    tool_result r;
+    tool_run(
+        &r, -1,
+        ARGS("bench", "--quick", "--no-startup", "--repeat", "1", "--reference", "--json", json));
+    if (r.code != 0)
+        fail_msg("bench --reference exited %d: %s%s", r.code, r.out, r.err);
+    assert_non_null(strstr(r.out, "of ref"));
+    tool_result_free(&r);
+    static const struct {
+        const char *cls, *ref, *layout, *shape; /* shape: the quick case's reference */
+    } want[] = {
+        {"LayerNorm", "ReversibleInstanceNorm1dInput", "bdl", "1x1024x512"},
+        {"InstanceNorm2d", "VarianceNorm2d", "nchw", "10x64x32x32"},
+        {"TSInverseNormalization", "ReversibleInstanceNorm1dOutput", "bld", "32x96x7"},
+        {"TSNormalization", "ReversibleInstanceNorm1dInput", "bld", "32x432x7"},
+        {"VarianceNorm2d", NULL, NULL, NULL},
+        {"Linear", NULL, NULL, NULL},
+    };
+    size_t size = 0, seen[sizeof want / sizeof want[0]] = {0};
+    char *text = (char *)slurp(json, &size);
+    cJSON *root = cJSON_ParseWithLength(text, size);
+    assert_non_null(root);
+    const cJSON *res;
+    cJSON_ArrayForEach (res, cJSON_GetObjectItemCaseSensitive(root, "results")) {
+        const char *cls = cJSON_GetObjectItemCaseSensitive(res, "class")->valuestring;
+        const cJSON *ref = cJSON_GetObjectItemCaseSensitive(res, "reference");
+        if (ref) {
+            double of = cJSON_GetObjectItemCaseSensitive(res, "ratio_to_reference")->valuedouble;
+            double ratio = cJSON_GetObjectItemCaseSensitive(res, "ratio_to_copy")->valuedouble;
+            double rr = cJSON_GetObjectItemCaseSensitive(ref, "ratio_to_copy")->valuedouble;
+            if (!(of > 0) || fabs(of - ratio / rr) > 1e-9 * of)
+                fail_msg("%s: ratio to the reference %g, not %g / %g", cls, of, ratio, rr);
+        }
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; ++i) {
+            if (strcmp(cls, want[i].cls))
+                continue;
+            seen[i]++;
+            if (!want[i].ref) {
+                if (ref)
+                    fail_msg("%s has a reference", cls);
+                continue;
+            }
+            assert_non_null(ref);
+            char shape[96];
+            shape_text(cJSON_GetObjectItemCaseSensitive(ref, "shape"), shape, sizeof shape);
+            assert_string_equal(cJSON_GetObjectItemCaseSensitive(ref, "class")->valuestring,
+                                want[i].ref);
+            assert_string_equal(cJSON_GetObjectItemCaseSensitive(ref, "layout")->valuestring,
+                                want[i].layout);
+            assert_string_equal(shape, want[i].shape);
+        }
+    }
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; ++i)
+        if (!seen[i])
+            fail_msg("bench --quick ran no %s", want[i].cls);
+    cJSON_Delete(root);
+    free(text);
+}
+#endif
+
 int main(void)
 {
-    size_t ncases = fixture_case_count(), size = ncases + 7;
+    size_t ncases = fixture_case_count(), size = ncases + 8;
     struct CMUnitTest *tests = calloc(size, sizeof *tests);
     if (!tests)
         return 1;
@@ -527,6 +608,12 @@ int main(void)
         test_bench_quick, tool_setup_work, tool_teardown_work);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
         test_bench_only, tool_setup_work, tool_teardown_work);
+#ifdef TEST_TOOL_HAVE_CJSON
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test_setup_teardown(
+        test_bench_reference, tool_setup_work, tool_teardown_work);
+#else
+    size--;
+#endif
     if (n != size)
         return 1;
     int failed = _cmocka_run_group_tests("tool", tests, n, NULL, NULL);

@@ -20,7 +20,7 @@
 static const char help[] =
     "usage: clnorm bench [--quick | --large] [--repeat N] [--json FILE] [--csv FILE]\n"
     "                    [--device SPEC] [--accumulate MODE] [--no-startup] [--only OP[:LAYOUT]]\n"
-    "                    [--copy chunks|grid]\n"
+    "                    [--copy chunks|grid] [--reference]\n"
     "\n"
     "Time VarianceNorm2d, RevIN (BLD and BDL) and RevIN's inverse on the benchmark shapes,\n"
     "each interleaved with a copy kernel on the same number of bytes (the ceiling of a\n"
@@ -37,7 +37,13 @@ static const char help[] =
     "GPU's L2). The copy kernel is copy_chunks (one contiguous chunk per work-item) on CPUs\n"
     "and copy_grid (16-byte vectors, grid-stride, coalesced) elsewhere; --copy picks one.\n"
     "The times are wall-clock; the JSON adds each one's time on the device (the queue's\n"
-    "profiling) and the accumulator (--accumulate).\n";
+    "profiling) and the accumulator (--accumulate).\n"
+    "--reference also times, in each repeat after the class and its copy, the first\n"
+    "layers on the same bytes: VarianceNorm2d on an NCHW class's shape, else RevIN on\n"
+    "the class's reduction view (BDL for contiguous rows, BLD for strided ones; RevIN's\n"
+    "inverse for the classes that read statistics), and reports the class's ratio over\n"
+    "the reference's (the median of each repeat's). None for the products and for the\n"
+    "references themselves.\n";
 
 /* Made from tools/clnorm/bench_copy.cl at build time. */
 struct clnorm_tool__kernel_source {
@@ -58,6 +64,9 @@ typedef struct result {
     bench_case bc;
     size_t count;
     double ms, gbps, copy_ms, ratio, max_rel_err, tol_ratio;
+    int has_ref;                      /* --reference: ref was timed with it */
+    bench_case ref;                   /* the reference case */
+    double ref_ratio, of_ref;         /* its ratio to the copy, and ratio / ref_ratio (medians) */
     double gflops;                    /* products (op_desc.flops), else 0 */
     double device_ms, copy_device_ms; /* by the queue's profiling; -1 without */
 } result;
@@ -139,33 +148,58 @@ static int copy_once(clnorm_context *ctx, copier *cp, cl_mem src, cl_mem dst, si
                              : cli_error(EXIT_DEVICE, "bench: copy kernel failed (%d)", (int)err);
 }
 
-static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int repeat, result *r)
+/* One forward of an open case, then the copy kernel on its bytes: wall
+ * times and device times. */
+static int time_pair(clnorm_context *ctx, copier *cp, case_run *cr, clnorm_status *st, double *t_op,
+                     double *d_op, double *t_copy, double *d_copy)
 {
-    case_run cr;
+    double a = cli_now_ms();
+    *st = case_run_timed(ctx, cr, d_op);
+    double m = cli_now_ms();
+    /* a product's output may be the smaller tensor: the copy fits it */
+    int code =
+        copy_once(ctx, cp, cr->in, cr->out,
+                  cr->cd.d.count < cr->cd.d.y_count ? cr->cd.d.count : cr->cd.d.y_count, d_copy);
+    *t_op = m - a;
+    *t_copy = cli_now_ms() - m;
+    return code;
+}
+
+/* Case b, and with `ref` the reference case in each repeat after it. */
+static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, const bench_case *ref,
+                     int repeat, result *r)
+{
+    case_run cr, rr;
     double *t_op = malloc((size_t)repeat * 8), *t_copy = malloc((size_t)repeat * 8),
            *paired = malloc((size_t)repeat * 8), *d_op = malloc((size_t)repeat * 8),
-           *d_copy = malloc((size_t)repeat * 8);
-    int code = t_op && t_copy && paired && d_op && d_copy
+           *d_copy = malloc((size_t)repeat * 8), *ref_paired = malloc((size_t)repeat * 8),
+           *of_ref = malloc((size_t)repeat * 8);
+    int code = t_op && t_copy && paired && d_op && d_copy && ref_paired && of_ref
                    ? 0
                    : cli_error(EXIT_DEVICE, "bench: out of memory");
+    memset(&cr, 0, sizeof cr);
+    memset(&rr, 0, sizeof rr);
     if (!code)
         code = case_run_open(ctx, b->op, &b->c, FAMILY_SCALES, &cr);
-    else
-        memset(&cr, 0, sizeof cr);
-    clnorm_status st = CLNORM_OK;
-    for (int w = 0; w < 3 && !code && st == CLNORM_OK; ++w) /* warm-up */
+    if (!code && ref)
+        code = case_run_open(ctx, ref->op, &ref->c, FAMILY_SCALES, &rr);
+    clnorm_status st = CLNORM_OK, ref_st = CLNORM_OK;
+    for (int w = 0; w < 3 && !code && st == CLNORM_OK && ref_st == CLNORM_OK; ++w) { /* warm-up */
         st = case_run_once(ctx, &cr);
-    for (int i = 0; i < repeat && !code && st == CLNORM_OK; ++i) {
-        double a = cli_now_ms();
-        st = case_run_timed(ctx, &cr, &d_op[i]);
-        double m = cli_now_ms();
-        /* a product's output may be the smaller tensor: the copy fits it */
-        code = copy_once(ctx, cp, cr.in, cr.out,
-                         cr.cd.d.count < cr.cd.d.y_count ? cr.cd.d.count : cr.cd.d.y_count,
-                         &d_copy[i]);
-        t_op[i] = m - a;
-        t_copy[i] = cli_now_ms() - m;
+        if (ref)
+            ref_st = case_run_once(ctx, &rr);
     }
+    for (int i = 0; i < repeat && !code && st == CLNORM_OK && ref_st == CLNORM_OK; ++i) {
+        code = time_pair(ctx, cp, &cr, &st, &t_op[i], &d_op[i], &t_copy[i], &d_copy[i]);
+        if (!code && st == CLNORM_OK && ref) {
+            double rt_op, rd_op, rt_copy, rd_copy;
+            code = time_pair(ctx, cp, &rr, &ref_st, &rt_op, &rd_op, &rt_copy, &rd_copy);
+            ref_paired[i] = rt_copy / rt_op;
+            of_ref[i] = (t_copy[i] / t_op[i]) / ref_paired[i];
+        }
+    }
+    if (!code && ref_st != CLNORM_OK)
+        st = ref_st;
     if (!code && st == CLNORM_OK)
         st = case_run_once(ctx, &cr); /* the output the accuracy is measured on */
     if (!code && st != CLNORM_OK)
@@ -188,12 +222,20 @@ static int bench_one(clnorm_context *ctx, copier *cp, const bench_case *b, int r
         r->device_ms = cli_median(d_op, repeat); /* -1 (every run) without profiling */
         r->copy_device_ms = cli_median(d_copy, repeat);
         r->gbps = 2.0 * (double)r->count * 4 / (r->ms * 1e-3) / 1e9;
+        r->has_ref = ref != NULL;
+        if (ref) {
+            r->ref = *ref;
+            r->ref_ratio = cli_median(ref_paired, repeat);
+            r->of_ref = cli_median(of_ref, repeat);
+        }
         r->gflops = b->op->flops
                         ? b->op->flops(&b->c.config, b->c.shape, b->c.ndim) / (r->ms * 1e-3) / 1e9
                         : 0.0;
     }
     case_run_close(&cr);
-    free(t_op), free(t_copy), free(paired), free(d_op), free(d_copy);
+    case_run_close(&rr);
+    free(t_op), free(t_copy), free(paired), free(d_op), free(d_copy), free(ref_paired),
+        free(of_ref);
     return code;
 }
 
@@ -379,6 +421,17 @@ static int write_json(const char *path, clnorm_context *ctx, const copier *cp, d
         if (r[i].bc.op->flops)
             cJSON_AddItemToObject(e, "gflops", json_number(r[i].gflops));
         cJSON_AddItemToObject(e, "ratio_to_copy", json_number(r[i].ratio));
+        if (r[i].has_ref) {
+            cJSON *ref = cJSON_CreateObject(), *ref_shape = cJSON_CreateArray();
+            for (size_t d = 0; d < r[i].ref.c.ndim; ++d)
+                cJSON_AddItemToArray(ref_shape, cJSON_CreateNumber((double)r[i].ref.c.shape[d]));
+            cJSON_AddStringToObject(ref, "class", r[i].ref.op->name);
+            cJSON_AddStringToObject(ref, "layout", r[i].ref.c.layout);
+            cJSON_AddItemToObject(ref, "shape", ref_shape);
+            cJSON_AddItemToObject(ref, "ratio_to_copy", json_number(r[i].ref_ratio));
+            cJSON_AddItemToObject(e, "reference", ref);
+            cJSON_AddItemToObject(e, "ratio_to_reference", json_number(r[i].of_ref));
+        }
         cJSON_AddItemToObject(e, "max_rel_err", json_number(r[i].max_rel_err));
         cJSON_AddItemToArray(results, e);
     }
@@ -435,6 +488,39 @@ static void make_large(op_case *c)
     c->shape[0] *= (LARGE_BYTES + bytes - 1) / bytes;
 }
 
+/* --reference: the case of the first layers a class's speed is held to
+ * (the same bytes, the same kind of pass; see the help). 0 when there is
+ * none: the products, and the first layers themselves. */
+static int reference_of(const bench_case *b, bench_case *ref)
+{
+    const op_desc *op = b->op, *varnorm = op_find("VarianceNorm2d"),
+                  *revin = op_find("ReversibleInstanceNorm1dInput"),
+                  *inverse = op_find("ReversibleInstanceNorm1dOutput");
+    if (op->flops || op == varnorm || op == revin || op == inverse)
+        return 0;
+    memset(ref, 0, sizeof *ref);
+    if (!strcmp(b->c.layout, "nchw") && b->c.ndim == 4) {
+        ref->op = varnorm;
+        ref->c.layout = "nchw";
+        ref->c.ndim = 4;
+        memcpy(ref->c.shape, b->c.shape, sizeof ref->c.shape);
+        return 1;
+    }
+    size_t outer, n, inner;
+    op->view(&b->c.config, b->c.shape, b->c.ndim, &outer, &n, &inner);
+    ref->op = op->stats_in_count ? inverse : revin;
+    ref->c.ndim = 3;
+    if (inner == 1) { /* (B, D, L) --transposed: outer rows of n */
+        ref->c.layout = "bdl";
+        ref->c.config.v[0] = 1;
+        ref->c.shape[0] = 1, ref->c.shape[1] = outer, ref->c.shape[2] = n;
+    } else { /* (B, L, D): outer blocks of n rows of inner columns */
+        ref->c.layout = "bld";
+        ref->c.shape[0] = outer, ref->c.shape[1] = n, ref->c.shape[2] = inner;
+    }
+    return 1;
+}
+
 /* Every op's bench cases, in the table's order (`quick` ones only with
  * --quick; every case, with the batch enlarged, with --large). */
 static size_t select_cases(const char *only, int quick, int large, bench_case *out, size_t cap)
@@ -458,7 +544,7 @@ int cmd_bench(int argc, char **argv)
 {
     const char *json = NULL, *csv = NULL, *only = NULL;
     cli_common o = {0, 41, NULL};
-    int startup = 1, large = 0, grid = -1;
+    int startup = 1, large = 0, grid = -1, with_reference = 0;
     enum {
         OPT_NO_STARTUP = CLI_OPT_NEXT,
         OPT_JSON,
@@ -466,6 +552,7 @@ int cmd_bench(int argc, char **argv)
         OPT_ONLY,
         OPT_LARGE,
         OPT_COPY,
+        OPT_REFERENCE,
         OPT_PROBE
     };
     static const struct option longs[] = {
@@ -476,6 +563,7 @@ int cmd_bench(int argc, char **argv)
         {"only", required_argument, NULL, OPT_ONLY},
         {"large", no_argument, NULL, OPT_LARGE},
         {"copy", required_argument, NULL, OPT_COPY},
+        {"reference", no_argument, NULL, OPT_REFERENCE},
         /* Internal: the start-up probe's child process (an empty value: the default device). */
         {"startup-probe", required_argument, NULL, OPT_PROBE},
         {NULL, 0, NULL, 0}};
@@ -492,6 +580,7 @@ int cmd_bench(int argc, char **argv)
         case OPT_JSON: json = optarg; break;
         case OPT_CSV: csv = optarg; break;
         case OPT_LARGE: large = 1; break;
+        case OPT_REFERENCE: with_reference = 1; break;
         case OPT_COPY:
             grid = !strcmp(optarg, "grid") ? 1 : !strcmp(optarg, "chunks") ? 0 : -1;
             if (grid < 0)
@@ -536,10 +625,13 @@ int cmd_bench(int argc, char **argv)
         goto done;
     printf("clnorm %s bench on %s\n", clnorm_version_string(),
            clnorm_context_device_description(ctx));
-    printf("%-14s %-5s %-20s %10s %9s %9s %9s %10s %8s\n", "op", "lay", "shape", "MiB", "ms",
-           "GB/s", "copy", "of copy", "rel.err");
+    printf("%-14s %-5s %-20s %10s %9s %9s %9s %10s %8s%s\n", "op", "lay", "shape", "MiB", "ms",
+           "GB/s", "copy", "of copy", "rel.err", with_reference ? "   of ref  reference" : "");
     for (size_t i = 0; i < ncases; ++i) {
-        if ((code = bench_one(ctx, &cp, &cases[i], repeat, &results[n])) != 0)
+        bench_case ref;
+        int has_ref = with_reference && reference_of(&cases[i], &ref);
+        if ((code = bench_one(ctx, &cp, &cases[i], has_ref ? &ref : NULL, repeat, &results[n])) !=
+            0)
             goto done;
         const result *r = &results[n++];
         char shape[96];
@@ -548,6 +640,11 @@ int cmd_bench(int argc, char **argv)
         printf("%-14s %-5s %-20s %10.2f %9.3f %9.2f %9.2f %10.2f %8.1e", op_label(r->bc.op),
                r->bc.c.layout, shape, 2.0 * (double)r->count * 4 / (1 << 20), r->ms, r->gbps, cg,
                r->ratio, r->max_rel_err);
+        if (r->has_ref) {
+            char ref_shape[96];
+            shape_string(&r->ref.c, ref_shape, sizeof ref_shape);
+            printf("  %7.2f  %s %s %s", r->of_ref, op_label(r->ref.op), r->ref.c.layout, ref_shape);
+        }
         if (r->bc.op->flops)
             printf("  %.2f GFLOP/s", r->gflops);
         printf("%s\n", r->tol_ratio <= 1.0 ? "" : "  OUT OF TOLERANCE");
