@@ -88,7 +88,8 @@
  * channels), w[(row % nchan) * (n / SEG) + k / SEG]; SEG a multiple of the vector width */
 #define CLNORM_OP_SEG (1u << 16)
 /* With OP_AXIS on contiguous rows: weights repeating every SEG elements, w[k % SEG]
- * (Normalization's group kind over (L, D)); SEG a multiple of the vector width */
+ * (Normalization's group kind over (L, D)); any SEG: the host follows each parameter
+ * array with 15 floats that repeat it, so a vector from w + k % SEG holds w[(k + i) % SEG] */
 #define CLNORM_OP_PERIOD (1u << 17)
 
 /* ---- flags a launch raises in CLNORM_ARG_FLAGS ---- */

@@ -214,8 +214,9 @@ CLNORM_INLINE axis_t axis_for_row(const op_t *p, const axis_t *ax, ulong row, ul
 }
 
 /* The weight index of element k: k, its segment or its place in the period
- * (32-bit: such rows are shorter than 2^32, and neither segments nor
- * periods straddle a vector). */
+ * (32-bit: such rows are shorter than 2^32; segments do not straddle a
+ * vector, and a vector from a period's place reads on into the array's
+ * padding, which repeats the period). */
 CLNORM_INLINE ulong axis_index(const axis_t *ax, ulong k, const int form)
 {
     if (form & FORM_SEG)

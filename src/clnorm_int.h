@@ -323,6 +323,9 @@ const char *clnorm__blas_status_name(int code);
 /* A device copy of host parameter arrays, laid out one after another in one
  * buffer, re-uploaded when the host version changes. */
 #define CLNORM_PARAM_ARRAYS 8
+/* Floats after each array that repeat it (params.c): the widest vector
+ * (16) less one, so that a vector of periodic weights may start anywhere. */
+#define CLNORM_PARAM_PAD 15
 typedef struct clnorm__param_block {
     cl_mem mem;
     unsigned arrays;

@@ -231,8 +231,9 @@ clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, doubl
     if (!affine)
         return clnorm__norm_enqueue(nl, &a, num_wait, wait_list, event);
     size_t seg = ch->seg ? ch->seg : ch->period;
-    if (seg && seg % nl->ks.width == 0 && rows.n <= UINT32_MAX) {
-        /* one pass: a weight per segment, or weights repeating */
+    /* one pass: a weight per segment (whole vectors of one channel), or
+     * weights repeating (any period: each array's padding repeats it) */
+    if (seg && (ch->period || seg % nl->ks.width == 0) && rows.n <= UINT32_MAX) {
         a.op |= CLNORM_OP_AXIS | (ch->seg ? CLNORM_OP_SEG : CLNORM_OP_PERIOD);
         a.nchan = (cl_uint)ch->groups;
         a.poff[CLNORM_POFF_AXW] = (cl_uint)nl->params.offset[0];

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* params.c: a layer's parameter block: the caller's host arrays copied into
- * one device buffer, uploaded only when the caller's version number changes. */
+ * one device buffer, uploaded only when the caller's version number changes.
+ * Each array is followed by CLNORM_PARAM_PAD floats that repeat it from its
+ * start, so that a vector load at any index of weights that repeat along a
+ * row (CLNORM_OP_PERIOD) finds the period's next weights. */
 #include <string.h>
 
 #include "clnorm_int.h"
@@ -14,11 +17,12 @@ clnorm_status clnorm__params_init(clnorm_context *ctx, clnorm__param_block *p, u
                             arrays, CLNORM_PARAM_ARRAYS);
     size_t total = 0;
     for (unsigned i = 0; i < arrays; ++i) {
-        if (counts[i] > SIZE_MAX / sizeof(float) - total)
+        size_t pad = counts[i] ? CLNORM_PARAM_PAD : 0;
+        if (counts[i] > SIZE_MAX / sizeof(float) - pad - total)
             return clnorm__fail(ctx, CLNORM_SIZE_OVERFLOW, "the parameters' size overflows");
         p->offset[i] = total;
         p->count[i] = counts[i];
-        total += counts[i];
+        total += counts[i] + pad;
     }
     if (total > UINT32_MAX) /* the kernels take offsets into the block as uint */
         return clnorm__fail(ctx, CLNORM_TOO_LARGE, "%zu floats of parameters (at most 2^32-1)",
@@ -36,9 +40,14 @@ clnorm_status clnorm__params_sync(clnorm_context *ctx, clnorm__param_block *p,
 {
     if (!p->total || (p->synced && p->version == version))
         return CLNORM_OK;
-    for (unsigned i = 0; i < p->arrays; ++i)
-        if (p->count[i])
-            memcpy(p->staging + p->offset[i], host[i], p->count[i] * sizeof(float));
+    for (unsigned i = 0; i < p->arrays; ++i) {
+        if (!p->count[i])
+            continue;
+        float *a = p->staging + p->offset[i];
+        memcpy(a, host[i], p->count[i] * sizeof(float));
+        for (size_t j = 0; j < CLNORM_PARAM_PAD; ++j) /* the array again, cyclically */
+            a[p->count[i] + j] = a[j % p->count[i]];
+    }
     /* A new buffer made from the host copy: the copy is done when this
      * returns, and kernels already enqueued keep the old one alive. */
     cl_mem fresh = NULL;
