@@ -326,6 +326,8 @@ const char *clnorm__blas_status_name(int code);
 /* Floats after each array that repeat it (params.c): the widest vector
  * (16) less one, so that a vector of periodic weights may start anywhere. */
 #define CLNORM_PARAM_PAD 15
+/* Each array starts at a multiple of this many floats (64 bytes). */
+#define CLNORM_PARAM_ALIGN 16
 typedef struct clnorm__param_block {
     cl_mem mem;
     unsigned arrays;

@@ -17,12 +17,14 @@ clnorm_status clnorm__params_init(clnorm_context *ctx, clnorm__param_block *p, u
                             arrays, CLNORM_PARAM_ARRAYS);
     size_t total = 0;
     for (unsigned i = 0; i < arrays; ++i) {
-        size_t pad = counts[i] ? CLNORM_PARAM_PAD : 0;
+        /* the padding, then up to the next 64 bytes: every array starts
+         * aligned for the widest vector */
+        size_t pad = counts[i] ? CLNORM_PARAM_PAD + CLNORM_PARAM_ALIGN - 1 : 0;
         if (counts[i] > SIZE_MAX / sizeof(float) - pad - total)
             return clnorm__fail(ctx, CLNORM_SIZE_OVERFLOW, "the parameters' size overflows");
         p->offset[i] = total;
         p->count[i] = counts[i];
-        total += counts[i] + pad;
+        total += counts[i] ? (counts[i] + pad) / CLNORM_PARAM_ALIGN * CLNORM_PARAM_ALIGN : 0;
     }
     if (total > UINT32_MAX) /* the kernels take offsets into the block as uint */
         return clnorm__fail(ctx, CLNORM_TOO_LARGE, "%zu floats of parameters (at most 2^32-1)",
