@@ -165,6 +165,34 @@ CLNORM_ALWAYS_INLINE void slab_pipe(const slab_t *cur, const scalev_t *k, const 
         sums[t] = a[t];
 }
 
+/* slab_pipe for many tiles (their state in memory) without an axis: each
+ * part of the scalings in its own array, b added only when the op has one
+ * (64x1024x256 measured 0.72 of copy against 0.69 through scalev_t). */
+CLNORM_INLINE void slab_pipe_soa(const slab_t *cur, const scalev_t *k, const slab_t *next,
+                                 const floatV *pivn, accv_t *sums, ulong n, ulong inner,
+                                 int bias, const uint nt)
+{
+    floatV hi[MAXC / VW], lo[MAXC / VW], sc[MAXC / VW], bb[MAXC / VW];
+    accv_t a[MAXC / VW];
+    for (uint t = 0; t < nt; ++t) {
+        a[t] = sums[t];
+        hi[t] = k[t].hi;
+        lo[t] = k[t].lo;
+        sc[t] = k[t].sc;
+        bb[t] = k[t].b;
+    }
+    for (ulong r = 0; r < n; ++r) {
+        ulong at = r * inner;
+        for (uint t = 0; t < nt; ++t) {
+            accv_add(&a[t], LOADV(next->x + at + t * VW), pivn[t]);
+            floatV v = ((LOADV(cur->x + at + t * VW) - hi[t]) - lo[t]) * sc[t];
+            STORE_GLOBAL(bias ? v + bb[t] : v, cur->y + at + t * VW);
+        }
+    }
+    for (uint t = 0; t < nt; ++t)
+        sums[t] = a[t];
+}
+
 /* slab_pipe with the tile counts that have a register specialisation, the
  * form a constant in each: b always added (see rows_pipe), the axis only in
  * its own, generic copy (TransposedLN's weights). */
@@ -182,11 +210,8 @@ CLNORM_INLINE void slab_pipe_any(const slab_t *cur, const scalev_t *k, const sla
     case 2: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 2, 1); break;
     case 4: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 4, 1); break;
     case 5: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 5, 1); break;
-    default: /* many tiles: their state is in memory, where b costs a load */
-        if (form & FORM_BIAS)
-            slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, nt, 0);
-        else
-            slab_pipe(cur, k, next, pivn, sums, n, inner, ax, 0, nt, 0);
+    default:
+        slab_pipe_soa(cur, k, next, pivn, sums, n, inner, form & FORM_BIAS, nt);
         break;
     }
 }
