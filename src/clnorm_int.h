@@ -176,6 +176,7 @@ typedef struct clnorm__limits {
     unsigned max_columns;   /* MAXC: columns one strided work-group may own */
     unsigned contig_width;  /* vector width of contiguous rows */
     unsigned target_groups; /* work-groups that keep the device busy */
+    unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS (1 if it says 0) */
     size_t reg_group;       /* norm_reg's work-group (WG_REG); its rows hold up to
                                reg_group * contig_width * CLNORM_REG_VECTORS elements */
     cl_ulong cache_bytes;   /* the global-memory cache (0: unknown) */
@@ -418,6 +419,9 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_BIAS,         /* linear_bias: a Linear's bias, an item per (o, k) run */
     CLNORM_K_TRANSPOSE,    /* linear_transpose: [o][j][k] -> [o][k][j] (+ bias), per (o, k) */
     CLNORM_K_REG,          /* norm_reg: GPU, a short contiguous row per group, in registers */
+    CLNORM_K_PLUS_SAMPLES, /* plus_samples: InstanceNorm2dPlus on CPUs, a sample per item */
+    CLNORM_K_PLUS_MOMENTS, /* plus_moments then plus_apply: the same in two launches, */
+    CLNORM_K_PLUS_APPLY,   /* a run of rows per item */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 
@@ -455,6 +459,13 @@ void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, un
                             clnorm__plan *plan);
 void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
                         clnorm__plan *plan);
+/* InstanceNorm2dPlus over a view of contiguous planes, `c` per sample, in
+ * the CPU variant: one launch of a sample per item where there are samples
+ * enough to share the device (plus_samples), else two of a run of rows per
+ * item (plus_moments, plus_apply) where rows are short enough; 0 where
+ * neither (then: normalise, norm_plus, scale). */
+int clnorm__plan_plus(const clnorm__limits *lim, const clnorm__view *v, size_t c,
+                      clnorm__plan *plan);
 /* A kernel of `items` work-items, each on its own rows (norm_window, norm_plus). */
 void clnorm__plan_items(const clnorm__limits *lim, size_t items, clnorm__kernel_id kernel,
                         clnorm__plan *plan);
@@ -611,9 +622,11 @@ clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, 
                                     cl_event *event);
 /* InstanceNorm2dPlus (a.view: the (n, c) planes, {N * C, HW, 1}, nchan C;
  * a.op: the parameters' flags, GAMMA, BETA, LABELS; a.poff: theirs and
- * ALPHA's): the planes standardised into out, their means kept exactly in
- * nl->stats; per sample, the channel means' mean and variance and each
- * plane's gamma and b (norm_plus); then out = out * gamma + b in place. */
+ * ALPHA's). Where clnorm__plan_plus has a plan (CPUs): each plane's mean and
+ * sd kept exactly in nl->stats, then out from in (one launch, or two per
+ * block of samples). Elsewhere: the planes standardised into out, their
+ * means kept exactly; per sample, the channel means' mean and variance and
+ * each plane's gamma and b (norm_plus); then out = out * gamma + b in place. */
 clnorm_status clnorm__norm_plus(clnorm__norm *nl, const clnorm__args *a, cl_uint num_wait,
                                 const cl_event *wait_list, cl_event *event);
 

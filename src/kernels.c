@@ -10,13 +10,16 @@
 const char *const clnorm__kernel_names[CLNORM_K_COUNT] = {
     "norm_rows",  "norm_slab",   "norm_slab1",        "norm_fused",      "norm_partial",
     "norm_apply", "norm_scale",  "norm_scale_chunks", "norm_scale_rows", "norm_window",
-    "norm_plus",  "linear_bias", "linear_transpose",  "norm_reg"};
+    "norm_plus",  "linear_bias", "linear_transpose",  "norm_reg",        "plus_samples",
+    "plus_moments", "plus_apply"};
 
 size_t clnorm__kernel_local(const clnorm__limits *lim, clnorm__kernel_id id)
 {
     if (id == CLNORM_K_REG)
         return lim->reg_group;
-    return id == CLNORM_K_SLAB || id == CLNORM_K_SLAB1 ? 1 : lim->work_group;
+    return id == CLNORM_K_SLAB || id == CLNORM_K_SLAB1 || id == CLNORM_K_PLUS_SAMPLES
+               ? 1
+               : lim->work_group;
 }
 
 clnorm_status clnorm__kernel_set_args(const clnorm_context *ctx, cl_kernel k, const clnorm__args *a,

@@ -258,13 +258,18 @@ clnorm_status clnorm__norm_plus(clnorm__norm *nl, const clnorm__args *a, cl_uint
     clnorm__stats *st = &nl->stats;
     size_t c = a->nchan, samples = a->view.outer / c;
     size_t sample_floats = c * a->view.n * a->view.inner;
-    /* a block of samples at a time, so that the last pass re-reads the
-     * first's output from cache: three passes cost about a fused two */
+    /* a block of samples at a time, so that the last pass re-reads what the
+     * first read (or wrote) from cache */
     size_t block =
         clnorm__plan_sample_block(&nl->rt.ctx->limits, samples, sample_floats * sizeof(float));
     if ((a->op & CLNORM_OP_LABELS) && a->poff[CLNORM_POFF_LABEL0] > UINT32_MAX - samples)
         block = samples; /* the labels' index stays within its 32 bits */
-    RETURN_IF_ERROR(clnorm__stats_reserve(nl->rt.ctx, st, block * c));
+    const clnorm__limits *lim = &nl->rt.ctx->limits;
+    clnorm__plan plan;
+    if (clnorm__plan_plus(lim, &a->view, c, &plan) && plan.kernel[0] == CLNORM_K_PLUS_SAMPLES)
+        block = samples; /* one launch: each item re-reads its own sample */
+    /* means and sds (the planner's launches), or means (norm_plus's) */
+    RETURN_IF_ERROR(clnorm__stats_reserve(nl->rt.ctx, st, 2 * block * c));
     RETURN_IF_ERROR(clnorm__norm_use_width(nl, 1));
     for (size_t s0 = 0; s0 < samples; s0 += block) {
         size_t nb = samples - s0 < block ? samples - s0 : block, skip = s0 * sample_floats;
@@ -274,10 +279,15 @@ clnorm_status clnorm__norm_plus(clnorm__norm *nl, const clnorm__args *a, cl_uint
         planes.in_off += skip;
         planes.out_off += skip;
         planes.poff[CLNORM_POFF_LABEL0] += (cl_uint)s0;
-        planes.op = CLNORM_FIN_STANDARD | CLNORM_OP_STORE | CLNORM_OP_STORE_CENTRE;
-        planes.eps = 1e-5;
         planes.stat_m = st->m;
         planes.stat_s = st->s;
+        planes.eps = 1e-5;
+        if (clnorm__plan_plus(lim, &planes.view, c, &plan)) { /* means and sds, then y */
+            RETURN_IF_ERROR(run_plan(nl, &planes, &plan, first ? num_wait : 0,
+                                     first ? wait_list : NULL, last ? event : NULL));
+            continue;
+        }
+        planes.op = CLNORM_FIN_STANDARD | CLNORM_OP_STORE | CLNORM_OP_STORE_CENTRE;
         RETURN_IF_ERROR(clnorm__norm_enqueue(nl, &planes, first ? num_wait : 0,
                                              first ? wait_list : NULL, NULL));
         clnorm__args per_sample = planes; /* after it: the layer's last command */

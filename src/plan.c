@@ -56,6 +56,7 @@ void clnorm__plan_limits(const clnorm__device_info *d, int gpu, clnorm__limits *
     lim->contig_width = gpu ? 4 : (pref >= 16 ? 16 : 8);
     unsigned cu = d->compute_units ? d->compute_units : 1;
     lim->target_groups = cu * (gpu ? 2 * SPLIT_GPU_FILL : 4);
+    lim->compute_units = cu;
     /* norm_reg: the largest power of two up to REG_GROUP_MAX the device
      * runs (its rows then reach 16384 elements); on CPUs it is never
      * planned, and built for the groups the others use. */
@@ -188,6 +189,28 @@ void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, un
     plan_one(p, CLNORM_K_PARTIAL, blocks * parts, wg, parts, tiles);
     p->kernel[1] = CLNORM_K_APPLY;
     p->partial_bytes = blocks * parts * lim->max_columns * 16; /* mean and M2 per chunk, column */
+}
+
+int clnorm__plan_plus(const clnorm__limits *lim, const clnorm__view *v, size_t c,
+                      clnorm__plan *p)
+{
+    if (lim->gpu_variant || v->inner != 1)
+        return 0;
+    size_t samples = v->outer / c, items;
+    if (samples >= lim->target_groups) {
+        /* a run of samples per one-item group, a group per compute unit:
+         * the longer the run, the more of it is pipelined */
+        size_t run = run_length(samples, lim->compute_units, &items);
+        plan_one(p, CLNORM_K_PLUS_SAMPLES, items, 1, run, 1);
+        return 1;
+    }
+    if (!rows_per_item(lim, v))
+        return 0;
+    size_t wg = lim->work_group;
+    size_t run = run_length(v->outer, lim->target_groups * wg / 2, &items);
+    plan_one(p, CLNORM_K_PLUS_MOMENTS, (items + wg - 1) / wg, wg, run, 1);
+    p->kernel[1] = CLNORM_K_PLUS_APPLY;
+    return 1;
 }
 
 void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,

@@ -227,6 +227,49 @@ static void sample_blocks(void **state)
     assert_int_equal(clnorm__plan_sample_block(&gpu, 16, 4 * mib), 16);
 }
 
+/* InstanceNorm2dPlus's plans: on a CPU, a sample per one-item group where
+ * there are as many samples as target groups, else two launches of
+ * norm_rows' geometry on contiguous planes short enough for one item; none
+ * on GPUs or strided views. */
+static void plus_plans(void **state)
+{
+    (void)state;
+    const clnorm__limits *cpu = &profiles[0];
+    static const clnorm__view planes[] = {{640, 1024, 1}, {1024, 16384, 1}, {3, 17, 1}, {1, 1, 1}};
+    for (size_t i = 0; i < sizeof planes / sizeof planes[0]; ++i) {
+        const clnorm__view *v = &planes[i];
+        clnorm__plan p, rows;
+        size_t c = v->outer; /* one sample */
+        assert_true(clnorm__plan_plus(cpu, v, c, &p));
+        assert_int_equal(p.kernel[0], CLNORM_K_PLUS_MOMENTS);
+        assert_int_equal(p.kernel[1], CLNORM_K_PLUS_APPLY);
+        assert_true(p.groups * p.local * p.nparts >= v->outer);
+        assert_true((p.groups - 1) * p.local * p.nparts < v->outer);
+        clnorm__plan_normalise(cpu, v, clnorm__plan_width(cpu, 1), &rows);
+        assert_int_equal(rows.kernel[0], CLNORM_K_ROWS); /* the same geometry as norm_rows */
+        assert_int_equal(p.groups, rows.groups);
+        assert_int_equal(p.nparts, rows.nparts);
+        for (size_t g = 2; g < PROFILES; ++g)
+            assert_false(clnorm__plan_plus(&profiles[g], v, 1, &p));
+    }
+    clnorm__plan p;
+    clnorm__view many = {16 * 64, 16384, 1}, few = {7 * 64, 16384, 1}, longer = {6, 100000, 1};
+    assert_int_equal(cpu->target_groups, 8);
+    assert_true(clnorm__plan_plus(cpu, &many, 64, &p));
+    assert_int_equal(p.kernel[0], CLNORM_K_PLUS_SAMPLES);
+    assert_int_equal(p.kernel[1], CLNORM_K_COUNT);
+    assert_true(p.groups == 2 && p.local == 1 && p.nparts == 8); /* a run per compute unit */
+    assert_true(clnorm__plan_plus(cpu, &few, 64, &p));
+    assert_int_equal(p.kernel[0], CLNORM_K_PLUS_MOMENTS);
+    assert_false(clnorm__plan_plus(cpu, &longer, 1, &p)); /* 6 samples of long planes */
+    longer.outer = 8; /* 8: a sample per item, whatever the planes' length */
+    assert_true(clnorm__plan_plus(cpu, &longer, 1, &p));
+    assert_int_equal(p.kernel[0], CLNORM_K_PLUS_SAMPLES);
+    assert_true(p.groups == 2 && p.nparts == 4);
+    clnorm__view strided = {8, 16000, 80};
+    assert_false(clnorm__plan_plus(cpu, &strided, 1, &p));
+}
+
 /* Work-groups per compute unit of a plan's launches. */
 static double per_unit(const clnorm__plan *p, unsigned units) { return (double)p->groups / units; }
 
@@ -272,4 +315,5 @@ static void bench_shapes_fill_gpus(void **state)
 
 TEST_MAIN(setup_profiles, NULL, cmocka_unit_test(every_profile_and_view),
           cmocka_unit_test(cpu_kernels_by_layout), cmocka_unit_test(gpu_kernels_for_rows),
-          cmocka_unit_test(bench_shapes_fill_gpus), cmocka_unit_test(sample_blocks))
+          cmocka_unit_test(bench_shapes_fill_gpus), cmocka_unit_test(sample_blocks),
+          cmocka_unit_test(plus_plans))

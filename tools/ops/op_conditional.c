@@ -160,7 +160,7 @@ static const op_case bench[] = OP_NCHW_BENCH;
 static const op_case tests[] = {
     {"nchw", {{0}, 0}, 4, {3, 4, 3, 5}, 0},    {"nchw", {{1}, 0}, 4, {2, 3, 4, 4}, 0},
     {"nchw", {{0}, 0}, 4, {2, 3, 17, 241}, 0}, {"nchw", {{0}, 0}, 4, {7, 5, 2, 3}, 0},
-    {"nchw", {{1}, 0}, 4, {2, 3, 1, 1}, 0},
+    {"nchw", {{1}, 0}, 4, {2, 3, 1, 1}, 0},    {"nchw", {{0}, 0}, 4, {9, 4, 5, 7}, 0},
 };
 
 /* The functions that depend on the kind, for one op_desc. */

@@ -59,11 +59,12 @@ static void tolerance(const op_config *c, const op_data *d, const double *y, dou
 
 static const op_case bench[] = OP_NCHW_BENCH;
 
-/* Planes around vector and work-group boundaries, one channel, with and without beta. */
+/* Planes around vector and work-group boundaries, one channel, with and without beta;
+ * 9 and 40 samples: enough for a run of samples per work-item on CPUs (plus_samples). */
 static const op_case tests[] = {
     {"nchw", {{0}, 0}, 4, {2, 3, 4, 4}, 0},    {"nchw", {{1}, 0}, 4, {3, 5, 7, 9}, 0},
     {"nchw", {{0}, 0}, 4, {2, 3, 17, 241}, 0}, {"nchw", {{0}, 0}, 4, {2, 1, 5, 3}, 0},
-    {"nchw", {{0}, 0}, 4, {40, 19, 1, 1}, 0},
+    {"nchw", {{0}, 0}, 4, {40, 19, 1, 1}, 0},  {"nchw", {{1}, 0}, 4, {9, 5, 9, 11}, 0},
 };
 
 const op_desc op_instance_norm2d_plus = {
