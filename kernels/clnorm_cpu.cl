@@ -169,8 +169,8 @@ CLNORM_ALWAYS_INLINE void slab_pipe(const slab_t *cur, const scalev_t *k, const 
  * part of the scalings in its own array, b added only when the op has one
  * (64x1024x256 measured 0.72 of copy against 0.69 through scalev_t). */
 CLNORM_INLINE void slab_pipe_soa(const slab_t *cur, const scalev_t *k, const slab_t *next,
-                                 const floatV *pivn, accv_t *sums, ulong n, ulong inner,
-                                 int bias, const uint nt)
+                                 const floatV *pivn, accv_t *sums, ulong n, ulong inner, int bias,
+                                 const uint nt)
 {
     floatV hi[MAXC / VW], lo[MAXC / VW], sc[MAXC / VW], bb[MAXC / VW];
     accv_t a[MAXC / VW];
@@ -210,9 +210,7 @@ CLNORM_INLINE void slab_pipe_any(const slab_t *cur, const scalev_t *k, const sla
     case 2: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 2, 1); break;
     case 4: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 4, 1); break;
     case 5: slab_pipe(cur, k, next, pivn, sums, n, inner, ax, b, 5, 1); break;
-    default:
-        slab_pipe_soa(cur, k, next, pivn, sums, n, inner, form & FORM_BIAS, nt);
-        break;
+    default: slab_pipe_soa(cur, k, next, pivn, sums, n, inner, form & FORM_BIAS, nt); break;
     }
 }
 
