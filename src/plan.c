@@ -191,8 +191,7 @@ void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, un
     p->partial_bytes = blocks * parts * lim->max_columns * 16; /* mean and M2 per chunk, column */
 }
 
-int clnorm__plan_plus(const clnorm__limits *lim, const clnorm__view *v, size_t c,
-                      clnorm__plan *p)
+int clnorm__plan_plus(const clnorm__limits *lim, const clnorm__view *v, size_t c, clnorm__plan *p)
 {
     if (lim->gpu_variant || v->inner != 1)
         return 0;
