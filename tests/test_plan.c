@@ -254,18 +254,25 @@ static void plus_plans(void **state)
     }
     clnorm__plan p;
     clnorm__view many = {16 * 64, 16384, 1}, few = {7 * 64, 16384, 1}, longer = {6, 100000, 1};
+    clnorm__view small = {10 * 64, 1024, 1};
     assert_int_equal(cpu->target_groups, 8);
     assert_true(clnorm__plan_plus(cpu, &many, 64, &p));
     assert_int_equal(p.kernel[0], CLNORM_K_PLUS_SAMPLES);
     assert_int_equal(p.kernel[1], CLNORM_K_COUNT);
-    assert_true(p.groups == 2 && p.local == 1 && p.nparts == 8); /* a run per compute unit */
+    assert_true(p.groups == 16 && p.local == 1 && p.nparts == 1); /* cache unknown: one each */
+    clnorm__limits cached = *cpu;
+    cached.cache_bytes = 32 << 20;                          /* 4 MiB a quarter of a unit's share */
+    assert_true(clnorm__plan_plus(&cached, &many, 64, &p)); /* 2 x 4 MiB: one each */
+    assert_true(p.groups == 16 && p.nparts == 1);
+    assert_true(clnorm__plan_plus(&cached, &small, 64, &p)); /* 2 x 256 KiB: a run per unit */
+    assert_true(p.groups == 2 && p.nparts == 5);
     assert_true(clnorm__plan_plus(cpu, &few, 64, &p));
     assert_int_equal(p.kernel[0], CLNORM_K_PLUS_MOMENTS);
     assert_false(clnorm__plan_plus(cpu, &longer, 1, &p)); /* 6 samples of long planes */
     longer.outer = 8; /* 8: a sample per item, whatever the planes' length */
     assert_true(clnorm__plan_plus(cpu, &longer, 1, &p));
     assert_int_equal(p.kernel[0], CLNORM_K_PLUS_SAMPLES);
-    assert_true(p.groups == 2 && p.nparts == 4);
+    assert_true(p.groups == 8 && p.nparts == 1);
     clnorm__view strided = {8, 16000, 80};
     assert_false(clnorm__plan_plus(cpu, &strided, 1, &p));
 }
