@@ -91,6 +91,9 @@
  * (Normalization's group kind over (L, D)); any SEG: the host follows each parameter
  * array with 15 floats that repeat it, so a vector from w + k % SEG holds w[(k + i) % SEG] */
 #define CLNORM_OP_PERIOD (1u << 17)
+/* norm_window: then y = x / scale over the item's whole rows (its columns), in the same
+ * launch (small samples on CPUs: they stay in cache between the two walks) */
+#define CLNORM_OP_DIVIDE (1u << 18)
 
 /* ---- flags a launch raises in CLNORM_ARG_FLAGS ---- */
 #define CLNORM_FLAG_LABEL_RANGE 1u /* a label outside [0, nclass) was clamped */

@@ -466,6 +466,10 @@ void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsign
  * neither (then: normalise, norm_plus, scale). */
 int clnorm__plan_plus(const clnorm__limits *lim, const clnorm__view *v, size_t c,
                       clnorm__plan *plan);
+/* TSNormalization in one launch (norm_window dividing what it measured,
+ * CLNORM_OP_DIVIDE): on CPUs, for samples small enough that each item's
+ * second walk over its columns finds them in the cache nearest its core. */
+int clnorm__plan_window_divide(const clnorm__limits *lim, size_t sample_bytes);
 /* A kernel of `items` work-items, each on its own rows (norm_window, norm_plus). */
 void clnorm__plan_items(const clnorm__limits *lim, size_t items, clnorm__kernel_id kernel,
                         clnorm__plan *plan);

@@ -219,6 +219,13 @@ int clnorm__plan_plus(const clnorm__limits *lim, const clnorm__view *v, size_t c
     return 1;
 }
 
+int clnorm__plan_window_divide(const clnorm__limits *lim, size_t sample_bytes)
+{
+    /* a 64th of a compute unit's share of the cache: 256 KiB here, where
+     * PoCL reports the 32 MiB L3 (each core has 2 MiB of L2) */
+    return !lim->gpu_variant && sample_bytes <= lim->cache_bytes / lim->compute_units / 64;
+}
+
 void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
                         clnorm__plan *p)
 {

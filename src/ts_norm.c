@@ -95,9 +95,15 @@ static clnorm_status enqueue(clnorm_ts_norm *layer, int inverse, size_t b, size_
         return clnorm__scale_enqueue(&layer->nl, &a, num_wait, wait_list, event);
     a.poff[CLNORM_POFF_KEND] = (cl_uint)(l - layer->horizon);
     scale->rows = rows; /* the buffer holds (will hold) this batch's scale now */
+    size_t d = layer->d, width = layer->nl.ks.width, sample_bytes = l * d * sizeof(float);
+    if (clnorm__plan_window_divide(&ctx->limits, sample_bytes)) { /* one launch */
+        a.op |= CLNORM_OP_DIVIDE;
+        return clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, d % width ? rows : rows / width,
+                                     &a, num_wait, wait_list, event);
+    }
     /* a block of samples at a time, so that the division re-reads x from
      * the cache the window's pass left it in */
-    size_t d = layer->d, block = clnorm__plan_sample_block(&ctx->limits, b, l * d * sizeof(float));
+    size_t block = clnorm__plan_sample_block(&ctx->limits, b, sample_bytes);
     if (rows > UINT32_MAX)
         block = b; /* the scale's first row stays within its 32 bits */
     for (size_t s0 = 0; s0 < b; s0 += block) {
@@ -109,7 +115,7 @@ static clnorm_status enqueue(clnorm_ts_norm *layer, int inverse, size_t b, size_
         w.out_off += s0 * l * d;
         w.poff[CLNORM_POFF_STAT0] = (cl_uint)(s0 * d);
         /* a work-item per vector of columns when the kernels' width divides D */
-        size_t width = layer->nl.ks.width, items = d % width ? nb * d : nb * d / width;
+        size_t items = d % width ? nb * d : nb * d / width;
         RETURN_IF_ERROR(clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, items, &w,
                                               first ? num_wait : 0, first ? wait_list : NULL,
                                               NULL));

@@ -277,6 +277,21 @@ static void plus_plans(void **state)
     assert_false(clnorm__plan_plus(cpu, &strided, 1, &p));
 }
 
+/* TSNormalization in one launch: on CPUs that report a cache, samples up to
+ * a 64th of a compute unit's share of it; never on GPUs. */
+static void window_divide(void **state)
+{
+    (void)state;
+    clnorm__limits cpu = profiles[0], gpu = profiles[2];
+    assert_false(clnorm__plan_window_divide(&cpu, 4)); /* cache unknown */
+    cpu.cache_bytes = gpu.cache_bytes = 32 << 20;
+    assert_true(clnorm__plan_window_divide(&cpu, 432 * 7 * 4));
+    assert_true(clnorm__plan_window_divide(&cpu, 256 << 10));
+    assert_false(clnorm__plan_window_divide(&cpu, (256 << 10) + 1));
+    assert_false(clnorm__plan_window_divide(&cpu, 1024 * 256 * 4));
+    assert_false(clnorm__plan_window_divide(&gpu, 4));
+}
+
 /* Work-groups per compute unit of a plan's launches. */
 static double per_unit(const clnorm__plan *p, unsigned units) { return (double)p->groups / units; }
 
@@ -323,4 +338,4 @@ static void bench_shapes_fill_gpus(void **state)
 TEST_MAIN(setup_profiles, NULL, cmocka_unit_test(every_profile_and_view),
           cmocka_unit_test(cpu_kernels_by_layout), cmocka_unit_test(gpu_kernels_for_rows),
           cmocka_unit_test(bench_shapes_fill_gpus), cmocka_unit_test(sample_blocks),
-          cmocka_unit_test(plus_plans))
+          cmocka_unit_test(plus_plans), cmocka_unit_test(window_divide))
