@@ -460,10 +460,10 @@ void clnorm__plan_normalise(const clnorm__limits *lim, const clnorm__view *v, un
 void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
                         clnorm__plan *plan);
 /* InstanceNorm2dPlus over a view of contiguous planes, `c` per sample, in
- * the CPU variant: one launch of a sample per item where there are samples
- * enough to share the device (plus_samples), else two of a run of rows per
- * item (plus_moments, plus_apply) where rows are short enough; 0 where
- * neither (then: normalise, norm_plus, scale). */
+ * the CPU variant: one launch of a sample (or a run of samples) per item
+ * where there are samples enough to share the device (plus_samples), else
+ * two of a run of rows per item (plus_moments, plus_apply) where rows are
+ * short enough; 0 where neither (then: normalise, norm_plus, scale). */
 int clnorm__plan_plus(const clnorm__limits *lim, const clnorm__view *v, size_t c,
                       clnorm__plan *plan);
 /* TSNormalization in one launch (norm_window dividing what it measured,
