@@ -680,9 +680,10 @@ CLNORM_API clnorm_status clnorm_instance_norm2d_plus_create(clnorm_context *ctx,
 /** Release the layer and what it holds on the device. Accepts NULL.
  *  Threads: when no other call on this layer is running. */
 CLNORM_API void clnorm_instance_norm2d_plus_destroy(clnorm_instance_norm2d_plus *layer);
-/** Enqueue y = InstanceNorm2dPlus(x), x of shape (n, c, h, w): three kernels
- *  (the planes, the channel means of each sample, the affine in place); the
- *  event is the last one's. Buffers, offsets, wait list and `event` as in
+/** Enqueue y = InstanceNorm2dPlus(x), x of shape (n, c, h, w): on CPUs one
+ *  kernel, or two per block of samples when there are few (each plane's mean
+ *  and sd, then y from x); on GPUs three (the planes, the channel means of
+ *  each sample, the affine in place); the event is the last one's. Buffers, offsets, wait list and `event` as in
  *  clnorm_varnorm2d_forward: the event handed back is the caller's to
  *  release. Threads: as that forward. */
 CLNORM_API clnorm_status clnorm_instance_norm2d_plus_forward(
