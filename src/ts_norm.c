@@ -65,6 +65,13 @@ static clnorm_status check_window(const clnorm_ts_norm *layer, size_t l)
     return CLNORM_OK;
 }
 
+/* norm_window's work-items for `samples` samples of D columns: one per
+ * vector of columns when the kernels' width divides D, else per column. */
+static size_t window_items(size_t samples, size_t d, size_t width)
+{
+    return d % width ? samples * d : samples * d / width;
+}
+
 /* A forward (the scale of the window kept, then x divided by it) or an
  * inverse (x times the kept scale). */
 static clnorm_status enqueue(clnorm_ts_norm *layer, int inverse, size_t b, size_t l, cl_mem input,
@@ -98,8 +105,8 @@ static clnorm_status enqueue(clnorm_ts_norm *layer, int inverse, size_t b, size_
     size_t d = layer->d, width = layer->nl.ks.width, sample_bytes = l * d * sizeof(float);
     if (clnorm__plan_window_divide(&ctx->limits, sample_bytes)) { /* one launch */
         a.op |= CLNORM_OP_DIVIDE;
-        return clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, d % width ? rows : rows / width,
-                                     &a, num_wait, wait_list, event);
+        return clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, window_items(b, d, width), &a,
+                                     num_wait, wait_list, event);
     }
     /* a block of samples at a time, so that the division re-reads x from
      * the cache the window's pass left it in */
@@ -114,11 +121,9 @@ static clnorm_status enqueue(clnorm_ts_norm *layer, int inverse, size_t b, size_
         w.in_off += s0 * l * d;
         w.out_off += s0 * l * d;
         w.poff[CLNORM_POFF_STAT0] = (cl_uint)(s0 * d);
-        /* a work-item per vector of columns when the kernels' width divides D */
-        size_t items = d % width ? nb * d : nb * d / width;
-        RETURN_IF_ERROR(clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, items, &w,
-                                              first ? num_wait : 0, first ? wait_list : NULL,
-                                              NULL));
+        RETURN_IF_ERROR(clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW,
+                                              window_items(nb, d, width), &w, first ? num_wait : 0,
+                                              first ? wait_list : NULL, NULL));
         w.op = CLNORM_FIN_DIVIDE; /* after the window: the layer's last command */
         RETURN_IF_ERROR(clnorm__scale_enqueue(&layer->nl, &w, 0, NULL, last ? event : NULL));
     }
