@@ -422,6 +422,7 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_PLUS_SAMPLES, /* plus_samples: InstanceNorm2dPlus on CPUs, a sample per item */
     CLNORM_K_PLUS_MOMENTS, /* plus_moments then plus_apply: the same in two launches, */
     CLNORM_K_PLUS_APPLY,   /* a run of rows per item */
+    CLNORM_K_WINDOW_SLABS, /* window_slabs: TSNormalization on CPUs, norm_slab's runs */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 
@@ -470,6 +471,10 @@ int clnorm__plan_plus(const clnorm__limits *lim, const clnorm__view *v, size_t c
  * CLNORM_OP_DIVIDE): on CPUs, for samples small enough that each item's
  * second walk over its columns finds them in the cache nearest its core. */
 int clnorm__plan_window_divide(const clnorm__limits *lim, size_t sample_bytes);
+/* TSNormalization of strided columns (D > 1) in one launch on CPUs where
+ * norm_slab would run the same view (window_slabs, its geometry); 0 else. */
+int clnorm__plan_window_slabs(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
+                              clnorm__plan *plan);
 /* A kernel of `items` work-items, each on its own rows (norm_window, norm_plus). */
 void clnorm__plan_items(const clnorm__limits *lim, size_t items, clnorm__kernel_id kernel,
                         clnorm__plan *plan);
@@ -624,6 +629,9 @@ clnorm_status clnorm__norm_by_channel(clnorm__norm *nl, clnorm__view rows, doubl
 clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, size_t items,
                                     clnorm__args *a, cl_uint num_wait, const cl_event *wait_list,
                                     cl_event *event);
+/* The same for a plan the caller made (one launch, or two in order). */
+clnorm_status clnorm__plan_enqueue(clnorm__norm *nl, clnorm__args *a, const clnorm__plan *p,
+                                   cl_uint num_wait, const cl_event *wait_list, cl_event *event);
 /* InstanceNorm2dPlus (a.view: the (n, c) planes, {N * C, HW, 1}, nchan C;
  * a.op: the parameters' flags, GAMMA, BETA, LABELS; a.poff: theirs and
  * ALPHA's). Where clnorm__plan_plus has a plan (CPUs): each plane's mean and

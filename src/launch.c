@@ -151,8 +151,8 @@ static clnorm_status enqueue(clnorm__norm *nl, clnorm__kernel_id id, const clnor
 }
 
 /* One or two launches of plan p, the second waiting for the first. */
-static clnorm_status run_plan(clnorm__norm *nl, clnorm__args *a, const clnorm__plan *p,
-                              cl_uint num_wait, const cl_event *wait_list, cl_event *event)
+clnorm_status clnorm__plan_enqueue(clnorm__norm *nl, clnorm__args *a, const clnorm__plan *p,
+                                   cl_uint num_wait, const cl_event *wait_list, cl_event *event)
 {
     clnorm_context *ctx = nl->rt.ctx;
     cl_uint nw;
@@ -189,7 +189,7 @@ clnorm_status clnorm__norm_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint nu
         lim.reg_group = 0;
         clnorm__plan_normalise(&lim, &a->view, nl->ks.width, &p);
     }
-    return run_plan(nl, a, &p, num_wait, wait_list, event);
+    return clnorm__plan_enqueue(nl, a, &p, num_wait, wait_list, event);
 }
 
 clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint num_wait,
@@ -197,7 +197,7 @@ clnorm_status clnorm__scale_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint n
 {
     clnorm__plan p;
     clnorm__plan_scale(&nl->rt.ctx->limits, &a->view, nl->ks.width, &p);
-    return run_plan(nl, a, &p, num_wait, wait_list, event);
+    return clnorm__plan_enqueue(nl, a, &p, num_wait, wait_list, event);
 }
 
 clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, size_t items,
@@ -206,7 +206,7 @@ clnorm_status clnorm__items_enqueue(clnorm__norm *nl, clnorm__kernel_id kernel, 
 {
     clnorm__plan p;
     clnorm__plan_items(&nl->rt.ctx->limits, items, kernel, &p);
-    return run_plan(nl, a, &p, num_wait, wait_list, event);
+    return clnorm__plan_enqueue(nl, a, &p, num_wait, wait_list, event);
 }
 
 clnorm_status clnorm__norm_copy(clnorm__norm *nl, size_t count, cl_mem in, size_t in_off,
@@ -283,8 +283,8 @@ clnorm_status clnorm__norm_plus(clnorm__norm *nl, const clnorm__args *a, cl_uint
         planes.stat_s = st->s;
         planes.eps = 1e-5;
         if (clnorm__plan_plus(lim, &planes.view, c, &plan)) { /* means and sds, then y */
-            RETURN_IF_ERROR(run_plan(nl, &planes, &plan, first ? num_wait : 0,
-                                     first ? wait_list : NULL, last ? event : NULL));
+            RETURN_IF_ERROR(clnorm__plan_enqueue(nl, &planes, &plan, first ? num_wait : 0,
+                                                 first ? wait_list : NULL, last ? event : NULL));
             continue;
         }
         planes.op = CLNORM_FIN_STANDARD | CLNORM_OP_STORE | CLNORM_OP_STORE_CENTRE;

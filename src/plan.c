@@ -226,6 +226,16 @@ int clnorm__plan_window_divide(const clnorm__limits *lim, size_t sample_bytes)
     return !lim->gpu_variant && sample_bytes <= lim->cache_bytes / lim->compute_units / 64;
 }
 
+int clnorm__plan_window_slabs(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
+                              clnorm__plan *p)
+{
+    clnorm__plan_normalise(lim, v, width, p);
+    if (p->kernel[0] != CLNORM_K_SLAB && p->kernel[0] != CLNORM_K_SLAB1)
+        return 0;
+    p->kernel[0] = CLNORM_K_WINDOW_SLABS;
+    return 1;
+}
+
 void clnorm__plan_scale(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
                         clnorm__plan *p)
 {

@@ -108,6 +108,9 @@ static clnorm_status enqueue(clnorm_ts_norm *layer, int inverse, size_t b, size_
         return clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, window_items(b, d, width), &a,
                                      num_wait, wait_list, event);
     }
+    clnorm__plan slabs;
+    if (clnorm__plan_window_slabs(&ctx->limits, &a.view, width, &slabs)) /* one launch */
+        return clnorm__plan_enqueue(&layer->nl, &a, &slabs, num_wait, wait_list, event);
     /* a block of samples at a time, so that the division re-reads x from
      * the cache the window's pass left it in */
     size_t block = clnorm__plan_sample_block(&ctx->limits, b, sample_bytes);

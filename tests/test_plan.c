@@ -292,6 +292,33 @@ static void window_divide(void **state)
     assert_false(clnorm__plan_window_divide(&gpu, 4));
 }
 
+/* TSNormalization's strided columns in one launch on CPUs: norm_slab's
+ * plan for the view, its kernel window_slabs; none where norm_slab would
+ * not run (split rows, contiguous rows, GPUs). */
+static void window_slabs(void **state)
+{
+    (void)state;
+    const clnorm__limits *cpu = &profiles[0], *gpu = &profiles[2];
+    const clnorm__view views[] = {{64, 1024, 256}, {8, 16000, 80}, {32, 432, 7}, {2, 12, 3}};
+    for (size_t i = 0; i < sizeof views / sizeof views[0]; ++i) {
+        unsigned width = clnorm__plan_width(cpu, views[i].inner);
+        clnorm__plan slab, window;
+        clnorm__plan_normalise(cpu, &views[i], width, &slab);
+        assert_true(clnorm__plan_window_slabs(cpu, &views[i], width, &window));
+        assert_int_equal(window.kernel[0], CLNORM_K_WINDOW_SLABS);
+        assert_int_equal(window.kernel[1], CLNORM_K_COUNT);
+        assert_int_equal(window.groups, slab.groups);
+        assert_int_equal(window.local, 1);
+        assert_int_equal(window.nparts, slab.nparts);
+        assert_int_equal(window.tiles, slab.tiles);
+    }
+    clnorm__plan p;
+    const clnorm__view split = {1, 70000, 4}, contiguous = {64, 1024, 1}, strided = {64, 1024, 256};
+    assert_false(clnorm__plan_window_slabs(cpu, &split, 4, &p));
+    assert_false(clnorm__plan_window_slabs(cpu, &contiguous, clnorm__plan_width(cpu, 1), &p));
+    assert_false(clnorm__plan_window_slabs(gpu, &strided, 16, &p));
+}
+
 /* Work-groups per compute unit of a plan's launches. */
 static double per_unit(const clnorm__plan *p, unsigned units) { return (double)p->groups / units; }
 
@@ -338,4 +365,5 @@ static void bench_shapes_fill_gpus(void **state)
 TEST_MAIN(setup_profiles, NULL, cmocka_unit_test(every_profile_and_view),
           cmocka_unit_test(cpu_kernels_by_layout), cmocka_unit_test(gpu_kernels_for_rows),
           cmocka_unit_test(bench_shapes_fill_gpus), cmocka_unit_test(sample_blocks),
-          cmocka_unit_test(plus_plans), cmocka_unit_test(window_divide))
+          cmocka_unit_test(plus_plans), cmocka_unit_test(window_divide),
+          cmocka_unit_test(window_slabs))
