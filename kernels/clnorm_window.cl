@@ -6,6 +6,8 @@
  * division). The sum of |x| has no cancellation: the per-lane sums of the
  * statistics routine (about a pivot of 0) keep it to ~48 bits.
  *   norm_window   an item per row (or VW adjacent rows), the division optional
+ *   window_rows   CPU devices, small samples of D columns VW does not divide:
+ *                 a sample per item, divided a vector at a time, one launch
  *   window_slabs  CPU devices: norm_slab's slabs and pipeline, one launch
  * Includes clnorm_cpu.cl. */
 #ifndef CLNORM_WINDOW_CL
@@ -72,6 +74,51 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_window(KERNEL
     if (divide)
         for (ulong k = 0; k < n; ++k)
             yr[k * inner] = xr[k * inner] / scale;
+}
+
+/* TSNormalization of a small sample per work-item, in the contiguous rows'
+ * width whatever D (<= MAXC): the window's column sums in row order, then
+ * the whole sample, one contiguous run, divided a vector at a time, each
+ * vector's scales read from a periodic copy of the D scales (per[j] is
+ * scale[j % D]). For D that the width does not divide, where the columns'
+ * own width would be scalar. */
+__kernel __attribute__((reqd_work_group_size(1, 1, 1))) void window_rows(KERNEL_ARGS)
+{
+    ulong o = get_global_id(0), kend = poff.s9; /* CLNORM_POFF_KEND */
+    if (o >= outer)
+        return;
+    uint d = (uint)inner;
+    __global const float *xs = x + x_off + o * n * inner;
+    __global float *ys = y + y_off + o * n * inner;
+    __global float *out = stat_s + poff.sc + o * inner; /* CLNORM_POFF_STAT0 */
+    float per[MAXC + VW];
+    if (op & CLNORM_OP_LAST) {
+        for (uint c = 0; c < d; ++c)
+            per[c] = fabs(xs[(kend - 1) * inner + c]);
+    } else {
+        acc sum[MAXC];
+        for (uint c = 0; c < d; ++c)
+            sum[c] = acc_zero();
+        for (ulong k = 0; k < kend; ++k)
+            for (uint c = 0; c < d; ++c)
+                sum[c] = acc_add(sum[c], acc_from_float(fabs(xs[k * inner + c])));
+        for (uint c = 0; c < d; ++c)
+            per[c] = acc_to_float(acc_div(sum[c], acc_from_count(kend)));
+    }
+    for (uint c = 0; c < d; ++c)
+        out[c] = per[c];
+    for (uint j = d; j < d + VW; ++j)
+        per[j] = per[j - d];
+    ulong total = n * inner, nvec = total / VW;
+    uint at = 0, step = VW % d; /* the first vector's column: (v * VW) % d */
+    for (ulong v = 0; v < nvec; ++v) {
+        STORE_GLOBAL(LOADV(xs + v * VW) / LOADV(per + at), ys + v * VW);
+        at += step;
+        if (at >= d)
+            at -= d;
+    }
+    for (ulong i = nvec * VW; i < total; ++i)
+        ys[i] = xs[i] / per[i % d];
 }
 
 /* A slab's scales, one vector per tile: the means of |x| over its window

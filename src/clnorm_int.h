@@ -423,6 +423,7 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_PLUS_MOMENTS, /* plus_moments then plus_apply: the same in two launches, */
     CLNORM_K_PLUS_APPLY,   /* a run of rows per item */
     CLNORM_K_WINDOW_SLABS, /* window_slabs: TSNormalization on CPUs, norm_slab's runs */
+    CLNORM_K_WINDOW_ROWS,  /* window_rows: TSNormalization on CPUs, a small sample per item */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 
@@ -471,6 +472,11 @@ int clnorm__plan_plus(const clnorm__limits *lim, const clnorm__view *v, size_t c
  * CLNORM_OP_DIVIDE): on CPUs, for samples small enough that each item's
  * second walk over its columns finds them in the cache nearest its core. */
 int clnorm__plan_window_divide(const clnorm__limits *lim, size_t sample_bytes);
+/* The same, through the contiguous rows' width (window_rows: a sample per
+ * item, vector divisions), where D is 1 or the columns' own width is
+ * narrower than that and D is at most max_columns. */
+int clnorm__plan_window_rows(const clnorm__limits *lim, size_t samples, size_t d,
+                             size_t sample_bytes, clnorm__plan *plan);
 /* TSNormalization of strided columns (D > 1) in one launch on CPUs where
  * norm_slab would run the same view (window_slabs, its geometry); 0 else. */
 int clnorm__plan_window_slabs(const clnorm__limits *lim, const clnorm__view *v, unsigned width,

@@ -11,14 +11,14 @@ const char *const clnorm__kernel_names[CLNORM_K_COUNT] = {
     "norm_rows",    "norm_slab",   "norm_slab1",        "norm_fused",      "norm_partial",
     "norm_apply",   "norm_scale",  "norm_scale_chunks", "norm_scale_rows", "norm_window",
     "norm_plus",    "linear_bias", "linear_transpose",  "norm_reg",        "plus_samples",
-    "plus_moments", "plus_apply",  "window_slabs"};
+    "plus_moments", "plus_apply",  "window_slabs",      "window_rows"};
 
 size_t clnorm__kernel_local(const clnorm__limits *lim, clnorm__kernel_id id)
 {
     if (id == CLNORM_K_REG)
         return lim->reg_group;
     return id == CLNORM_K_SLAB || id == CLNORM_K_SLAB1 || id == CLNORM_K_PLUS_SAMPLES ||
-                   id == CLNORM_K_WINDOW_SLABS
+                   id == CLNORM_K_WINDOW_SLABS || id == CLNORM_K_WINDOW_ROWS
                ? 1
                : lim->work_group;
 }

@@ -226,6 +226,16 @@ int clnorm__plan_window_divide(const clnorm__limits *lim, size_t sample_bytes)
     return !lim->gpu_variant && sample_bytes <= lim->cache_bytes / lim->compute_units / 64;
 }
 
+int clnorm__plan_window_rows(const clnorm__limits *lim, size_t samples, size_t d,
+                             size_t sample_bytes, clnorm__plan *p)
+{
+    if (!clnorm__plan_window_divide(lim, sample_bytes) || d > lim->max_columns ||
+        (d > 1 && clnorm__plan_width(lim, d) >= lim->contig_width))
+        return 0;
+    plan_one(p, CLNORM_K_WINDOW_ROWS, samples, 1, 1, 1); /* one-item groups, a sample each */
+    return 1;
+}
+
 int clnorm__plan_window_slabs(const clnorm__limits *lim, const clnorm__view *v, unsigned width,
                               clnorm__plan *p)
 {

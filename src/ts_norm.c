@@ -95,22 +95,28 @@ static clnorm_status enqueue(clnorm_ts_norm *layer, int inverse, size_t b, size_
     cl_uint op = inverse                           ? CLNORM_FIN_AFFINE | CLNORM_OP_STAT_SCALE
                  : layer->method == CLNORM_TS_LAST ? CLNORM_OP_LAST
                                                    : 0;
-    clnorm__view v = {b, l, layer->d};
+    size_t d = layer->d, sample_bytes = l * d * sizeof(float);
+    clnorm__plan plan;
+    int by_rows = !inverse && clnorm__plan_window_rows(&ctx->limits, b, d, sample_bytes, &plan);
+    /* the kernels of the columns' width, or of contiguous rows' for window_rows */
+    RETURN_IF_ERROR(clnorm__norm_use_width(&layer->nl, by_rows ? 1 : d));
+    clnorm__view v = {b, l, d};
     clnorm__args a = clnorm__args_of(v, input, input_offset, output, output_offset, op, 0.0, 1);
     a.stat_s = scale->s;
     if (inverse)
         return clnorm__scale_enqueue(&layer->nl, &a, num_wait, wait_list, event);
     a.poff[CLNORM_POFF_KEND] = (cl_uint)(l - layer->horizon);
     scale->rows = rows; /* the buffer holds (will hold) this batch's scale now */
-    size_t d = layer->d, width = layer->nl.ks.width, sample_bytes = l * d * sizeof(float);
+    size_t width = layer->nl.ks.width;
+    if (by_rows) /* one launch, a sample per work-item */
+        return clnorm__plan_enqueue(&layer->nl, &a, &plan, num_wait, wait_list, event);
     if (clnorm__plan_window_divide(&ctx->limits, sample_bytes)) { /* one launch */
         a.op |= CLNORM_OP_DIVIDE;
         return clnorm__items_enqueue(&layer->nl, CLNORM_K_WINDOW, window_items(b, d, width), &a,
                                      num_wait, wait_list, event);
     }
-    clnorm__plan slabs;
-    if (clnorm__plan_window_slabs(&ctx->limits, &a.view, width, &slabs)) /* one launch */
-        return clnorm__plan_enqueue(&layer->nl, &a, &slabs, num_wait, wait_list, event);
+    if (clnorm__plan_window_slabs(&ctx->limits, &a.view, width, &plan)) /* one launch */
+        return clnorm__plan_enqueue(&layer->nl, &a, &plan, num_wait, wait_list, event);
     /* a block of samples at a time, so that the division re-reads x from
      * the cache the window's pass left it in */
     size_t block = clnorm__plan_sample_block(&ctx->limits, b, sample_bytes);

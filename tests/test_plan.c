@@ -292,6 +292,29 @@ static void window_divide(void **state)
     assert_false(clnorm__plan_window_divide(&gpu, 4));
 }
 
+/* TSNormalization's small samples through the contiguous width on CPUs: D
+ * of 1 or whose own width is narrower, up to max_columns; a one-item group
+ * per sample. */
+static void window_rows(void **state)
+{
+    (void)state;
+    clnorm__limits cpu = profiles[0], gpu = profiles[2];
+    cpu.cache_bytes = gpu.cache_bytes = 32 << 20;
+    clnorm__plan p;
+    assert_true(clnorm__plan_window_rows(&cpu, 32, 7, 432 * 7 * 4, &p));
+    assert_int_equal(p.kernel[0], CLNORM_K_WINDOW_ROWS);
+    assert_int_equal(p.kernel[1], CLNORM_K_COUNT);
+    assert_int_equal(p.groups, 32);
+    assert_int_equal(p.local, 1);
+    assert_true(clnorm__plan_window_rows(&cpu, 2, 1, 33 * 4, &p));
+    assert_true(clnorm__plan_window_rows(&cpu, 2, 8, 20 * 8 * 4, &p)); /* width 8 of 16 */
+    assert_true(clnorm__plan_window_rows(&cpu, 2, cpu.max_columns - 1, 4 * 1024, &p));
+    assert_false(clnorm__plan_window_rows(&cpu, 2, cpu.max_columns + 1, 4 * 1024, &p));
+    assert_false(clnorm__plan_window_rows(&cpu, 2, 48, 300 * 48 * 4, &p));   /* width 16 */
+    assert_false(clnorm__plan_window_rows(&cpu, 2, 7, (256 << 10) + 4, &p)); /* not small */
+    assert_false(clnorm__plan_window_rows(&gpu, 32, 7, 432 * 7 * 4, &p));
+}
+
 /* TSNormalization's strided columns in one launch on CPUs: norm_slab's
  * plan for the view, its kernel window_slabs; none where norm_slab would
  * not run (split rows, contiguous rows, GPUs). */
@@ -366,4 +389,4 @@ TEST_MAIN(setup_profiles, NULL, cmocka_unit_test(every_profile_and_view),
           cmocka_unit_test(cpu_kernels_by_layout), cmocka_unit_test(gpu_kernels_for_rows),
           cmocka_unit_test(bench_shapes_fill_gpus), cmocka_unit_test(sample_blocks),
           cmocka_unit_test(plus_plans), cmocka_unit_test(window_divide),
-          cmocka_unit_test(window_slabs))
+          cmocka_unit_test(window_rows), cmocka_unit_test(window_slabs))
