@@ -6,7 +6,7 @@
  * division). The sum of |x| has no cancellation: the per-lane sums of the
  * statistics routine (about a pivot of 0) keep it to ~48 bits.
  *   norm_window   an item per row (or VW adjacent rows), the division optional
- *   window_rows   CPU devices, small samples of D columns VW does not divide:
+ *   window_rows   CPU devices, small samples of D = 1 or D the widest VW does not divide:
  *                 a sample per item, divided a vector at a time, one launch
  *   window_slabs  CPU devices: norm_slab's slabs and pipeline, one launch
  * Includes clnorm_cpu.cl. */
@@ -80,8 +80,8 @@ __kernel __attribute__((reqd_work_group_size(WG, 1, 1))) void norm_window(KERNEL
  * width whatever D (<= MAXC): the window's column sums in row order, then
  * the whole sample, one contiguous run, divided a vector at a time, each
  * vector's scales read from a periodic copy of the D scales (per[j] is
- * scale[j % D]). For D that the width does not divide, where the columns'
- * own width would be scalar. */
+ * scale[j % D]). For D = 1 and D that the contiguous width does not divide,
+ * where the columns' own width is narrower (down to scalar). */
 __kernel __attribute__((reqd_work_group_size(1, 1, 1))) void window_rows(KERNEL_ARGS)
 {
     ulong o = get_global_id(0), kend = poff.s9; /* CLNORM_POFF_KEND */
