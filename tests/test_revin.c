@@ -35,7 +35,7 @@ static size_t check_forward(clnorm_context *ctx, const revin_case *c)
     fill_family(x, outer, c->l, inner, c->fam);
     ref_revin(x, outer, c->l, inner, ry, rm, rs);
     tol_revin_y(ry, rm, rs, outer, c->l, inner, tol);
-    tol_centre(rm, rows, tm);
+    tol_centre(x, outer, c->l, inner, rm, tm);
     tol_relative(rs, rows, 2.0, ts); /* sqrt, then + 1e-4: about 1 ulp, twice */
 
     cl_mem in = buffer_from(ctx, x, count, 0), out = buffer_poisoned(ctx, count);

@@ -165,7 +165,7 @@ static void input_tolerance(const op_config *c, const op_data *x, const double *
             tol[i] = tol_affine(tol[i], plain[i], x->params[0][ch], y[i]);
         }
     free(plain);
-    tol_centre(st[0], rows, tol_st[0]);
+    tol_centre(x->x, outer, n, inner, st[0], tol_st[0]);
     tol_relative(st[1], rows, 2.0, tol_st[1]); /* sqrt, then + 1e-4: about 1 ulp, twice */
 }
 

@@ -121,7 +121,7 @@ static void norm_tolerance(const op_config *c, const op_data *x, const double *y
         }
     }
     free(plain), free(m), free(s);
-    tol_centre(st[0], rows, tol_st[0]);
+    tol_centre(x->x, b, l, d, st[0], tol_st[0]);
     tol_relative(st[1], rows, 2.0, tol_st[1]);
 }
 

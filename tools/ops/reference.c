@@ -184,10 +184,20 @@ void tol_revin_y(const double *y, const double *m, const double *s, size_t outer
         }
 }
 
-void tol_centre(const double *m, size_t count, double *tol)
+void tol_centre(const float *x, size_t outer, size_t n, size_t inner, const double *m, double *tol)
 {
-    for (size_t i = 0; i < count; ++i)
-        tol[i] = fabs(m[i]) < FLT_MIN ? 0x1p-148 : ulp_of(m[i]);
+    double sums = sqrt((double)n) * 0x1p-48; /* the float-float sums, per unit of spread */
+    for (size_t o = 0; o < outer; ++o)
+        for (size_t i = 0; i < inner; ++i) {
+            size_t row = o * inner + i;
+            double spread = 0.0; /* max |x - m| over the row's finite values */
+            for (size_t k = 0; k < n; ++k) {
+                double d = fabs((double)x[(o * n + k) * inner + i] - m[row]);
+                spread = isfinite(d) && d > spread ? d : spread;
+            }
+            double rounding = fabs(m[row]) < FLT_MIN ? 0x1p-148 : ulp_of(m[row]);
+            tol[row] = fmax(rounding, sums * spread);
+        }
 }
 
 void tol_relative(const double *ref, size_t count, double ulps, double *tol)
