@@ -165,6 +165,18 @@ CLNORM_ALWAYS_INLINE void slab_pipe(const slab_t *cur, const scalev_t *k, const 
         sums[t] = a[t];
 }
 
+/* The parts of `nt` tiles' scalings, each in an array of its own. */
+CLNORM_ALWAYS_INLINE void scalings_soa(const scalev_t *k, uint nt, floatV *hi, floatV *lo,
+                                       floatV *sc, floatV *bb)
+{
+    for (uint t = 0; t < nt; ++t) {
+        hi[t] = k[t].hi;
+        lo[t] = k[t].lo;
+        sc[t] = k[t].sc;
+        bb[t] = k[t].b;
+    }
+}
+
 /* slab_pipe for many tiles (their state in memory) without an axis: each
  * part of the scalings in its own array, b added only when the op has one
  * (64x1024x256 measured 0.72 of copy against 0.69 through scalev_t). */
@@ -174,13 +186,9 @@ CLNORM_INLINE void slab_pipe_soa(const slab_t *cur, const scalev_t *k, const sla
 {
     floatV hi[MAXC / VW], lo[MAXC / VW], sc[MAXC / VW], bb[MAXC / VW];
     accv_t a[MAXC / VW];
-    for (uint t = 0; t < nt; ++t) {
+    scalings_soa(k, nt, hi, lo, sc, bb);
+    for (uint t = 0; t < nt; ++t)
         a[t] = sums[t];
-        hi[t] = k[t].hi;
-        lo[t] = k[t].lo;
-        sc[t] = k[t].sc;
-        bb[t] = k[t].b;
-    }
     for (ulong r = 0; r < n; ++r) {
         ulong at = r * inner;
         for (uint t = 0; t < nt; ++t) {
@@ -227,6 +235,25 @@ CLNORM_ALWAYS_INLINE void slab_last(const slab_t *cur, const scalev_t *k, ulong 
     }
 }
 
+/* slab_last without an axis for a constant `nt` up to REG_TILES: the
+ * scalings' parts in arrays of their own, kept in registers (read through
+ * k[] in every row, 8x16000x80's kernel took 5-9% longer; a run-time test
+ * of b in the loop lost the gain again, so b is added always, as in
+ * rows_pipe). */
+CLNORM_ALWAYS_INLINE void slab_last_regs(const slab_t *cur, const scalev_t *k, ulong n, ulong inner,
+                                         const uint nt)
+{
+    floatV hi[REG_TILES], lo[REG_TILES], sc[REG_TILES], bb[REG_TILES];
+    scalings_soa(k, nt, hi, lo, sc, bb);
+    for (ulong r = n; r > 0; --r) {
+        ulong at = (r - 1) * inner;
+        for (uint t = 0; t < nt; ++t) {
+            floatV v = ((LOADV(cur->x + at + t * VW) - hi[t]) - lo[t]) * sc[t];
+            STORE_GLOBAL(v + bb[t], cur->y + at + t * VW);
+        }
+    }
+}
+
 /* A run of `nparts` slabs per work-item (CPU devices, strided views),
  * software-pipelined like norm_rows: slab s + 1 is summed in the loop that
  * normalises slab s; the first slab is only summed (two streams) and the
@@ -242,10 +269,10 @@ CLNORM_INLINE void slab_end(const slab_t *cur, const scalev_t *k, ulong n, ulong
         slab_last(cur, k, n, inner, ax, FORM_BIAS | FORM_AXIS, tiles);
     else
         switch (tiles) {
-        case 1: slab_last(cur, k, n, inner, ax, FORM_BIAS, 1); break;
-        case 2: slab_last(cur, k, n, inner, ax, FORM_BIAS, 2); break;
-        case 4: slab_last(cur, k, n, inner, ax, FORM_BIAS, 4); break;
-        case 5: slab_last(cur, k, n, inner, ax, FORM_BIAS, 5); break;
+        case 1: slab_last_regs(cur, k, n, inner, 1); break;
+        case 2: slab_last_regs(cur, k, n, inner, 2); break;
+        case 4: slab_last_regs(cur, k, n, inner, 4); break;
+        case 5: slab_last_regs(cur, k, n, inner, 5); break;
         default: slab_last(cur, k, n, inner, ax, FORM_BIAS, tiles); break;
         }
 }
