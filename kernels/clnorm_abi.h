@@ -95,6 +95,11 @@
  * launch (small samples on CPUs: they stay in cache between the two walks) */
 #define CLNORM_OP_DIVIDE (1u << 18)
 
+/* An op whose apply is y = ((x - c) * a) alone: no b, no weight along the axis (the
+ * kernels' form_of gives it form 0; norm_rows_plain runs its contiguous rows on CPUs) */
+#define CLNORM_OP_IS_PLAIN(op)                                                                     \
+    (!((op) & (CLNORM_OP_BETA | CLNORM_OP_AXIS)) && ((op)&CLNORM_FIN_MASK) != CLNORM_FIN_DENORM)
+
 /* ---- flags a launch raises in CLNORM_ARG_FLAGS ---- */
 #define CLNORM_FLAG_LABEL_RANGE 1u /* a label outside [0, nclass) was clamped */
 

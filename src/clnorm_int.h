@@ -424,6 +424,7 @@ typedef enum clnorm__kernel_id {
     CLNORM_K_PLUS_APPLY,   /* a run of rows per item */
     CLNORM_K_WINDOW_SLABS, /* window_slabs: TSNormalization on CPUs, norm_slab's runs */
     CLNORM_K_WINDOW_ROWS,  /* window_rows: TSNormalization on CPUs, a small sample per item */
+    CLNORM_K_ROWS_PLAIN,   /* norm_rows_plain: norm_rows of a CLNORM_OP_IS_PLAIN op */
     CLNORM_K_COUNT
 } clnorm__kernel_id;
 

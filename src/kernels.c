@@ -11,7 +11,7 @@ const char *const clnorm__kernel_names[CLNORM_K_COUNT] = {
     "norm_rows",    "norm_slab",   "norm_slab1",        "norm_fused",      "norm_partial",
     "norm_apply",   "norm_scale",  "norm_scale_chunks", "norm_scale_rows", "norm_window",
     "norm_plus",    "linear_bias", "linear_transpose",  "norm_reg",        "plus_samples",
-    "plus_moments", "plus_apply",  "window_slabs",      "window_rows"};
+    "plus_moments", "plus_apply",  "window_slabs",      "window_rows",     "norm_rows_plain"};
 
 size_t clnorm__kernel_local(const clnorm__limits *lim, clnorm__kernel_id id)
 {

@@ -189,6 +189,8 @@ clnorm_status clnorm__norm_enqueue(clnorm__norm *nl, clnorm__args *a, cl_uint nu
         lim.reg_group = 0;
         clnorm__plan_normalise(&lim, &a->view, nl->ks.width, &p);
     }
+    if (p.kernel[0] == CLNORM_K_ROWS && CLNORM_OP_IS_PLAIN(a->op))
+        p.kernel[0] = CLNORM_K_ROWS_PLAIN; /* the same geometry, loops without form tests */
     return clnorm__plan_enqueue(nl, a, &p, num_wait, wait_list, event);
 }
 
