@@ -27,11 +27,13 @@ reference; this only checks that the two ran the same op).
         [--runs 8] [--rounds 30] [--calls 11] [--only OP[:LAYOUT]]
         [--case OP:LAYOUT:SHAPE ...] [--wall] [--device P:D]
 
-The cases are `clnorm bench`'s rows of the first layers: varnorm2d (nchw),
-revin and revin-inverse (bld, bdl), e.g. --case revin:bld:8x16000x80. The
-device is platform P's device D (default 0:0; $CLNORM_DEVICE is not read).
-Both builds must have the public API of include/clnorm.h (wrap, create,
-forward, inverse, destroy).
+The default cases are `clnorm bench`'s rows of the first layers; --case
+takes those ops and layouts, varnorm2d (nchw), revin and revin-inverse (bld,
+bdl), and layer_norm (rows: BxLxD, over the last axis, with weight and bias),
+e.g. --case revin:bld:8x16000x80. The device is platform P's device D
+(default 0:0; $CLNORM_DEVICE is not read). Both builds must have these
+functions of include/clnorm.h (context wrap, each op's create, forward,
+inverse and destroy).
 """
 import argparse
 import ctypes
@@ -94,7 +96,8 @@ class Build:
             "clnorm_layer_norm_destroy": [vp],
         }
         for name, argtypes in prototypes.items():
-            getattr(self.lib, name).argtypes = argtypes
+            if hasattr(self.lib, name):  # an older build may lack a layer
+                getattr(self.lib, name).argtypes = argtypes
         self.lib.clnorm_status_name.restype = ctypes.c_char_p
         self.ctx = vp()
         self.check(self.lib.clnorm_context_wrap(queue.context.int_ptr, queue.device.int_ptr,
@@ -109,6 +112,8 @@ class Build:
             sys.exit(f"ab_builds: {self.path}: {what}: {name}")
 
     def create(self, op, *args):
+        if not hasattr(self.lib, f"clnorm_{op}_forward"):
+            sys.exit(f"ab_builds: {self.path} has no clnorm_{op}_forward")
         out = ctypes.c_void_p()
         self.check(getattr(self.lib, f"clnorm_{op}_create")(self.ctx, *args, ctypes.byref(out)),
                    f"clnorm_{op}_create")
