@@ -35,9 +35,11 @@ CLNORM_INLINE int item_run(ulong units, uint nparts, ulong *first, ulong *last)
 }
 
 /* One loop over a row's whole vectors: normalise row xq into yq while
- * summing the next row xn. One copy of the loop, `form` tested inside it
- * (loop-invariant): copies specialised per form measured 25-30% slower on
- * PoCL (the kernel grows), and adding b even when it is 0 costs nothing. */
+ * summing the next row xn. One copy of the loop per kernel, `form` tested
+ * inside it (loop-invariant): copies specialised per form in one kernel
+ * measured 25-30% slower on PoCL (the kernel grows). Adding b even when it
+ * is 0 costs nothing where memory bounds the loop; rows read from cache
+ * feel the tests (norm_rows_plain). */
 CLNORM_INLINE void rows_pipe(__global const float *xq, __global float *yq, __global const float *xn,
                              ulong nvec, const scalev_t *s, const axis_t *ax, floatV piv, accv_t *a,
                              const int form)
